@@ -1,0 +1,100 @@
+# One non-recursive GNU Makefile for the whole tree; each folder adds its
+# part through a module.mk fragment, so `make -j` sees the whole graph.
+#
+#   make            libraries and bin/
+#   make run        build, then start the three contexts and their followers
+#   make test       build, then Check unit tests and integration tests
+#   make bench      build, then the benchmarks with their baselines
+#
+# Variables: SANITIZE=address,undefined  WERROR=1  CC=clang
+
+BUILD := build
+BIN := bin
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARNINGS := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wwrite-strings -Wvla
+ifdef WERROR
+WARNINGS += -Werror
+endif
+ALL_CFLAGS = $(WARNINGS) $(CFLAGS) -D_GNU_SOURCE -MMD -MP $(DEPS_CFLAGS) $(MODULE_INCLUDES)
+ALL_LDFLAGS = $(LDFLAGS)
+ifdef SANITIZE
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+ALL_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+.DEFAULT_GOAL := all
+.PHONY: all run test bench clean format check-deps
+
+# The configure step checks (and as root installs) the Debian packages and
+# records the pkg-config flags; make re-reads this file once it exists.
+CONFIG := $(BUILD)/config.mk
+ifeq ($(filter clean format,$(MAKECMDGOALS)),)
+include $(CONFIG)
+endif
+$(CONFIG): mk/configure.sh
+	@mkdir -p $(@D)
+	sh mk/configure.sh build > $@.tmp && mv $@.tmp $@
+
+MODULE_INCLUDES :=
+LIBRARIES :=
+PROGRAMS :=
+UNIT_TESTS :=
+TEST_TOOLS :=
+BENCHES :=
+
+# unit_test NAME, LIBS: a Check program build/tests/NAME from
+# tests/unit/NAME.c and the shared test helpers, linked with LIBS.
+define unit_test
+UNIT_TESTS += $(BUILD)/tests/$(1)
+$(BUILD)/tests/$(1): $(BUILD)/tests/unit/$(1).o $(TESTKIT_OBJ) $(2)
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(DEPS_LIBS)
+endef
+
+# program NAME, SOURCES-DIR-OBJECTS, LIBS: a helper program for tests or benchmarks.
+define tool
+$(1): $(2) $(3)
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(DEPS_LIBS)
+endef
+
+include tests/module.mk
+include feed-server/module.mk
+include feed-reader/module.mk
+include contexts/support/module.mk
+# A context takes part in the build once its main.c exists.
+CONTEXTS := $(patsubst contexts/%/main.c,%,$(wildcard contexts/*/main.c))
+include $(CONTEXTS:%=contexts/%/module.mk)
+
+all: $(LIBRARIES) $(PROGRAMS)
+
+$(BUILD)/%.o: %.c $(CONFIG)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/lib/%.a:
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+run: all
+	sh mk/run.sh
+
+test: all $(UNIT_TESTS) $(TEST_TOOLS)
+	@sh mk/configure.sh test > /dev/null
+	sh tests/run.sh
+
+bench: all $(TEST_TOOLS) $(BENCHES)
+	@sh mk/configure.sh bench > /dev/null
+	sh tests/bench/run.sh
+
+clean:
+	rm -rf $(BUILD) $(BIN)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,168 @@
+/*
+ * feedreader.h - follow an Atom feed and apply each entry exactly once.
+ *
+ * This is the whole interface of the feed-reader library. It knows nothing
+ * of the contexts that use it: a consumer opens a follower on its own SQLite
+ * database, names a handler per event type, and runs it. The follower walks
+ * from its stored position through the archive pages to the head, then
+ * long-polls the head, as DESIGN.md section 5 describes.
+ *
+ * Guarantees:
+ *  - Exactly once. The entries of a document are applied and the new
+ *    position is stored in one SQLite transaction. A crash at any instant
+ *    leaves the database with a whole number of applied entries and the
+ *    position that matches them; the follower resumes after that position.
+ *  - Nothing of a bad document is applied. Every response is untrusted: it is
+ *    size-capped while it arrives, parsed as a stream with no DTD, no entity
+ *    substitution and no network access, and depth-bounded. A bad document
+ *    is logged, and fetched again with back-off.
+ *  - Tolerant reader. Entry types without a handler are skipped and counted;
+ *    fields a handler does not ask for are ignored.
+ *  - Never backwards. A feed whose head is behind the stored position, or
+ *    whose entry at the stored position has another id, stops the follower
+ *    with FR_ERR_BACKWARDS; it never re-applies silently.
+ *  - While the producer is down or failing, the follower backs off
+ *    exponentially with jitter (capped, reset by the next success) and then
+ *    catches up at full speed.
+ *
+ * The follower keeps its state in the table feed_followers of the consumer's
+ * database (see fr_status_list()), so /status and /metrics can show it.
+ *
+ * Threads: a follower is used by one thread; fr_follower_stop() may be
+ * called from any thread or a signal handler.
+ */
+#ifndef FEEDREADER_H
+#define FEEDREADER_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum fr_error {
+    FR_OK = 0,
+    FR_ERR_NOMEM,     /* out of memory */
+    FR_ERR_DB,        /* the consumer's database failed */
+    FR_ERR_INVALID,   /* a bad argument (URL, type name...) */
+    FR_ERR_HTTP,      /* the producer could not be reached or answered an error */
+    FR_ERR_PARSE,     /* the document is not a well-formed feed of this protocol */
+    FR_ERR_TOO_LARGE, /* the document is over the size or depth limit */
+    FR_ERR_BACKWARDS, /* the feed went backwards: fatal, see above */
+    FR_ERR_REFUSED,   /* a handler refused an entry: fatal */
+    FR_ERR_STOPPED,   /* fr_follower_stop() was called */
+};
+
+/* A short English description of err; never NULL, never to be freed. */
+const char *fr_strerror(enum fr_error err);
+
+/* An entry as a handler sees it. Every pointer is valid only during the
+ * handler call. */
+struct fr_entry {
+    int64_t position;    /* its position in the feed, from 1 */
+    const char *id;      /* "urn:uuid:..." */
+    const char *type;    /* event type, the payload element's name */
+    int version;         /* the payload's version attribute (1 if absent) */
+    const char *updated; /* RFC 3339 */
+};
+
+/* The text of the payload field name of entry, or NULL when the entry has
+ * no such field. Valid only during the handler call. */
+const char *fr_entry_field(const struct fr_entry *entry, const char *name);
+
+/*
+ * Applies one entry to db, inside the transaction the follower opened. It
+ * returns 0 to accept it; any other value refuses it: the whole document's
+ * transaction is rolled back and the follower stops with FR_ERR_REFUSED and
+ * the reason the handler wrote in why (why_size bytes, NUL-terminated).
+ */
+typedef int fr_handler_fn(const struct fr_entry *entry, sqlite3 *db, char *why,
+                          size_t why_size, void *userdata);
+
+struct fr_follower;
+
+/* How to follow a feed. Zero fields take the defaults shown. */
+struct fr_config {
+    /* The feed's head URL, "http(s)://host:port/feeds/NAME". */
+    const char *feed_url;
+    /* Bearer token to present, or NULL. */
+    const char *token;
+    /* The consumer's database, open. Borrowed: it must outlive the follower,
+     * and no one else may use this connection while the follower runs. */
+    sqlite3 *db;
+    /* 0: long-poll the head (the default). Otherwise poll it with a plain
+     * conditional GET every poll_interval seconds. */
+    unsigned poll_interval;
+    /* Seconds to ask the producer to hold a long-poll (default 25). */
+    unsigned wait;
+    /* Largest document accepted, in bytes (default 32 MiB). */
+    size_t max_document;
+    /* Largest element nesting accepted (default 32). */
+    unsigned max_depth;
+    /* Seconds to connect before giving up (default 5). */
+    unsigned connect_timeout;
+    /* Longest pause between retries while failing, in ms (default 30000). */
+    unsigned max_backoff_ms;
+};
+
+/*
+ * Creates a follower for cfg. It creates the feed_followers table in cfg->db
+ * if needed and reads the stored position. The caller owns *out and frees it
+ * with fr_follower_close().
+ */
+enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower **out);
+
+/* Names fn as the handler of entries of type (copied). At most one handler
+ * per type; must be called before fr_follower_run(). */
+enum fr_error fr_follower_on(struct fr_follower *f, const char *type, fr_handler_fn *fn,
+                             void *userdata);
+
+/*
+ * Follows the feed until fr_follower_stop() (returns FR_ERR_STOPPED) or a
+ * fatal error (FR_ERR_BACKWARDS, FR_ERR_REFUSED, FR_ERR_DB, FR_ERR_NOMEM).
+ * Failures of the producer or of its documents are not fatal: they are
+ * logged, recorded as the last error, and retried with back-off.
+ */
+enum fr_error fr_follower_run(struct fr_follower *f);
+
+/*
+ * Does one round of the loop: fetches one document (an archive page or the
+ * head; the head is long-polled only when wait is non-zero) and applies it.
+ * Returns FR_OK when the document was good, even with no new entries;
+ * transient errors are returned, not retried. For tests and tools.
+ */
+enum fr_error fr_follower_step(struct fr_follower *f, int wait);
+
+/* Asks a running follower to stop soon, even in the middle of a long-poll.
+ * Safe from another thread or a signal handler. */
+void fr_follower_stop(struct fr_follower *f);
+
+/* The message of the last error, "" if none. Owned by f. */
+const char *fr_follower_last_error(const struct fr_follower *f);
+
+/* The stored position: the last entry applied (0 before the first). */
+int64_t fr_follower_position(const struct fr_follower *f);
+
+/* Frees f. Accepts NULL. Does not close the database. */
+void fr_follower_close(struct fr_follower *f);
+
+/* ---- State, for /status and /metrics ------------------------------------ */
+
+/* One follower's state as stored in the database. Pointers are valid only
+ * during the fr_status_fn call. */
+struct fr_status {
+    const char *feed_url;
+    int64_t position;         /* last entry applied */
+    int64_t head;             /* last head position seen at the producer */
+    int64_t skipped;          /* entries of types without a handler */
+    int64_t errors;           /* failures so far */
+    const char *last_success; /* RFC 3339 time of the last good fetch, or "" */
+    const char *last_error;   /* message of the last failure, or "" */
+    const char *last_error_at;/* RFC 3339 time of it, or "" */
+};
+
+typedef void fr_status_fn(const struct fr_status *status, void *userdata);
+
+/* Calls fn for each follower recorded in db, by feed URL. A database
+ * without the table has no followers (not an error). */
+enum fr_error fr_status_list(sqlite3 *db, fr_status_fn *fn, void *userdata);
+
+#endif

@@ -1,0 +1,267 @@
+/*
+ * feedserver.h - publish facts as paged, cacheable Atom feeds over HTTP.
+ *
+ * This is the whole interface of the feed-server library. It knows nothing
+ * of the contexts that use it: a context stores the events it publishes with
+ * fs_feed_append() in the same SQLite transaction as the change that caused
+ * them (a transactional outbox), and an fs_server serves them as Atom
+ * (RFC 4287) paged and archived as RFC 5005 describes.
+ *
+ * Invariants the library keeps:
+ *  - The entries of a feed have positions 1..head, gapless and strictly
+ *    increasing, even when several processes append to the same database
+ *    file. An entry is never changed or removed once committed.
+ *  - A feed's page size P is fixed when the feed is first declared. Archive
+ *    page N holds positions N*P+1 .. (N+1)*P and is served only once it is
+ *    full; from then on its bytes, and so its ETag, never change.
+ *  - The head document holds the entries after the last full page. Its ETag
+ *    changes whenever an entry is appended.
+ *  - Entries are rendered to XML once, when appended; serving a document
+ *    concatenates stored entries, and answering a poll of an unchanged head
+ *    touches neither SQLite nor the XML writer.
+ *
+ * Threads: the fs_feed_* functions use only the connection they are given.
+ * An fs_server runs its own threads; route handlers run on them, several at
+ * once, each with its own database connection (fs_request_db()).
+ */
+#ifndef FEEDSERVER_H
+#define FEEDSERVER_H
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The XML namespace of the project's own elements in feed documents:
+ * <f:position> in each entry, <f:pageSize> and <f:head> at feed level. */
+#define FS_NAMESPACE "urn:x-feed-integration:1"
+
+/* Page size of a feed declared without one (DESIGN.md section 5). */
+#define FS_DEFAULT_PAGE_SIZE 500
+
+/* Longest wait a client may ask for with "Prefer: wait=N", in seconds. */
+#define FS_MAX_WAIT 30
+
+enum fs_error {
+    FS_OK = 0,
+    FS_ERR_NOMEM,    /* out of memory */
+    FS_ERR_DB,       /* SQLite failed; the database's own message is logged */
+    FS_ERR_INVALID,  /* an argument breaks the contract (bad name, field...) */
+    FS_ERR_NOT_FOUND,/* no such feed */
+    FS_ERR_CONFLICT, /* the feed exists with another page size, or the event id is taken */
+    FS_ERR_LISTEN,   /* the server could not bind or start */
+};
+
+/* A short English description of err; never NULL, never to be freed. */
+const char *fs_strerror(enum fs_error err);
+
+/* ---- Database ---------------------------------------------------------- */
+
+/*
+ * Opens (creating if needed) the SQLite database at path the way the feed
+ * tables need it: WAL journal, synchronous=NORMAL (a committed transaction
+ * survives a crash of the process), a busy timeout of several seconds, and
+ * foreign keys on. The caller owns *out and closes it with sqlite3_close().
+ * On error *out is NULL.
+ */
+enum fs_error fs_db_open(const char *path, sqlite3 **out);
+
+/* ---- The feed table ---------------------------------------------------- */
+
+/*
+ * Creates the feed tables in db if they are missing and declares the feed
+ * name with page_size entries per archive page (0 means
+ * FS_DEFAULT_PAGE_SIZE). Declaring an existing feed again with the same
+ * page size does nothing; with another size it fails with FS_ERR_CONFLICT,
+ * since archive pages already served must never change. A feed name is 1-64
+ * characters of [a-z0-9_-].
+ */
+enum fs_error fs_feed_declare(sqlite3 *db, const char *feed, unsigned page_size);
+
+/* One field of an event: an element name (an XML NCName, such as
+ * "customerId") and its text. Both borrowed for the duration of the call. */
+struct fs_field {
+    const char *name;
+    const char *value;
+};
+
+/* An event to publish. Every pointer is borrowed for the duration of
+ * fs_feed_append(). */
+struct fs_event {
+    /* The event's stable id, "urn:uuid:..."; NULL to have one generated. */
+    const char *id;
+    /* The event type, an XML NCName such as "UserAdded". */
+    const char *type;
+    /* The version attribute of the payload element; 0 means 1. */
+    int version;
+    /* RFC 3339 UTC time of the fact; NULL means now. */
+    const char *updated;
+    /* The fields, in the order they are written. */
+    const struct fs_field *fields;
+    size_t nfields;
+};
+
+/*
+ * Appends ev to feed as the entry after the current head and, when
+ * position is not NULL, stores its position there. Must be called inside a
+ * write transaction the caller opened with BEGIN IMMEDIATE on db, so that the
+ * entry commits (or rolls back) together with the change that caused it and
+ * two processes never take the same position. The entry's XML is rendered
+ * here, once.
+ */
+enum fs_error fs_feed_append(sqlite3 *db, const char *feed, const struct fs_event *ev,
+                             int64_t *position);
+
+/* Stores in *head the position of the feed's last entry (0 when empty). */
+enum fs_error fs_feed_head(sqlite3 *db, const char *feed, int64_t *head);
+
+/* One stored entry, as fs_feed_read() hands it to its callback. Every
+ * pointer is valid only during that call. */
+struct fs_entry {
+    int64_t position;
+    const char *id;      /* "urn:uuid:..." */
+    const char *type;    /* event type */
+    const char *updated; /* RFC 3339 UTC */
+    const char *xml;     /* the whole <entry> element as served */
+};
+
+/* Called for each entry; a non-zero return stops the read early. */
+typedef int fs_entry_fn(const struct fs_entry *entry, void *userdata);
+
+/* Calls fn for each entry of feed with first <= position <= last, in
+ * ascending order. A stop requested by fn is not an error. */
+enum fs_error fs_feed_read(sqlite3 *db, const char *feed, int64_t first, int64_t last,
+                           fs_entry_fn *fn, void *userdata);
+
+/*
+ * Writes a new random event id "urn:uuid:xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"
+ * (46 bytes with the terminating NUL) into out, from the OS's random source.
+ */
+enum fs_error fs_new_event_id(char out[46]);
+
+/* ---- Serving ----------------------------------------------------------- */
+
+struct fs_server;
+struct fs_request;
+
+/* How to run a server. Zero fields take the defaults shown. */
+struct fs_server_config {
+    /* "ADDR:PORT" to listen on, IPv4 or [IPv6]; port 0 picks a free one. */
+    const char *listen;
+    /* The database file holding the feeds (opened once per server thread). */
+    const char *db_path;
+    /* Bearer tokens that may read the feeds. With none, only loopback
+     * clients may, and the server logs so when it starts. Borrowed: must
+     * outlive the server. */
+    const char *const *tokens;
+    size_t ntokens;
+    /* Threads answering requests (default 2). */
+    unsigned threads;
+    /* Open connections at once (default 1024). */
+    unsigned max_connections;
+    /* Seconds an idle connection is kept open (default 60; a held long-poll
+     * is not idle). */
+    unsigned connection_timeout;
+    /* Long-polls held at once (default 1000); one more is answered 503. */
+    unsigned max_long_polls;
+    /* Bytes of request line plus headers (default 16384); past it: 431. */
+    size_t max_header_bytes;
+    /* Full archive pages kept rendered in memory (default 64). */
+    unsigned page_cache;
+};
+
+/*
+ * Creates a server for cfg without starting it. The caller then names the
+ * feeds to serve with fs_server_feed() and mounts routes with
+ * fs_server_route(), then calls fs_server_start(). The caller owns *out and
+ * frees it with fs_server_close().
+ */
+enum fs_error fs_server_open(const struct fs_server_config *cfg, struct fs_server **out);
+
+/* Serves feed (already declared in the database) at /feeds/FEED and
+ * /feeds/FEED/pages/N. */
+enum fs_error fs_server_feed(struct fs_server *server, const char *feed);
+
+/*
+ * A route handler. It is called once the whole request body has arrived and
+ * must answer with exactly one fs_reply*() call before it returns.
+ */
+typedef void fs_route_fn(struct fs_request *req, void *userdata);
+
+/*
+ * Mounts fn for requests whose method is method ("GET", "POST", ...) and
+ * whose path matches pattern. A pattern is a path whose segments may be "*",
+ * which matches one non-empty segment, available with fs_request_param().
+ * Bodies larger than max_body bytes are refused with 413 as soon as the
+ * headers show it, before fn is called. A path that matches a pattern under
+ * another method is answered 405 with an Allow header. Routes are tried in
+ * the order mounted; /healthz, /feeds/... are the library's own.
+ */
+enum fs_error fs_server_route(struct fs_server *server, const char *method, const char *pattern,
+                              size_t max_body, fs_route_fn *fn, void *userdata);
+
+/* Binds and starts answering. After it, no feeds or routes may be added. */
+enum fs_error fs_server_start(struct fs_server *server);
+
+/* The port the started server listens on (useful with port 0). */
+unsigned fs_server_port(const struct fs_server *server);
+
+/* Stops answering, ends held long-polls, and frees server. Accepts NULL. */
+void fs_server_close(struct fs_server *server);
+
+/* Counters of a running server, for /metrics. */
+struct fs_server_stats {
+    uint64_t requests;          /* requests answered */
+    uint64_t responses[6];      /* by class: [2] 2xx, [3] 3xx, [4] 4xx, [5] 5xx */
+    uint64_t not_modified;      /* 304 answers */
+    uint64_t long_polls_held;   /* long-polls held now */
+    uint64_t long_polls_woken;  /* long-polls answered because an entry arrived */
+    uint64_t page_cache_hits;   /* archive pages served from memory */
+};
+
+/* Fills *stats with the server's counters so far. */
+void fs_server_stats(const struct fs_server *server, struct fs_server_stats *stats);
+
+/* Calls fn with each served feed's name and last known head position. */
+typedef void fs_feed_head_fn(const char *feed, int64_t head, void *userdata);
+void fs_server_heads(const struct fs_server *server, fs_feed_head_fn *fn, void *userdata);
+
+/* ---- Requests (valid only inside a route handler) ---------------------- */
+
+/* The method, such as "GET". */
+const char *fs_request_method(const struct fs_request *req);
+/* The path without the query string, such as "/customers/42". */
+const char *fs_request_path(const struct fs_request *req);
+/* The i-th (from 0) segment matched by "*" in the route pattern, or NULL. */
+const char *fs_request_param(const struct fs_request *req, unsigned i);
+/* A request header by case-insensitive name, or NULL. */
+const char *fs_request_header(const struct fs_request *req, const char *name);
+/* A query-string argument by name, decoded, or NULL. */
+const char *fs_request_query(const struct fs_request *req, const char *name);
+/* The body (NUL-terminated for convenience) and its length in *len. */
+const char *fs_request_body(const struct fs_request *req, size_t *len);
+/* Whether the client prefers HTML (a browser: Accept names text/html). */
+int fs_request_wants_html(const struct fs_request *req);
+/* Whether the client connected from a loopback address. */
+int fs_request_is_loopback(const struct fs_request *req);
+/* The database connection of the handler's thread, open on the server's
+ * database file. Borrowed: do not close it; leave no transaction open. */
+sqlite3 *fs_request_db(struct fs_request *req);
+
+/* Adds a response header. Both strings are copied. */
+void fs_reply_header(struct fs_request *req, const char *name, const char *value);
+
+/* Answers with status and a body of len bytes of content_type (copied). */
+void fs_reply(struct fs_request *req, unsigned status, const char *content_type,
+              const char *body, size_t len);
+
+/* Same as fs_reply(), but takes over body, which must come from malloc(). */
+void fs_reply_take(struct fs_request *req, unsigned status, const char *content_type,
+                   char *body, size_t len);
+
+/* Answers with status and the JSON body {"error": "<message>"}, message made
+ * from fmt as by printf, so the caller learns what to fix. */
+void fs_reply_error(struct fs_request *req, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,6 @@
+# feed-server: the library that stores a feed in SQLite and serves it as Atom.
+FS_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard feed-server/src/*.c))
+FS_LIB := $(BUILD)/lib/libfeedserver.a
+$(FS_LIB): $(FS_OBJ)
+MODULE_INCLUDES += -Ifeed-server/include
+LIBRARIES += $(FS_LIB)

@@ -1,0 +1,109 @@
+# lib.sh - what every integration test script needs. Source it first:
+#
+#   . tests/integration/lib.sh
+#
+# It makes a temporary folder ($T) removed at exit, starts programs in the
+# background (start NAME CMD...) and stops every one of them at exit,
+# whatever happens, and reports results as "ok - ..." / "not ok - ..."
+# lines that tests/run.sh counts.
+
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT" || exit 2
+T=$(mktemp -d "${TMPDIR:-/tmp}/feedtest.XXXXXX")
+PIDS_DIR="$T/pids"
+mkdir -p "$PIDS_DIR"
+FAILED=0
+
+cleanup() {
+    for f in "$PIDS_DIR"/*; do
+        [ -f "$f" ] || continue
+        kill -TERM "$(cat "$f")" 2>/dev/null
+    done
+    sleep 0.2
+    for f in "$PIDS_DIR"/*; do
+        [ -f "$f" ] || continue
+        kill -KILL "$(cat "$f")" 2>/dev/null
+    done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# free_port: a TCP port on 127.0.0.1 that is free now.
+free_port() { "$ROOT/build/tests/freeport"; }
+
+# start NAME CMD...: runs CMD in the background, output in $T/NAME.log.
+start() {
+    name=$1; shift
+    "$@" >>"$T/$name.log" 2>&1 &
+    echo $! >"$PIDS_DIR/$name"
+}
+
+# pid_of NAME: the pid of a program started with start.
+pid_of() { cat "$PIDS_DIR/$1"; }
+
+# stop NAME [SIGNAL]: stops it (TERM by default) and waits for it to end.
+stop() {
+    [ -f "$PIDS_DIR/$1" ] || return 0
+    pid=$(cat "$PIDS_DIR/$1")
+    kill "-${2:-TERM}" "$pid" 2>/dev/null
+    i=0
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    rm -f "$PIDS_DIR/$1"
+}
+
+# wait_http URL [SECONDS]: waits until URL answers at all (any status).
+wait_http() {
+    i=0
+    while [ $i -lt $((${2:-10} * 20)) ]; do
+        curl -s -o /dev/null --max-time 1 "$1" && return 0
+        sleep 0.05; i=$((i + 1))
+    done
+    echo "# $1 did not answer" >&2
+    return 1
+}
+
+# eventually SECONDS CMD...: retries CMD until it succeeds or time runs out.
+eventually() {
+    limit=$(($1 * 20)); shift
+    i=0
+    while [ $i -lt $limit ]; do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.05; i=$((i + 1))
+    done
+    return 1
+}
+
+# ok DESCRIPTION / not_ok DESCRIPTION [DETAIL]
+ok() { echo "ok - $1"; }
+not_ok() { echo "not ok - $1"; [ -z "${2:-}" ] || echo "#   $2"; FAILED=1; }
+
+# check DESCRIPTION CMD...: ok if CMD succeeds.
+check() {
+    desc=$1; shift
+    if "$@"; then ok "$desc"; else not_ok "$desc" "command: $*"; fi
+}
+
+# expect_eq DESCRIPTION EXPECTED ACTUAL
+expect_eq() {
+    if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected '$2', got '$3'"; fi
+}
+
+# http METHOD URL [curl args...]: prints the status code; the body is in
+# $T/body and the headers in $T/headers.
+http() {
+    m=$1; u=$2; shift 2
+    curl -s -X "$m" -o "$T/body" -D "$T/headers" -w '%{http_code}' --max-time 40 "$@" "$u"
+}
+
+# header NAME: the value of a header of the last http call.
+header() { grep -i "^$1:" "$T/headers" | head -1 | sed -E 's/^[^:]*: *//' | tr -d '\r'; }
+
+# json EXPR: evaluates an SQLite JSON path on the last body, e.g. json '$.id'.
+json() { sqlite3 :memory: "select json_extract(readfile('$T/body'), '$1')"; }
+
+# finish: exit status of the script.
+finish() { exit "$FAILED"; }

@@ -1,0 +1,10 @@
+# Test helpers shared by every Check program (tests/unit/testkit.c), and the
+# small tools the integration tests use. Each library and context declares its
+# own unit tests in its module.mk with $(call unit_test,...).
+TESTKIT_OBJ := $(BUILD)/tests/unit/testkit.o
+$(TESTKIT_OBJ): ALL_CFLAGS += $(CHECK_CFLAGS)
+$(BUILD)/tests/unit/%.o: ALL_CFLAGS += $(CHECK_CFLAGS)
+
+FREEPORT := $(BUILD)/tests/freeport
+TEST_TOOLS += $(FREEPORT)
+$(eval $(call tool,$(FREEPORT),$(BUILD)/tests/tools/freeport.o,))

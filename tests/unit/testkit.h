@@ -1,0 +1,47 @@
+/*
+ * testkit.h - small helpers the Check programs share: temporary folders,
+ * an HTTP client for talking to servers under test, and a clock.
+ * Everything here may abort the test (ck_assert) on failure.
+ */
+#ifndef TESTKIT_H
+#define TESTKIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A response as tk_http() received it. Release with tk_response_release(). */
+struct tk_response {
+    long status;     /* HTTP status, 0 if the request failed */
+    char *headers;   /* the raw header block, NUL-terminated */
+    char *body;      /* the body, NUL-terminated */
+    size_t body_len;
+    double seconds;  /* total time of the request */
+};
+
+/* Makes a fresh folder under $TMPDIR and returns its path (caller frees). */
+char *tk_tempdir(void);
+
+/* Removes the folder made by tk_tempdir() and everything in it. */
+void tk_rmtree(const char *path);
+
+/* Returns "dir/name" (caller frees). */
+char *tk_path(const char *dir, const char *name);
+
+/*
+ * Sends method to url with the NULL-terminated list of "Name: value"
+ * headers (may be NULL) and body (may be NULL), and fills *resp.
+ * Times out after 40 s.
+ */
+void tk_http(const char *method, const char *url, const char *const *headers,
+             const char *body, struct tk_response *resp);
+
+/* The value of a response header (case-insensitive name) in a static
+ * buffer, or NULL. */
+const char *tk_header(const struct tk_response *resp, const char *name);
+
+void tk_response_release(struct tk_response *resp);
+
+/* Monotonic milliseconds. */
+int64_t tk_now_ms(void);
+
+#endif
