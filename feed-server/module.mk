@@ -4,3 +4,9 @@ FS_LIB := $(BUILD)/lib/libfeedserver.a
 $(FS_LIB): $(FS_OBJ)
 MODULE_INCLUDES += -Ifeed-server/include
 LIBRARIES += $(FS_LIB)
+
+# Tools the tests and benchmarks run (build/tests/feedgen, build/tests/feedserve).
+FEEDGEN := $(BUILD)/tests/feedgen
+FEEDSERVE := $(BUILD)/tests/feedserve
+TEST_TOOLS += $(FEEDGEN)
+$(eval $(call tool,$(FEEDGEN),$(BUILD)/tests/tools/feedgen.o,$(FS_LIB)))

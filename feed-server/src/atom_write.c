@@ -1,0 +1,191 @@
+#include "atom_write.h"
+
+#include <libxml/xmlstring.h>
+#include <libxml/xmlwriter.h>
+#include <stdio.h>
+#include <string.h>
+
+#define X(s) ((const xmlChar *)(s))
+
+static int is_name_start(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+/* An ASCII subset of XML NCName, which is what event types and field names
+ * of the published language use. */
+static int is_ncname(const char *s)
+{
+    size_t n = 0;
+
+    if (!s || !is_name_start((unsigned char)s[0]))
+        return 0;
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (!is_name_start(c) && !(c >= '0' && c <= '9') && c != '-' && c != '.')
+            return 0;
+    }
+    if (n > 128)
+        return 0;
+    if (n >= 3 && (s[0] == 'x' || s[0] == 'X') && (s[1] == 'm' || s[1] == 'M') &&
+        (s[2] == 'l' || s[2] == 'L'))
+        return 0;
+    return 1;
+}
+
+int fs__atom_text_ok(const char *s)
+{
+    size_t len = strlen(s);
+
+    if (len > 1 << 20 || xmlCheckUTF8(X(s)) == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+            return 0;
+    }
+    /* U+FFFE and U+FFFF are not XML characters either. */
+    return strstr(s, "\xef\xbf\xbe") == NULL && strstr(s, "\xef\xbf\xbf") == NULL;
+}
+
+enum fs_error fs__atom_check_event(const struct fs_event *ev)
+{
+    if (!ev || !is_ncname(ev->type) || ev->version < 0 || (ev->nfields && !ev->fields))
+        return FS_ERR_INVALID;
+    for (size_t i = 0; i < ev->nfields; i++) {
+        if (!is_ncname(ev->fields[i].name) || !ev->fields[i].value ||
+            !fs__atom_text_ok(ev->fields[i].value))
+            return FS_ERR_INVALID;
+    }
+    return FS_OK;
+}
+
+/* Moves what the writer produced into out and frees both writer and buffer. */
+static enum fs_error finish(xmlTextWriterPtr w, xmlBufferPtr xb, int rc, struct fs__buf *out)
+{
+    enum fs_error err = FS_OK;
+
+    if (rc >= 0)
+        rc = xmlTextWriterFlush(w);
+    xmlFreeTextWriter(w);
+    if (rc < 0) {
+        err = FS_ERR_NOMEM;
+    } else {
+        fs__buf_add(out, xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
+        if (out->oom)
+            err = FS_ERR_NOMEM;
+    }
+    xmlBufferFree(xb);
+    return err;
+}
+
+enum fs_error fs__atom_entry(const struct fs_event *ev, const char *id, const char *updated,
+                             int64_t position, struct fs__buf *out)
+{
+    xmlBufferPtr xb = xmlBufferCreateSize(512);
+    xmlTextWriterPtr w = xb ? xmlNewTextWriterMemory(xb, 0) : NULL;
+    int rc = 0;
+
+    if (!w) {
+        xmlBufferFree(xb);
+        return FS_ERR_NOMEM;
+    }
+#define TRY(call)                                                                                \
+    do {                                                                                         \
+        if (rc >= 0)                                                                             \
+            rc = (call);                                                                         \
+    } while (0)
+    TRY(xmlTextWriterStartElement(w, X("entry")));
+    TRY(xmlTextWriterWriteElement(w, X("id"), X(id)));
+    TRY(xmlTextWriterWriteElement(w, X("title"), X(ev->type)));
+    TRY(xmlTextWriterWriteElement(w, X("updated"), X(updated)));
+    TRY(xmlTextWriterStartElement(w, X("category")));
+    TRY(xmlTextWriterWriteAttribute(w, X("term"), X(ev->type)));
+    TRY(xmlTextWriterEndElement(w));
+    TRY(xmlTextWriterWriteFormatElement(w, X("f:position"), "%lld", (long long)position));
+    TRY(xmlTextWriterStartElement(w, X("content")));
+    TRY(xmlTextWriterWriteAttribute(w, X("type"), X("application/xml")));
+    TRY(xmlTextWriterStartElement(w, X(ev->type)));
+    TRY(xmlTextWriterWriteAttribute(w, X("xmlns"), X("")));
+    TRY(xmlTextWriterWriteFormatAttribute(w, X("version"), "%d", ev->version ? ev->version : 1));
+    for (size_t i = 0; i < ev->nfields; i++)
+        TRY(xmlTextWriterWriteElement(w, X(ev->fields[i].name), X(ev->fields[i].value)));
+    TRY(xmlTextWriterEndElement(w));
+    TRY(xmlTextWriterEndElement(w));
+    TRY(xmlTextWriterEndElement(w));
+    return finish(w, xb, rc, out);
+}
+
+/* Writes <link rel=REL href=/feeds/NAME[/pages/N]/>; page < 0 is the head. */
+static int write_link(xmlTextWriterPtr w, const char *rel, const char *feed, int64_t page)
+{
+    char href[128];
+    int rc;
+
+    if (page < 0)
+        snprintf(href, sizeof href, "/feeds/%s", feed);
+    else
+        snprintf(href, sizeof href, "/feeds/%s/pages/%lld", feed, (long long)page);
+    rc = xmlTextWriterStartElement(w, X("link"));
+    if (rc >= 0)
+        rc = xmlTextWriterWriteAttribute(w, X("rel"), X(rel));
+    if (rc >= 0)
+        rc = xmlTextWriterWriteAttribute(w, X("href"), X(href));
+    if (rc >= 0)
+        rc = xmlTextWriterWriteAttribute(w, X("type"), X("application/atom+xml"));
+    if (rc >= 0)
+        rc = xmlTextWriterEndElement(w);
+    return rc;
+}
+
+enum fs_error fs__atom_document(const struct fs__doc *doc, struct fs__buf *out)
+{
+    const struct fs__feed_meta *m = doc->meta;
+    xmlBufferPtr xb = xmlBufferCreateSize(1024 + doc->entries_len);
+    xmlTextWriterPtr w = xb ? xmlNewTextWriterMemory(xb, 0) : NULL;
+    char id[64], title[128];
+    int rc = 0;
+
+    if (!w) {
+        xmlBufferFree(xb);
+        return FS_ERR_NOMEM;
+    }
+    snprintf(id, sizeof id, "urn:uuid:%s", m->uuid);
+    if (doc->page < 0)
+        snprintf(title, sizeof title, "%s", m->name);
+    else
+        snprintf(title, sizeof title, "%s, page %lld", m->name, (long long)doc->page);
+    TRY(xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL));
+    TRY(xmlTextWriterStartElement(w, X("feed")));
+    TRY(xmlTextWriterWriteAttribute(w, X("xmlns"), X(FS_ATOM_NS)));
+    TRY(xmlTextWriterWriteAttribute(w, X("xmlns:fh"), X(FS_HISTORY_NS)));
+    TRY(xmlTextWriterWriteAttribute(w, X("xmlns:f"), X(FS_NAMESPACE)));
+    TRY(xmlTextWriterWriteElement(w, X("id"), X(id)));
+    TRY(xmlTextWriterWriteElement(w, X("title"), X(title)));
+    TRY(xmlTextWriterWriteElement(w, X("updated"), X(doc->updated)));
+    TRY(xmlTextWriterStartElement(w, X("author")));
+    TRY(xmlTextWriterWriteElement(w, X("name"), X(m->name)));
+    TRY(xmlTextWriterEndElement(w));
+    TRY(xmlTextWriterWriteElement(w, X("generator"), X("feed-server")));
+    if (doc->page >= 0) {
+        TRY(xmlTextWriterWriteElement(w, X("fh:archive"), NULL));
+        TRY(write_link(w, "self", m->name, doc->page));
+        TRY(write_link(w, "current", m->name, -1));
+        if (doc->page > 0)
+            TRY(write_link(w, "prev-archive", m->name, doc->page - 1));
+        TRY(write_link(w, "next-archive", m->name, doc->page + 1));
+    } else {
+        TRY(write_link(w, "self", m->name, -1));
+        TRY(write_link(w, "current", m->name, -1));
+        if (doc->head >= (int64_t)m->page_size)
+            TRY(write_link(w, "prev-archive", m->name, doc->head / m->page_size - 1));
+    }
+    TRY(xmlTextWriterWriteFormatElement(w, X("f:pageSize"), "%u", m->page_size));
+    if (doc->page < 0)
+        TRY(xmlTextWriterWriteFormatElement(w, X("f:head"), "%lld", (long long)doc->head));
+    if (doc->entries_len)
+        TRY(xmlTextWriterWriteRawLen(w, X(doc->entries), (int)doc->entries_len));
+    TRY(xmlTextWriterEndElement(w));
+    TRY(xmlTextWriterEndDocument(w));
+    return finish(w, xb, rc, out);
+}

@@ -1,0 +1,53 @@
+/*
+ * atom_write.h - the Atom XML the library serves, written with libxml2's
+ * xmlTextWriter so every document is well-formed by construction.
+ *
+ * An entry is rendered once, when appended, and stored; it uses the prefix
+ * "f" for FS_NAMESPACE, which every feed document binds on its <feed>
+ * element, and its payload element declares xmlns="" so the event element
+ * and its fields are in no namespace (a reader finds them by local name).
+ * A document is the feed envelope with stored entries copied in as they are.
+ */
+#ifndef FS_ATOM_WRITE_H
+#define FS_ATOM_WRITE_H
+
+#include <stdint.h>
+
+#include "dynbuf.h"
+#include "feed_store.h"
+#include "feedserver.h"
+
+#define FS_ATOM_NS "http://www.w3.org/2005/Atom"
+#define FS_HISTORY_NS "http://purl.org/syndication/history/1.0"
+
+/*
+ * Renders ev as one <entry> element with the given id, updated time and
+ * position, appending it to out. Names and values must have been checked
+ * (fs__atom_check_event). Returns FS_ERR_NOMEM or FS_OK.
+ */
+enum fs_error fs__atom_entry(const struct fs_event *ev, const char *id, const char *updated,
+                             int64_t position, struct fs__buf *out);
+
+/* Checks that ev can be rendered: type and field names are XML NCNames of at
+ * most 128 bytes, values are UTF-8 without control characters other than
+ * tab, CR and LF. Returns FS_OK or FS_ERR_INVALID. */
+enum fs_error fs__atom_check_event(const struct fs_event *ev);
+
+/* Whether s is UTF-8 text that XML can hold (no control characters but tab,
+ * CR and LF), at most 1 MiB. */
+int fs__atom_text_ok(const char *s);
+
+/* What a feed document holds besides its entries. */
+struct fs__doc {
+    const struct fs__feed_meta *meta; /* the feed */
+    int64_t page;        /* archive page number, or -1 for the head document */
+    int64_t head;        /* the feed's head position when the document was made */
+    const char *updated; /* the document's updated time */
+    const char *entries; /* stored <entry> elements, ascending */
+    size_t entries_len;
+};
+
+/* Appends the whole Atom document described by doc to out. */
+enum fs_error fs__atom_document(const struct fs__doc *doc, struct fs__buf *out);
+
+#endif

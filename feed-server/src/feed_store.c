@@ -1,0 +1,365 @@
+#include "feed_store.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "atom_write.h"
+#include "dynbuf.h"
+#include "log.h"
+
+static const char *const schema[] = {
+    "CREATE TABLE IF NOT EXISTS fs_feeds("
+    " name TEXT PRIMARY KEY,"
+    " page_size INTEGER NOT NULL CHECK (page_size > 0),"
+    " uuid TEXT NOT NULL,"
+    " created TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS fs_entries("
+    " feed TEXT NOT NULL,"
+    " position INTEGER NOT NULL CHECK (position > 0),"
+    " event_id TEXT NOT NULL UNIQUE,"
+    " type TEXT NOT NULL,"
+    " updated TEXT NOT NULL,"
+    " xml TEXT NOT NULL,"
+    " PRIMARY KEY (feed, position)) WITHOUT ROWID",
+};
+
+const char *fs_strerror(enum fs_error err)
+{
+    switch (err) {
+    case FS_OK: return "success";
+    case FS_ERR_NOMEM: return "out of memory";
+    case FS_ERR_DB: return "database error";
+    case FS_ERR_INVALID: return "invalid argument";
+    case FS_ERR_NOT_FOUND: return "no such feed";
+    case FS_ERR_CONFLICT: return "conflict with what is stored";
+    case FS_ERR_LISTEN: return "cannot listen";
+    }
+    return "unknown error";
+}
+
+void fs__log_db(sqlite3 *db, const char *msg)
+{
+    char q[512];
+
+    fs__log_quote(q, sizeof q, db ? sqlite3_errmsg(db) : "no connection");
+    fs__log("error", msg, "sqlite=%s", q);
+}
+
+void fs__now_rfc3339(char out[32])
+{
+    struct tm tm;
+    time_t now = time(NULL);
+
+    gmtime_r(&now, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int fs__feed_name_ok(const char *name)
+{
+    size_t n = 0;
+
+    if (!name)
+        return 0;
+    for (; name[n]; n++) {
+        char c = name[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return 0;
+    }
+    return n >= 1 && n <= 64;
+}
+
+/* Runs one statement without results; for the schema and pragmas. */
+static int exec1(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+
+    if (rc == SQLITE_OK) {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+            ;
+        if (rc == SQLITE_DONE)
+            rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+enum fs_error fs_db_open(const char *path, sqlite3 **out)
+{
+    sqlite3 *db = NULL;
+    static const char *const pragmas[] = {
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=NORMAL",
+        "PRAGMA foreign_keys=ON",
+    };
+
+    *out = NULL;
+    if (!path)
+        return FS_ERR_INVALID;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_busy_timeout(db, 10000);
+    for (size_t i = 0; i < sizeof pragmas / sizeof pragmas[0]; i++) {
+        if (exec1(db, pragmas[i]) != SQLITE_OK)
+            goto fail;
+    }
+    *out = db;
+    return FS_OK;
+fail:
+    fs__log_db(db, "cannot open database");
+    sqlite3_close(db);
+    return FS_ERR_DB;
+}
+
+enum fs_error fs_new_event_id(char out[46])
+{
+    unsigned char r[16];
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        return FS_ERR_NOMEM;
+    r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+    r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+    memcpy(out, "urn:uuid:", 9);
+    n = 9;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[n++] = '-';
+        out[n++] = hex[r[i] >> 4];
+        out[n++] = hex[r[i] & 15];
+    }
+    out[n] = '\0';
+    return FS_OK;
+}
+
+enum fs_error fs__feed_meta(sqlite3 *db, const char *feed, struct fs__feed_meta *meta)
+{
+    sqlite3_stmt *st = NULL;
+    enum fs_error err = FS_ERR_DB;
+    int rc;
+
+    memset(meta, 0, sizeof *meta);
+    if (!fs__feed_name_ok(feed))
+        return FS_ERR_INVALID;
+    rc = sqlite3_prepare_v2(db, "SELECT page_size, uuid, created FROM fs_feeds WHERE name = ?1", -1,
+                            &st, NULL);
+    if (rc != SQLITE_OK) {
+        /* No table yet means no feed yet. */
+        err = FS_ERR_NOT_FOUND;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, feed, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        err = FS_ERR_NOT_FOUND;
+    } else if (rc == SQLITE_ROW) {
+        const char *uuid = (const char *)sqlite3_column_text(st, 1);
+        const char *created = (const char *)sqlite3_column_text(st, 2);
+        sqlite3_int64 ps = sqlite3_column_int64(st, 0);
+
+        if (ps <= 0 || ps > 1000000 || !uuid || !created)
+            goto out;
+        snprintf(meta->name, sizeof meta->name, "%s", feed);
+        meta->page_size = (unsigned)ps;
+        snprintf(meta->uuid, sizeof meta->uuid, "%s", uuid);
+        snprintf(meta->created, sizeof meta->created, "%s", created);
+        err = FS_OK;
+    }
+out:
+    if (err == FS_ERR_DB)
+        fs__log_db(db, "cannot read feed");
+    sqlite3_finalize(st);
+    return err;
+}
+
+enum fs_error fs_feed_declare(sqlite3 *db, const char *feed, unsigned page_size)
+{
+    sqlite3_stmt *st = NULL;
+    struct fs__feed_meta meta;
+    char id[46], now[32];
+    enum fs_error err;
+
+    if (!db || !fs__feed_name_ok(feed) || page_size > 1000000)
+        return FS_ERR_INVALID;
+    if (page_size == 0)
+        page_size = FS_DEFAULT_PAGE_SIZE;
+    for (size_t i = 0; i < sizeof schema / sizeof schema[0]; i++) {
+        if (exec1(db, schema[i]) != SQLITE_OK) {
+            fs__log_db(db, "cannot create feed tables");
+            return FS_ERR_DB;
+        }
+    }
+    err = fs_new_event_id(id);
+    if (err != FS_OK)
+        return err;
+    fs__now_rfc3339(now);
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO fs_feeds(name, page_size, uuid, created)"
+                           " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(name) DO NOTHING",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto dberr;
+    sqlite3_bind_text(st, 1, feed, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, page_size);
+    sqlite3_bind_text(st, 3, id + 9, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto dberr;
+    sqlite3_finalize(st);
+    err = fs__feed_meta(db, feed, &meta);
+    if (err != FS_OK)
+        return err;
+    return meta.page_size == page_size ? FS_OK : FS_ERR_CONFLICT;
+dberr:
+    fs__log_db(db, "cannot declare feed");
+    sqlite3_finalize(st);
+    return FS_ERR_DB;
+}
+
+/* Reads the head of feed with one statement that also tells whether the
+ * feed is declared. */
+static enum fs_error read_head(sqlite3 *db, const char *feed, int64_t *head)
+{
+    sqlite3_stmt *st = NULL;
+    enum fs_error err = FS_ERR_DB;
+
+    if (sqlite3_prepare_v2(db,
+                           "SELECT EXISTS (SELECT 1 FROM fs_feeds WHERE name = ?1),"
+                           " (SELECT max(position) FROM fs_entries WHERE feed = ?1)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        err = FS_ERR_NOT_FOUND;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, feed, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        fs__log_db(db, "cannot read feed head");
+        goto out;
+    }
+    if (!sqlite3_column_int(st, 0)) {
+        err = FS_ERR_NOT_FOUND;
+        goto out;
+    }
+    *head = sqlite3_column_int64(st, 1);
+    err = FS_OK;
+out:
+    sqlite3_finalize(st);
+    return err;
+}
+
+enum fs_error fs_feed_head(sqlite3 *db, const char *feed, int64_t *head)
+{
+    *head = 0;
+    if (!db || !fs__feed_name_ok(feed))
+        return FS_ERR_INVALID;
+    return read_head(db, feed, head);
+}
+
+enum fs_error fs_feed_append(sqlite3 *db, const char *feed, const struct fs_event *ev,
+                             int64_t *position)
+{
+    char idbuf[46], now[32];
+    const char *id, *updated;
+    struct fs__buf xml = {0};
+    sqlite3_stmt *st = NULL;
+    int64_t head = 0;
+    enum fs_error err;
+    int rc;
+
+    if (!db || !fs__feed_name_ok(feed) || sqlite3_get_autocommit(db))
+        return FS_ERR_INVALID;
+    err = fs__atom_check_event(ev);
+    if (err != FS_OK)
+        return err;
+    id = ev->id;
+    if (!id) {
+        err = fs_new_event_id(idbuf);
+        if (err != FS_OK)
+            return err;
+        id = idbuf;
+    }
+    updated = ev->updated;
+    if (!updated) {
+        fs__now_rfc3339(now);
+        updated = now;
+    }
+    if (id[0] == '\0' || strlen(id) > 200 || updated[0] == '\0' || strlen(updated) > 40 ||
+        !fs__atom_text_ok(id) || !fs__atom_text_ok(updated))
+        return FS_ERR_INVALID;
+    err = read_head(db, feed, &head);
+    if (err != FS_OK)
+        return err;
+    err = fs__atom_entry(ev, id, updated, head + 1, &xml);
+    if (err != FS_OK)
+        goto out;
+    err = FS_ERR_DB;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO fs_entries(feed, position, event_id, type, updated, xml)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(st, 1, feed, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, head + 1);
+    sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, ev->type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, updated, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, xml.data, (int)xml.len, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        err = FS_OK;
+        if (position)
+            *position = head + 1;
+    } else if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+        err = FS_ERR_CONFLICT;
+    }
+out:
+    if (err == FS_ERR_DB)
+        fs__log_db(db, "cannot append entry");
+    sqlite3_finalize(st);
+    fs__buf_release(&xml);
+    return err;
+}
+
+enum fs_error fs_feed_read(sqlite3 *db, const char *feed, int64_t first, int64_t last,
+                           fs_entry_fn *fn, void *userdata)
+{
+    sqlite3_stmt *st = NULL;
+    enum fs_error err = FS_ERR_DB;
+    int rc;
+
+    if (!db || !fs__feed_name_ok(feed) || !fn)
+        return FS_ERR_INVALID;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT position, event_id, type, updated, xml FROM fs_entries"
+                           " WHERE feed = ?1 AND position >= ?2 AND position <= ?3"
+                           " ORDER BY position",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(st, 1, feed, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, first);
+    sqlite3_bind_int64(st, 3, last);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct fs_entry e;
+
+        e.position = sqlite3_column_int64(st, 0);
+        e.id = (const char *)sqlite3_column_text(st, 1);
+        e.type = (const char *)sqlite3_column_text(st, 2);
+        e.updated = (const char *)sqlite3_column_text(st, 3);
+        e.xml = (const char *)sqlite3_column_text(st, 4);
+        if (!e.id || !e.type || !e.updated || !e.xml)
+            goto out;
+        if (fn(&e, userdata) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc == SQLITE_DONE)
+        err = FS_OK;
+out:
+    if (err == FS_ERR_DB)
+        fs__log_db(db, "cannot read entries");
+    sqlite3_finalize(st);
+    return err;
+}
