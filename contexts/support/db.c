@@ -1,0 +1,131 @@
+#include "db.h"
+
+#include "log.h"
+#include "strbuf.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int db_begin(sqlite3 *db)
+{
+    return db_exec_script(db, "BEGIN IMMEDIATE");
+}
+
+int db_commit(sqlite3 *db)
+{
+    return db_exec_script(db, "COMMIT");
+}
+
+void db_rollback(sqlite3 *db)
+{
+    if (!sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int db_exec_script(sqlite3 *db, const char *sql)
+{
+    char *err = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+
+    if (rc != SQLITE_OK)
+        log_error("database error", "error=\"%s\" sql=\"%.60s\"", err ? err : sqlite3_errstr(rc),
+                  sql);
+    sqlite3_free(err);
+    return rc;
+}
+
+/* Prepares sql and binds the parameters described by kinds from ap.
+ * Returns NULL (logged) on failure. */
+static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, const char *kinds, va_list ap)
+{
+    sqlite3_stmt *st = NULL;
+    int i = 1;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        log_error("database error", "error=\"%s\" sql=\"%.60s\"", sqlite3_errmsg(db), sql);
+        return NULL;
+    }
+    for (const char *k = kinds ? kinds : ""; *k; k++, i++) {
+        if (*k == 't') {
+            const char *s = va_arg(ap, const char *);
+            if (s)
+                sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+            else
+                sqlite3_bind_null(st, i);
+        } else {
+            sqlite3_bind_int64(st, i, va_arg(ap, long long));
+        }
+    }
+    return st;
+}
+
+int db_exec(sqlite3 *db, const char *sql, const char *kinds, ...)
+{
+    va_list ap;
+    sqlite3_stmt *st;
+    int rc;
+
+    va_start(ap, kinds);
+    st = prepare(db, sql, kinds, ap);
+    va_end(ap);
+    if (!st)
+        return SQLITE_ERROR;
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        log_error("database error", "error=\"%s\" sql=\"%.60s\"", sqlite3_errmsg(db), sql);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+char *db_text(sqlite3 *db, int *rc, const char *sql, const char *kinds, ...)
+{
+    va_list ap;
+    sqlite3_stmt *st;
+    char *out = NULL;
+    int r;
+
+    va_start(ap, kinds);
+    st = prepare(db, sql, kinds, ap);
+    va_end(ap);
+    if (!st) {
+        r = SQLITE_ERROR;
+        goto out;
+    }
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        out = xstrdup((const char *)sqlite3_column_text(st, 0));
+    else if (r != SQLITE_ROW && r != SQLITE_DONE)
+        log_error("database error", "error=\"%s\" sql=\"%.60s\"", sqlite3_errmsg(db), sql);
+out:
+    sqlite3_finalize(st);
+    if (rc)
+        *rc = r;
+    return out;
+}
+
+long long db_int(sqlite3 *db, int *rc, long long dflt, const char *sql, const char *kinds, ...)
+{
+    va_list ap;
+    sqlite3_stmt *st;
+    long long out = dflt;
+    int r;
+
+    va_start(ap, kinds);
+    st = prepare(db, sql, kinds, ap);
+    va_end(ap);
+    if (!st) {
+        r = SQLITE_ERROR;
+        goto out;
+    }
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        out = sqlite3_column_int64(st, 0);
+    else if (r != SQLITE_ROW && r != SQLITE_DONE)
+        log_error("database error", "error=\"%s\" sql=\"%.60s\"", sqlite3_errmsg(db), sql);
+out:
+    sqlite3_finalize(st);
+    if (rc)
+        *rc = r;
+    return out;
+}

@@ -1,0 +1,38 @@
+/*
+ * db.h - small helpers over SQLite for the contexts: transactions, and
+ * queries that return one text value (such as a JSON document built with
+ * SQLite's json_object()/json_group_array()).
+ *
+ * Every query is a prepared statement with bound parameters. Parameters are
+ * described by a string of kinds, one letter each: 't' text (const char *,
+ * bound SQLITE_TRANSIENT; NULL binds NULL), 'i' integer (long long).
+ */
+#ifndef DB_H
+#define DB_H
+
+#include <sqlite3.h>
+
+/* BEGIN IMMEDIATE (takes the write lock now, so appends to a feed get the
+ * next position safely), COMMIT, ROLLBACK. Return an SQLite code. */
+int db_begin(sqlite3 *db);
+int db_commit(sqlite3 *db);
+void db_rollback(sqlite3 *db);
+
+/* Runs sql (may hold several statements, no parameters); returns SQLite code
+ * and logs the message on failure. For schema creation. */
+int db_exec_script(sqlite3 *db, const char *sql);
+
+/* Runs one statement with parameters; returns SQLITE_DONE/SQLITE_ROW on
+ * success or the error code (logged). */
+int db_exec(sqlite3 *db, const char *sql, const char *kinds, ...);
+
+/* Runs a query and returns the first column of its first row as a new
+ * string (caller frees), or NULL when there is no row or the value is NULL.
+ * *rc (may be NULL) receives SQLITE_ROW, SQLITE_DONE or the error code. */
+char *db_text(sqlite3 *db, int *rc, const char *sql, const char *kinds, ...);
+
+/* Same for an integer: returns the first column of the first row, or dflt
+ * when there is no row. */
+long long db_int(sqlite3 *db, int *rc, long long dflt, const char *sql, const char *kinds, ...);
+
+#endif

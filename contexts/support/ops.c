@@ -1,0 +1,235 @@
+#include "ops.h"
+
+#include "strbuf.h"
+#include "web.h"
+
+#include <feedreader.h>
+#include <feedserver.h>
+#include <stdio.h>
+#include <string.h>
+
+/* What the /status and /metrics routes need; one server per process. */
+static struct {
+    struct fs_server *server;
+    const char *prog;
+    ops_metrics_fn *extra;
+    void *userdata;
+} ops;
+
+struct collect {
+    struct strbuf *out;
+    int count;
+    int html;
+};
+
+static void json_feed(const char *feed, int64_t head, void *userdata)
+{
+    struct collect *c = userdata;
+
+    sb_puts(c->out, c->count++ ? "," : "");
+    sb_puts(c->out, "{\"name\":");
+    sb_json_string(c->out, feed);
+    sb_printf(c->out, ",\"head\":%lld}", (long long)head);
+}
+
+static void json_follower(const struct fr_status *s, void *userdata)
+{
+    struct collect *c = userdata;
+    int64_t lag = s->head > s->position ? s->head - s->position : 0;
+
+    sb_puts(c->out, c->count++ ? "," : "");
+    sb_puts(c->out, "{\"feed_url\":");
+    sb_json_string(c->out, s->feed_url);
+    sb_printf(c->out,
+              ",\"position\":%lld,\"head\":%lld,\"lag\":%lld,\"skipped\":%lld,\"errors\":%lld,"
+              "\"last_success\":",
+              (long long)s->position, (long long)s->head, (long long)lag, (long long)s->skipped,
+              (long long)s->errors);
+    sb_json_string(c->out, s->last_success);
+    sb_puts(c->out, ",\"last_error\":");
+    sb_json_string(c->out, s->last_error);
+    sb_puts(c->out, ",\"last_error_at\":");
+    sb_json_string(c->out, s->last_error_at);
+    sb_puts(c->out, "}");
+}
+
+static void html_feed(const char *feed, int64_t head, void *userdata)
+{
+    struct collect *c = userdata;
+
+    c->count++;
+    sb_puts(c->out, "<tr><td><a href=\"/feeds/");
+    sb_html(c->out, feed);
+    sb_puts(c->out, "\">");
+    sb_html(c->out, feed);
+    sb_printf(c->out, "</a></td><td class=\"num\">%lld</td></tr>\n", (long long)head);
+}
+
+static void html_follower(const struct fr_status *s, void *userdata)
+{
+    struct collect *c = userdata;
+    int64_t lag = s->head > s->position ? s->head - s->position : 0;
+
+    c->count++;
+    sb_puts(c->out, "<tr><td><a href=\"");
+    sb_html(c->out, s->feed_url);
+    sb_puts(c->out, "\">");
+    sb_html(c->out, s->feed_url);
+    sb_printf(c->out,
+              "</a></td><td class=\"num\">%lld</td><td class=\"num\">%lld</td>"
+              "<td class=\"num%s\">%lld</td><td>",
+              (long long)s->position, (long long)s->head, lag ? " behind" : "", (long long)lag);
+    sb_html(c->out, s->last_success);
+    sb_puts(c->out, "</td><td class=\"error\">");
+    sb_html(c->out, s->last_error);
+    if (*s->last_error_at) {
+        sb_puts(c->out, " <small>(");
+        sb_html(c->out, s->last_error_at);
+        sb_puts(c->out, ")</small>");
+    }
+    sb_puts(c->out, "</td></tr>\n");
+}
+
+/* GET /status: the feeds this program serves and the followers recorded in
+ * its database. Readable from other origins, so the system page of any
+ * context can show every context's state. */
+static void status_route(struct fs_request *req, void *userdata)
+{
+    struct strbuf sb = STRBUF_INIT;
+    struct collect c = {&sb, 0, 0};
+    sqlite3 *db = fs_request_db(req);
+    size_t len;
+    char *body;
+
+    (void)userdata;
+    fs_reply_header(req, "Access-Control-Allow-Origin", "*");
+    fs_reply_header(req, "Cache-Control", "no-store");
+    if (fs_request_wants_html(req)) {
+        sb_puts(&sb, "<h1>Status</h1>\n<h2>Feeds served</h2>\n"
+                     "<table><tr><th>feed</th><th>head position</th></tr>\n");
+        fs_server_heads(ops.server, html_feed, &c);
+        if (!c.count)
+            sb_puts(&sb, "<tr><td colspan=\"2\">none</td></tr>\n");
+        sb_puts(&sb, "</table>\n<h2>Followers</h2>\n<table><tr><th>feed</th><th>position</th>"
+                     "<th>head seen</th><th>lag</th><th>last success</th><th>last error</th></tr>\n");
+        c.count = 0;
+        if (db)
+            fr_status_list(db, html_follower, &c);
+        if (!c.count)
+            sb_puts(&sb, "<tr><td colspan=\"6\">none (start one with <code>follow</code>)</td></tr>\n");
+        sb_puts(&sb, "</table>\n<p><a href=\"/metrics\">metrics</a> · <a href=\"/status\" "
+                     "type=\"application/json\">JSON</a> (ask with Accept: application/json)</p>\n");
+        web_reply_page(req, 200, ops.prog, "Status", sb.buf);
+        sb_release(&sb);
+        return;
+    }
+    sb_puts(&sb, "{\"program\":");
+    sb_json_string(&sb, ops.prog);
+    sb_puts(&sb, ",\"feeds\":[");
+    fs_server_heads(ops.server, json_feed, &c);
+    sb_puts(&sb, "],\"followers\":[");
+    c.count = 0;
+    if (db)
+        fr_status_list(db, json_follower, &c);
+    sb_puts(&sb, "]}\n");
+    body = sb_detach(&sb, &len);
+    fs_reply_take(req, 200, "application/json", body, len);
+}
+
+static void metric_feed(const char *feed, int64_t head, void *userdata)
+{
+    struct collect *c = userdata;
+
+    sb_printf(c->out, "feed_head_position{program=\"%s\",feed=\"%s\"} %lld\n", ops.prog, feed,
+              (long long)head);
+}
+
+/* Prometheus label values escape \, " and newline. */
+static void label(struct strbuf *sb, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"')
+            sb_printf(sb, "\\%c", *s);
+        else if (*s == '\n')
+            sb_puts(sb, "\\n");
+        else
+            sb_append(sb, s, 1);
+    }
+}
+
+static void metric_follower(const struct fr_status *s, void *userdata)
+{
+    struct collect *c = userdata;
+    static const char *const names[] = {"position", "head", "lag", "skipped_total",
+                                        "errors_total"};
+    long long values[5] = {s->position, s->head, s->head > s->position ? s->head - s->position : 0,
+                           s->skipped, s->errors};
+
+    for (size_t i = 0; i < 5; i++) {
+        sb_printf(c->out, "feed_follower_%s{program=\"%s\",feed_url=\"", names[i], ops.prog);
+        label(c->out, s->feed_url);
+        sb_printf(c->out, "\"} %lld\n", values[i]);
+    }
+}
+
+/* GET /metrics in the Prometheus text format. */
+static void metrics_route(struct fs_request *req, void *userdata)
+{
+    struct strbuf sb = STRBUF_INIT;
+    struct collect c = {&sb, 0, 0};
+    struct fs_server_stats st;
+    sqlite3 *db = fs_request_db(req);
+    size_t len;
+    char *body;
+
+    (void)userdata;
+    fs_server_stats(ops.server, &st);
+    sb_printf(&sb,
+              "# HELP feed_http_requests_total HTTP requests answered.\n"
+              "# TYPE feed_http_requests_total counter\n"
+              "feed_http_requests_total{program=\"%s\"} %llu\n"
+              "# HELP feed_http_responses_total HTTP responses by status class.\n"
+              "# TYPE feed_http_responses_total counter\n",
+              ops.prog, (unsigned long long)st.requests);
+    for (int k = 2; k <= 5; k++)
+        sb_printf(&sb, "feed_http_responses_total{program=\"%s\",class=\"%dxx\"} %llu\n", ops.prog,
+                  k, (unsigned long long)st.responses[k]);
+    sb_printf(&sb,
+              "# HELP feed_http_not_modified_total Polls answered 304 Not Modified.\n"
+              "# TYPE feed_http_not_modified_total counter\n"
+              "feed_http_not_modified_total{program=\"%s\"} %llu\n"
+              "# HELP feed_long_polls_held Long-polls held now.\n"
+              "# TYPE feed_long_polls_held gauge\n"
+              "feed_long_polls_held{program=\"%s\"} %llu\n"
+              "# HELP feed_long_polls_woken_total Long-polls answered because an entry arrived.\n"
+              "# TYPE feed_long_polls_woken_total counter\n"
+              "feed_long_polls_woken_total{program=\"%s\"} %llu\n"
+              "# HELP feed_head_position Entries appended to each feed served (its head).\n"
+              "# TYPE feed_head_position gauge\n",
+              ops.prog, (unsigned long long)st.not_modified, ops.prog,
+              (unsigned long long)st.long_polls_held, ops.prog,
+              (unsigned long long)st.long_polls_woken);
+    fs_server_heads(ops.server, metric_feed, &c);
+    sb_puts(&sb, "# HELP feed_follower_position Last entry applied by each follower.\n"
+                 "# TYPE feed_follower_position gauge\n"
+                 "# HELP feed_follower_lag Entries the follower is behind the head it last saw.\n"
+                 "# TYPE feed_follower_lag gauge\n"
+                 "# HELP feed_follower_errors_total Failed fetches or applies.\n"
+                 "# TYPE feed_follower_errors_total counter\n");
+    if (db)
+        fr_status_list(db, metric_follower, &c);
+    if (ops.extra)
+        ops.extra(req, &sb, ops.userdata);
+    body = sb_detach(&sb, &len);
+    fs_reply_take(req, 200, "text/plain; version=0.0.4; charset=utf-8", body, len);
+}
+
+void ops_mount(struct fs_server *server, const char *prog, ops_metrics_fn *extra, void *userdata)
+{
+    ops.server = server;
+    ops.prog = prog;
+    ops.extra = extra;
+    ops.userdata = userdata;
+    fs_server_route(server, "GET", "/status", 0, status_route, NULL);
+    fs_server_route(server, "GET", "/metrics", 0, metrics_route, NULL);
+}

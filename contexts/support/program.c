@@ -1,0 +1,166 @@
+#include "program.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <feedreader.h>
+#include <feedserver.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static sigset_t stop_signals;
+
+void program_init(const char *prog)
+{
+    log_init(prog);
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int program_wait_signal(void)
+{
+    int sig = 0;
+
+    while (sigwait(&stop_signals, &sig) != 0)
+        ;
+    return sig;
+}
+
+/* Creates the folder that will hold path (one level, such as var/), so that
+ * the defaults work from a fresh checkout. */
+static void make_parent_dir(const char *path)
+{
+    char dir[PATH_MAX];
+    char *slash;
+
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
+        return;
+    slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return;
+    *slash = '\0';
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        log_warn("cannot create folder", "dir=%s error=\"%s\"", dir, strerror(errno));
+}
+
+struct fs_server *program_open_server(const struct serve_options *o, unsigned threads)
+{
+    struct fs_server_config cfg = {0};
+    struct fs_server *server = NULL;
+    enum fs_error err;
+
+    make_parent_dir(o->db);
+    cfg.listen = o->listen;
+    cfg.db_path = o->db;
+    cfg.tokens = o->tokens.items;
+    cfg.ntokens = o->tokens.count;
+    cfg.threads = threads;
+    err = fs_server_open(&cfg, &server);
+    if (err != FS_OK) {
+        log_error("cannot open server", "listen=%s db=%s error=\"%s\"", o->listen, o->db,
+                  fs_strerror(err));
+        return NULL;
+    }
+    return server;
+}
+
+int program_run_server(struct fs_server *server)
+{
+    enum fs_error err = fs_server_start(server);
+    int sig;
+
+    if (err != FS_OK) {
+        log_error("cannot start server", "error=\"%s\"", fs_strerror(err));
+        fs_server_close(server);
+        return 1;
+    }
+    log_info("serving", "port=%u", fs_server_port(server));
+    sig = program_wait_signal();
+    log_info("stopping", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    fs_server_close(server);
+    log_info("stopped", NULL);
+    return 0;
+}
+
+/* Waits for SIGINT/SIGTERM on its own thread and stops the follower, which
+ * may be in the middle of a long-poll. */
+static void *stop_on_signal(void *arg)
+{
+    int sig = program_wait_signal();
+
+    log_info("stopping", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    fr_follower_stop(arg);
+    return NULL;
+}
+
+int program_follow(const char *usage, const char *default_db, int argc, char **argv,
+                   follow_setup_fn *setup, void *userdata)
+{
+    struct fr_config cfg = {0};
+    const char *db_path = default_db;
+    const char *feed = NULL, *token = NULL;
+    unsigned poll_interval = 0;
+    const struct cli_option options[] = {
+        {"db", CLI_STRING, &db_path, 0, 0, 0, "FILE", "SQLite database file"},
+        {"feed", CLI_STRING, &feed, 1, 0, 0, "URL", "the feed to follow, http(s)://HOST:PORT/feeds/NAME"},
+        {"token", CLI_STRING, &token, 0, 0, 0, "TOKEN", "bearer token to present to the producer"},
+        {"poll-interval", CLI_UINT, &poll_interval, 0, 1, 3600, "SECONDS",
+         "poll with a plain conditional GET every SECONDS instead of long-polling"},
+    };
+    sqlite3 *db = NULL;
+    struct fr_follower *f = NULL;
+    pthread_t stopper;
+    int started = 0, status = 1;
+    enum fr_error err;
+
+    cli_parse(usage, argc, argv, options, sizeof options / sizeof options[0]);
+    if (strncmp(feed, "http://", 7) != 0 && strncmp(feed, "https://", 8) != 0) {
+        fprintf(stderr, "bad value for --feed: expected an http:// or https:// URL\n");
+        return 2;
+    }
+    make_parent_dir(db_path);
+    if (fs_db_open(db_path, &db) != FS_OK) {
+        log_error("cannot open database", "db=%s", db_path);
+        goto out;
+    }
+    cfg.feed_url = feed;
+    cfg.token = token;
+    cfg.db = db;
+    cfg.poll_interval = poll_interval;
+    err = fr_follower_open(&cfg, &f);
+    if (err != FR_OK) {
+        log_error("cannot start follower", "feed=%s error=\"%s\"", feed, fr_strerror(err));
+        goto out;
+    }
+    if (setup(f, db, userdata) != 0)
+        goto out;
+    if (pthread_create(&stopper, NULL, stop_on_signal, f) != 0)
+        goto out;
+    started = 1;
+    log_info("following", "feed=%s db=%s position=%lld mode=%s", feed, db_path,
+             (long long)fr_follower_position(f), poll_interval ? "poll" : "long-poll");
+    err = fr_follower_run(f);
+    if (err == FR_ERR_STOPPED) {
+        status = 0;
+        log_info("stopped", "position=%lld", (long long)fr_follower_position(f));
+    } else {
+        log_error("follower stopped on a fatal error", "feed=%s error=\"%s\" detail=\"%s\"", feed,
+                  fr_strerror(err), fr_follower_last_error(f));
+    }
+out:
+    if (started) {
+        pthread_cancel(stopper);
+        pthread_join(stopper, NULL);
+    }
+    fr_follower_close(f);
+    sqlite3_close(db);
+    return status;
+}

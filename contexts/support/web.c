@@ -1,0 +1,184 @@
+#include "web.h"
+
+#include "log.h"
+#include "strbuf.h"
+
+#include <feedserver.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Static files larger than this are not served: web/ holds small assets. */
+#define WEB_MAX_FILE (4UL << 20)
+
+static char root[PATH_MAX] = "web";
+static pthread_once_t root_once = PTHREAD_ONCE_INIT;
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Chooses web/ once: $WEB_ROOT, else bin/../web beside the program, else
+ * ./web. */
+static void find_root(void)
+{
+    const char *env = getenv("WEB_ROOT");
+    char exe[PATH_MAX];
+    ssize_t n;
+
+    if (env && *env) {
+        snprintf(root, sizeof root, "%s", env);
+        return;
+    }
+    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        char *slash;
+        char candidate[PATH_MAX];
+
+        exe[n] = '\0';
+        slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            if (snprintf(candidate, sizeof candidate, "%s/../web", exe) < (int)sizeof candidate &&
+                is_dir(candidate)) {
+                snprintf(root, sizeof root, "%s", candidate);
+                return;
+            }
+        }
+    }
+}
+
+const char *web_root(void)
+{
+    pthread_once(&root_once, find_root);
+    return root;
+}
+
+char *web_read_file(const char *name, unsigned long *len)
+{
+    char path[PATH_MAX];
+    FILE *f = NULL;
+    char *data = NULL;
+    struct stat st;
+
+    if (snprintf(path, sizeof path, "%s/%s", web_root(), name) >= (int)sizeof path)
+        return NULL;
+    f = fopen(path, "rb");
+    if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) ||
+        (unsigned long)st.st_size > WEB_MAX_FILE)
+        goto out;
+    data = xmalloc((size_t)st.st_size + 1);
+    if (fread(data, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+        free(data);
+        data = NULL;
+        goto out;
+    }
+    data[st.st_size] = '\0';
+    if (len)
+        *len = (unsigned long)st.st_size;
+out:
+    if (f)
+        fclose(f);
+    return data;
+}
+
+static const char *content_type(const char *name)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".css", "text/css; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".html", "text/html; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".json", "application/json"},
+    };
+    const char *dot = strrchr(name, '.');
+
+    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(dot, types[i].ext) == 0)
+            return types[i].type;
+    return "application/octet-stream";
+}
+
+static void serve_static(struct fs_request *req, void *userdata)
+{
+    const char *name = fs_request_param(req, 0);
+    char rel[300];
+    unsigned long len = 0;
+    char *data;
+
+    (void)userdata;
+    if (!name || name[0] == '.' || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                "0123456789._-") != strlen(name) ||
+        snprintf(rel, sizeof rel, "static/%s", name) >= (int)sizeof rel) {
+        fs_reply_error(req, 404, "no such file");
+        return;
+    }
+    data = web_read_file(rel, &len);
+    if (!data) {
+        fs_reply_error(req, 404, "no such file: %s", name);
+        return;
+    }
+    fs_reply_header(req, "Cache-Control", "public, max-age=300");
+    fs_reply_take(req, 200, content_type(name), data, len);
+}
+
+void web_mount_static(struct fs_server *server)
+{
+    fs_server_route(server, "GET", "/static/*", 0, serve_static, NULL);
+}
+
+static char *layout;
+static pthread_once_t layout_once = PTHREAD_ONCE_INIT;
+
+static void load_layout(void)
+{
+    layout = web_read_file("layout.html", NULL);
+    if (!layout) {
+        log_warn("web/layout.html not found; pages are bare", "web_root=%s", web_root());
+        layout = xstrdup("<!doctype html><title>{{title}}</title>{{body}}");
+    }
+}
+
+void web_reply_page(struct fs_request *req, unsigned status, const char *prog, const char *title,
+                    const char *body_html)
+{
+    struct strbuf sb = STRBUF_INIT;
+    const char *p;
+    size_t len;
+    char *out;
+
+    pthread_once(&layout_once, load_layout);
+    p = layout;
+    while (*p) {
+        const char *open = strstr(p, "{{");
+        const char *close = open ? strstr(open, "}}") : NULL;
+
+        if (!open || !close) {
+            sb_puts(&sb, p);
+            break;
+        }
+        sb_append(&sb, p, (size_t)(open - p));
+        len = (size_t)(close - open - 2);
+        if (len == 5 && strncmp(open + 2, "title", 5) == 0)
+            sb_html(&sb, title);
+        else if (len == 4 && strncmp(open + 2, "prog", 4) == 0)
+            sb_html(&sb, prog);
+        else if (len == 4 && strncmp(open + 2, "body", 4) == 0)
+            sb_puts(&sb, body_html);
+        p = close + 2;
+    }
+    out = sb_detach(&sb, &len);
+    fs_reply_header(req, "Cache-Control", "no-store");
+    fs_reply_take(req, status, "text/html; charset=utf-8", out, len);
+}
