@@ -101,6 +101,10 @@ struct fr_config {
     unsigned connect_timeout;
     /* Longest pause between retries while failing, in ms (default 30000). */
     unsigned max_backoff_ms;
+    /* Seconds a response may take beyond the wait asked for: the total
+     * timeout of a request is wait + read_timeout + connect_timeout
+     * (default 10). */
+    unsigned read_timeout;
 };
 
 /*

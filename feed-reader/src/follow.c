@@ -1,0 +1,454 @@
+#include "follow.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libxml/parser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+const char *fr_strerror(enum fr_error err)
+{
+    switch (err) {
+    case FR_OK: return "ok";
+    case FR_ERR_NOMEM: return "out of memory";
+    case FR_ERR_DB: return "the consumer's database failed";
+    case FR_ERR_INVALID: return "invalid argument";
+    case FR_ERR_HTTP: return "the producer could not be reached or answered an error";
+    case FR_ERR_PARSE: return "the document is not a valid feed document";
+    case FR_ERR_TOO_LARGE: return "the document is too large or too deeply nested";
+    case FR_ERR_BACKWARDS: return "the feed went backwards";
+    case FR_ERR_REFUSED: return "a handler refused an entry";
+    case FR_ERR_STOPPED: return "stopped";
+    }
+    return "unknown error";
+}
+
+static int is_fatal(enum fr_error err)
+{
+    return err == FR_ERR_BACKWARDS || err == FR_ERR_REFUSED || err == FR_ERR_DB ||
+           err == FR_ERR_NOMEM || err == FR_ERR_INVALID;
+}
+
+enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower **out)
+{
+    struct fr_follower *f = NULL;
+    enum fr_error err = FR_ERR_INVALID;
+    size_t n;
+
+    *out = NULL;
+    if (!cfg || !cfg->db || !cfg->feed_url ||
+        (strncmp(cfg->feed_url, "http://", 7) != 0 && strncmp(cfg->feed_url, "https://", 8) != 0))
+        return FR_ERR_INVALID;
+    n = strlen(cfg->feed_url);
+    while (n > 0 && cfg->feed_url[n - 1] == '/')
+        n--;
+    if (n < 8 || strpbrk(cfg->feed_url, " \r\n\t"))
+        return FR_ERR_INVALID;
+
+    xmlInitParser();
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return FR_ERR_NOMEM;
+    f = calloc(1, sizeof *f);
+    if (!f) {
+        err = FR_ERR_NOMEM;
+        goto fail;
+    }
+    f->pipe[0] = f->pipe[1] = -1;
+    f->cfg = *cfg;
+    if (!f->cfg.wait)
+        f->cfg.wait = 25;
+    if (f->cfg.wait > 30)
+        f->cfg.wait = 30;
+    if (!f->cfg.max_depth)
+        f->cfg.max_depth = 32;
+    f->feed_url = strndup(cfg->feed_url, n);
+    f->url_size = n + 32;
+    f->url = malloc(f->url_size);
+    if (!f->feed_url || !f->url) {
+        err = FR_ERR_NOMEM;
+        goto fail;
+    }
+    f->cfg.feed_url = f->feed_url;
+    f->cfg.token = NULL;
+    fr__doc_init(&f->doc);
+    fr__backoff_init(&f->backoff, cfg->max_backoff_ms);
+    if (pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+        f->pipe[0] = f->pipe[1] = -1;
+        err = FR_ERR_NOMEM;
+        goto fail;
+    }
+    err = fr__fetch_init(&f->fetch, cfg, &f->stop);
+    if (err)
+        goto fail;
+    sqlite3_busy_timeout(cfg->db, 5000);
+    err = fr__store_open(&f->store, cfg->db, f->feed_url);
+    if (err)
+        goto fail;
+    err = fr__store_load(&f->store, &f->state);
+    if (err)
+        goto fail;
+    f->verified = f->state.position == 0;
+    *out = f;
+    return FR_OK;
+fail:
+    fr_follower_close(f);
+    if (!f)
+        curl_global_cleanup();
+    return err;
+}
+
+enum fr_error fr_follower_on(struct fr_follower *f, const char *type, fr_handler_fn *fn,
+                             void *userdata)
+{
+    struct fr__handler *h;
+
+    if (!f || !type || !type[0] || !fn)
+        return FR_ERR_INVALID;
+    for (size_t i = 0; i < f->nhandlers; i++)
+        if (strcmp(f->handlers[i].type, type) == 0)
+            return FR_ERR_INVALID;
+    h = realloc(f->handlers, (f->nhandlers + 1) * sizeof *h);
+    if (!h)
+        return FR_ERR_NOMEM;
+    f->handlers = h;
+    h[f->nhandlers].type = strdup(type);
+    if (!h[f->nhandlers].type)
+        return FR_ERR_NOMEM;
+    h[f->nhandlers].fn = fn;
+    h[f->nhandlers].userdata = userdata;
+    f->nhandlers++;
+    return FR_OK;
+}
+
+void fr_follower_stop(struct fr_follower *f)
+{
+    if (!f)
+        return;
+    f->stop = 1;
+    if (f->pipe[1] >= 0 && write(f->pipe[1], "", 1) < 0)
+        return;
+}
+
+const char *fr_follower_last_error(const struct fr_follower *f)
+{
+    return f->last_error;
+}
+
+int64_t fr_follower_position(const struct fr_follower *f)
+{
+    return f->state.position;
+}
+
+void fr_follower_close(struct fr_follower *f)
+{
+    if (!f)
+        return;
+    fr__store_release(&f->store);
+    fr__fetch_release(&f->fetch);
+    fr__doc_release(&f->doc);
+    for (size_t i = 0; i < f->nhandlers; i++)
+        free(f->handlers[i].type);
+    free(f->handlers);
+    free(f->feed_url);
+    free(f->url);
+    if (f->pipe[0] >= 0)
+        close(f->pipe[0]);
+    if (f->pipe[1] >= 0)
+        close(f->pipe[1]);
+    free(f);
+    curl_global_cleanup();
+}
+
+/* Records err with the message in f->last_error: logged, and stored in the
+ * database (unless the database itself failed). Returns err. */
+static enum fr_error record(struct fr_follower *f, enum fr_error err)
+{
+    if (err == FR_OK || err == FR_ERR_STOPPED)
+        return err;
+    if (!f->last_error[0])
+        snprintf(f->last_error, sizeof f->last_error, "%s", fr_strerror(err));
+    fr__log(is_fatal(err) ? "fatal" : "error", f->feed_url, f->last_error,
+            " error=\"%s\" position=%lld", fr_strerror(err), (long long)f->state.position);
+    if (err != FR_ERR_DB)
+        fr__store_error(&f->store, f->last_error);
+    return err;
+}
+
+static fr_handler_fn *find_handler(const struct fr_follower *f, const char *type, void **ud)
+{
+    for (size_t i = 0; i < f->nhandlers; i++)
+        if (strcmp(f->handlers[i].type, type) == 0) {
+            *ud = f->handlers[i].userdata;
+            return f->handlers[i].fn;
+        }
+    return NULL;
+}
+
+/*
+ * Applies the entries of f->doc after the stored position, and stores the
+ * new position, head and counters, all in one transaction. The stored state
+ * is read again inside the transaction, so two followers of one feed on one
+ * database never apply an entry twice. An entry at the stored position with
+ * another id is FR_ERR_BACKWARDS; a handler's refusal FR_ERR_REFUSED; in
+ * both cases nothing of the document is applied. *applied gets the number
+ * of entries applied or skipped.
+ */
+static enum fr_error apply(struct fr_follower *f, int64_t head, size_t *applied)
+{
+    struct fr__state st;
+    enum fr_error err;
+    int64_t from = 0, skipped0;
+    size_t n = 0;
+
+    *applied = 0;
+    err = fr__store_begin(&f->store);
+    if (err)
+        return err;
+    err = fr__store_load(&f->store, &st);
+    if (err)
+        goto fail;
+    skipped0 = st.skipped;
+    if (st.position != f->state.position) {
+        /* Another follower of this feed on this database moved on. */
+        f->state = st;
+        f->verified = 1;
+    }
+    for (size_t i = 0; i < f->doc.nentries; i++) {
+        const struct fr__entry *e = &f->doc.entries[i];
+        const struct fr_entry *pub = &e->pub;
+        fr_handler_fn *fn;
+        void *ud = NULL;
+        char why[256] = "";
+
+        if (pub->position < st.position)
+            continue;
+        if (pub->position == st.position) {
+            if (st.last_id[0] && strcmp(pub->id, st.last_id) != 0) {
+                snprintf(f->last_error, sizeof f->last_error,
+                         "feed went backwards: entry %lld has id %.80s, but %.80s was applied"
+                         " (was the producer's database restored?)",
+                         (long long)pub->position, pub->id, st.last_id);
+                err = FR_ERR_BACKWARDS;
+                goto fail;
+            }
+            f->verified = 1;
+            continue;
+        }
+        if (pub->position != st.position + 1 || (st.position > 0 && !f->verified)) {
+            snprintf(f->last_error, sizeof f->last_error,
+                     "document skips from position %lld to %lld", (long long)st.position,
+                     (long long)pub->position);
+            err = FR_ERR_PARSE;
+            goto fail;
+        }
+        if (strlen(pub->id) >= sizeof st.last_id) {
+            snprintf(f->last_error, sizeof f->last_error, "entry %lld: id too long",
+                     (long long)pub->position);
+            err = FR_ERR_PARSE;
+            goto fail;
+        }
+        fn = find_handler(f, pub->type, &ud);
+        if (!fn) {
+            st.skipped++;
+        } else if (fn(pub, f->cfg.db, why, sizeof why, ud) != 0) {
+            why[sizeof why - 1] = '\0';
+            snprintf(f->last_error, sizeof f->last_error,
+                     "handler refused entry %lld (%.64s, %.80s): %s", (long long)pub->position,
+                     pub->type, pub->id, why[0] ? why : "no reason given");
+            err = FR_ERR_REFUSED;
+            goto fail;
+        }
+        if (n == 0)
+            from = pub->position;
+        n++;
+        st.position = pub->position;
+        memcpy(st.last_id, pub->id, strlen(pub->id) + 1);
+        f->verified = 1;
+    }
+    st.head = head > st.position ? head : st.position;
+    err = fr__store_save(&f->store, &st);
+    if (err)
+        goto fail;
+    err = fr__store_commit(&f->store);
+    if (err)
+        goto fail;
+    f->state = st;
+    *applied = n;
+    if (n > 0)
+        fr__log("info", f->feed_url, "applied page", " from=%lld to=%lld skipped=%lld head=%lld",
+                (long long)from, (long long)st.position, (long long)(st.skipped - skipped0),
+                (long long)st.head);
+    return FR_OK;
+fail:
+    fr__store_rollback(&f->store);
+    return err;
+}
+
+static void set_url(struct fr_follower *f, int64_t page)
+{
+    if (page < 0)
+        snprintf(f->url, f->url_size, "%s", f->feed_url);
+    else
+        snprintf(f->url, f->url_size, "%s/pages/%lld", f->feed_url, (long long)page);
+}
+
+/* One step with f->last_error cleared; see fr_follower_step(). */
+static enum fr_error step(struct fr_follower *f, int wait)
+{
+    enum fr_error err;
+    int64_t pos = f->state.position, page = -1, p = f->page_size;
+    long status = 0;
+    size_t applied = 0;
+    const char *etag = NULL;
+    unsigned wait_s = 0;
+    char *msg = f->last_error;
+    size_t msg_size = sizeof f->last_error;
+
+    f->idle = 0;
+    if (p > 0 && !f->force_head) {
+        int64_t k = (!f->verified && pos > 0) ? (pos - 1) / p : pos / p;
+        if ((k + 1) * p <= f->state.head)
+            page = k;
+    }
+    set_url(f, page);
+    if (page < 0 && f->head_etag[0]) {
+        etag = f->head_etag;
+        wait_s = wait ? f->cfg.wait : 0;
+    }
+    err = fr__fetch_get(&f->fetch, f->url, etag, wait_s, &status, msg, msg_size);
+    if (err)
+        return err;
+    if (status == 304) {
+        f->idle = 1;
+        return FR_OK;
+    }
+    if (status == 404) {
+        snprintf(msg, msg_size, "GET %s: not found", f->url);
+        if (page >= 0)
+            f->force_head = 1;
+        return FR_ERR_HTTP;
+    }
+    err = fr__atom_parse(&f->doc, f->fetch.body, f->fetch.len, f->url, f->cfg.max_depth, msg,
+                         msg_size);
+    if (err) {
+        size_t n = strlen(msg);
+        snprintf(msg + n, msg_size - n, " (%s)", f->url);
+        return err;
+    }
+    if (f->doc.page_size <= 0) {
+        snprintf(msg, msg_size, "%s: no pageSize", f->url);
+        return FR_ERR_PARSE;
+    }
+    if (p > 0 && f->doc.page_size != p) {
+        snprintf(msg, msg_size, "%s: page size changed from %lld to %lld", f->url, (long long)p,
+                 (long long)f->doc.page_size);
+        return FR_ERR_PARSE;
+    }
+    p = f->doc.page_size;
+
+    if (page >= 0) {
+        const struct fr__entry *e = f->doc.entries;
+        if ((int64_t)f->doc.nentries != p || e[0].pub.position != page * p + 1) {
+            snprintf(msg, msg_size, "%s: archive page does not hold positions %lld..%lld", f->url,
+                     (long long)(page * p + 1), (long long)(page * p + p));
+            return FR_ERR_PARSE;
+        }
+        err = apply(f, f->state.head, &applied);
+        if (err)
+            return err;
+        /* The head may have moved on since; it was read and applied only
+         * if we were caught up, so a stale ETag cannot hide anything. */
+        return FR_OK;
+    }
+
+    f->force_head = 0;
+    f->page_size = p;
+    if (f->doc.head < 0) {
+        snprintf(msg, msg_size, "%s: the head document has no head position", f->url);
+        return FR_ERR_PARSE;
+    }
+    if (f->doc.nentries > 0 && f->doc.entries[f->doc.nentries - 1].pub.position != f->doc.head) {
+        snprintf(msg, msg_size, "%s: head entries do not end at the head position %lld", f->url,
+                 (long long)f->doc.head);
+        return FR_ERR_PARSE;
+    }
+    if (f->doc.head < pos) {
+        snprintf(msg, msg_size,
+                 "feed went backwards: its head is %lld but position %lld was applied"
+                 " (was the producer's database restored?)",
+                 (long long)f->doc.head, (long long)pos);
+        return FR_ERR_BACKWARDS;
+    }
+    f->head_etag[0] = '\0';
+    if ((f->doc.nentries > 0 && f->doc.entries[0].pub.position <= pos + (f->verified ? 1 : 0)) ||
+        (f->doc.head == pos && f->verified)) {
+        err = apply(f, f->doc.head, &applied);
+        if (err)
+            return err;
+        if (f->state.position == f->doc.head && f->verified)
+            snprintf(f->head_etag, sizeof f->head_etag, "%s", f->fetch.etag);
+        f->idle = applied == 0;
+    } else {
+        /* Behind: the pages before the head come first. */
+        f->state.head = f->doc.head;
+    }
+    return FR_OK;
+}
+
+enum fr_error fr_follower_step(struct fr_follower *f, int wait)
+{
+    f->last_error[0] = '\0';
+    if (f->stop)
+        return FR_ERR_STOPPED;
+    return record(f, step(f, wait));
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+enum fr_error fr_follower_run(struct fr_follower *f)
+{
+    int polling = f->cfg.poll_interval > 0;
+
+    fr__log("info", f->feed_url, "following", " position=%lld mode=%s",
+            (long long)f->state.position, polling ? "poll" : "long-poll");
+    fr__backoff_reset(&f->backoff);
+    while (!f->stop) {
+        int64_t t0 = now_ms();
+        int long_poll = !polling && f->head_etag[0];
+        enum fr_error err = fr_follower_step(f, !polling);
+
+        if (err == FR_ERR_STOPPED)
+            break;
+        if (is_fatal(err))
+            return err;
+        if (err) {
+            if (fr__sleep(fr__backoff_next(&f->backoff), f->pipe[0], &f->stop))
+                break;
+            continue;
+        }
+        fr__backoff_reset(&f->backoff);
+        if (!f->idle)
+            continue;
+        if (polling) {
+            if (fr__sleep(f->cfg.poll_interval * 1000u, f->pipe[0], &f->stop))
+                break;
+        } else if (!long_poll || now_ms() - t0 < 1000) {
+            /* A producer that does not hold long-polls must not make us spin. */
+            if (fr__sleep(1000, f->pipe[0], &f->stop))
+                break;
+        }
+    }
+    fr__log("info", f->feed_url, "stopped", " position=%lld", (long long)f->state.position);
+    return FR_ERR_STOPPED;
+}
