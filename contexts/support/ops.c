@@ -6,6 +6,7 @@
 #include <feedreader.h>
 #include <feedserver.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* What the /status and /metrics routes need; one server per process. */
@@ -224,6 +225,21 @@ static void metrics_route(struct fs_request *req, void *userdata)
     fs_reply_take(req, 200, "text/plain; version=0.0.4; charset=utf-8", body, len);
 }
 
+/* GET /system: the page that draws the three contexts; web/system.html
+ * holds its body and web/static/system.js draws it from each /status. */
+static void system_route(struct fs_request *req, void *userdata)
+{
+    char *body = web_read_file("system.html", NULL);
+
+    (void)userdata;
+    if (!body) {
+        fs_reply_error(req, 500, "web/system.html is missing from %s", web_root());
+        return;
+    }
+    web_reply_page(req, 200, ops.prog, "System", body);
+    free(body);
+}
+
 void ops_mount(struct fs_server *server, const char *prog, ops_metrics_fn *extra, void *userdata)
 {
     ops.server = server;
@@ -232,4 +248,5 @@ void ops_mount(struct fs_server *server, const char *prog, ops_metrics_fn *extra
     ops.userdata = userdata;
     fs_server_route(server, "GET", "/status", 0, status_route, NULL);
     fs_server_route(server, "GET", "/metrics", 0, metrics_route, NULL);
+    fs_server_route(server, "GET", "/system", 0, system_route, NULL);
 }
