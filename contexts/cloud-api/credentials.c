@@ -1,0 +1,313 @@
+#include "credentials.h"
+
+#include "db.h"
+#include "feedserver.h"
+#include "log.h"
+
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+int credentials_hash_key(const char *key, size_t len, char hex[65])
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    if (!EVP_Digest(key, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+        return -1;
+    for (unsigned i = 0; i < 32; i++) {
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 15];
+    }
+    hex[64] = '\0';
+    return 0;
+}
+
+int credentials_is_sha256_hex(const char *s)
+{
+    size_t i = 0;
+
+    for (; s[i]; i++) {
+        char c = s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+            return 0;
+    }
+    return i == 64;
+}
+
+/* Copies the hex digest in lowercase into out (65 bytes). */
+static void lower_hex(const char *hex, char out[65])
+{
+    for (int i = 0; i < 64; i++) {
+        char c = hex[i];
+        out[i] = (c >= 'A' && c <= 'F') ? (char)(c - 'A' + 'a') : c;
+    }
+    out[64] = '\0';
+}
+
+static int ok(int rc)
+{
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+int credentials_apply_customer_registered(sqlite3 *db, const char *customer_id, const char *name,
+                                          const char *plan)
+{
+    return ok(db_exec(db,
+                      "INSERT INTO replica_customers(customer_id, name, plan) VALUES (?1, ?2, ?3)"
+                      " ON CONFLICT(customer_id) DO UPDATE SET name = excluded.name,"
+                      " plan = excluded.plan",
+                      "ttt", customer_id, name, plan));
+}
+
+/* Stores a key of user_id; a key already known keeps its revoked state, so
+ * that a revocation is never undone. */
+static int store_key(sqlite3 *db, const char *customer_id, const char *user_id, const char *key_id,
+                     const char *key_sha256)
+{
+    char hex[65];
+
+    lower_hex(key_sha256, hex);
+    return ok(db_exec(db,
+                      "INSERT INTO replica_keys(key_sha256, key_id, user_id, customer_id)"
+                      " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(key_sha256) DO UPDATE SET"
+                      " key_id = excluded.key_id, user_id = excluded.user_id,"
+                      " customer_id = excluded.customer_id",
+                      "tttt", hex, key_id, user_id, customer_id));
+}
+
+/* Makes sure user_id exists (a key may arrive for a user the replica has
+ * not seen added, should the feed ever start later). */
+static int ensure_user(sqlite3 *db, const char *customer_id, const char *user_id)
+{
+    return ok(db_exec(db,
+                      "INSERT INTO replica_users(user_id, customer_id) VALUES (?1, ?2)"
+                      " ON CONFLICT(user_id) DO NOTHING",
+                      "tt", user_id, customer_id));
+}
+
+int credentials_apply_user_added(sqlite3 *db, const char *customer_id, const char *user_id,
+                                 const char *email, const char *key_id, const char *key_sha256)
+{
+    if (ok(db_exec(db,
+                   "INSERT INTO replica_users(user_id, customer_id, email, removed)"
+                   " VALUES (?1, ?2, ?3, 0) ON CONFLICT(user_id) DO UPDATE SET"
+                   " customer_id = excluded.customer_id, email = excluded.email, removed = 0",
+                   "ttt", user_id, customer_id, email)) != 0)
+        return -1;
+    return store_key(db, customer_id, user_id, key_id, key_sha256);
+}
+
+int credentials_apply_key_issued(sqlite3 *db, const char *customer_id, const char *user_id,
+                                 const char *key_id, const char *key_sha256)
+{
+    if (ensure_user(db, customer_id, user_id) != 0)
+        return -1;
+    return store_key(db, customer_id, user_id, key_id, key_sha256);
+}
+
+int credentials_apply_key_revoked(sqlite3 *db, const char *user_id, const char *key_id)
+{
+    if (ok(db_exec(db, "UPDATE replica_keys SET revoked = 1 WHERE key_id = ?1 AND user_id = ?2",
+                   "tt", key_id, user_id)) != 0)
+        return -1;
+    if (sqlite3_changes(db) == 0)
+        log_warn("revocation of an unknown key", "key_id=\"%s\" user_id=\"%s\"", key_id, user_id);
+    return 0;
+}
+
+int credentials_apply_user_removed(sqlite3 *db, const char *customer_id, const char *user_id)
+{
+    if (ok(db_exec(db,
+                   "INSERT INTO replica_users(user_id, customer_id, removed) VALUES (?1, ?2, 1)"
+                   " ON CONFLICT(user_id) DO UPDATE SET removed = 1",
+                   "tt", user_id, customer_id)) != 0)
+        return -1;
+    return ok(db_exec(db, "UPDATE replica_keys SET revoked = 1 WHERE user_id = ?1", "t", user_id));
+}
+
+int credentials_apply_customer_locked(sqlite3 *db, const char *customer_id, const char *reason)
+{
+    return ok(db_exec(db,
+                      "INSERT INTO replica_customers(customer_id, locked, lock_reason)"
+                      " VALUES (?1, 1, ?2) ON CONFLICT(customer_id) DO UPDATE SET locked = 1,"
+                      " lock_reason = excluded.lock_reason",
+                      "tt", customer_id, reason));
+}
+
+int credentials_apply_customer_unlocked(sqlite3 *db, const char *customer_id)
+{
+    return ok(db_exec(db,
+                      "INSERT INTO replica_customers(customer_id, locked) VALUES (?1, 0)"
+                      " ON CONFLICT(customer_id) DO UPDATE SET locked = 0, lock_reason = NULL",
+                      "t", customer_id));
+}
+
+/* ---- Lookup ------------------------------------------------------------ */
+
+static const char lookup_sql[] =
+    "SELECT k.key_id, k.user_id, k.customer_id, k.revoked, COALESCE(u.removed, 0),"
+    " COALESCE(c.locked, 0), COALESCE(c.lock_reason, '')"
+    " FROM replica_keys k"
+    " LEFT JOIN replica_users u ON u.user_id = k.user_id"
+    " LEFT JOIN replica_customers c ON c.customer_id = k.customer_id"
+    " WHERE k.key_sha256 = ?1";
+
+/* One pooled connection with its prepared lookup. */
+struct lookup_slot {
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+    struct lookup_slot *next; /* next free slot, or next in all */
+    struct lookup_slot *all;  /* chain of every slot, for closing */
+};
+
+struct key_lookup {
+    char *path;                /* the database file */
+    pthread_mutex_t mu;        /* guards free and all */
+    struct lookup_slot *free;  /* slots not in use */
+    struct lookup_slot *all;   /* every slot */
+};
+
+int key_lookup_open(const char *path, struct key_lookup **out)
+{
+    struct key_lookup *kl = calloc(1, sizeof *kl);
+
+    *out = NULL;
+    if (!kl || !(kl->path = strdup(path))) {
+        free(kl);
+        log_error("out of memory", "%s", "where=key_lookup_open");
+        return -1;
+    }
+    pthread_mutex_init(&kl->mu, NULL);
+    *out = kl;
+    return 0;
+}
+
+/* Takes a free slot, opening a new connection when none is free; NULL
+ * (logged) on failure. */
+static struct lookup_slot *take_slot(struct key_lookup *kl)
+{
+    struct lookup_slot *s;
+    enum fs_error err;
+
+    pthread_mutex_lock(&kl->mu);
+    s = kl->free;
+    if (s)
+        kl->free = s->next;
+    pthread_mutex_unlock(&kl->mu);
+    if (s)
+        return s;
+    s = calloc(1, sizeof *s);
+    if (!s)
+        goto fail;
+    err = fs_db_open(kl->path, &s->db);
+    if (err != FS_OK) {
+        log_error("cannot open the database", "error=\"%s\"", fs_strerror(err));
+        goto fail;
+    }
+    if (sqlite3_prepare_v3(s->db, lookup_sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt, NULL) !=
+        SQLITE_OK) {
+        log_error("database error", "error=\"%s\" where=key_lookup", sqlite3_errmsg(s->db));
+        goto fail;
+    }
+    pthread_mutex_lock(&kl->mu);
+    s->all = kl->all;
+    kl->all = s;
+    pthread_mutex_unlock(&kl->mu);
+    return s;
+fail:
+    if (s) {
+        sqlite3_finalize(s->stmt);
+        sqlite3_close(s->db);
+        free(s);
+    }
+    return NULL;
+}
+
+static void give_slot(struct key_lookup *kl, struct lookup_slot *s)
+{
+    pthread_mutex_lock(&kl->mu);
+    s->next = kl->free;
+    kl->free = s;
+    pthread_mutex_unlock(&kl->mu);
+}
+
+/* Copies column col of st into out (CREDENTIAL_ID_MAX + 1 bytes); -1 when
+ * it is too long. */
+static int copy_column(sqlite3_stmt *st, int col, char *out)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    int n = sqlite3_column_bytes(st, col);
+
+    if (n < 0 || n > CREDENTIAL_ID_MAX)
+        return -1;
+    if (n > 0 && t)
+        memcpy(out, t, (size_t)n);
+    out[n] = '\0';
+    return 0;
+}
+
+void key_lookup_find(struct key_lookup *kl, const char *key, size_t len, struct credential *cred)
+{
+    char hex[65];
+    struct lookup_slot *s = NULL;
+    int rc;
+
+    memset(cred, 0, sizeof *cred);
+    cred->state = CREDENTIAL_ERROR;
+    if (credentials_hash_key(key, len, hex) != 0) {
+        log_error("cannot hash a key", "%s", "lib=libcrypto");
+        goto out;
+    }
+    s = take_slot(kl);
+    if (!s)
+        goto out;
+    sqlite3_bind_text(s->stmt, 1, hex, 64, SQLITE_STATIC);
+    rc = sqlite3_step(s->stmt);
+    if (rc == SQLITE_DONE) {
+        cred->state = CREDENTIAL_UNKNOWN;
+        goto out;
+    }
+    if (rc != SQLITE_ROW) {
+        log_error("database error", "error=\"%s\" where=key_lookup", sqlite3_errmsg(s->db));
+        goto out;
+    }
+    if (copy_column(s->stmt, 0, cred->key_id) || copy_column(s->stmt, 1, cred->user_id) ||
+        copy_column(s->stmt, 2, cred->customer_id) || copy_column(s->stmt, 6, cred->lock_reason)) {
+        log_error("stored id too long", "max=%d", CREDENTIAL_ID_MAX);
+        goto out;
+    }
+    if (sqlite3_column_int(s->stmt, 4))
+        cred->state = CREDENTIAL_USER_REMOVED;
+    else if (sqlite3_column_int(s->stmt, 3))
+        cred->state = CREDENTIAL_REVOKED;
+    else if (sqlite3_column_int(s->stmt, 5))
+        cred->state = CREDENTIAL_LOCKED;
+    else
+        cred->state = CREDENTIAL_VALID;
+out:
+    if (s) {
+        sqlite3_reset(s->stmt);
+        sqlite3_clear_bindings(s->stmt);
+        give_slot(kl, s);
+    }
+}
+
+void key_lookup_close(struct key_lookup *kl)
+{
+    struct lookup_slot *s, *next;
+
+    if (!kl)
+        return;
+    for (s = kl->all; s; s = next) {
+        next = s->all;
+        sqlite3_finalize(s->stmt);
+        sqlite3_close(s->db);
+        free(s);
+    }
+    pthread_mutex_destroy(&kl->mu);
+    free(kl->path);
+    free(kl);
+}

@@ -1,0 +1,210 @@
+#include "http_routes.h"
+
+#include "analyze.h"
+#include "credentials.h"
+#include "feedserver.h"
+#include "metering.h"
+#include "ops.h"
+#include "pages.h"
+#include "strbuf.h"
+#include "usage_windows.h"
+#include "web.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* Longest key text looked up; a longer one cannot be a login key. */
+#define KEY_MAX 512
+
+static const char challenge[] = "Bearer realm=\"cloud-api\"";
+static const char challenge_invalid[] = "Bearer realm=\"cloud-api\", error=\"invalid_token\"";
+
+/*
+ * Finds the key in an Authorization header value "Bearer KEY" (scheme in
+ * any case, RFC 7235). Sets *key and *len and returns 0; returns -1 when the
+ * header holds no bearer credentials.
+ */
+static int bearer_key(const char *value, const char **key, size_t *len)
+{
+    const char *p = value, *end;
+
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (strncasecmp(p, "Bearer", 6) != 0 || (p[6] != ' ' && p[6] != '\t'))
+        return -1;
+    p += 6;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    end = p + strlen(p);
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    if (end == p)
+        return -1;
+    *key = p;
+    *len = (size_t)(end - p);
+    return 0;
+}
+
+/* Answers 403 with the lock's reason, so the caller knows what unlocks it. */
+static void reply_locked(struct fs_request *req, const struct credential *cred)
+{
+    struct strbuf sb = STRBUF_INIT;
+    char *body;
+    size_t len;
+
+    sb_puts(&sb, "{\"error\": \"the customer's account is locked");
+    if (strcmp(cred->lock_reason, "overdraft") == 0)
+        sb_puts(&sb, " because its balance is past its credit limit: a payment unlocks it");
+    else
+        sb_puts(&sb, ": ask the operator to unlock it");
+    sb_puts(&sb, "\", \"reason\": ");
+    sb_json_string(&sb, cred->lock_reason[0] ? cred->lock_reason : "manual");
+    sb_puts(&sb, "}");
+    body = sb_detach(&sb, &len);
+    fs_reply_take(req, 403, "application/json", body, len);
+}
+
+/*
+ * POST /api/v1/analyze. Decides the status in order: credentials present
+ * and well-formed, key known and usable, then the analysis, then the
+ * metering; a 200 is sent only after meter_record() succeeded.
+ */
+static void analyze(struct fs_request *req, void *userdata)
+{
+    struct cloud_api *api = userdata;
+    const char *auth = fs_request_header(req, "Authorization");
+    const char *key = NULL, *text, *why = NULL, *www = challenge_invalid;
+    size_t key_len = 0, text_len = 0;
+    struct credential cred;
+    struct analysis a;
+    unsigned status = 401;
+    char json[160];
+    int n = 0;
+
+    memset(&cred, 0, sizeof cred);
+    if (!auth) {
+        why = "send your login key as 'Authorization: Bearer KEY'";
+        www = challenge;
+        goto out;
+    }
+    if (bearer_key(auth, &key, &key_len) != 0) {
+        why = "use the Bearer scheme: 'Authorization: Bearer KEY'";
+        www = challenge;
+        goto out;
+    }
+    if (key_len > KEY_MAX) {
+        why = "unknown login key";
+        goto out;
+    }
+    key_lookup_find(api->keys, key, key_len, &cred);
+    switch (cred.state) {
+    case CREDENTIAL_VALID:
+        break;
+    case CREDENTIAL_UNKNOWN:
+        why = "unknown login key: check it, or create one in Subscriptions";
+        goto out;
+    case CREDENTIAL_REVOKED:
+        why = "this login key was revoked: use another one";
+        goto out;
+    case CREDENTIAL_USER_REMOVED:
+        why = "the user of this login key was removed";
+        goto out;
+    case CREDENTIAL_LOCKED:
+        status = 403;
+        goto out;
+    case CREDENTIAL_ERROR:
+    default:
+        status = 503;
+        why = "cannot check the login key now: retry shortly";
+        goto out;
+    }
+    text = fs_request_body(req, &text_len);
+    analyze_text(text, text_len, &a);
+    if (api->meter &&
+        meter_record(api->meter, cred.customer_id, cred.user_id, cred.key_id, a.units) != 0) {
+        status = 503;
+        why = "the call could not be metered, so it was neither done nor charged: retry shortly";
+        goto out;
+    }
+    n = snprintf(json, sizeof json,
+                 "{\"characters\":%" PRIu64 ",\"words\":%" PRIu64 ",\"lines\":%" PRIu64
+                 ",\"units\":%" PRIu64 "}",
+                 a.characters, a.words, a.lines, a.units);
+    if (n < 0 || (size_t)n >= sizeof json) {
+        status = 500;
+        why = "internal error formatting the answer";
+        goto out;
+    }
+    status = 200;
+out:
+    switch (status) {
+    case 200:
+        atomic_fetch_add(&api->ok, 1);
+        fs_reply(req, 200, "application/json", json, (size_t)n);
+        break;
+    case 401:
+        atomic_fetch_add(&api->unauthorized, 1);
+        fs_reply_header(req, "WWW-Authenticate", www);
+        fs_reply_error(req, 401, "%s", why);
+        break;
+    case 403:
+        atomic_fetch_add(&api->locked, 1);
+        reply_locked(req, &cred);
+        break;
+    default:
+        atomic_fetch_add(&api->failed, 1);
+        fs_reply_error(req, status, "%s", why);
+        break;
+    }
+}
+
+/* The context's own lines of /metrics. */
+static void metrics(struct fs_request *req, struct strbuf *out, void *userdata)
+{
+    struct cloud_api *api = userdata;
+
+    (void)req;
+    sb_puts(out, "# HELP cloud_api_analyze_total Analyze calls answered, by result.\n"
+                 "# TYPE cloud_api_analyze_total counter\n");
+    sb_printf(out, "cloud_api_analyze_total{result=\"ok\"} %llu\n", atomic_load(&api->ok));
+    sb_printf(out, "cloud_api_analyze_total{result=\"unauthorized\"} %llu\n",
+              atomic_load(&api->unauthorized));
+    sb_printf(out, "cloud_api_analyze_total{result=\"locked\"} %llu\n", atomic_load(&api->locked));
+    sb_printf(out, "cloud_api_analyze_total{result=\"error\"} %llu\n", atomic_load(&api->failed));
+    if (api->meter) {
+        struct meter_stats s;
+
+        meter_get_stats(api->meter, &s);
+        sb_printf(out,
+                  "# TYPE cloud_api_units_metered_total counter\n"
+                  "cloud_api_units_metered_total %" PRIu64 "\n"
+                  "# TYPE cloud_api_usage_commits_total counter\n"
+                  "cloud_api_usage_commits_total %" PRIu64 "\n"
+                  "# TYPE cloud_api_usage_commit_failures_total counter\n"
+                  "cloud_api_usage_commit_failures_total %" PRIu64 "\n"
+                  "# TYPE cloud_api_usage_largest_batch gauge\n"
+                  "cloud_api_usage_largest_batch %" PRIu64 "\n",
+                  s.units, s.commits, s.failures, s.largest_batch);
+    }
+    if (api->publisher) {
+        uint64_t entries, failures;
+
+        usage_publisher_counts(api->publisher, &entries, &failures);
+        sb_printf(out,
+                  "# TYPE cloud_api_usage_entries_published_total counter\n"
+                  "cloud_api_usage_entries_published_total %" PRIu64 "\n"
+                  "# TYPE cloud_api_usage_publish_failures_total counter\n"
+                  "cloud_api_usage_publish_failures_total %" PRIu64 "\n",
+                  entries, failures);
+    }
+}
+
+void http_routes_mount(struct fs_server *server, struct cloud_api *api)
+{
+    fs_server_route(server, "POST", "/api/v1/analyze", ANALYZE_MAX_BODY, analyze, api);
+    pages_mount(server, api);
+    ops_mount(server, "cloud-api", metrics, api);
+    web_mount_static(server);
+}

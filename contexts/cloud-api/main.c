@@ -1,0 +1,200 @@
+/*
+ * main.c - bin/cloud-api: the Cloud API program.
+ *
+ *   bin/cloud-api serve  [--listen ADDR:PORT] [--db FILE] [--feed-token TOKEN]...
+ *                        [--usage-window SECONDS] [--node NAME]
+ *   bin/cloud-api follow [--db FILE] --feed URL [--token TOKEN] [--poll-interval SECONDS]
+ *
+ * `serve` answers the API from the credential replica, meters every call
+ * and publishes the usage feed; `follow` keeps the replica up to date from
+ * Subscriptions' feed. Both use the same database (default
+ * var/cloud-api.db). CLOUD_API_METERING=off makes `serve` skip metering
+ * entirely: for the benchmark's baseline only, never in production.
+ */
+#include "credentials.h"
+#include "credentials_follow.h"
+#include "feedserver.h"
+#include "http_routes.h"
+#include "log.h"
+#include "metering.h"
+#include "program.h"
+#include "schema.h"
+#include "usage_windows.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_DB "var/cloud-api.db"
+#define DEFAULT_LISTEN "127.0.0.1:8082"
+#define DEFAULT_WINDOW 10
+/* Request threads: a metered call waits for its group commit, so more
+ * threads than cores keep more calls in each commit. */
+#define SERVE_THREADS 16
+#define NODE_MAX 64
+
+static const char serve_usage[] =
+    "bin/cloud-api serve [--listen ADDR:PORT] [--db FILE] [--feed-token TOKEN]... "
+    "[--usage-window SECONDS] [--node NAME]";
+static const char follow_usage[] =
+    "bin/cloud-api follow [--db FILE] --feed URL [--token TOKEN] [--poll-interval SECONDS]";
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: bin/cloud-api COMMAND [OPTIONS]\n\n"
+            "  serve   answer POST /api/v1/analyze, meter it, publish /feeds/usage\n"
+            "  follow  keep the credential replica up to date from /feeds/subscriptions\n\n"
+            "Run bin/cloud-api COMMAND --help for the options of each.\n");
+}
+
+/* Creates the folder holding path if it is missing (one level, such as
+ * var/), so the default database works in a fresh checkout. */
+static void make_parent(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    int n;
+
+    if (!slash || slash == path)
+        return;
+    n = snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    if (n < 0 || (size_t)n >= sizeof dir)
+        return;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        log_warn("cannot create the database folder", "dir=\"%s\" error=\"%s\"", dir,
+                 strerror(errno));
+}
+
+/* Whether name may name a node: 1..NODE_MAX of [A-Za-z0-9._-]. */
+static int valid_node(const char *name)
+{
+    size_t n = strlen(name);
+
+    return n > 0 && n <= NODE_MAX &&
+           strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+/* The default node name: this machine's host name, or "node-1" when it has
+ * none usable. */
+static const char *default_node(char *buf, size_t size)
+{
+    if (gethostname(buf, size) == 0) {
+        buf[size - 1] = '\0';
+        if (valid_node(buf))
+            return buf;
+    }
+    return "node-1";
+}
+
+static int serve(int argc, char **argv)
+{
+    char host[NODE_MAX + 2];
+    struct serve_options o = {DEFAULT_LISTEN, DEFAULT_DB, {{0}, 0}};
+    unsigned window = DEFAULT_WINDOW;
+    const char *node = default_node(host, sizeof host);
+    const struct cli_option options[] = {
+        SERVE_OPTION_ROWS(o),
+        {"usage-window", CLI_UINT, &window, 0, 1, 86400, "SECONDS",
+         "length of a usage window (default 10)"},
+        {"node", CLI_STRING, &node, 0, 0, 0, "NAME",
+         "this node's name in UsageRecorded entries (default: host name, else node-1)"},
+    };
+    const char *metering = getenv("CLOUD_API_METERING");
+    struct cloud_api api;
+    struct fs_server *server = NULL;
+    struct usage_publisher_config pc;
+    struct meter_config mc;
+    sqlite3 *db = NULL;
+    enum fs_error err;
+    int status = 1;
+
+    memset(&api, 0, sizeof api);
+    cli_parse(serve_usage, argc, argv, options, sizeof options / sizeof options[0]);
+    if (!valid_node(node)) {
+        fprintf(stderr, "bin/cloud-api serve: --node must be 1-%d characters of "
+                        "[A-Za-z0-9._-] (see --help)\n", NODE_MAX);
+        return 2;
+    }
+    make_parent(o.db);
+    err = fs_db_open(o.db, &db);
+    if (err != FS_OK) {
+        log_error("cannot open the database", "db=\"%s\" error=\"%s\"", o.db, fs_strerror(err));
+        goto out;
+    }
+    if (schema_create_replica(db) != 0 || schema_create_usage(db) != 0)
+        goto out;
+    if (key_lookup_open(o.db, &api.keys) != 0)
+        goto out;
+    if (metering && strcmp(metering, "off") == 0) {
+        log_warn("metering is OFF: calls are not recorded (benchmark baseline only)", "%s",
+                 "env=CLOUD_API_METERING");
+    } else {
+        mc.db_path = o.db;
+        mc.window_seconds = window;
+        mc.clock = NULL;
+        if (meter_open(&mc, &api.meter) != 0)
+            goto out;
+    }
+    pc.db_path = o.db;
+    pc.node = node;
+    pc.window_seconds = window;
+    if (usage_publisher_open(&pc, &api.publisher) != 0)
+        goto out;
+    server = program_open_server(&o, SERVE_THREADS);
+    if (!server)
+        goto out;
+    err = fs_server_feed(server, CLOUD_API_USAGE_FEED);
+    if (err != FS_OK) {
+        log_error("cannot serve the usage feed", "error=\"%s\"", fs_strerror(err));
+        goto out;
+    }
+    http_routes_mount(server, &api);
+    log_info("cloud-api serving", "node=%s usage_window=%u metering=%s", node, window,
+             api.meter ? "on" : "off");
+    status = program_run_server(server);
+    server = NULL;
+out:
+    fs_server_close(server);
+    meter_close(api.meter);
+    usage_publisher_close(api.publisher);
+    key_lookup_close(api.keys);
+    sqlite3_close(db);
+    return status;
+}
+
+/* Whether argv names a --db option. */
+static int has_db_option(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--db") == 0 || strncmp(argv[i], "--db=", 5) == 0)
+            return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    program_init("cloud-api");
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "serve") == 0)
+        return serve(argc - 2, argv + 2);
+    if (strcmp(argv[1], "follow") == 0) {
+        if (!has_db_option(argc - 2, argv + 2))
+            make_parent(DEFAULT_DB);
+        return program_follow(follow_usage, DEFAULT_DB, argc - 2, argv + 2,
+                              credentials_follow_setup, NULL);
+    }
+    fprintf(stderr, "bin/cloud-api: unknown command '%s' (see bin/cloud-api --help)\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,228 @@
+#include "metering.h"
+
+#include "feedserver.h"
+#include "log.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A call waiting for its units to be committed. It lives on the caller's
+ * stack: the committer must not touch it once done is set. */
+struct usage_call {
+    const char *customer_id;
+    const char *user_id;
+    const char *key_id;
+    uint64_t units;
+    int done;                /* set by the committer under mu */
+    int ok;                  /* 1 when committed */
+    struct usage_call *next; /* queue order */
+};
+
+struct meter {
+    sqlite3 *db;               /* used by the committer thread only */
+    sqlite3_stmt *begin, *commit, *rollback, *watermark, *upsert;
+    unsigned window;           /* seconds */
+    time_t (*clock)(void);
+    pthread_t thread;
+    int thread_started;
+    pthread_mutex_t mu;        /* guards everything below */
+    pthread_cond_t work;       /* signalled when the queue gets a call or stopping is set */
+    pthread_cond_t done;       /* broadcast when a batch is finished */
+    struct usage_call *head, *tail;
+    int stopping;
+    struct meter_stats stats;
+};
+
+static const char upsert_sql[] =
+    "INSERT INTO usage_units(window_start, window_end, customer_id, user_id, key_id, units)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    " ON CONFLICT(window_start, customer_id, user_id, key_id)"
+    " DO UPDATE SET units = units + excluded.units";
+
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Stores the calls of batch in one transaction. Returns 0, or -1 (logged,
+ * rolled back). */
+static int commit_batch(struct meter *m, struct usage_call *batch)
+{
+    time_t now;
+    int64_t start, until = 0;
+    int rc;
+
+    if (step_done(m->begin) != 0)
+        goto fail;
+    rc = sqlite3_step(m->watermark);
+    if (rc == SQLITE_ROW)
+        until = sqlite3_column_int64(m->watermark, 0);
+    sqlite3_reset(m->watermark);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        goto fail;
+    now = m->clock ? m->clock() : time(NULL);
+    start = (int64_t)now - ((int64_t)now % m->window + m->window) % m->window;
+    if (start < until)
+        start = until;
+    for (struct usage_call *c = batch; c; c = c->next) {
+        sqlite3_bind_int64(m->upsert, 1, start);
+        sqlite3_bind_int64(m->upsert, 2, start + m->window);
+        sqlite3_bind_text(m->upsert, 3, c->customer_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(m->upsert, 4, c->user_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(m->upsert, 5, c->key_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(m->upsert, 6, (sqlite3_int64)c->units);
+        rc = step_done(m->upsert);
+        sqlite3_clear_bindings(m->upsert);
+        if (rc != 0)
+            goto fail;
+    }
+    if (step_done(m->commit) != 0)
+        goto fail;
+    return 0;
+fail:
+    log_error("cannot commit usage", "error=\"%s\"", sqlite3_errmsg(m->db));
+    if (!sqlite3_get_autocommit(m->db))
+        step_done(m->rollback);
+    return -1;
+}
+
+/* The committer: takes every queued call, commits them together, wakes
+ * their callers, and starts over; drains the queue before it stops. */
+static void *committer(void *arg)
+{
+    struct meter *m = arg;
+
+    pthread_mutex_lock(&m->mu);
+    for (;;) {
+        struct usage_call *batch, *c, *next;
+        uint64_t n = 0, units = 0;
+        int ok;
+
+        while (!m->head && !m->stopping)
+            pthread_cond_wait(&m->work, &m->mu);
+        if (!m->head)
+            break;
+        batch = m->head;
+        m->head = m->tail = NULL;
+        pthread_mutex_unlock(&m->mu);
+        ok = commit_batch(m, batch) == 0;
+        pthread_mutex_lock(&m->mu);
+        for (c = batch; c; c = next) {
+            next = c->next;
+            n++;
+            units += c->units;
+            c->ok = ok;
+            c->done = 1;
+        }
+        if (ok) {
+            m->stats.commits++;
+            m->stats.calls += n;
+            m->stats.units += units;
+            if (n > m->stats.largest_batch)
+                m->stats.largest_batch = n;
+        } else
+            m->stats.failures += n;
+        pthread_cond_broadcast(&m->done);
+    }
+    pthread_mutex_unlock(&m->mu);
+    return NULL;
+}
+
+static int prepare(struct meter *m, const char *sql, sqlite3_stmt **st)
+{
+    if (sqlite3_prepare_v3(m->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) == SQLITE_OK)
+        return 0;
+    log_error("database error", "error=\"%s\" where=meter_open", sqlite3_errmsg(m->db));
+    return -1;
+}
+
+int meter_open(const struct meter_config *cfg, struct meter **out)
+{
+    struct meter *m = calloc(1, sizeof *m);
+    enum fs_error err;
+
+    *out = NULL;
+    if (!m) {
+        log_error("out of memory", "%s", "where=meter_open");
+        return -1;
+    }
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->work, NULL);
+    pthread_cond_init(&m->done, NULL);
+    m->window = cfg->window_seconds ? cfg->window_seconds : 1;
+    m->clock = cfg->clock;
+    err = fs_db_open(cfg->db_path, &m->db);
+    if (err != FS_OK) {
+        log_error("cannot open the database", "error=\"%s\"", fs_strerror(err));
+        goto fail;
+    }
+    if (sqlite3_exec(m->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK ||
+        prepare(m, "BEGIN IMMEDIATE", &m->begin) || prepare(m, "COMMIT", &m->commit) ||
+        prepare(m, "ROLLBACK", &m->rollback) ||
+        prepare(m, "SELECT published_until FROM usage_state WHERE id = 1", &m->watermark) ||
+        prepare(m, upsert_sql, &m->upsert))
+        goto fail;
+    if (pthread_create(&m->thread, NULL, committer, m) != 0) {
+        log_error("cannot start the usage committer", "%s", "where=meter_open");
+        goto fail;
+    }
+    m->thread_started = 1;
+    *out = m;
+    return 0;
+fail:
+    meter_close(m);
+    return -1;
+}
+
+int meter_record(struct meter *m, const char *customer_id, const char *user_id,
+                 const char *key_id, uint64_t units)
+{
+    struct usage_call c = {customer_id, user_id, key_id, units, 0, 0, NULL};
+
+    pthread_mutex_lock(&m->mu);
+    if (m->tail)
+        m->tail->next = &c;
+    else
+        m->head = &c;
+    m->tail = &c;
+    pthread_cond_signal(&m->work);
+    while (!c.done)
+        pthread_cond_wait(&m->done, &m->mu);
+    pthread_mutex_unlock(&m->mu);
+    return c.ok ? 0 : -1;
+}
+
+void meter_get_stats(struct meter *m, struct meter_stats *out)
+{
+    pthread_mutex_lock(&m->mu);
+    *out = m->stats;
+    pthread_mutex_unlock(&m->mu);
+}
+
+void meter_close(struct meter *m)
+{
+    if (!m)
+        return;
+    if (m->thread_started) {
+        pthread_mutex_lock(&m->mu);
+        m->stopping = 1;
+        pthread_cond_signal(&m->work);
+        pthread_mutex_unlock(&m->mu);
+        pthread_join(m->thread, NULL);
+    }
+    sqlite3_finalize(m->begin);
+    sqlite3_finalize(m->commit);
+    sqlite3_finalize(m->rollback);
+    sqlite3_finalize(m->watermark);
+    sqlite3_finalize(m->upsert);
+    sqlite3_close(m->db);
+    pthread_cond_destroy(&m->work);
+    pthread_cond_destroy(&m->done);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}

@@ -1,0 +1,82 @@
+#include "schema.h"
+
+#include "db.h"
+#include "feedserver.h"
+#include "log.h"
+
+/*
+ * Keys are found by the SHA-256 of their text (lowercase hex), the primary
+ * key of a WITHOUT ROWID table, so a lookup is one B-tree search. A key is
+ * valid while it is not revoked, its user is not removed and its customer is
+ * not locked; the three facts live in three tables because each event
+ * changes one of them.
+ */
+static const char replica_sql[] =
+    "CREATE TABLE IF NOT EXISTS replica_customers ("
+    "  customer_id TEXT PRIMARY KEY,"
+    "  name TEXT,"
+    "  plan TEXT,"
+    "  locked INTEGER NOT NULL DEFAULT 0,"
+    "  lock_reason TEXT"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS replica_users ("
+    "  user_id TEXT PRIMARY KEY,"
+    "  customer_id TEXT NOT NULL,"
+    "  email TEXT,"
+    "  removed INTEGER NOT NULL DEFAULT 0"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS replica_keys ("
+    "  key_sha256 TEXT PRIMARY KEY,"
+    "  key_id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  customer_id TEXT NOT NULL,"
+    "  revoked INTEGER NOT NULL DEFAULT 0"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS replica_keys_by_id ON replica_keys(key_id);"
+    "CREATE INDEX IF NOT EXISTS replica_keys_by_user ON replica_keys(user_id);";
+
+/*
+ * usage_units: one row per (window, customer, user, key); units grow while
+ * the window is open and position stays NULL until the row is published as
+ * the UsageRecorded entry at that feed position. Windows are [start, end) in
+ * Unix seconds. usage_state.published_until: no unit is ever added to a
+ * window starting before it (it is the start of the window that was open
+ * when the last publication ran), so a published row never changes.
+ */
+static const char usage_sql[] =
+    "CREATE TABLE IF NOT EXISTS usage_units ("
+    "  window_start INTEGER NOT NULL,"
+    "  window_end INTEGER NOT NULL,"
+    "  customer_id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  key_id TEXT NOT NULL,"
+    "  units INTEGER NOT NULL,"
+    "  position INTEGER,"
+    "  PRIMARY KEY (window_start, customer_id, user_id, key_id)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS usage_units_pending ON usage_units(window_end)"
+    "  WHERE position IS NULL;"
+    "CREATE TABLE IF NOT EXISTS usage_state ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  published_until INTEGER NOT NULL"
+    ");"
+    "INSERT OR IGNORE INTO usage_state(id, published_until) VALUES (1, 0);";
+
+int schema_create_replica(sqlite3 *db)
+{
+    return db_exec_script(db, replica_sql) == SQLITE_OK ? 0 : -1;
+}
+
+int schema_create_usage(sqlite3 *db)
+{
+    enum fs_error err;
+
+    if (db_exec_script(db, usage_sql) != SQLITE_OK)
+        return -1;
+    err = fs_feed_declare(db, CLOUD_API_USAGE_FEED, 0);
+    if (err != FS_OK) {
+        log_error("cannot declare the usage feed", "error=\"%s\"", fs_strerror(err));
+        return -1;
+    }
+    return 0;
+}
