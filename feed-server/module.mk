@@ -10,3 +10,5 @@ FEEDGEN := $(BUILD)/tests/feedgen
 FEEDSERVE := $(BUILD)/tests/feedserve
 TEST_TOOLS += $(FEEDGEN)
 $(eval $(call tool,$(FEEDGEN),$(BUILD)/tests/tools/feedgen.o,$(FS_LIB)))
+TEST_TOOLS += $(FEEDSERVE)
+$(eval $(call tool,$(FEEDSERVE),$(BUILD)/tests/tools/feedserve.o,$(FS_LIB)))

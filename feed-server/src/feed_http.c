@@ -1,0 +1,318 @@
+#include "feed_http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "documents.h"
+#include "log.h"
+#include "long_poll.h"
+
+static const char *const content_types[2] = {"application/atom+xml; charset=utf-8",
+                                             "text/html; charset=utf-8"};
+#define CC_HEAD "no-cache"
+#define CC_PAGE "public, max-age=31536000, immutable"
+
+int fs__etag_match(const char *inm, const char *etag)
+{
+    size_t elen = strlen(etag);
+
+    while (*inm) {
+        const char *start, *end;
+
+        while (*inm == ' ' || *inm == '\t' || *inm == ',')
+            inm++;
+        if (*inm == '*')
+            return 1;
+        if (strncmp(inm, "W/", 2) == 0)
+            inm += 2;
+        start = inm;
+        if (*inm != '"')
+            return 0;
+        end = strchr(inm + 1, '"');
+        if (!end)
+            return 0;
+        if ((size_t)(end + 1 - start) == elen && memcmp(start, etag, elen) == 0)
+            return 1;
+        inm = end + 1;
+    }
+    return 0;
+}
+
+/* Adds the headers every feed answer carries. */
+static void doc_headers(struct MHD_Response *r, const char *etag, int page)
+{
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, page ? CC_PAGE : CC_HEAD);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept");
+}
+
+static struct MHD_Response *doc_response(const char *body, size_t len, const char *etag, int html,
+                                         int page)
+{
+    struct MHD_Response *r = fs__response(body, len);
+
+    if (r) {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_types[html]);
+        doc_headers(r, etag, page);
+    }
+    return r;
+}
+
+static struct MHD_Response *not_modified(const char *etag, int page)
+{
+    struct MHD_Response *r = fs__response("", 0);
+
+    if (r)
+        doc_headers(r, etag, page);
+    return r;
+}
+
+void fs__feed_set_head(struct fs__feed *f, int64_t head)
+{
+    f->head = head;
+    for (int h = 0; h < 2; h++) {
+        fs__etag(&f->meta, -1, head, h, f->etag[h]);
+        free(f->head_body[h]);
+        f->head_body[h] = NULL;
+        f->head_len[h] = 0;
+        if (f->head_resp[h])
+            MHD_destroy_response(f->head_resp[h]);
+        if (f->nm_resp[h])
+            MHD_destroy_response(f->nm_resp[h]);
+        f->head_resp[h] = f->nm_resp[h] = NULL;
+    }
+}
+
+void fs__feed_release(struct fs__feed *f)
+{
+    fs__feed_set_head(f, f->head);
+}
+
+/* Renders a document with a pooled connection; NULL on failure (logged). */
+static char *render(struct fs_request *req, int64_t page, int64_t head, int html, size_t *len)
+{
+    struct fs__buf out = {0};
+    sqlite3 *db = fs__pool_get(req->server);
+    enum fs_error err = FS_ERR_DB;
+
+    if (db) {
+        err = fs__document(db, &req->feed->meta, page, head, html, &out);
+        fs__pool_put(req->server, db);
+    }
+    if (err != FS_OK) {
+        fs__log("error", "cannot render feed document", "feed=%s page=%lld err=%d",
+                req->feed->meta.name, (long long)page, (int)err);
+        fs__buf_release(&out);
+        return NULL;
+    }
+    return fs__buf_take(&out, len);
+}
+
+/*
+ * Makes sure f holds the rendered head of its current head position, for
+ * representation html. Returns 0 with server->lock held and head_resp set,
+ * or -1 without the lock.
+ */
+static int ensure_head(struct fs_request *req, int html)
+{
+    struct fs_server *s = req->server;
+    struct fs__feed *f = req->feed;
+
+    for (int tries = 0; tries < 8; tries++) {
+        int64_t h;
+        char *body;
+        size_t len = 0;
+
+        pthread_mutex_lock(&s->lock);
+        if (f->head_resp[html])
+            return 0;
+        h = f->head;
+        pthread_mutex_unlock(&s->lock);
+        body = render(req, -1, h, html, &len);
+        if (!body)
+            return -1;
+        pthread_mutex_lock(&s->lock);
+        if (f->head == h && !f->head_resp[html]) {
+            f->head_resp[html] = doc_response(body, len, f->etag[html], html, 0);
+            if (!f->head_resp[html]) {
+                pthread_mutex_unlock(&s->lock);
+                free(body);
+                return -1;
+            }
+            f->head_body[html] = body;
+            f->head_len[html] = len;
+            return 0;
+        }
+        pthread_mutex_unlock(&s->lock);
+        free(body);
+    }
+    return -1;
+}
+
+/* Parses "wait=N" out of a Prefer header; 0 if absent or malformed. */
+static unsigned prefer_wait(const char *prefer)
+{
+    const char *p = prefer;
+
+    while (p && (p = strstr(p, "wait")) != NULL) {
+        const char *v = p + 4;
+        unsigned long n = 0;
+        int digits = 0;
+        int at_start = p == prefer || p[-1] == ' ' || p[-1] == ',' || p[-1] == ';';
+
+        p = v;
+        while (*v == ' ')
+            v++;
+        if (!at_start || *v != '=')
+            continue;
+        v++;
+        while (*v == ' ')
+            v++;
+        for (; *v >= '0' && *v <= '9' && digits < 9; v++, digits++)
+            n = n * 10 + (unsigned long)(*v - '0');
+        if (!digits)
+            continue;
+        return n > FS_MAX_WAIT ? FS_MAX_WAIT : (unsigned)n;
+    }
+    return 0;
+}
+
+/* Answers a long-poll that was held and has been resumed. */
+static void answer_held(struct fs_request *req)
+{
+    struct fs_server *s = req->server;
+    struct fs__feed *f = req->feed;
+    int html = req->html;
+    char applied[32];
+    struct MHD_Response *r;
+
+    snprintf(applied, sizeof applied, "wait=%u", req->wait_s);
+    pthread_mutex_lock(&s->lock);
+    if (strcmp(f->etag[html], req->wait_etag) == 0) {
+        r = not_modified(f->etag[html], 0);
+        pthread_mutex_unlock(&s->lock);
+        if (!r) {
+            fs__answer_error(req, 500, "out of memory");
+            return;
+        }
+        MHD_add_response_header(r, "Preference-Applied", applied);
+        fs__queue(req, 304, r);
+        MHD_destroy_response(r);
+        return;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (ensure_head(req, html) != 0) {
+        fs__answer_error(req, 500, "cannot read the feed");
+        return;
+    }
+    r = doc_response(f->head_body[html], f->head_len[html], f->etag[html], html, 0);
+    pthread_mutex_unlock(&s->lock);
+    if (!r) {
+        fs__answer_error(req, 500, "out of memory");
+        return;
+    }
+    MHD_add_response_header(r, "Preference-Applied", applied);
+    fs__queue(req, 200, r);
+    MHD_destroy_response(r);
+}
+
+static void serve_head(struct fs_request *req, const char *inm, int html)
+{
+    struct fs_server *s = req->server;
+    struct fs__feed *f = req->feed;
+
+    pthread_mutex_lock(&s->lock);
+    if (inm && fs__etag_match(inm, f->etag[html])) {
+        unsigned wait = prefer_wait(fs_request_header(req, "Prefer"));
+
+        if (wait && !atomic_load(&s->stopping)) {
+            if (atomic_load(&s->held) >= s->cfg.max_long_polls) {
+                pthread_mutex_unlock(&s->lock);
+                fs_reply_header(req, "Retry-After", "1");
+                fs__answer_error(req, 503, "too many long-polls are held; retry in a second");
+                return;
+            }
+            req->html = html;
+            snprintf(req->wait_etag, sizeof req->wait_etag, "%s", f->etag[html]);
+            fs__long_poll_hold(req, wait);
+            pthread_mutex_unlock(&s->lock);
+            return;
+        }
+        if (!f->nm_resp[html])
+            f->nm_resp[html] = not_modified(f->etag[html], 0);
+        if (f->nm_resp[html])
+            fs__queue(req, 304, f->nm_resp[html]);
+        pthread_mutex_unlock(&s->lock);
+        if (!req->queued)
+            fs__answer_error(req, 500, "out of memory");
+        return;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (ensure_head(req, html) != 0) {
+        fs__answer_error(req, 500, "cannot read the feed");
+        return;
+    }
+    fs__queue(req, 200, f->head_resp[html]);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void serve_page(struct fs_request *req, const char *inm, int html)
+{
+    struct fs_server *s = req->server;
+    struct fs__feed *f = req->feed;
+    int64_t head, page = req->page;
+    char etag[FS_ETAG_MAX], msg[200];
+    struct MHD_Response *r;
+    char *body;
+    size_t len = 0;
+    int ok = 0;
+
+    pthread_mutex_lock(&s->lock);
+    head = f->head;
+    pthread_mutex_unlock(&s->lock);
+    if (page >= head / f->meta.page_size) {
+        snprintf(msg, sizeof msg, "page %lld of feed %s is not full yet; newer entries are in /feeds/%s",
+                 (long long)page, f->meta.name, f->meta.name);
+        fs__answer_error(req, 404, msg);
+        return;
+    }
+    fs__etag(&f->meta, page, head, html, etag);
+    if (inm && fs__etag_match(inm, etag)) {
+        r = not_modified(etag, 1);
+        if (r) {
+            fs__queue(req, 304, r);
+            MHD_destroy_response(r);
+        } else {
+            fs__answer_error(req, 500, "out of memory");
+        }
+        return;
+    }
+    if (fs__page_cache_queue(s->pages, f, page, html, req->conn, &ok)) {
+        atomic_fetch_add(&s->cache_hits, 1);
+        fs__queue(req, 200, NULL);
+        return;
+    }
+    body = render(req, page, head, html, &len);
+    r = body ? doc_response(body, len, etag, html, 1) : NULL;
+    free(body);
+    if (!r) {
+        fs__answer_error(req, 500, "cannot read the feed");
+        return;
+    }
+    fs__queue(req, 200, r);
+    fs__page_cache_put(s->pages, f, page, html, r);
+}
+
+void fs__feed_serve(struct fs_request *req)
+{
+    const char *inm = fs_request_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    int html = fs_request_wants_html(req);
+
+    if (req->resumed)
+        answer_held(req);
+    else if (req->page < 0)
+        serve_head(req, inm, html);
+    else
+        serve_page(req, inm, html);
+}

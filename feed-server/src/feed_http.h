@@ -1,0 +1,29 @@
+/*
+ * feed_http.h - answering GET /feeds/NAME and /feeds/NAME/pages/N.
+ *
+ * The hot paths touch neither SQLite nor the XML writer: a poll of an
+ * unchanged head compares If-None-Match with the ETag held in memory and
+ * queues a ready 304; a head that did not change since it was last built is
+ * queued from memory; a full page is queued from the page cache. Only a new
+ * head or an uncached page reads the database and renders.
+ */
+#ifndef FS_FEED_HTTP_H
+#define FS_FEED_HTTP_H
+
+#include "http_server.h"
+
+/* Answers req, a FS_KIND_FEED request: the head (page -1) or an archive
+ * page, as Atom or HTML, possibly holding it as a long-poll. */
+void fs__feed_serve(struct fs_request *req);
+
+/* Records head as f's head: new ETags, cached head answers dropped. The
+ * caller holds server->lock. */
+void fs__feed_set_head(struct fs__feed *f, int64_t head);
+
+/* Frees f's cached head answers (server closing). */
+void fs__feed_release(struct fs__feed *f);
+
+/* Whether the If-None-Match value inm names etag (or is "*"). */
+int fs__etag_match(const char *inm, const char *etag);
+
+#endif

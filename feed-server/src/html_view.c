@@ -1,0 +1,171 @@
+#include "html_view.h"
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <string.h>
+
+#include "atom_write.h"
+
+static int is(const xmlNode *n, const char *ns, const char *name)
+{
+    return n->type == XML_ELEMENT_NODE && n->ns && strcmp((const char *)n->ns->href, ns) == 0 &&
+           strcmp((const char *)n->name, name) == 0;
+}
+
+/* Appends the escaped text content of n. */
+static void add_text(struct fs__buf *out, const xmlNode *n)
+{
+    xmlChar *t = xmlNodeGetContent(n);
+
+    if (t) {
+        fs__buf_add_html(out, (const char *)t);
+        xmlFree(t);
+    }
+}
+
+static void add_attr(struct fs__buf *out, xmlNode *n, const char *name)
+{
+    xmlChar *t = xmlGetProp(n, (const xmlChar *)name);
+
+    if (t) {
+        fs__buf_add_html(out, (const char *)t);
+        xmlFree(t);
+    }
+}
+
+static const char style[] =
+    "body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
+    "table{border-collapse:collapse;width:100%}"
+    "th,td{border-bottom:1px solid #ddd;padding:.4em;text-align:left;vertical-align:top}"
+    "th{background:#f4f4f4}dl{margin:0;display:grid;grid-template-columns:max-content auto;"
+    "gap:0 1em}dt{color:#666}dd{margin:0;font-family:monospace}"
+    "nav a{margin-right:1.5em}.id{font-family:monospace;font-size:.85em;color:#666}";
+
+/* Writes the paging navigation from the feed's link elements. */
+static void add_nav(struct fs__buf *out, xmlNode *feed)
+{
+    static const struct {
+        const char *rel, *label;
+    } rels[] = {{"prev-archive", "&larr; previous page"},
+                {"current", "current entries"},
+                {"next-archive", "next page &rarr;"}};
+
+    fs__buf_adds(out, "<nav>");
+    for (size_t i = 0; i < sizeof rels / sizeof rels[0]; i++) {
+        for (xmlNode *n = feed->children; n; n = n->next) {
+            xmlChar *rel;
+
+            if (!is(n, FS_ATOM_NS, "link"))
+                continue;
+            rel = xmlGetProp(n, (const xmlChar *)"rel");
+            if (rel && strcmp((const char *)rel, rels[i].rel) == 0) {
+                fs__buf_printf(out, "<a rel=\"%s\" href=\"", rels[i].rel);
+                add_attr(out, n, "href");
+                fs__buf_printf(out, "\">%s</a>", rels[i].label);
+            }
+            xmlFree(rel);
+        }
+    }
+    fs__buf_adds(out, "</nav>\n");
+}
+
+static void add_entry(struct fs__buf *out, xmlNode *entry)
+{
+    xmlNode *pos = NULL, *title = NULL, *updated = NULL, *id = NULL, *content = NULL;
+
+    for (xmlNode *n = entry->children; n; n = n->next) {
+        if (is(n, FS_NAMESPACE, "position"))
+            pos = n;
+        else if (is(n, FS_ATOM_NS, "title"))
+            title = n;
+        else if (is(n, FS_ATOM_NS, "updated"))
+            updated = n;
+        else if (is(n, FS_ATOM_NS, "id"))
+            id = n;
+        else if (is(n, FS_ATOM_NS, "content"))
+            content = n;
+    }
+    fs__buf_adds(out, "<tr><td>");
+    if (pos)
+        add_text(out, pos);
+    fs__buf_adds(out, "</td><td>");
+    if (title)
+        add_text(out, title);
+    fs__buf_adds(out, "</td><td>");
+    if (updated)
+        add_text(out, updated);
+    fs__buf_adds(out, "</td><td><dl>");
+    for (xmlNode *ev = content ? content->children : NULL; ev; ev = ev->next) {
+        if (ev->type != XML_ELEMENT_NODE)
+            continue;
+        for (xmlNode *f = ev->children; f; f = f->next) {
+            if (f->type != XML_ELEMENT_NODE)
+                continue;
+            fs__buf_adds(out, "<dt>");
+            fs__buf_add_html(out, (const char *)f->name);
+            fs__buf_adds(out, "</dt><dd>");
+            add_text(out, f);
+            fs__buf_adds(out, "</dd>");
+        }
+        break;
+    }
+    fs__buf_adds(out, "</dl></td><td class=\"id\">");
+    if (id)
+        add_text(out, id);
+    fs__buf_adds(out, "</td></tr>\n");
+}
+
+enum fs_error fs__html_view(const char *atom, size_t len, struct fs__buf *out)
+{
+    xmlDoc *doc = xmlReadMemory(atom, (int)len, NULL, "UTF-8", XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+    xmlNode *feed = doc ? xmlDocGetRootElement(doc) : NULL;
+    size_t entries = 0;
+
+    if (!feed) {
+        xmlFreeDoc(doc);
+        return FS_ERR_NOMEM;
+    }
+    fs__buf_adds(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                      "<meta name=\"viewport\" content=\"width=device-width\"><title>");
+    for (xmlNode *n = feed->children; n; n = n->next) {
+        if (is(n, FS_ATOM_NS, "title"))
+            add_text(out, n);
+    }
+    fs__buf_printf(out, "</title><style>%s</style></head><body>\n<h1>", style);
+    for (xmlNode *n = feed->children; n; n = n->next) {
+        if (is(n, FS_ATOM_NS, "title"))
+            add_text(out, n);
+    }
+    fs__buf_adds(out, "</h1>\n<p>");
+    for (xmlNode *n = feed->children; n; n = n->next) {
+        if (is(n, FS_ATOM_NS, "updated")) {
+            fs__buf_adds(out, "Updated ");
+            add_text(out, n);
+        } else if (is(n, FS_HISTORY_NS, "archive")) {
+            fs__buf_adds(out, " &middot; archive page (never changes)");
+        } else if (is(n, FS_NAMESPACE, "head")) {
+            fs__buf_adds(out, " &middot; head position ");
+            add_text(out, n);
+        } else if (is(n, FS_NAMESPACE, "pageSize")) {
+            fs__buf_adds(out, " &middot; page size ");
+            add_text(out, n);
+        }
+    }
+    fs__buf_adds(out, "</p>\n");
+    add_nav(out, feed);
+    fs__buf_adds(out, "<table><thead><tr><th>Position</th><th>Type</th><th>Updated</th>"
+                      "<th>Fields</th><th>Id</th></tr></thead><tbody>\n");
+    for (xmlNode *n = feed->children; n; n = n->next) {
+        if (is(n, FS_ATOM_NS, "entry")) {
+            add_entry(out, n);
+            entries++;
+        }
+    }
+    fs__buf_adds(out, "</tbody></table>\n");
+    if (!entries)
+        fs__buf_adds(out, "<p>No entries yet.</p>\n");
+    add_nav(out, feed);
+    fs__buf_adds(out, "</body></html>\n");
+    xmlFreeDoc(doc);
+    return out->oom ? FS_ERR_NOMEM : FS_OK;
+}

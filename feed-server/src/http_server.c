@@ -1,0 +1,654 @@
+/*
+ * http_server.c - the fs_server: libmicrohttpd daemon, request lifecycle,
+ * route dispatch, replies and the database connection pool.
+ */
+#include "http_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "feed_http.h"
+#include "log.h"
+#include "long_poll.h"
+#include "routes.h"
+
+int64_t fs__now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- connection pool ---- */
+
+sqlite3 *fs__pool_get(struct fs_server *s)
+{
+    sqlite3 *db = NULL;
+
+    pthread_mutex_lock(&s->pool_lock);
+    if (s->npool > 0)
+        db = s->pool[--s->npool];
+    pthread_mutex_unlock(&s->pool_lock);
+    if (!db && fs_db_open(s->db_path, &db) != FS_OK)
+        return NULL;
+    return db;
+}
+
+void fs__pool_put(struct fs_server *s, sqlite3 *db)
+{
+    if (!db)
+        return;
+    if (!sqlite3_get_autocommit(db)) {
+        fs__log("warn", "a handler left a transaction open; rolled back", NULL);
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, "ROLLBACK", -1, &st, NULL) == SQLITE_OK)
+            sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_lock(&s->pool_lock);
+    if (s->npool == s->pool_cap) {
+        size_t cap = s->pool_cap ? s->pool_cap * 2 : 8;
+        sqlite3 **p = realloc(s->pool, cap * sizeof *p);
+        if (!p) {
+            pthread_mutex_unlock(&s->pool_lock);
+            sqlite3_close(db);
+            return;
+        }
+        s->pool = p;
+        s->pool_cap = cap;
+    }
+    s->pool[s->npool++] = db;
+    pthread_mutex_unlock(&s->pool_lock);
+}
+
+/* ---- responses ---- */
+
+struct MHD_Response *fs__response(const char *body, size_t len)
+{
+    return MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
+}
+
+int fs__queue(struct fs_request *req, unsigned status, struct MHD_Response *resp)
+{
+    struct fs_server *s = req->server;
+    int ok = 1;
+
+    if (resp)
+        ok = MHD_queue_response(req->conn, status, resp) == MHD_YES;
+    req->queued = 1;
+    atomic_fetch_add(&s->requests, 1);
+    if (status / 100 < 6)
+        atomic_fetch_add(&s->responses[status / 100], 1);
+    if (status == 304)
+        atomic_fetch_add(&s->not_modified, 1);
+    return ok;
+}
+
+/* Queues the reply a handler (or the library) made, with its headers. */
+static void send_reply(struct fs_request *req)
+{
+    struct MHD_Response *r = req->resp;
+
+    req->resp = NULL;
+    if (!r)
+        return;
+    for (struct fs__header *h = req->headers; h; h = h->next)
+        MHD_add_response_header(r, h->name, h->value);
+    if (req->status == 401 && req->www_authenticate)
+        fs__auth_challenge(r);
+    if (req->status == 405 && req->allow[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, req->allow);
+    fs__queue(req, req->status, r);
+    MHD_destroy_response(r);
+}
+
+void fs__answer_error(struct fs_request *req, unsigned status, const char *msg)
+{
+    fs_reply_error(req, status, "%s", msg);
+    send_reply(req);
+}
+
+void fs_reply_header(struct fs_request *req, const char *name, const char *value)
+{
+    struct fs__header *h = calloc(1, sizeof *h), **tail;
+
+    if (!h)
+        return;
+    h->name = strdup(name);
+    h->value = strdup(value);
+    if (!h->name || !h->value) {
+        free(h->name);
+        free(h->value);
+        free(h);
+        return;
+    }
+    for (tail = &req->headers; *tail; tail = &(*tail)->next)
+        ;
+    *tail = h;
+}
+
+static void set_reply(struct fs_request *req, unsigned status, const char *content_type,
+                      struct MHD_Response *r)
+{
+    if (req->resp) {
+        fs__log("warn", "a handler answered twice; the second answer is dropped", NULL);
+        if (r)
+            MHD_destroy_response(r);
+        return;
+    }
+    if (!r)
+        r = fs__response("", 0), status = 500;
+    if (r && content_type)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    req->resp = r;
+    req->status = status;
+}
+
+void fs_reply(struct fs_request *req, unsigned status, const char *content_type, const char *body,
+              size_t len)
+{
+    set_reply(req, status, content_type, fs__response(body ? body : "", body ? len : 0));
+}
+
+void fs_reply_take(struct fs_request *req, unsigned status, const char *content_type, char *body,
+                   size_t len)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+
+    if (!r)
+        free(body);
+    set_reply(req, status, content_type, r);
+}
+
+void fs_reply_error(struct fs_request *req, unsigned status, const char *fmt, ...)
+{
+    char msg[1024];
+    struct fs__buf b = {0};
+    va_list ap;
+    char *body;
+    size_t len = 0;
+
+    va_start(ap, fmt);
+    if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
+        msg[0] = '\0';
+    va_end(ap);
+    fs__buf_adds(&b, "{\"error\": \"");
+    fs__buf_add_json(&b, msg);
+    fs__buf_adds(&b, "\"}\n");
+    body = fs__buf_take(&b, &len);
+    if (!body) {
+        set_reply(req, 500, NULL, NULL);
+        return;
+    }
+    fs_reply_take(req, status, "application/json", body, len);
+}
+
+/* ---- request accessors ---- */
+
+const char *fs_request_method(const struct fs_request *req)
+{
+    return req->method;
+}
+
+const char *fs_request_path(const struct fs_request *req)
+{
+    return req->path;
+}
+
+const char *fs_request_param(const struct fs_request *req, unsigned i)
+{
+    return i < req->nparams ? req->params[i] : NULL;
+}
+
+const char *fs_request_header(const struct fs_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *fs_request_query(const struct fs_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *fs_request_body(const struct fs_request *req, size_t *len)
+{
+    if (len)
+        *len = req->body.len;
+    return req->body.data ? req->body.data : "";
+}
+
+int fs_request_wants_html(const struct fs_request *req)
+{
+    const char *a = fs_request_header(req, MHD_HTTP_HEADER_ACCEPT);
+
+    return a && strstr(a, "text/html") != NULL;
+}
+
+int fs_request_is_loopback(const struct fs_request *req)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+    if (!sa)
+        return 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        const unsigned char *a = in6->sin6_addr.s6_addr;
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+            return 1;
+        return memcmp(a, mapped, 12) == 0 && a[12] == 127;
+    }
+    return 0;
+}
+
+sqlite3 *fs_request_db(struct fs_request *req)
+{
+    if (!req->db)
+        req->db = fs__pool_get(req->server);
+    return req->db;
+}
+
+/* ---- the request lifecycle ---- */
+
+static void dispatch(struct fs_request *req)
+{
+    switch (req->kind) {
+    case FS_KIND_HEALTHZ:
+        fs_reply(req, 200, "text/plain; charset=utf-8", "ok\n", 3);
+        send_reply(req);
+        return;
+    case FS_KIND_FEED:
+        fs__feed_serve(req);
+        return;
+    case FS_KIND_ROUTE:
+        req->route->fn(req, req->route->userdata);
+        if (req->db) {
+            fs__pool_put(req->server, req->db);
+            req->db = NULL;
+        }
+        if (!req->resp) {
+            fs__log("error", "a handler did not answer", "route=%s", req->route->pattern);
+            fs_reply_error(req, 500, "the server did not answer this request");
+        }
+        send_reply(req);
+        return;
+    case FS_KIND_ERROR:
+        break;
+    }
+    fs__answer_error(req, req->err_status, req->err_msg);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    struct fs_server *s = cls;
+    struct fs_request *req = *con_cls;
+
+    (void)version;
+    if (!req) {
+        const char *cl;
+
+        req = calloc(1, sizeof *req);
+        if (!req)
+            return MHD_NO;
+        req->server = s;
+        req->conn = conn;
+        req->method = method;
+        req->path = url;
+        *con_cls = req;
+        fs__route_classify(req);
+        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && req->kind != FS_KIND_ERROR) {
+            char *end;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (end == cl || *end || n > req->max_body) {
+                char msg[128];
+                snprintf(msg, sizeof msg, "the body is too large: at most %zu bytes here",
+                         req->max_body);
+                /* Answered now, before the body is read; the connection closes. */
+                fs__answer_error(req, 413, msg);
+            }
+        }
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!req->queued) {
+            if (req->body.len + *upload_size > req->max_body) {
+                char msg[128];
+                snprintf(msg, sizeof msg, "the body is too large: at most %zu bytes here",
+                         req->max_body);
+                fs__answer_error(req, 413, msg);
+            } else if (req->kind != FS_KIND_ERROR) {
+                fs__buf_add(&req->body, upload_data, *upload_size);
+                if (req->body.oom)
+                    fs__answer_error(req, 500, "out of memory");
+            }
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (req->queued || req->held)
+        return MHD_YES;
+    dispatch(req);
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct fs_request *req = *con_cls;
+
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (!req)
+        return;
+    fs__long_poll_forget(req);
+    if (req->resp)
+        MHD_destroy_response(req->resp);
+    if (req->db)
+        fs__pool_put(req->server, req->db);
+    for (unsigned i = 0; i < req->nparams; i++)
+        free(req->params[i]);
+    while (req->headers) {
+        struct fs__header *h = req->headers;
+        req->headers = h->next;
+        free(h->name);
+        free(h->value);
+        free(h);
+    }
+    fs__buf_release(&req->body);
+    free(req);
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    size_t n;
+
+    (void)cls;
+    if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
+        return;
+    n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    fs__log("warn", msg, "source=libmicrohttpd");
+}
+
+/* ---- server lifecycle ---- */
+
+enum fs_error fs_server_open(const struct fs_server_config *cfg, struct fs_server **out)
+{
+    struct fs_server *s;
+
+    *out = NULL;
+    if (!cfg || !cfg->listen || !cfg->db_path || (cfg->ntokens && !cfg->tokens))
+        return FS_ERR_INVALID;
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return FS_ERR_NOMEM;
+    s->cfg = *cfg;
+    if (!s->cfg.threads)
+        s->cfg.threads = 2;
+    if (!s->cfg.max_connections)
+        s->cfg.max_connections = 1024;
+    if (!s->cfg.connection_timeout)
+        s->cfg.connection_timeout = 60;
+    if (!s->cfg.max_long_polls)
+        s->cfg.max_long_polls = 1000;
+    if (!s->cfg.max_header_bytes)
+        s->cfg.max_header_bytes = 16384;
+    if (!s->cfg.page_cache)
+        s->cfg.page_cache = 64;
+    s->listen = strdup(cfg->listen);
+    s->db_path = strdup(cfg->db_path);
+    s->pages = fs__page_cache_new(s->cfg.page_cache);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->pool_lock, NULL);
+    s->cfg.listen = s->listen;
+    s->cfg.db_path = s->db_path;
+    if (!s->listen || !s->db_path || !s->pages) {
+        fs_server_close(s);
+        return FS_ERR_NOMEM;
+    }
+    *out = s;
+    return FS_OK;
+}
+
+enum fs_error fs_server_feed(struct fs_server *s, const char *feed)
+{
+    struct fs__feed *feeds, *f;
+    sqlite3 *db;
+    enum fs_error err;
+
+    if (!s || s->daemon || !fs__feed_name_ok(feed))
+        return FS_ERR_INVALID;
+    for (size_t i = 0; i < s->nfeeds; i++) {
+        if (strcmp(s->feeds[i].meta.name, feed) == 0)
+            return FS_OK;
+    }
+    feeds = realloc(s->feeds, (s->nfeeds + 1) * sizeof *feeds);
+    if (!feeds)
+        return FS_ERR_NOMEM;
+    s->feeds = feeds;
+    f = &feeds[s->nfeeds];
+    memset(f, 0, sizeof *f);
+    db = fs__pool_get(s);
+    if (!db)
+        return FS_ERR_DB;
+    err = fs__feed_meta(db, feed, &f->meta);
+    fs__pool_put(s, db);
+    if (err != FS_OK)
+        return err;
+    f->head = -1;
+    s->nfeeds++;
+    return FS_OK;
+}
+
+enum fs_error fs_server_route(struct fs_server *s, const char *method, const char *pattern,
+                              size_t max_body, fs_route_fn *fn, void *userdata)
+{
+    struct fs__route *routes, *r;
+
+    if (!s || s->daemon || !method || !*method || !fn || !fs__route_pattern_ok(pattern))
+        return FS_ERR_INVALID;
+    routes = realloc(s->routes, (s->nroutes + 1) * sizeof *routes);
+    if (!routes)
+        return FS_ERR_NOMEM;
+    s->routes = routes;
+    r = &routes[s->nroutes];
+    r->method = strdup(method);
+    r->pattern = strdup(pattern);
+    if (!r->method || !r->pattern) {
+        free(r->method);
+        free(r->pattern);
+        return FS_ERR_NOMEM;
+    }
+    r->max_body = max_body;
+    r->fn = fn;
+    r->userdata = userdata;
+    s->nroutes++;
+    return FS_OK;
+}
+
+/* Parses "ADDR:PORT" or "[ADDR6]:PORT" into *ss. */
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[64];
+    const char *colon, *h = listen, *hend;
+    char *end;
+    long port;
+
+    memset(ss, 0, sizeof *ss);
+    if (listen[0] == '[') {
+        h = listen + 1;
+        hend = strchr(h, ']');
+        if (!hend || hend[1] != ':')
+            return -1;
+        colon = hend + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (!colon)
+            return -1;
+        hend = colon;
+    }
+    if ((size_t)(hend - h) >= sizeof host)
+        return -1;
+    memcpy(host, h, (size_t)(hend - h));
+    host[hend - h] = '\0';
+    port = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || *end || port < 0 || port > 65535)
+        return -1;
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    if (listen[0] == '[') {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+            return -1;
+        *len = sizeof *a;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        if (host[0] == '\0')
+            a->sin_addr.s_addr = htonl(INADDR_ANY);
+        else if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+            return -1;
+        *len = sizeof *a;
+    }
+    return 0;
+}
+
+enum fs_error fs_server_start(struct fs_server *s)
+{
+    struct sockaddr_storage ss;
+    socklen_t slen = 0;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    const union MHD_DaemonInfo *info;
+    enum fs_error err;
+    char addr[96];
+
+    if (!s || s->daemon)
+        return FS_ERR_INVALID;
+    if (parse_listen(s->listen, &ss, &slen) != 0) {
+        fs__log("error", "bad listen address; use ADDR:PORT or [ADDR6]:PORT", NULL);
+        return FS_ERR_INVALID;
+    }
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (s->nfeeds) {
+        err = fs__watcher_start(s);
+        if (err != FS_OK)
+            return err;
+    }
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(s->cfg.threads > 1 ? s->cfg.threads : 0),
+        MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        s->cfg.connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(s->cfg.max_header_bytes + 16384), MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+        MHD_OPTION_END);
+    if (!s->daemon) {
+        fs__watcher_stop(s);
+        fs__log("error", "cannot listen", "addr=%s", s->listen);
+        return FS_ERR_LISTEN;
+    }
+    info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : 0;
+    if (ss.ss_family == AF_INET6) {
+        char h[64];
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, h, sizeof h);
+        snprintf(addr, sizeof addr, "[%s]:%u", h, s->port);
+    } else {
+        char h[32];
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, h, sizeof h);
+        snprintf(addr, sizeof addr, "%s:%u", h, s->port);
+    }
+    fs__log("info", "listening", "addr=%s feeds=%zu routes=%zu threads=%u", addr, s->nfeeds,
+            s->nroutes, s->cfg.threads);
+    if (s->nfeeds && s->cfg.ntokens == 0)
+        fs__log("info", "no feed token configured: feeds answer loopback clients only", NULL);
+    return FS_OK;
+}
+
+unsigned fs_server_port(const struct fs_server *s)
+{
+    return s ? s->port : 0;
+}
+
+void fs_server_close(struct fs_server *s)
+{
+    if (!s)
+        return;
+    fs__watcher_stop(s);
+    if (s->daemon) {
+        MHD_stop_daemon(s->daemon);
+        s->daemon = NULL;
+    }
+    for (size_t i = 0; i < s->nfeeds; i++)
+        fs__feed_release(&s->feeds[i]);
+    for (size_t i = 0; i < s->nroutes; i++) {
+        free(s->routes[i].method);
+        free(s->routes[i].pattern);
+    }
+    while (s->npool)
+        sqlite3_close(s->pool[--s->npool]);
+    fs__page_cache_free(s->pages);
+    pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->pool_lock);
+    free(s->pool);
+    free(s->routes);
+    free(s->feeds);
+    free(s->listen);
+    free(s->db_path);
+    free(s);
+}
+
+void fs_server_stats(const struct fs_server *s, struct fs_server_stats *st)
+{
+    struct fs_server *m = (struct fs_server *)(uintptr_t)s;
+
+    memset(st, 0, sizeof *st);
+    if (!s)
+        return;
+    st->requests = atomic_load(&m->requests);
+    for (int i = 0; i < 6; i++)
+        st->responses[i] = atomic_load(&m->responses[i]);
+    st->not_modified = atomic_load(&m->not_modified);
+    st->long_polls_held = atomic_load(&m->held);
+    st->long_polls_woken = atomic_load(&m->woken);
+    st->page_cache_hits = atomic_load(&m->cache_hits);
+}
+
+void fs_server_heads(const struct fs_server *s, fs_feed_head_fn *fn, void *userdata)
+{
+    struct fs_server *m = (struct fs_server *)(uintptr_t)s;
+
+    for (size_t i = 0; s && i < s->nfeeds; i++) {
+        int64_t head;
+
+        pthread_mutex_lock(&m->lock);
+        head = s->feeds[i].head;
+        pthread_mutex_unlock(&m->lock);
+        fn(s->feeds[i].meta.name, head < 0 ? 0 : head, userdata);
+    }
+}
