@@ -4,3 +4,8 @@ FR_LIB := $(BUILD)/lib/libfeedreader.a
 $(FR_LIB): $(FR_OBJ)
 MODULE_INCLUDES += -Ifeed-reader/include
 LIBRARIES += $(FR_LIB)
+
+# Unit tests: the follower against a misbehaving producer (badserver.c) and
+# against the real feed-server library.
+FR_TEST_HELPERS := $(BUILD)/tests/unit/badserver.o
+$(eval $(call unit_test,check_feed_reader,$(FR_TEST_HELPERS) $(FR_LIB) $(FS_LIB)))

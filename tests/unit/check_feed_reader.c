@@ -1,0 +1,741 @@
+/*
+ * check_feed_reader.c - the follower against a producer that misbehaves
+ * (tests/unit/badserver.c): each fault must leave nothing applied, cause no
+ * crash, and be followed by a full recovery once the producer behaves.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "badserver.h"
+#include "feedreader.h"
+#include "testkit.h"
+
+/* A consumer: its database with a table the handler fills. */
+struct consumer {
+    char *dir;
+    sqlite3 *db;
+    struct fr_follower *f;
+    struct bs_server srv;
+};
+
+/* Inserts each entry into applied; refuses a customerId "refuse", and
+ * fails if a field carries a local file's content. */
+static int on_thing(const struct fr_entry *e, sqlite3 *db, char *why, size_t why_size,
+                    void *userdata)
+{
+    sqlite3_stmt *st;
+    const char *cust = fr_entry_field(e, "customerId");
+    int rc;
+
+    (void)userdata;
+    if (cust && strcmp(cust, "refuse") == 0) {
+        snprintf(why, why_size, "customer refuse is not allowed");
+        return 1;
+    }
+    ck_assert_ptr_null(fr_entry_field(e, "nosuchfield"));
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "INSERT INTO applied (id, pos, customer, n) "
+                                        "VALUES (?1, ?2, ?3, ?4)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, e->id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, e->position);
+    sqlite3_bind_text(st, 3, cust, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, fr_entry_field(e, "n"), -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        snprintf(why, why_size, "insert failed");
+        return 1;
+    }
+    return 0;
+}
+
+static long long scalar(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    long long v = -1;
+
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void open_follower(struct consumer *c)
+{
+    struct fr_config cfg = {
+        .feed_url = bs_url(&c->srv),
+        .db = c->db,
+        .wait = 1,
+        .connect_timeout = 1,
+        .read_timeout = 1,
+        .max_backoff_ms = 200,
+    };
+
+    fr_follower_close(c->f);
+    c->f = NULL;
+    ck_assert_int_eq(fr_follower_open(&cfg, &c->f), FR_OK);
+    ck_assert_int_eq(fr_follower_on(c->f, "Thing", on_thing, NULL), FR_OK);
+}
+
+static void consumer_init(struct consumer *c, long long count, int page_size)
+{
+    char *path;
+
+    memset(c, 0, sizeof *c);
+    c->dir = tk_tempdir();
+    path = tk_path(c->dir, "consumer.db");
+    ck_assert_int_eq(sqlite3_open(path, &c->db), SQLITE_OK);
+    free(path);
+    ck_assert_int_eq(sqlite3_exec(c->db,
+                                  "PRAGMA journal_mode=WAL;"
+                                  "CREATE TABLE applied (id TEXT UNIQUE NOT NULL,"
+                                  " pos INTEGER UNIQUE NOT NULL, customer TEXT, n TEXT)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    bs_start(&c->srv, 0);
+    c->srv.sh->count = count;
+    c->srv.sh->page_size = page_size;
+    open_follower(c);
+}
+
+static void consumer_release(struct consumer *c)
+{
+    fr_follower_close(c->f);
+    bs_free(&c->srv);
+    sqlite3_close(c->db);
+    tk_rmtree(c->dir);
+    free(c->dir);
+}
+
+static long long rows(const struct consumer *c)
+{
+    return scalar(c->db, "SELECT count(*) FROM applied");
+}
+
+/* Steps until the follower reaches want (at most 100 steps). */
+static void catch_up(struct consumer *c, long long want)
+{
+    for (int i = 0; i < 100 && fr_follower_position(c->f) < want; i++) {
+        enum fr_error err = fr_follower_step(c->f, 0);
+        ck_assert_msg(err == FR_OK, "step: %s: %s", fr_strerror(err),
+                      fr_follower_last_error(c->f));
+    }
+    ck_assert_int_eq(fr_follower_position(c->f), want);
+}
+
+/* Every entry 1..n applied exactly once, in order. */
+static void assert_applied(const struct consumer *c, long long n, long long skipped)
+{
+    ck_assert_int_eq(rows(c), n - skipped);
+    ck_assert_int_eq(scalar(c->db, "SELECT count(DISTINCT id) FROM applied"), n - skipped);
+    if (n > 0)
+        ck_assert_int_eq(scalar(c->db, "SELECT max(pos) FROM applied"), n);
+    ck_assert_int_eq(scalar(c->db, "SELECT count(*) FROM applied WHERE n != CAST(pos AS TEXT)"),
+                     0);
+    ck_assert_int_eq(scalar(c->db, "SELECT position FROM feed_followers"), n);
+}
+
+START_TEST(t_walk_from_zero)
+{
+    struct consumer c;
+
+    consumer_init(&c, 23, 5);
+    catch_up(&c, 23);
+    assert_applied(&c, 23, 0);
+    /* Caught up: nothing new is not an error, and nothing is applied again. */
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK);
+    ck_assert_int_eq(fr_follower_step(c.f, 1), FR_OK);
+    assert_applied(&c, 23, 0);
+    c.srv.sh->count = 31;
+    catch_up(&c, 31);
+    assert_applied(&c, 31, 0);
+    consumer_release(&c);
+}
+END_TEST
+
+/* Starts from a stored position, as after a restart. */
+static void walk_from(long long from)
+{
+    struct consumer c;
+    char sql[256];
+
+    consumer_init(&c, 23, 5);
+    snprintf(sql, sizeof sql,
+             "UPDATE feed_followers SET position = %lld, last_id = 'urn:uuid:a-%lld';"
+             "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < %lld)"
+             " INSERT INTO applied SELECT 'urn:uuid:a-' || i, i, 'c' || i, i FROM k",
+             from, from, from);
+    ck_assert_int_eq(sqlite3_exec(c.db, sql, NULL, NULL, NULL), SQLITE_OK);
+    open_follower(&c);
+    ck_assert_int_eq(fr_follower_position(c.f), from);
+    catch_up(&c, 23);
+    assert_applied(&c, 23, 0);
+    consumer_release(&c);
+}
+
+START_TEST(t_walk_from_7)
+{
+    walk_from(7);
+}
+END_TEST
+
+START_TEST(t_walk_from_10)
+{
+    walk_from(10);
+}
+END_TEST
+
+START_TEST(t_walk_from_23)
+{
+    walk_from(23);
+}
+END_TEST
+
+/* Puts the producer in a bad state, checks that a step fails with want and
+ * applies nothing, then lets it behave and checks a full recovery. */
+typedef void bad_fn(struct consumer *c);
+
+static void fault(bad_fn *make_bad, enum fr_error want)
+{
+    struct consumer c;
+    enum fr_error err;
+    int64_t t0;
+
+    consumer_init(&c, 12, 5);
+    make_bad(&c);
+    for (int i = 0; i < 3; i++) {
+        t0 = tk_now_ms();
+        err = fr_follower_step(c.f, 0);
+        ck_assert_msg(err == want, "got %s (%s), want %s", fr_strerror(err),
+                      fr_follower_last_error(c.f), fr_strerror(want));
+        ck_assert_msg(tk_now_ms() - t0 < 5000, "a bad producer held the follower %lld ms",
+                      (long long)(tk_now_ms() - t0));
+        ck_assert_str_ne(fr_follower_last_error(c.f), "");
+        ck_assert_int_eq(rows(&c), 0);
+        ck_assert_int_eq(fr_follower_position(c.f), 0);
+    }
+    ck_assert_int_ge(scalar(c.db, "SELECT errors FROM feed_followers"), 3);
+    ck_assert_int_eq(scalar(c.db, "SELECT count(*) FROM feed_followers WHERE last_error != ''"),
+                     1);
+    if (c.srv.pid == 0)
+        bs_restart(&c.srv);
+    c.srv.sh->mode = BS_FEED;
+    catch_up(&c, 12);
+    assert_applied(&c, 12, 0);
+    consumer_release(&c);
+}
+
+static void bad_down(struct consumer *c)
+{
+    bs_stop(&c->srv);
+}
+
+static void bad_500(struct consumer *c)
+{
+    bs_raw(&c->srv, 500, "application/json", "{\"error\": \"boom\"}");
+}
+
+static void bad_503(struct consumer *c)
+{
+    bs_raw(&c->srv, 503, "text/plain", "busy");
+}
+
+static void bad_hang(struct consumer *c)
+{
+    c->srv.sh->mode = BS_HANG;
+}
+
+static void bad_close(struct consumer *c)
+{
+    c->srv.sh->mode = BS_CLOSE;
+}
+
+static const char good_head[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">"
+    "<f:pageSize>5</f:pageSize><f:head>2</f:head>"
+    "<entry><id>urn:uuid:a-1</id><f:position>1</f:position><content type=\"application/xml\">"
+    "<Thing><customerId>c1</customerId><n>1</n></Thing></content></entry>"
+    "<entry><id>urn:uuid:a-2</id><f:position>2</f:position><content type=\"application/xml\">"
+    "<Thing><customerId>c2</customerId><n>2</n></Thing></content></entry>"
+    "</feed>\n";
+
+static void bad_cut(struct consumer *c)
+{
+    bs_raw(&c->srv, 200, "application/atom+xml", good_head);
+    c->srv.sh->mode = BS_CUT;
+}
+
+static void bad_type(struct consumer *c)
+{
+    bs_raw(&c->srv, 200, "text/html; charset=utf-8", good_head);
+}
+
+static void bad_no_type(struct consumer *c)
+{
+    bs_raw(&c->srv, 200, "", good_head);
+}
+
+static void bad_xml(struct consumer *c)
+{
+    bs_raw(&c->srv, 200, "application/atom+xml",
+           "<?xml version=\"1.0\"?><feed xmlns=\"http://www.w3.org/2005/Atom\" "
+           "xmlns:f=\"urn:x-feed-integration:1\"><f:pageSize>5</f:pageSize><f:head>2</f:head>"
+           "<entry><id>urn:uuid:a-1</id><f:position>1</f:position><content>"
+           "<Thing><customerId>c1</customerId><n>1</n></Thing></content></entry>"
+           "<entry><id>urn:uuid:a-2</id><f:position>2</f:position><content>"
+           "<Thing><customerId>c2</customerId><n>2</Thing></content></entry></feed>");
+}
+
+static void bad_not_atom(struct consumer *c)
+{
+    bs_raw(&c->srv, 200, "application/xml", "<html><body>hello</body></html>");
+}
+
+static void bad_empty(struct consumer *c)
+{
+    bs_raw(&c->srv, 200, "application/atom+xml", "");
+}
+
+static void bad_laughs(struct consumer *c)
+{
+    bs_raw(&c->srv, 200, "application/atom+xml",
+           "<?xml version=\"1.0\"?>\n"
+           "<!DOCTYPE feed [\n"
+           " <!ENTITY lol \"lol\">\n"
+           " <!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
+           " <!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">\n"
+           " <!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">\n"
+           " <!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">\n"
+           " <!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">\n"
+           " <!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">\n"
+           " <!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">\n"
+           " <!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">\n"
+           " <!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n"
+           "]>\n"
+           "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">"
+           "<f:pageSize>5</f:pageSize><f:head>1</f:head>"
+           "<entry><id>urn:uuid:a-1</id><f:position>1</f:position><content>"
+           "<Thing><customerId>&lol9;</customerId><n>1</n></Thing></content></entry></feed>");
+}
+
+static void bad_xxe(struct consumer *c)
+{
+    bs_raw(&c->srv, 200, "application/atom+xml",
+           "<?xml version=\"1.0\"?>\n"
+           "<!DOCTYPE feed [ <!ENTITY xxe SYSTEM \"file:///etc/passwd\"> ]>\n"
+           "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">"
+           "<f:pageSize>5</f:pageSize><f:head>1</f:head>"
+           "<entry><id>urn:uuid:a-1</id><f:position>1</f:position><content>"
+           "<Thing><customerId>&xxe;</customerId><n>1</n></Thing></content></entry></feed>");
+}
+
+static void bad_undeclared_entity(struct consumer *c)
+{
+    bs_raw(&c->srv, 200, "application/atom+xml",
+           "<?xml version=\"1.0\"?>\n"
+           "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">"
+           "<f:pageSize>5</f:pageSize><f:head>1</f:head>"
+           "<entry><id>urn:uuid:a-1</id><f:position>1</f:position><content>"
+           "<Thing><customerId>&xxe;</customerId><n>1</n></Thing></content></entry></feed>");
+}
+
+static void bad_huge(struct consumer *c)
+{
+    c->srv.sh->mode = BS_HUGE;
+}
+
+static void bad_huge_nolen(struct consumer *c)
+{
+    c->srv.sh->mode = BS_HUGE_NOLEN;
+}
+
+static void bad_deep(struct consumer *c)
+{
+    char body[8192];
+    size_t n = 0;
+
+    n += (size_t)snprintf(body + n, sizeof body - n,
+                          "<feed xmlns=\"http://www.w3.org/2005/Atom\">");
+    for (int i = 0; i < 200; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n, "<a>");
+    for (int i = 0; i < 200; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n, "</a>");
+    snprintf(body + n, sizeof body - n, "</feed>");
+    bs_raw(&c->srv, 200, "application/atom+xml", body);
+}
+
+static void bad_gap(struct consumer *c)
+{
+    bs_raw(&c->srv, 200, "application/atom+xml",
+           "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">"
+           "<f:pageSize>5</f:pageSize><f:head>3</f:head>"
+           "<entry><id>urn:uuid:a-1</id><f:position>1</f:position><content>"
+           "<Thing><customerId>c1</customerId><n>1</n></Thing></content></entry>"
+           "<entry><id>urn:uuid:a-3</id><f:position>3</f:position><content>"
+           "<Thing><customerId>c3</customerId><n>3</n></Thing></content></entry></feed>");
+}
+
+static void bad_no_position(struct consumer *c)
+{
+    bs_raw(&c->srv, 200, "application/atom+xml",
+           "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">"
+           "<f:pageSize>5</f:pageSize><f:head>1</f:head>"
+           "<entry><id>urn:uuid:a-1</id><f:position>one</f:position><content>"
+           "<Thing><customerId>c1</customerId><n>1</n></Thing></content></entry></feed>");
+}
+
+START_TEST(t_fault_down) { fault(bad_down, FR_ERR_HTTP); }
+END_TEST
+START_TEST(t_fault_500) { fault(bad_500, FR_ERR_HTTP); }
+END_TEST
+START_TEST(t_fault_503) { fault(bad_503, FR_ERR_HTTP); }
+END_TEST
+START_TEST(t_fault_hang) { fault(bad_hang, FR_ERR_HTTP); }
+END_TEST
+START_TEST(t_fault_close) { fault(bad_close, FR_ERR_HTTP); }
+END_TEST
+START_TEST(t_fault_cut) { fault(bad_cut, FR_ERR_HTTP); }
+END_TEST
+START_TEST(t_fault_type) { fault(bad_type, FR_ERR_HTTP); }
+END_TEST
+START_TEST(t_fault_no_type) { fault(bad_no_type, FR_ERR_HTTP); }
+END_TEST
+START_TEST(t_fault_xml) { fault(bad_xml, FR_ERR_PARSE); }
+END_TEST
+START_TEST(t_fault_not_atom) { fault(bad_not_atom, FR_ERR_PARSE); }
+END_TEST
+START_TEST(t_fault_empty) { fault(bad_empty, FR_ERR_PARSE); }
+END_TEST
+START_TEST(t_fault_laughs) { fault(bad_laughs, FR_ERR_PARSE); }
+END_TEST
+START_TEST(t_fault_xxe) { fault(bad_xxe, FR_ERR_PARSE); }
+END_TEST
+START_TEST(t_fault_undeclared_entity) { fault(bad_undeclared_entity, FR_ERR_PARSE); }
+END_TEST
+START_TEST(t_fault_huge) { fault(bad_huge, FR_ERR_TOO_LARGE); }
+END_TEST
+START_TEST(t_fault_huge_nolen) { fault(bad_huge_nolen, FR_ERR_TOO_LARGE); }
+END_TEST
+START_TEST(t_fault_deep) { fault(bad_deep, FR_ERR_TOO_LARGE); }
+END_TEST
+START_TEST(t_fault_gap) { fault(bad_gap, FR_ERR_PARSE); }
+END_TEST
+START_TEST(t_fault_no_position) { fault(bad_no_position, FR_ERR_PARSE); }
+END_TEST
+
+START_TEST(t_xxe_never_applied)
+{
+    struct consumer c;
+
+    consumer_init(&c, 0, 5);
+    bad_xxe(&c);
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_PARSE);
+    ck_assert_int_eq(scalar(c.db, "SELECT count(*) FROM applied WHERE customer LIKE '%root%'"),
+                     0);
+    ck_assert_ptr_null(strstr(fr_follower_last_error(c.f), "root:"));
+    consumer_release(&c);
+}
+END_TEST
+
+START_TEST(t_tolerant_reader)
+{
+    struct consumer c;
+
+    consumer_init(&c, 23, 5);
+    c.srv.sh->skip_every = 4;
+    catch_up(&c, 23);
+    assert_applied(&c, 23, 5);
+    ck_assert_int_eq(scalar(c.db, "SELECT skipped FROM feed_followers"), 5);
+    ck_assert_int_eq(scalar(c.db, "SELECT count(*) FROM applied WHERE pos % 4 = 0"), 0);
+    consumer_release(&c);
+}
+END_TEST
+
+START_TEST(t_refused)
+{
+    struct consumer c;
+    enum fr_error err;
+
+    consumer_init(&c, 3, 5);
+    c.srv.sh->refuse_at = 2;
+    err = fr_follower_step(c.f, 0);
+    ck_assert_int_eq(err, FR_ERR_REFUSED);
+    ck_assert_int_eq(rows(&c), 0);
+    ck_assert_int_eq(fr_follower_position(c.f), 0);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "entry 2"));
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "customer refuse"));
+    /* run() stops on it rather than skipping it. */
+    ck_assert_int_eq(fr_follower_run(c.f), FR_ERR_REFUSED);
+    ck_assert_int_eq(rows(&c), 0);
+    ck_assert_int_eq(scalar(c.db, "SELECT count(*) FROM feed_followers"
+                                  " WHERE last_error LIKE '%refused entry 2%'"),
+                     1);
+    consumer_release(&c);
+}
+END_TEST
+
+START_TEST(t_refused_in_archive_keeps_earlier_pages)
+{
+    struct consumer c;
+
+    consumer_init(&c, 12, 5);
+    c.srv.sh->refuse_at = 7;
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK);   /* head: learn P */
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK);   /* page 0 */
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_REFUSED);
+    assert_applied(&c, 5, 0);
+    consumer_release(&c);
+}
+END_TEST
+
+START_TEST(t_backwards_head)
+{
+    struct consumer c;
+    enum fr_error err;
+
+    consumer_init(&c, 23, 5);
+    catch_up(&c, 23);
+    c.srv.sh->count = 10;
+    err = fr_follower_step(c.f, 0);
+    ck_assert_int_eq(err, FR_ERR_BACKWARDS);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "backwards"));
+    /* After a restart too, and run() stops with it. */
+    open_follower(&c);
+    ck_assert_int_eq(fr_follower_run(c.f), FR_ERR_BACKWARDS);
+    assert_applied(&c, 23, 0);
+    ck_assert_int_eq(scalar(c.db, "SELECT count(*) FROM feed_followers"
+                                  " WHERE last_error LIKE '%backwards%'"),
+                     1);
+    consumer_release(&c);
+}
+END_TEST
+
+/* Another id at the stored position, whether it is in the head or in an
+ * archive page (23: head; 20: last of a full page; 17: inside one). */
+static void backwards_id(long long at)
+{
+    struct consumer c;
+
+    consumer_init(&c, at, 5);
+    catch_up(&c, at);
+    snprintf(c.srv.sh->id_prefix, sizeof c.srv.sh->id_prefix, "b");
+    c.srv.sh->count = 25;
+    open_follower(&c);
+    ck_assert_int_eq(fr_follower_run(c.f), FR_ERR_BACKWARDS);
+    assert_applied(&c, at, 0);
+    consumer_release(&c);
+}
+
+START_TEST(t_backwards_id_head) { backwards_id(23); }
+END_TEST
+START_TEST(t_backwards_id_page_end) { backwards_id(20); }
+END_TEST
+START_TEST(t_backwards_id_page) { backwards_id(17); }
+END_TEST
+
+START_TEST(t_backwards_id_while_running)
+{
+    struct consumer c;
+
+    consumer_init(&c, 3, 5);
+    catch_up(&c, 3);
+    snprintf(c.srv.sh->id_prefix, sizeof c.srv.sh->id_prefix, "b");
+    c.srv.sh->count = 4;
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_BACKWARDS);
+    assert_applied(&c, 3, 0);
+    consumer_release(&c);
+}
+END_TEST
+
+struct runner {
+    struct fr_follower *f;
+    enum fr_error result;
+};
+
+static void *run_thread(void *arg)
+{
+    struct runner *r = arg;
+
+    r->result = fr_follower_run(r->f);
+    return NULL;
+}
+
+static int wait_rows(const struct consumer *c, long long want, int ms)
+{
+    int64_t end = tk_now_ms() + ms;
+    sqlite3 *db;
+    char *path = tk_path(c->dir, "consumer.db");
+    long long n = -1;
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    free(path);
+    sqlite3_busy_timeout(db, 2000);
+    while (tk_now_ms() < end) {
+        n = scalar(db, "SELECT count(*) FROM applied");
+        if (n >= want)
+            break;
+        usleep(10000);
+    }
+    sqlite3_close(db);
+    return n == want;
+}
+
+/* The loop: backs off while the producer is down, catches up when it
+ * returns, long-polls the head, and stops promptly even mid-poll. */
+START_TEST(t_run_recovers_and_stops)
+{
+    struct consumer c;
+    struct runner r;
+    pthread_t th;
+    int64_t t0;
+
+    consumer_init(&c, 12, 5);
+    bs_stop(&c.srv);
+    r.f = c.f;
+    ck_assert_int_eq(pthread_create(&th, NULL, run_thread, &r), 0);
+    usleep(500 * 1000);
+    bs_restart(&c.srv);
+    ck_assert(wait_rows(&c, 12, 5000));
+    c.srv.sh->count = 13;
+    ck_assert(wait_rows(&c, 13, 3000));
+    usleep(300 * 1000);
+    t0 = tk_now_ms();
+    fr_follower_stop(c.f);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(r.result, FR_ERR_STOPPED);
+    ck_assert_int_lt(tk_now_ms() - t0, 2500);
+    assert_applied(&c, 13, 0);
+    consumer_release(&c);
+}
+END_TEST
+
+static void on_status(const struct fr_status *st, void *userdata)
+{
+    int *n = userdata;
+
+    ck_assert_int_eq(st->position, 12);
+    ck_assert_int_eq(st->head, 12);
+    ck_assert_int_ge(st->errors, 1);
+    ck_assert_str_ne(st->last_success, "");
+    ck_assert_str_ne(st->last_error, "");
+    ck_assert_ptr_nonnull(strstr(st->feed_url, "/feeds/x"));
+    (*n)++;
+}
+
+START_TEST(t_status)
+{
+    struct consumer c;
+    sqlite3 *empty;
+    int n = 0;
+
+    consumer_init(&c, 12, 5);
+    bad_500(&c);
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_HTTP);
+    c.srv.sh->mode = BS_FEED;
+    catch_up(&c, 12);
+    ck_assert_int_eq(fr_status_list(c.db, on_status, &n), FR_OK);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(sqlite3_open(":memory:", &empty), SQLITE_OK);
+    n = 0;
+    ck_assert_int_eq(fr_status_list(empty, on_status, &n), FR_OK);
+    ck_assert_int_eq(n, 0);
+    sqlite3_close(empty);
+    consumer_release(&c);
+}
+END_TEST
+
+START_TEST(t_bad_arguments)
+{
+    struct fr_follower *f = (struct fr_follower *)1;
+    struct fr_config cfg = {.feed_url = "file:///etc/passwd"};
+    sqlite3 *db;
+
+    ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+    ck_assert_int_eq(fr_follower_open(&cfg, &f), FR_ERR_INVALID);
+    ck_assert_ptr_null(f);
+    cfg.db = db;
+    ck_assert_int_eq(fr_follower_open(&cfg, &f), FR_ERR_INVALID);
+    cfg.feed_url = "http://127.0.0.1:1/feeds/x";
+    cfg.token = "a\r\nX-Evil: 1";
+    ck_assert_int_eq(fr_follower_open(&cfg, &f), FR_ERR_INVALID);
+    cfg.token = "t";
+    ck_assert_int_eq(fr_follower_open(&cfg, &f), FR_OK);
+    ck_assert_int_eq(fr_follower_on(f, "A", on_thing, NULL), FR_OK);
+    ck_assert_int_eq(fr_follower_on(f, "A", on_thing, NULL), FR_ERR_INVALID);
+    ck_assert_str_eq(fr_follower_last_error(f), "");
+    fr_follower_close(f);
+    fr_follower_close(NULL);
+    ck_assert_str_eq(fr_strerror(FR_ERR_BACKWARDS), "the feed went backwards");
+    sqlite3_close(db);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("feed_reader");
+    TCase *walk = tcase_create("walk"), *faults = tcase_create("faults"),
+          *rules = tcase_create("rules");
+
+    tcase_set_timeout(walk, 30);
+    tcase_set_timeout(faults, 60);
+    tcase_set_timeout(rules, 30);
+    tcase_add_test(walk, t_walk_from_zero);
+    tcase_add_test(walk, t_walk_from_7);
+    tcase_add_test(walk, t_walk_from_10);
+    tcase_add_test(walk, t_walk_from_23);
+    tcase_add_test(faults, t_fault_down);
+    tcase_add_test(faults, t_fault_500);
+    tcase_add_test(faults, t_fault_503);
+    tcase_add_test(faults, t_fault_hang);
+    tcase_add_test(faults, t_fault_close);
+    tcase_add_test(faults, t_fault_cut);
+    tcase_add_test(faults, t_fault_type);
+    tcase_add_test(faults, t_fault_no_type);
+    tcase_add_test(faults, t_fault_xml);
+    tcase_add_test(faults, t_fault_not_atom);
+    tcase_add_test(faults, t_fault_empty);
+    tcase_add_test(faults, t_fault_laughs);
+    tcase_add_test(faults, t_fault_xxe);
+    tcase_add_test(faults, t_fault_undeclared_entity);
+    tcase_add_test(faults, t_fault_huge);
+    tcase_add_test(faults, t_fault_huge_nolen);
+    tcase_add_test(faults, t_fault_deep);
+    tcase_add_test(faults, t_fault_gap);
+    tcase_add_test(faults, t_fault_no_position);
+    tcase_add_test(faults, t_xxe_never_applied);
+    tcase_add_test(faults, t_run_recovers_and_stops);
+    tcase_add_test(rules, t_tolerant_reader);
+    tcase_add_test(rules, t_refused);
+    tcase_add_test(rules, t_refused_in_archive_keeps_earlier_pages);
+    tcase_add_test(rules, t_backwards_head);
+    tcase_add_test(rules, t_backwards_id_head);
+    tcase_add_test(rules, t_backwards_id_page_end);
+    tcase_add_test(rules, t_backwards_id_page);
+    tcase_add_test(rules, t_backwards_id_while_running);
+    tcase_add_test(rules, t_status);
+    tcase_add_test(rules, t_bad_arguments);
+    suite_add_tcase(s, walk);
+    suite_add_tcase(s, faults);
+    suite_add_tcase(s, rules);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
