@@ -12,3 +12,5 @@ TEST_TOOLS += $(FEEDGEN)
 $(eval $(call tool,$(FEEDGEN),$(BUILD)/tests/tools/feedgen.o,$(FS_LIB)))
 TEST_TOOLS += $(FEEDSERVE)
 $(eval $(call tool,$(FEEDSERVE),$(BUILD)/tests/tools/feedserve.o,$(FS_LIB)))
+
+$(eval $(call unit_test,check_feed_store,$(FS_LIB)))

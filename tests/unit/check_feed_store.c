@@ -1,0 +1,290 @@
+/*
+ * check_feed_store - the feed tables: declaring feeds, appending inside the
+ * caller's transaction, reading ranges, and gapless positions when two
+ * processes append to one database file at once.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "feedserver.h"
+#include "testkit.h"
+
+static char *dir;
+static char *dbpath;
+static sqlite3 *db;
+
+static void setup(void)
+{
+    dir = tk_tempdir();
+    dbpath = tk_path(dir, "feeds.db");
+    ck_assert_int_eq(fs_db_open(dbpath, &db), FS_OK);
+}
+
+static void teardown(void)
+{
+    sqlite3_close(db);
+    tk_rmtree(dir);
+    free(dbpath);
+    free(dir);
+}
+
+static void exec(sqlite3 *c, const char *sql)
+{
+    sqlite3_stmt *st;
+
+    ck_assert_int_eq(sqlite3_prepare_v2(c, sql, -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+}
+
+static enum fs_error append_one(sqlite3 *c, const char *feed, const char *id, const char *value,
+                                int64_t *pos)
+{
+    struct fs_field f[] = {{"customerId", value}, {"units", "3"}};
+    struct fs_event ev = {.id = id, .type = "UsageRecorded", .fields = f, .nfields = 2};
+
+    return fs_feed_append(c, feed, &ev, pos);
+}
+
+START_TEST(declare_is_idempotent_and_keeps_page_size)
+{
+    ck_assert_int_eq(fs_feed_declare(db, "usage", 5), FS_OK);
+    ck_assert_int_eq(fs_feed_declare(db, "usage", 5), FS_OK);
+    ck_assert_int_eq(fs_feed_declare(db, "usage", 6), FS_ERR_CONFLICT);
+    ck_assert_int_eq(fs_feed_declare(db, "other", 0), FS_OK);
+    ck_assert_int_eq(fs_feed_declare(db, "other", FS_DEFAULT_PAGE_SIZE), FS_OK);
+    ck_assert_int_eq(fs_feed_declare(db, "Bad Name", 5), FS_ERR_INVALID);
+    ck_assert_int_eq(fs_feed_declare(db, "", 5), FS_ERR_INVALID);
+    ck_assert_int_eq(fs_feed_declare(db, "a/b", 5), FS_ERR_INVALID);
+}
+END_TEST
+
+START_TEST(append_needs_a_transaction_and_a_declared_feed)
+{
+    int64_t pos = -1, head = -1;
+
+    ck_assert_int_eq(fs_feed_declare(db, "usage", 5), FS_OK);
+    ck_assert_int_eq(append_one(db, "usage", NULL, "c1", &pos), FS_ERR_INVALID);
+    exec(db, "BEGIN IMMEDIATE");
+    ck_assert_int_eq(append_one(db, "nosuch", NULL, "c1", &pos), FS_ERR_NOT_FOUND);
+    ck_assert_int_eq(append_one(db, "usage", NULL, "c1", &pos), FS_OK);
+    ck_assert_int_eq(pos, 1);
+    exec(db, "ROLLBACK");
+    ck_assert_int_eq(fs_feed_head(db, "usage", &head), FS_OK);
+    ck_assert_int_eq(head, 0);
+    ck_assert_int_eq(fs_feed_head(db, "nosuch", &head), FS_ERR_NOT_FOUND);
+}
+END_TEST
+
+struct collected {
+    int64_t positions[64];
+    char ids[64][64];
+    int n;
+};
+
+static int collect(const struct fs_entry *e, void *userdata)
+{
+    struct collected *c = userdata;
+
+    ck_assert_int_lt(c->n, 64);
+    c->positions[c->n] = e->position;
+    snprintf(c->ids[c->n], sizeof c->ids[0], "%s", e->id);
+    ck_assert_str_eq(e->type, "UsageRecorded");
+    ck_assert_ptr_nonnull(strstr(e->xml, "<entry>"));
+    c->n++;
+    return c->n == 3 && e->position == 7;
+}
+
+START_TEST(append_gives_consecutive_positions_and_read_returns_ranges)
+{
+    struct collected c = {0};
+    int64_t pos = 0, head = 0;
+    char id[46];
+
+    ck_assert_int_eq(fs_feed_declare(db, "usage", 5), FS_OK);
+    exec(db, "BEGIN IMMEDIATE");
+    for (int i = 1; i <= 12; i++) {
+        ck_assert_int_eq(append_one(db, "usage", NULL, "c1", &pos), FS_OK);
+        ck_assert_int_eq(pos, i);
+    }
+    ck_assert_int_eq(fs_new_event_id(id), FS_OK);
+    ck_assert_int_eq(append_one(db, "usage", id, "c1", &pos), FS_OK);
+    ck_assert_int_eq(append_one(db, "usage", id, "c1", &pos), FS_ERR_CONFLICT);
+    exec(db, "COMMIT");
+    ck_assert_int_eq(fs_feed_head(db, "usage", &head), FS_OK);
+    ck_assert_int_eq(head, 13);
+    ck_assert_int_eq(fs_feed_read(db, "usage", 3, 6, collect, &c), FS_OK);
+    ck_assert_int_eq(c.n, 4);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(c.positions[i], 3 + i);
+    memset(&c, 0, sizeof c);
+    ck_assert_int_eq(fs_feed_read(db, "usage", 13, 13, collect, &c), FS_OK);
+    ck_assert_int_eq(c.n, 1);
+    ck_assert_str_eq(c.ids[0], id);
+    /* A stop asked by the callback is not an error. */
+    memset(&c, 0, sizeof c);
+    ck_assert_int_eq(fs_feed_read(db, "usage", 5, 100, collect, &c), FS_OK);
+    ck_assert_int_eq(c.n, 3);
+}
+END_TEST
+
+START_TEST(bad_events_are_refused)
+{
+    struct fs_field bad_name[] = {{"1abc", "x"}};
+    struct fs_field bad_value[] = {{"ok", "bell\007"}};
+    struct fs_field bad_utf8[] = {{"ok", "\xff\xfe"}};
+    struct fs_field good[] = {{"note", "<&> \"quoted\" caf\xc3\xa9"}};
+    struct fs_event ev = {.type = "UserAdded"};
+    int64_t pos;
+
+    ck_assert_int_eq(fs_feed_declare(db, "subs", 5), FS_OK);
+    exec(db, "BEGIN IMMEDIATE");
+    ev.type = "has space";
+    ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_ERR_INVALID);
+    ev.type = "UserAdded";
+    ev.fields = bad_name;
+    ev.nfields = 1;
+    ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_ERR_INVALID);
+    ev.fields = bad_value;
+    ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_ERR_INVALID);
+    ev.fields = bad_utf8;
+    ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_ERR_INVALID);
+    ev.fields = good;
+    ev.version = 2;
+    ev.updated = "2026-01-02T03:04:05Z";
+    ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_OK);
+    ck_assert_int_eq(pos, 1);
+    exec(db, "COMMIT");
+}
+END_TEST
+
+static int keep_xml(const struct fs_entry *e, void *userdata)
+{
+    snprintf(userdata, 2048, "%s", e->xml);
+    return 0;
+}
+
+START_TEST(entry_xml_has_the_contract_elements)
+{
+    struct fs_field f[] = {{"customerId", "c<1>"}, {"units", "3"}};
+    struct fs_event ev = {.id = "urn:uuid:00000000-0000-4000-8000-000000000001",
+                          .type = "UsageRecorded",
+                          .updated = "2026-11-26T15:00:00Z",
+                          .fields = f,
+                          .nfields = 2};
+    char xml[2048];
+
+    ck_assert_int_eq(fs_feed_declare(db, "usage", 5), FS_OK);
+    exec(db, "BEGIN IMMEDIATE");
+    ck_assert_int_eq(fs_feed_append(db, "usage", &ev, NULL), FS_OK);
+    exec(db, "COMMIT");
+    ck_assert_int_eq(fs_feed_read(db, "usage", 1, 1, keep_xml, xml), FS_OK);
+    ck_assert_str_eq(xml, "<entry><id>urn:uuid:00000000-0000-4000-8000-000000000001</id>"
+                          "<title>UsageRecorded</title><updated>2026-11-26T15:00:00Z</updated>"
+                          "<category term=\"UsageRecorded\"/><f:position>1</f:position>"
+                          "<content type=\"application/xml\"><UsageRecorded xmlns=\"\" "
+                          "version=\"1\"><customerId>c&lt;1&gt;</customerId><units>3</units>"
+                          "</UsageRecorded></content></entry>");
+}
+END_TEST
+
+START_TEST(event_ids_are_version_4_uuids)
+{
+    char a[46], b[46];
+
+    ck_assert_int_eq(fs_new_event_id(a), FS_OK);
+    ck_assert_int_eq(fs_new_event_id(b), FS_OK);
+    ck_assert_int_eq(strlen(a), 45);
+    ck_assert(strncmp(a, "urn:uuid:", 9) == 0);
+    ck_assert_int_eq(a[9 + 14], '4');
+    ck_assert(strchr("89ab", a[9 + 19]) != NULL);
+    ck_assert_str_ne(a, b);
+}
+END_TEST
+
+/* Appends n entries, one per transaction, from a fresh connection. */
+static void child_append(const char *path, int n)
+{
+    sqlite3 *c;
+
+    if (fs_db_open(path, &c) != FS_OK)
+        _exit(10);
+    for (int i = 0; i < n; i++) {
+        int64_t pos;
+        sqlite3_stmt *st;
+
+        if (sqlite3_prepare_v2(c, "BEGIN IMMEDIATE", -1, &st, NULL) != SQLITE_OK ||
+            sqlite3_step(st) != SQLITE_DONE)
+            _exit(11);
+        sqlite3_finalize(st);
+        if (append_one(c, "usage", NULL, "c", &pos) != FS_OK)
+            _exit(12);
+        if (sqlite3_prepare_v2(c, "COMMIT", -1, &st, NULL) != SQLITE_OK ||
+            sqlite3_step(st) != SQLITE_DONE)
+            _exit(13);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(c);
+    _exit(0);
+}
+
+START_TEST(two_processes_appending_give_gapless_positions)
+{
+    pid_t kids[2];
+    sqlite3_stmt *st;
+    int64_t head = 0, expect = 1;
+
+    ck_assert_int_eq(fs_feed_declare(db, "usage", 50), FS_OK);
+    for (int i = 0; i < 2; i++) {
+        kids[i] = fork();
+        ck_assert_int_ge(kids[i], 0);
+        if (kids[i] == 0)
+            child_append(dbpath, 500);
+    }
+    for (int i = 0; i < 2; i++) {
+        int status;
+        ck_assert_int_eq(waitpid(kids[i], &status, 0), kids[i]);
+        ck_assert(WIFEXITED(status));
+        ck_assert_int_eq(WEXITSTATUS(status), 0);
+    }
+    ck_assert_int_eq(fs_feed_head(db, "usage", &head), FS_OK);
+    ck_assert_int_eq(head, 1000);
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "SELECT position FROM fs_entries WHERE feed = 'usage'"
+                                        " ORDER BY position",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        ck_assert_int_eq(sqlite3_column_int64(st, 0), expect++);
+    sqlite3_finalize(st);
+    ck_assert_int_eq(expect, 1001);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("feed_store");
+    TCase *tc = tcase_create("core");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, declare_is_idempotent_and_keeps_page_size);
+    tcase_add_test(tc, append_needs_a_transaction_and_a_declared_feed);
+    tcase_add_test(tc, append_gives_consecutive_positions_and_read_returns_ranges);
+    tcase_add_test(tc, bad_events_are_refused);
+    tcase_add_test(tc, entry_xml_has_the_contract_elements);
+    tcase_add_test(tc, event_ids_are_version_4_uuids);
+    tcase_add_test(tc, two_processes_appending_give_gapless_positions);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
