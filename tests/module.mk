@@ -8,3 +8,8 @@ $(BUILD)/tests/unit/%.o: ALL_CFLAGS += $(CHECK_CFLAGS)
 FREEPORT := $(BUILD)/tests/freeport
 TEST_TOOLS += $(FREEPORT)
 $(eval $(call tool,$(FREEPORT),$(BUILD)/tests/tools/freeport.o,))
+
+# system_latency: R1 and R2 latency of a running system (make bench).
+SYSTEM_LATENCY := $(BUILD)/tests/system_latency
+BENCHES += $(SYSTEM_LATENCY)
+$(eval $(call tool,$(SYSTEM_LATENCY),$(BUILD)/tests/bench/system_latency.o,))
