@@ -7,3 +7,4 @@ MODULE_INCLUDES += -Icontexts/support
 LIBRARIES += $(SUPPORT_LIB)
 # Every program links these, in this order.
 CONTEXT_LIBS = $(SUPPORT_LIB) $(FR_LIB) $(FS_LIB)
+$(eval $(call unit_test,check_support,$(CONTEXT_LIBS)))

@@ -1,0 +1,225 @@
+/*
+ * Unit tests of contexts/support: request bodies (form and JSON) read
+ * through a real in-process server, whole-number parsing, escaping, and the
+ * command-line rules every program follows (exit 2 on a bad argument, 0 on
+ * --help).
+ */
+#include "testkit.h"
+
+#include "cli.h"
+#include "form.h"
+#include "strbuf.h"
+
+#include <check.h>
+#include <feedserver.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char *dir;
+static struct fs_server *server;
+static char base[64];
+
+/* Answers 200 with "name=value;" for each field, or 400 with the error. */
+static void echo_form(struct fs_request *req, void *userdata)
+{
+    struct form f;
+    char err[200];
+    struct strbuf sb = STRBUF_INIT;
+    size_t len;
+    char *out;
+
+    (void)userdata;
+    if (form_parse(req, &f, err, sizeof err) != 0) {
+        fs_reply_error(req, 400, "%s", err);
+        return;
+    }
+    for (size_t i = 0; i < f.count; i++)
+        sb_printf(&sb, "%s=%s;", f.names[i], f.values[i] ? f.values[i] : "(null)");
+    form_release(&f);
+    out = sb_detach(&sb, &len);
+    fs_reply_take(req, 200, "text/plain", out, len);
+}
+
+static void setup(void)
+{
+    struct fs_server_config cfg = {0};
+    char *db = NULL;
+
+    dir = tk_tempdir();
+    db = tk_path(dir, "t.db");
+    cfg.listen = "127.0.0.1:0";
+    cfg.db_path = db;
+    ck_assert_int_eq(fs_server_open(&cfg, &server), FS_OK);
+    ck_assert_int_eq(fs_server_route(server, "POST", "/echo", 1024, echo_form, NULL), FS_OK);
+    ck_assert_int_eq(fs_server_start(server), FS_OK);
+    snprintf(base, sizeof base, "http://127.0.0.1:%u/echo", fs_server_port(server));
+    free(db);
+}
+
+static void teardown(void)
+{
+    fs_server_close(server);
+    tk_rmtree(dir);
+    free(dir);
+}
+
+static void post(const char *type, const char *body, long want_status, const char *want_body)
+{
+    char header[128];
+    const char *headers[] = {header, NULL};
+    struct tk_response r;
+
+    snprintf(header, sizeof header, "Content-Type: %s", type);
+    tk_http("POST", base, headers, body, &r);
+    ck_assert_int_eq(r.status, want_status);
+    if (want_body)
+        ck_assert_str_eq(r.body, want_body);
+    tk_response_release(&r);
+}
+
+START_TEST(form_fields_are_decoded)
+{
+    post("application/x-www-form-urlencoded", "name=Acme+Ltd&email=a%40b.example&empty=",
+         200, "name=Acme Ltd;email=a@b.example;empty=;");
+}
+END_TEST
+
+START_TEST(form_bad_escape_is_400)
+{
+    post("application/x-www-form-urlencoded", "name=%zz", 400, NULL);
+    post("application/x-www-form-urlencoded", "name=%4", 400, NULL);
+    post("application/x-www-form-urlencoded", "name=%00", 400, NULL);
+}
+END_TEST
+
+START_TEST(json_object_fields)
+{
+    post("application/json", "{\"name\":\"Acme\",\"amount_cents\":250,\"x\":null}", 200,
+         "name=Acme;amount_cents=250;x=(null);");
+}
+END_TEST
+
+START_TEST(broken_json_is_400)
+{
+    post("application/json", "{\"name\":", 400, NULL);
+    post("application/json", "[1,2]", 400, NULL);
+    post("application/json", "", 400, NULL);
+}
+END_TEST
+
+START_TEST(unknown_content_type_is_400)
+{
+    post("text/csv", "a,b", 400, NULL);
+}
+END_TEST
+
+START_TEST(whole_numbers)
+{
+    long long v = 0;
+
+    ck_assert_int_eq(parse_int64("250", 0, 1000, &v), 0);
+    ck_assert_int_eq(v, 250);
+    ck_assert_int_eq(parse_int64("-5", -10, 10, &v), 0);
+    ck_assert_int_eq(v, -5);
+    ck_assert_int_eq(parse_int64("", 0, 10, &v), -1);
+    ck_assert_int_eq(parse_int64("12abc", 0, 100, &v), -1);
+    ck_assert_int_eq(parse_int64("1.5", 0, 100, &v), -1);
+    ck_assert_int_eq(parse_int64(" 1", 0, 100, &v), -1);
+    ck_assert_int_eq(parse_int64("101", 0, 100, &v), -1);
+    ck_assert_int_eq(parse_int64("99999999999999999999", 0, 100, &v), -1);
+    ck_assert_int_eq(parse_int64(NULL, 0, 100, &v), -1);
+}
+END_TEST
+
+START_TEST(escaping)
+{
+    struct strbuf sb = STRBUF_INIT;
+
+    sb_html(&sb, "<a href=\"x\">&'</a>");
+    ck_assert_str_eq(sb.buf, "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+    sb_release(&sb);
+    sb_json_string(&sb, "a\"b\\c\nd");
+    ck_assert_str_eq(sb.buf, "\"a\\\"b\\\\c\\u000ad\"");
+    sb_release(&sb);
+}
+END_TEST
+
+/* Runs cli_parse on argv in a child and returns its exit status (or 99
+ * when it returned, meaning the arguments were accepted). */
+static int parse_in_child(int argc, const char *const *args)
+{
+    pid_t pid = fork();
+    int status;
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        const char *db = "default.db";
+        unsigned n = 5;
+        struct cli_list tokens = {{0}, 0};
+        const struct cli_option options[] = {
+            {"db", CLI_STRING, &db, 1, 0, 0, "FILE", "database"},
+            {"count", CLI_UINT, &n, 0, 1, 10, "N", "a count"},
+            {"token", CLI_LIST, &tokens, 0, 0, 0, "T", "tokens"},
+        };
+
+        char *argv[8];
+
+        for (int i = 0; i < argc && i < 8; i++)
+            argv[i] = strdup(args[i]);
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+            _exit(98);
+        cli_parse("prog sub --db FILE", argc, argv, options, 3);
+        _exit(n == 7 && tokens.count == 2 && strcmp(db, "x.db") == 0 ? 99 : 97);
+    }
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+START_TEST(command_lines)
+{
+    const char *const good[] = {"--db", "x.db", "--count=7", "--token", "a", "--token", "b"};
+    const char *const help[] = {"--help"};
+    const char *const unknown[] = {"--db", "x.db", "--nope", "1"};
+    const char *const missing[] = {"--count", "3"};
+    const char *const range[] = {"--db", "x.db", "--count", "11"};
+    const char *const notnum[] = {"--db", "x.db", "--count", "7x"};
+    const char *const novalue[] = {"--db"};
+
+    ck_assert_int_eq(parse_in_child(7, good), 99);
+    ck_assert_int_eq(parse_in_child(1, help), 0);
+    ck_assert_int_eq(parse_in_child(4, unknown), 2);
+    ck_assert_int_eq(parse_in_child(2, missing), 2);
+    ck_assert_int_eq(parse_in_child(4, range), 2);
+    ck_assert_int_eq(parse_in_child(4, notnum), 2);
+    ck_assert_int_eq(parse_in_child(1, novalue), 2);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("support");
+    TCase *bodies = tcase_create("bodies");
+    TCase *pure = tcase_create("pure");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_checked_fixture(bodies, setup, teardown);
+    tcase_add_test(bodies, form_fields_are_decoded);
+    tcase_add_test(bodies, form_bad_escape_is_400);
+    tcase_add_test(bodies, json_object_fields);
+    tcase_add_test(bodies, broken_json_is_400);
+    tcase_add_test(bodies, unknown_content_type_is_400);
+    tcase_add_test(pure, whole_numbers);
+    tcase_add_test(pure, escaping);
+    tcase_add_test(pure, command_lines);
+    suite_add_tcase(s, bodies);
+    suite_add_tcase(s, pure);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
