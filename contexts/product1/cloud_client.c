@@ -1,0 +1,120 @@
+#include "cloud_client.h"
+
+#include "strbuf.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cloud_client_global_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+struct capped {
+    struct strbuf sb;
+    int too_large;
+};
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct capped *c = userdata;
+    size_t n = size * nmemb;
+
+    if (c->sb.len + n > CLOUD_MAX_REPLY) {
+        c->too_large = 1;
+        return 0;
+    }
+    sb_append(&c->sb, ptr, n);
+    return n;
+}
+
+static enum cloud_outcome classify(long status)
+{
+    if (status == 200)
+        return CLOUD_DONE;
+    if (status == 401 || status == 403)
+        return CLOUD_REFUSED;
+    if (status >= 500 || status == 408 || status == 429 || status < 200)
+        return CLOUD_UNREACHABLE;
+    return CLOUD_REJECTED;
+}
+
+enum cloud_outcome cloud_analyze(const char *base_url, const char *key, const char *text,
+                                 size_t len, struct cloud_reply *reply)
+{
+    struct capped got = {STRBUF_INIT, 0};
+    struct curl_slist *headers = NULL;
+    struct strbuf url = STRBUF_INIT, auth = STRBUF_INIT;
+    size_t base_len = strlen(base_url);
+    CURL *curl = NULL;
+    CURLcode rc;
+
+    memset(reply, 0, sizeof *reply);
+    reply->outcome = CLOUD_UNREACHABLE;
+    while (base_len > 0 && base_url[base_len - 1] == '/')
+        base_len--;
+    sb_append(&url, base_url, base_len);
+    sb_puts(&url, "/api/v1/analyze");
+    sb_printf(&auth, "Authorization: Bearer %s", key);
+    curl = curl_easy_init();
+    if (!curl) {
+        snprintf(reply->error, sizeof reply->error, "cannot start an HTTP client");
+        goto out;
+    }
+    headers = curl_slist_append(headers, auth.buf);
+    if (headers) {
+        struct curl_slist *more = curl_slist_append(headers, "Content-Type: text/plain; charset=utf-8");
+        if (more)
+            headers = more;
+        more = curl_slist_append(headers, "Expect:");
+        if (more)
+            headers = more;
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, url.buf);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, text);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &got);
+    rc = curl_easy_perform(curl);
+    if (rc != CURLE_OK) {
+        if (got.too_large)
+            snprintf(reply->error, sizeof reply->error, "the Cloud API's answer is over %d bytes",
+                     CLOUD_MAX_REPLY);
+        else
+            snprintf(reply->error, sizeof reply->error, "the Cloud API cannot be reached: %s",
+                     curl_easy_strerror(rc));
+        goto out;
+    }
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply->status);
+    reply->outcome = classify(reply->status);
+    if (reply->outcome != CLOUD_DONE)
+        snprintf(reply->error, sizeof reply->error, "the Cloud API answered %ld", reply->status);
+out:
+    reply->body = sb_detach(&got.sb, NULL);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    if (auth.buf) {
+        volatile char *p = auth.buf;
+        for (size_t i = 0; i < auth.len; i++)
+            p[i] = '\0';
+    }
+    sb_release(&auth);
+    sb_release(&url);
+    return reply->outcome;
+}
+
+void cloud_reply_release(struct cloud_reply *reply)
+{
+    if (!reply)
+        return;
+    free(reply->body);
+    reply->body = NULL;
+}

@@ -1,0 +1,127 @@
+#include "pages.h"
+
+#include "analyses.h"
+#include "feedserver.h"
+#include "strbuf.h"
+#include "web.h"
+
+#include <stdlib.h>
+
+/* Analyses shown on the user's page (the JSON list has them all). */
+#define PAGE_ANALYSES 100
+
+void page_sign_in(struct fs_request *req, unsigned status, const char *error, const char *email)
+{
+    struct strbuf sb = STRBUF_INIT;
+
+    sb_puts(&sb, "<h1>Sign in to Product 1</h1>\n");
+    if (error) {
+        sb_puts(&sb, "<div class=\"banner bad\" role=\"alert\">");
+        sb_html(&sb, error);
+        sb_puts(&sb, "</div>\n");
+    }
+    sb_puts(&sb, "<form method=\"post\" action=\"/login\">\n"
+                 "<label>Email <input type=\"email\" name=\"email\" required autocomplete=\"username\" value=\"");
+    sb_html(&sb, email ? email : "");
+    sb_puts(&sb, "\"></label>\n"
+                 "<label>Login key <input type=\"password\" name=\"login_key\" required "
+                 "autocomplete=\"current-password\"></label>\n"
+                 "<button type=\"submit\">Sign in</button>\n"
+                 "</form>\n"
+                 "<p>Your login key was given to you when your administrator added you in "
+                 "Subscriptions.</p>\n");
+    web_reply_page(req, status, PRODUCT1_PROG, "Sign in", sb.buf);
+    sb_release(&sb);
+}
+
+static void badge(struct strbuf *sb, const char *status)
+{
+    sb_puts(sb, "<span class=\"badge ");
+    sb_html(sb, status);
+    sb_puts(sb, "\">");
+    sb_html(sb, status);
+    sb_puts(sb, "</span>");
+}
+
+static void row_html(const struct analysis_row *row, void *userdata)
+{
+    struct strbuf *sb = userdata;
+    int done = row->status && row->status[0] == 'd';
+
+    sb_puts(sb, "<tr><td><code>");
+    sb_html(sb, row->id ? row->id : "");
+    sb_puts(sb, "</code></td><td>");
+    sb_html(sb, row->created_at ? row->created_at : "");
+    sb_puts(sb, "</td><td>");
+    badge(sb, row->status ? row->status : "");
+    sb_puts(sb, "</td>");
+    if (done) {
+        sb_printf(sb,
+                  "<td class=\"num\">%lld</td><td class=\"num\">%lld</td>"
+                  "<td class=\"num\">%lld</td><td class=\"num\">%lld</td><td></td></tr>\n",
+                  row->characters, row->words, row->lines, row->units);
+    } else {
+        sb_puts(sb, "<td></td><td></td><td></td><td></td><td>");
+        if (row->reason)
+            sb_html(sb, row->reason);
+        else
+            sb_puts(sb, "waiting for the Cloud API");
+        sb_puts(sb, "</td></tr>\n");
+    }
+}
+
+/* The banner about the Cloud API: shown only while the last call did not
+ * reach it. */
+static void cloud_banner(struct strbuf *sb, const struct cloud_state *cloud, long long queued)
+{
+    if (cloud->reachable != 0)
+        return;
+    sb_puts(sb, "<div class=\"banner warn\" id=\"cloud-down\" role=\"status\"><strong>The Cloud "
+                "API cannot be reached right now.</strong> ");
+    if (queued > 0)
+        sb_printf(sb,
+                  "%lld of your analyses %s queued and will run by themselves as soon as it is "
+                  "back; you may leave this page.",
+                  queued, queued == 1 ? "is" : "are");
+    else
+        sb_puts(sb, "New analyses are kept and will run by themselves as soon as it is back.");
+    sb_puts(sb, "</div>\n");
+}
+
+void page_user(struct fs_request *req, unsigned status, sqlite3 *db, const struct user_ref *u,
+               const struct cloud_state *cloud, const char *notice)
+{
+    struct strbuf sb = STRBUF_INIT;
+    long long queued = analyses_count(db, "queued", u->customer_id, u->user_id);
+
+    sb_puts(&sb, "<h1>Analyses</h1>\n<p>Signed in as <strong>");
+    sb_html(&sb, u->email);
+    sb_puts(&sb, "</strong> (customer <code>");
+    sb_html(&sb, u->customer_id);
+    sb_puts(&sb, "</code>) "
+                 "<form class=\"inline\" method=\"post\" action=\"/logout\">"
+                 "<button type=\"submit\" class=\"secondary\">Sign out</button></form></p>\n");
+    if (notice) {
+        sb_puts(&sb, "<div class=\"banner bad\" role=\"alert\">");
+        sb_html(&sb, notice);
+        sb_puts(&sb, "</div>\n");
+    }
+    sb_puts(&sb, "<form method=\"post\" action=\"/analyses\">\n"
+                 "<label>Text to analyse<textarea name=\"text\" required></textarea></label>\n"
+                 "<button type=\"submit\">Analyse</button>\n"
+                 "</form>\n"
+                 "<section id=\"p1-live\">\n");
+    cloud_banner(&sb, cloud, queued);
+    sb_puts(&sb, "<h2>Your analyses</h2>\n"
+                 "<table id=\"analyses\"><thead><tr><th>Id</th><th>Submitted</th><th>Status</th>"
+                 "<th class=\"num\">Characters</th><th class=\"num\">Words</th>"
+                 "<th class=\"num\">Lines</th><th class=\"num\">Units</th><th>Note</th></tr>"
+                 "</thead>\n<tbody>\n");
+    if (analyses_each(db, u, PAGE_ANALYSES, row_html, &sb) != 0)
+        sb_puts(&sb, "<tr><td colspan=\"8\" class=\"error\">The list cannot be read right now."
+                     "</td></tr>\n");
+    sb_puts(&sb, "</tbody></table>\n</section>\n"
+                 "<script src=\"/static/product1.js\" defer></script>\n");
+    web_reply_page(req, status, PRODUCT1_PROG, "Analyses", sb.buf);
+    sb_release(&sb);
+}

@@ -1,0 +1,48 @@
+#include "secrets.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <sys/random.h>
+
+static const char HEX[] = "0123456789abcdef";
+
+static void to_hex(const unsigned char *bytes, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = HEX[bytes[i] >> 4];
+        out[2 * i + 1] = HEX[bytes[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+int sha256_hex(const void *data, size_t len, char out[SHA256_HEX_SIZE])
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+
+    out[0] = '\0';
+    if (EVP_Digest(data, len, digest, &n, EVP_sha256(), NULL) != 1 || n != 32)
+        return -1;
+    to_hex(digest, n, out);
+    return 0;
+}
+
+int random_hex(size_t nbytes, char *out, size_t out_size)
+{
+    unsigned char bytes[64];
+    size_t got = 0;
+
+    if (nbytes > sizeof bytes || out_size < 2 * nbytes + 1)
+        return -1;
+    while (got < nbytes) {
+        ssize_t n = getrandom(bytes + got, nbytes - got, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        got += (size_t)n;
+    }
+    to_hex(bytes, nbytes, out);
+    return 0;
+}

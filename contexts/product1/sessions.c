@@ -1,0 +1,135 @@
+#include "sessions.h"
+
+#include "db.h"
+#include "log.h"
+#include "strbuf.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <time.h>
+
+int session_create(sqlite3 *db, const struct user_ref *u, unsigned lifetime,
+                   char id[SHA256_HEX_SIZE], char hash[SHA256_HEX_SIZE])
+{
+    long long now = (long long)time(NULL);
+    int rc;
+
+    if (random_hex(32, id, SHA256_HEX_SIZE) != 0 || sha256_hex(id, strlen(id), hash) != 0) {
+        log_error("cannot make a session id", NULL);
+        return -1;
+    }
+    rc = db_exec(db,
+                 "INSERT INTO sessions (id_sha256, customer_id, user_id, key_id, created_at, "
+                 "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                 "ttttii", hash, u->customer_id, u->user_id, u->key_id, now,
+                 now + (long long)lifetime);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static const char *const LIVE_SQL =
+    "SELECT s.customer_id, s.user_id, s.key_id, u.email "
+    "FROM sessions s "
+    "JOIN users u ON u.customer_id = s.customer_id AND u.user_id = s.user_id "
+    "JOIN login_keys k ON k.customer_id = s.customer_id AND k.key_id = s.key_id "
+    "LEFT JOIN customers c ON c.customer_id = s.customer_id "
+    "WHERE s.id_sha256 = ? AND s.expires_at > ? AND u.removed = 0 AND k.revoked = 0 "
+    "  AND COALESCE(c.locked, 0) = 0";
+
+static char *column_dup(sqlite3_stmt *st, int col)
+{
+    const unsigned char *s = sqlite3_column_text(st, col);
+    return xstrdup(s ? (const char *)s : "");
+}
+
+/* Looks up the live session keyed by hash; fills *out when out is not NULL. */
+static int find_by_hash(sqlite3 *db, const char *hash, struct user_ref *out)
+{
+    sqlite3_stmt *st = NULL;
+    int result = -1;
+    int rc;
+
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(db, LIVE_SQL, -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        result = 0;
+        goto out;
+    }
+    if (rc != SQLITE_ROW)
+        goto out;
+    if (out) {
+        out->customer_id = column_dup(st, 0);
+        out->user_id = column_dup(st, 1);
+        out->key_id = column_dup(st, 2);
+        out->email = column_dup(st, 3);
+    }
+    result = 1;
+out:
+    if (result < 0)
+        log_error("session lookup failed", "error=\"%s\"", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return result;
+}
+
+int session_find(sqlite3 *db, const char *id, struct user_ref *out, char hash[SHA256_HEX_SIZE])
+{
+    memset(out, 0, sizeof *out);
+    if (sha256_hex(id, strlen(id), hash) != 0)
+        return -1;
+    return find_by_hash(db, hash, out);
+}
+
+int session_is_live(sqlite3 *db, const char *hash)
+{
+    return find_by_hash(db, hash, NULL);
+}
+
+int session_end(sqlite3 *db, const char *hash)
+{
+    return db_exec(db, "DELETE FROM sessions WHERE id_sha256 = ?", "t", hash) == SQLITE_DONE ? 0
+                                                                                            : -1;
+}
+
+int sessions_purge_expired(sqlite3 *db)
+{
+    if (db_exec(db, "DELETE FROM sessions WHERE expires_at <= ?", "i", (long long)time(NULL)) !=
+        SQLITE_DONE)
+        return -1;
+    return sqlite3_changes(db);
+}
+
+int sessions_clear(sqlite3 *db)
+{
+    return db_exec(db, "DELETE FROM sessions", "") == SQLITE_DONE ? 0 : -1;
+}
+
+int session_cookie_id(const char *cookie_header, char id[SHA256_HEX_SIZE])
+{
+    static const char name[] = SESSION_COOKIE "=";
+    const char *p = cookie_header;
+
+    id[0] = '\0';
+    while (p && *p) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        if (strncmp(p, name, sizeof name - 1) == 0) {
+            const char *v = p + sizeof name - 1;
+            size_t n = 0;
+            while (n < SHA256_HEX_SIZE - 1 && isxdigit((unsigned char)v[n]))
+                n++;
+            if (n != SHA256_HEX_SIZE - 1 || (v[n] && v[n] != ';' && v[n] != ' '))
+                return 0;
+            memcpy(id, v, n);
+            id[n] = '\0';
+            for (size_t i = 0; i < n; i++)
+                id[i] = (char)tolower((unsigned char)id[i]);
+            return 1;
+        }
+        p = strchr(p, ';');
+    }
+    return 0;
+}
