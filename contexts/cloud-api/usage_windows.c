@@ -111,7 +111,7 @@ static int publish_row(sqlite3 *db, const char *node, const struct pending_row *
             {"units", units},               {"windowStart", start}, {"windowEnd", end},
             {"node", node},
         };
-        const struct fs_event ev = {NULL, "UsageRecorded", 1, NULL, fields,
+        const struct fs_event ev = {NULL, "UsageRecorded", 1, end, fields,
                                     sizeof fields / sizeof fields[0]};
 
         err = fs_feed_append(db, CLOUD_API_USAGE_FEED, &ev, &position);

@@ -1,0 +1,603 @@
+/*
+ * check_cloud_api.c - the Cloud API's domain rules against temporary
+ * databases: the analysis figures, the credential replica (each event type,
+ * directly and through a real follower of a served feed), group-committed
+ * metering, and the publication of usage windows exactly once, in the shape
+ * of the contract sample tests/samples/usage/UsageRecorded.xml.
+ */
+#include "analyze.h"
+#include "credentials.h"
+#include "credentials_follow.h"
+#include "feedreader.h"
+#include "feedserver.h"
+#include "metering.h"
+#include "schema.h"
+#include "testkit.h"
+#include "usage_windows.h"
+
+#include <check.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- Fixture: a temporary database with the Cloud API's schema ---------- */
+
+static char *dir;
+static char *db_path;
+static sqlite3 *db;
+
+static void setup(void)
+{
+    dir = tk_tempdir();
+    db_path = tk_path(dir, "cloud-api.db");
+    ck_assert_int_eq(fs_db_open(db_path, &db), FS_OK);
+    ck_assert_int_eq(schema_create_replica(db), 0);
+    ck_assert_int_eq(schema_create_usage(db), 0);
+}
+
+static void teardown(void)
+{
+    sqlite3_close(db);
+    tk_rmtree(dir);
+    free(db_path);
+    free(dir);
+}
+
+static long long query_int(const char *sql)
+{
+    sqlite3_stmt *st;
+    long long v = -1;
+
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* ---- Analysis ------------------------------------------------------------ */
+
+static void check_analysis(const char *text, size_t len, uint64_t chars, uint64_t words,
+                           uint64_t lines)
+{
+    struct analysis a;
+
+    analyze_text(text, len, &a);
+    ck_assert_msg(a.characters == chars && a.words == words && a.lines == lines,
+                  "'%s': got %llu/%llu/%llu, want %llu/%llu/%llu", text,
+                  (unsigned long long)a.characters, (unsigned long long)a.words,
+                  (unsigned long long)a.lines, (unsigned long long)chars,
+                  (unsigned long long)words, (unsigned long long)lines);
+    ck_assert_uint_eq(a.units, 1 + len / 1000);
+}
+
+START_TEST(test_analysis_figures)
+{
+    check_analysis("", 0, 0, 0, 0);
+    check_analysis("a", 1, 1, 1, 1);
+    check_analysis("a\n", 2, 2, 1, 1);
+    check_analysis("a\nb", 3, 3, 2, 2);
+    check_analysis("\n\n", 2, 2, 0, 2);
+    check_analysis("  hello \t world\r\nsecond line", 28, 28, 4, 2);
+    check_analysis("h\xc3\xa9llo w\xc3\xb6rld", 13, 11, 2, 1);
+    check_analysis("\xf0\x9f\x98\x80 smile", 10, 7, 2, 1);
+    /* invalid bytes: a stray continuation, a lone lead, an overlong form */
+    check_analysis("\x80\xff", 2, 2, 1, 1);
+    check_analysis("\xe2\x82", 2, 2, 1, 1);
+    check_analysis("\xc0\xaf", 2, 2, 1, 1);
+    check_analysis("a\0b", 3, 3, 1, 1);
+}
+END_TEST
+
+START_TEST(test_units)
+{
+    ck_assert_uint_eq(analyze_units(0), 1);
+    ck_assert_uint_eq(analyze_units(999), 1);
+    ck_assert_uint_eq(analyze_units(1000), 2);
+    ck_assert_uint_eq(analyze_units(2500), 3);
+    ck_assert_uint_eq(analyze_units(1024 * 1024), 1049);
+}
+END_TEST
+
+/* ---- Credential replica -------------------------------------------------- */
+
+static const char key1[] = "kmOH4d1Wx6m9SVZE9mcTz4tagUOh5hn0I0JIxYptLr8";
+static const char key2[] = "Q63wgyfW3F9D9HGMbqZ_KoSplEN57MtbYKAo_1hXoSM";
+static const char key3[] = "third-key-of-the-second-user-xxxxxxxxxxxxxx";
+
+static char *hash(const char *key)
+{
+    static char hex[4][65];
+    static int next;
+    char *h = hex[next++ % 4];
+
+    ck_assert_int_eq(credentials_hash_key(key, strlen(key), h), 0);
+    return h;
+}
+
+static enum credential_state state_of(struct key_lookup *kl, const char *key,
+                                      struct credential *c)
+{
+    key_lookup_find(kl, key, strlen(key), c);
+    return c->state;
+}
+
+START_TEST(test_hash_matches_contract)
+{
+    /* The sample pair published in tests/samples/subscriptions/README. */
+    ck_assert_str_eq(hash(key1),
+                     "a6e69f9d0527be5055332dee561f47182baa4258f479a9a4b73f45e3a6af53a3");
+    ck_assert(credentials_is_sha256_hex(hash(key2)));
+    ck_assert(!credentials_is_sha256_hex("abc"));
+    ck_assert(!credentials_is_sha256_hex(
+        "g6e69f9d0527be5055332dee561f47182baa4258f479a9a4b73f45e3a6af53a3"));
+}
+END_TEST
+
+START_TEST(test_replica_rules)
+{
+    struct key_lookup *kl;
+    struct credential c;
+    char upper[65];
+
+    ck_assert_int_eq(key_lookup_open(db_path, &kl), 0);
+    ck_assert_int_eq(state_of(kl, key1, &c), CREDENTIAL_UNKNOWN);
+
+    ck_assert_int_eq(credentials_apply_customer_registered(db, "c1", "Acme", "payg"), 0);
+    ck_assert_int_eq(credentials_apply_user_added(db, "c1", "u1", "a@x.io", "k1", hash(key1)), 0);
+    ck_assert_int_eq(state_of(kl, key1, &c), CREDENTIAL_VALID);
+    ck_assert_str_eq(c.key_id, "k1");
+    ck_assert_str_eq(c.user_id, "u1");
+    ck_assert_str_eq(c.customer_id, "c1");
+
+    /* upper-case hex in the feed is accepted */
+    for (int i = 0; i < 64; i++) {
+        char ch = hash(key2)[i];
+        upper[i] = (ch >= 'a' && ch <= 'f') ? (char)(ch - 'a' + 'A') : ch;
+    }
+    upper[64] = '\0';
+    ck_assert_int_eq(credentials_apply_key_issued(db, "c1", "u1", "k2", upper), 0);
+    ck_assert_int_eq(state_of(kl, key2, &c), CREDENTIAL_VALID);
+    ck_assert_str_eq(c.key_id, "k2");
+
+    /* a revocation names the key of one user only */
+    ck_assert_int_eq(credentials_apply_key_revoked(db, "u-other", "k1"), 0);
+    ck_assert_int_eq(state_of(kl, key1, &c), CREDENTIAL_VALID);
+    ck_assert_int_eq(credentials_apply_key_revoked(db, "u1", "k1"), 0);
+    ck_assert_int_eq(state_of(kl, key1, &c), CREDENTIAL_REVOKED);
+    ck_assert_int_eq(state_of(kl, key2, &c), CREDENTIAL_VALID);
+
+    ck_assert_int_eq(credentials_apply_customer_locked(db, "c1", "overdraft"), 0);
+    ck_assert_int_eq(state_of(kl, key2, &c), CREDENTIAL_LOCKED);
+    ck_assert_str_eq(c.lock_reason, "overdraft");
+    ck_assert_int_eq(state_of(kl, key1, &c), CREDENTIAL_REVOKED);
+    ck_assert_int_eq(credentials_apply_customer_unlocked(db, "c1"), 0);
+    ck_assert_int_eq(state_of(kl, key2, &c), CREDENTIAL_VALID);
+
+    /* a second user of the customer; removing the first leaves it alone */
+    ck_assert_int_eq(credentials_apply_user_added(db, "c1", "u2", NULL, "k3", hash(key3)), 0);
+    ck_assert_int_eq(credentials_apply_user_removed(db, "c1", "u1"), 0);
+    ck_assert_int_eq(state_of(kl, key2, &c), CREDENTIAL_USER_REMOVED);
+    ck_assert_int_eq(state_of(kl, key3, &c), CREDENTIAL_VALID);
+
+    /* re-adding the removed user does not revive their old keys */
+    ck_assert_int_eq(credentials_apply_user_added(db, "c1", "u1", "a@x.io", "k4", hash("new")),
+                     0);
+    ck_assert_int_eq(state_of(kl, "new", &c), CREDENTIAL_VALID);
+    ck_assert_int_eq(state_of(kl, key2, &c), CREDENTIAL_REVOKED);
+
+    /* a lock that arrives before its customer is remembered */
+    ck_assert_int_eq(credentials_apply_customer_locked(db, "c9", "manual"), 0);
+    ck_assert_int_eq(credentials_apply_user_added(db, "c9", "u9", NULL, "k9", hash("nine")), 0);
+    ck_assert_int_eq(state_of(kl, "nine", &c), CREDENTIAL_LOCKED);
+    ck_assert_str_eq(c.lock_reason, "manual");
+    key_lookup_close(kl);
+}
+END_TEST
+
+/* ---- The follower over a served feed -------------------------------------- */
+
+static void append_event(sqlite3 *pdb, const char *type, const struct fs_field *fields, size_t n)
+{
+    struct fs_event ev = {NULL, type, 1, NULL, fields, n};
+
+    ck_assert_int_eq(sqlite3_exec(pdb, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(fs_feed_append(pdb, "subscriptions", &ev, NULL), FS_OK);
+    ck_assert_int_eq(sqlite3_exec(pdb, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+}
+
+/* Steps f until it has applied position, for at most 5 s: the server learns
+ * of entries committed by other connections within a short interval. */
+static void follow_to(struct fr_follower *f, int64_t position)
+{
+    int64_t deadline = tk_now_ms() + 5000;
+
+    while (fr_follower_position(f) < position && tk_now_ms() < deadline) {
+        ck_assert_int_eq(fr_follower_step(f, 0), FR_OK);
+        if (fr_follower_position(f) < position)
+            usleep(20000);
+    }
+    ck_assert_int_eq(fr_follower_position(f), position);
+}
+
+START_TEST(test_follower_applies_every_type)
+{
+    char *pdb_path = tk_path(dir, "subscriptions.db");
+    sqlite3 *pdb, *cdb;
+    struct fs_server *server;
+    struct fs_server_config cfg;
+    struct fr_follower *f;
+    struct fr_config fc;
+    struct key_lookup *kl;
+    struct credential c;
+    char url[128];
+    const struct fs_field reg[] = {{"customerId", "c1"}, {"name", "Acme"}, {"plan", "payg"}};
+    const struct fs_field added[] = {{"customerId", "c1"}, {"userId", "u1"},
+                                     {"email", "a@x.io"},  {"keyId", "k1"},
+                                     {"keySha256", hash(key1)}, {"futureField", "ignored"}};
+    const struct fs_field issued[] = {{"customerId", "c1"}, {"userId", "u1"}, {"keyId", "k2"},
+                                      {"keySha256", hash(key2)}};
+    const struct fs_field revoked[] = {{"customerId", "c1"}, {"userId", "u1"}, {"keyId", "k1"}};
+    const struct fs_field unknown[] = {{"customerId", "c1"}, {"whatever", "1"}};
+    const struct fs_field lock[] = {{"customerId", "c1"}, {"reason", "manual"}};
+    const struct fs_field unlock[] = {{"customerId", "c1"}};
+    const struct fs_field removed[] = {{"customerId", "c1"}, {"userId", "u1"}};
+    int64_t head = 0;
+
+    ck_assert_int_eq(fs_db_open(pdb_path, &pdb), FS_OK);
+    ck_assert_int_eq(fs_feed_declare(pdb, "subscriptions", 3), FS_OK);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.listen = "127.0.0.1:0";
+    cfg.db_path = pdb_path;
+    ck_assert_int_eq(fs_server_open(&cfg, &server), FS_OK);
+    ck_assert_int_eq(fs_server_feed(server, "subscriptions"), FS_OK);
+    ck_assert_int_eq(fs_server_start(server), FS_OK);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/feeds/subscriptions", fs_server_port(server));
+
+    ck_assert_int_eq(fs_db_open(db_path, &cdb), FS_OK);
+    memset(&fc, 0, sizeof fc);
+    fc.feed_url = url;
+    fc.db = cdb;
+    ck_assert_int_eq(fr_follower_open(&fc, &f), FR_OK);
+    ck_assert_int_eq(credentials_follow_setup(f, cdb, NULL), 0);
+    ck_assert_int_eq(key_lookup_open(db_path, &kl), 0);
+
+    append_event(pdb, "CustomerRegistered", reg, 3);
+    append_event(pdb, "UserAdded", added, 6);
+    append_event(pdb, "LoginKeyIssued", issued, 4);
+    append_event(pdb, "SomethingNew", unknown, 2);
+    follow_to(f, 4);
+    ck_assert_int_eq(fr_follower_position(f), 4);
+    ck_assert_int_eq(state_of(kl, key1, &c), CREDENTIAL_VALID);
+    ck_assert_int_eq(state_of(kl, key2, &c), CREDENTIAL_VALID);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM replica_customers WHERE name = 'Acme'"
+                               " AND plan = 'payg'"),
+                     1);
+
+    append_event(pdb, "LoginKeyRevoked", revoked, 3);
+    append_event(pdb, "CustomerLocked", lock, 2);
+    follow_to(f, 6);
+    ck_assert_int_eq(state_of(kl, key1, &c), CREDENTIAL_REVOKED);
+    ck_assert_int_eq(state_of(kl, key2, &c), CREDENTIAL_LOCKED);
+    ck_assert_str_eq(c.lock_reason, "manual");
+
+    append_event(pdb, "CustomerUnlocked", unlock, 1);
+    follow_to(f, 7);
+    ck_assert_int_eq(state_of(kl, key2, &c), CREDENTIAL_VALID);
+
+    append_event(pdb, "UserRemoved", removed, 2);
+    follow_to(f, 8);
+    ck_assert_int_eq(state_of(kl, key2, &c), CREDENTIAL_USER_REMOVED);
+    ck_assert_int_eq(fs_feed_head(pdb, "subscriptions", &head), FS_OK);
+    ck_assert_int_eq(fr_follower_position(f), head);
+
+    key_lookup_close(kl);
+    fr_follower_close(f);
+    fs_server_close(server);
+    sqlite3_close(cdb);
+    sqlite3_close(pdb);
+    free(pdb_path);
+}
+END_TEST
+
+START_TEST(test_follower_refuses_broken_contract)
+{
+    char *pdb_path = tk_path(dir, "subscriptions.db");
+    sqlite3 *pdb, *cdb;
+    struct fs_server *server;
+    struct fs_server_config cfg;
+    struct fr_follower *f;
+    struct fr_config fc;
+    char url[128];
+    const struct fs_field bad[] = {{"customerId", "c1"}, {"userId", "u1"}, {"keyId", "k1"},
+                                   {"keySha256", "not-a-hash"}};
+    enum fr_error err = FR_OK;
+
+    ck_assert_int_eq(fs_db_open(pdb_path, &pdb), FS_OK);
+    ck_assert_int_eq(fs_feed_declare(pdb, "subscriptions", 0), FS_OK);
+    append_event(pdb, "UserAdded", bad, 4);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.listen = "127.0.0.1:0";
+    cfg.db_path = pdb_path;
+    ck_assert_int_eq(fs_server_open(&cfg, &server), FS_OK);
+    ck_assert_int_eq(fs_server_feed(server, "subscriptions"), FS_OK);
+    ck_assert_int_eq(fs_server_start(server), FS_OK);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/feeds/subscriptions", fs_server_port(server));
+    ck_assert_int_eq(fs_db_open(db_path, &cdb), FS_OK);
+    memset(&fc, 0, sizeof fc);
+    fc.feed_url = url;
+    fc.db = cdb;
+    ck_assert_int_eq(fr_follower_open(&fc, &f), FR_OK);
+    ck_assert_int_eq(credentials_follow_setup(f, cdb, NULL), 0);
+    for (int i = 0; i < 5 && err == FR_OK; i++)
+        err = fr_follower_step(f, 0);
+    ck_assert_int_eq(err, FR_ERR_REFUSED);
+    ck_assert_int_eq(fr_follower_position(f), 0);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM replica_keys"), 0);
+    fr_follower_close(f);
+    fs_server_close(server);
+    sqlite3_close(cdb);
+    sqlite3_close(pdb);
+    free(pdb_path);
+}
+END_TEST
+
+/* ---- Metering ------------------------------------------------------------ */
+
+static time_t fake_now = 1000;
+
+static time_t fake_clock(void)
+{
+    return fake_now;
+}
+
+static struct meter *open_meter(unsigned window)
+{
+    struct meter *m;
+    struct meter_config mc = {db_path, window, fake_clock};
+
+    ck_assert_int_eq(meter_open(&mc, &m), 0);
+    return m;
+}
+
+struct burst {
+    struct meter *m;
+    int id;
+};
+
+#define BURST_THREADS 8
+#define BURST_CALLS 60
+
+static void *burst_thread(void *arg)
+{
+    struct burst *b = arg;
+    char user[16];
+
+    snprintf(user, sizeof user, "u%d", b->id % 2);
+    for (int i = 0; i < BURST_CALLS; i++)
+        if (meter_record(b->m, "c1", user, "k1", (uint64_t)(1 + i % 3)) != 0)
+            return (void *)1;
+    return NULL;
+}
+
+START_TEST(test_meter_group_commit_counts_every_unit)
+{
+    struct meter *m = open_meter(10);
+    pthread_t t[BURST_THREADS];
+    struct burst b[BURST_THREADS];
+    struct meter_stats s;
+    long long want = 0;
+
+    for (int i = 0; i < BURST_CALLS; i++)
+        want += 1 + i % 3;
+    want *= BURST_THREADS;
+    for (int i = 0; i < BURST_THREADS; i++) {
+        b[i].m = m;
+        b[i].id = i;
+        ck_assert_int_eq(pthread_create(&t[i], NULL, burst_thread, &b[i]), 0);
+    }
+    for (int i = 0; i < BURST_THREADS; i++) {
+        void *rv;
+        pthread_join(t[i], &rv);
+        ck_assert_ptr_null(rv);
+    }
+    /* durable already: read through another connection before closing */
+    ck_assert_int_eq(query_int("SELECT sum(units) FROM usage_units"), want);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM usage_units"), 2);
+    ck_assert_int_eq(query_int("SELECT min(window_start) FROM usage_units"), 1000);
+    ck_assert_int_eq(query_int("SELECT max(window_end) FROM usage_units"), 1010);
+    meter_get_stats(m, &s);
+    ck_assert_uint_eq(s.calls, BURST_THREADS * BURST_CALLS);
+    ck_assert_uint_eq(s.units, (uint64_t)want);
+    ck_assert_uint_le(s.commits, s.calls);
+    meter_close(m);
+}
+END_TEST
+
+START_TEST(test_windows_published_exactly_once)
+{
+    struct meter *m = open_meter(10);
+    int64_t n = -1, head = 0;
+
+    fake_now = 1003;
+    ck_assert_int_eq(meter_record(m, "c1", "u1", "k1", 2), 0);
+    ck_assert_int_eq(meter_record(m, "c1", "u1", "k1", 3), 0);
+    ck_assert_int_eq(meter_record(m, "c1", "u2", "k2", 1), 0);
+    fake_now = 1012;
+    ck_assert_int_eq(meter_record(m, "c1", "u1", "k1", 7), 0);
+
+    /* window [1000,1010) is still open at 1009 */
+    ck_assert_int_eq(usage_publish_closed(db, "n1", 10, 1009, &n), 0);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(usage_publish_closed(db, "n1", 10, 1010, &n), 0);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(usage_publish_closed(db, "n1", 10, 1015, &n), 0);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(fs_feed_head(db, CLOUD_API_USAGE_FEED, &head), FS_OK);
+    ck_assert_int_eq(head, 2);
+
+    /* a clock stepped back never adds to a published window */
+    fake_now = 1001;
+    ck_assert_int_eq(meter_record(m, "c1", "u1", "k1", 4), 0);
+    ck_assert_int_eq(query_int("SELECT units FROM usage_units WHERE window_start = 1000"
+                               " AND user_id = 'u1'"),
+                     5);
+    ck_assert_int_eq(query_int("SELECT units FROM usage_units WHERE window_start = 1010"
+                               " AND user_id = 'u1'"),
+                     11);
+
+    /* windows closed while down are published by the next run */
+    ck_assert_int_eq(usage_publish_closed(db, "n1", 10, 5000, &n), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM usage_units WHERE position IS NULL"), 0);
+    ck_assert_int_eq(query_int("SELECT sum(units) FROM usage_units"), 17);
+    meter_close(m);
+}
+END_TEST
+
+/* ---- The contract sample -------------------------------------------------- */
+
+struct first_entry {
+    char *xml;
+};
+
+static int keep_xml(const struct fs_entry *e, void *userdata)
+{
+    struct first_entry *fe = userdata;
+
+    fe->xml = strdup(e->xml);
+    return 1;
+}
+
+/* Parses an entry, wrapped in a feed element declaring the namespaces the
+ * entry may rely on. */
+static xmlDocPtr parse_entry(const char *entry)
+{
+    size_t n = strlen(entry) + 200;
+    char *wrapped = malloc(n);
+    xmlDocPtr doc;
+
+    ck_assert_ptr_nonnull(wrapped);
+    snprintf(wrapped, n,
+             "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"" FS_NAMESPACE "\">%s</feed>",
+             entry);
+    doc = xmlReadMemory(wrapped, (int)strlen(wrapped), "entry.xml", NULL,
+                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    free(wrapped);
+    ck_assert_ptr_nonnull(doc);
+    return doc;
+}
+
+/* Compares two element trees: the same element names and namespaces in the
+ * same order, the same attribute names, and the same text except under
+ * the elements whose values change from run to run (id, position). */
+static void same_shape(xmlNodePtr a, xmlNodePtr b)
+{
+    static const char *const volatile_names[] = {"id", "position", NULL};
+    xmlNodePtr ca, cb;
+    int is_volatile = 0;
+
+    ck_assert_str_eq((const char *)a->name, (const char *)b->name);
+    ck_assert_str_eq(a->ns ? (const char *)a->ns->href : "", b->ns ? (const char *)b->ns->href : "");
+    for (int i = 0; volatile_names[i]; i++)
+        if (strcmp((const char *)a->name, volatile_names[i]) == 0)
+            is_volatile = 1;
+    for (xmlAttrPtr pa = a->properties, pb = b->properties; pa || pb;
+         pa = pa->next, pb = pb->next) {
+        ck_assert_msg(pa && pb, "attributes of <%s> differ", a->name);
+        ck_assert_str_eq((const char *)pa->name, (const char *)pb->name);
+    }
+    ca = xmlFirstElementChild(a);
+    cb = xmlFirstElementChild(b);
+    if (!ca && !cb && !is_volatile) {
+        xmlChar *ta = xmlNodeGetContent(a), *tb = xmlNodeGetContent(b);
+        ck_assert_str_eq((const char *)ta, (const char *)tb);
+        xmlFree(ta);
+        xmlFree(tb);
+    }
+    for (; ca || cb; ca = xmlNextElementSibling(ca), cb = xmlNextElementSibling(cb)) {
+        ck_assert_msg(ca && cb, "children of <%s> differ", a->name);
+        same_shape(ca, cb);
+    }
+}
+
+START_TEST(test_emits_the_contract_sample)
+{
+    struct meter *m = open_meter(10);
+    struct first_entry fe = {NULL};
+    unsigned long len = 0;
+    char *sample = NULL;
+    FILE *fp;
+    xmlDocPtr got, want;
+
+    /* the sample's example values: window 2026-11-26T16:00:00Z..16:00:10Z */
+    fake_now = 1795708805;
+    ck_assert_int_eq(meter_record(m, "c_5f1d0a9e3b7c4d21", "u_8a3e2f6b1c0d4e59",
+                                  "k_93c4e7a1b5f20d68", 42),
+                     0);
+    meter_close(m);
+    ck_assert_int_eq(usage_publish_closed(db, "node-1", 10, 1795708810, NULL), 0);
+    ck_assert_int_eq(fs_feed_read(db, CLOUD_API_USAGE_FEED, 1, 1, keep_xml, &fe), FS_OK);
+    ck_assert_ptr_nonnull(fe.xml);
+    if (getenv("CLOUD_API_WRITE_SAMPLE")) {
+        fp = fopen(getenv("CLOUD_API_WRITE_SAMPLE"), "w");
+        ck_assert_ptr_nonnull(fp);
+        fprintf(fp, "%s\n", fe.xml);
+        fclose(fp);
+    }
+    fp = fopen("tests/samples/usage/UsageRecorded.xml", "r");
+    ck_assert_msg(fp != NULL, "tests/samples/usage/UsageRecorded.xml is missing");
+    sample = calloc(1, 65536);
+    ck_assert_ptr_nonnull(sample);
+    len = fread(sample, 1, 65535, fp);
+    fclose(fp);
+    ck_assert_uint_gt(len, 0);
+    got = parse_entry(fe.xml);
+    want = parse_entry(sample);
+    ck_assert_ptr_nonnull(xmlFirstElementChild(xmlDocGetRootElement(want)));
+    ck_assert_ptr_nonnull(xmlFirstElementChild(xmlDocGetRootElement(got)));
+    same_shape(xmlFirstElementChild(xmlDocGetRootElement(want)),
+               xmlFirstElementChild(xmlDocGetRootElement(got)));
+    xmlFreeDoc(got);
+    xmlFreeDoc(want);
+    free(sample);
+    free(fe.xml);
+}
+END_TEST
+
+static Suite *cloud_api_suite(void)
+{
+    Suite *s = suite_create("cloud_api");
+    TCase *pure = tcase_create("analysis");
+    TCase *domain = tcase_create("domain");
+
+    tcase_add_test(pure, test_analysis_figures);
+    tcase_add_test(pure, test_units);
+    tcase_add_test(pure, test_hash_matches_contract);
+    suite_add_tcase(s, pure);
+    tcase_add_checked_fixture(domain, setup, teardown);
+    tcase_set_timeout(domain, 30);
+    tcase_add_test(domain, test_replica_rules);
+    tcase_add_test(domain, test_follower_applies_every_type);
+    tcase_add_test(domain, test_follower_refuses_broken_contract);
+    tcase_add_test(domain, test_meter_group_commit_counts_every_unit);
+    tcase_add_test(domain, test_windows_published_exactly_once);
+    tcase_add_test(domain, test_emits_the_contract_sample);
+    suite_add_tcase(s, domain);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(cloud_api_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
