@@ -9,3 +9,8 @@ LIBRARIES += $(FR_LIB)
 # against the real feed-server library.
 FR_TEST_HELPERS := $(BUILD)/tests/unit/badserver.o
 $(eval $(call unit_test,check_feed_reader,$(FR_TEST_HELPERS) $(FR_LIB) $(FS_LIB)))
+
+# feedfollow: follows a feed into a database (kill test, benchmarks).
+FEEDFOLLOW := $(BUILD)/tests/feedfollow
+TEST_TOOLS += $(FEEDFOLLOW)
+$(eval $(call tool,$(FEEDFOLLOW),$(BUILD)/tests/tools/feedfollow.o,$(FR_LIB)))
