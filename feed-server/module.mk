@@ -14,3 +14,4 @@ TEST_TOOLS += $(FEEDSERVE)
 $(eval $(call tool,$(FEEDSERVE),$(BUILD)/tests/tools/feedserve.o,$(FS_LIB)))
 
 $(eval $(call unit_test,check_feed_store,$(FS_LIB)))
+$(eval $(call unit_test,check_feed_server,$(FS_LIB)))

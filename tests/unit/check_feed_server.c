@@ -1,0 +1,685 @@
+/*
+ * check_feed_server - the feeds over HTTP: Atom documents and their paging,
+ * headers, ETags and 304, long-polls woken by appends in this process and in
+ * another, the HTML view, tokens, and the errors of bad requests and routes.
+ */
+#include <check.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "feedserver.h"
+#include "testkit.h"
+
+#define P 5
+
+static char *dir;
+static char *dbpath;
+static sqlite3 *db;
+static struct fs_server *srv;
+static char base[64];
+
+static void exec(sqlite3 *c, const char *sql)
+{
+    sqlite3_stmt *st;
+
+    ck_assert_int_eq(sqlite3_prepare_v2(c, sql, -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+}
+
+/* Appends n entries to "usage" on connection c in one transaction. */
+static void append_n(sqlite3 *c, int n)
+{
+    exec(c, "BEGIN IMMEDIATE");
+    for (int i = 0; i < n; i++) {
+        char units[16];
+        struct fs_field f[] = {{"customerId", "cus_42"}, {"units", units}};
+        struct fs_event ev = {.type = "UsageRecorded", .fields = f, .nfields = 2};
+
+        snprintf(units, sizeof units, "%d", 100 + i);
+        ck_assert_int_eq(fs_feed_append(c, "usage", &ev, NULL), FS_OK);
+    }
+    exec(c, "COMMIT");
+}
+
+static void head_seen(const char *feed, int64_t head, void *userdata)
+{
+    if (strcmp(feed, "usage") == 0)
+        *(int64_t *)userdata = head;
+}
+
+/* Waits until the server has seen head (its watcher looks every few ms). */
+static void wait_head(int64_t head)
+{
+    int64_t seen = -1, until = tk_now_ms() + 5000;
+
+    while (tk_now_ms() < until) {
+        fs_server_heads(srv, head_seen, &seen);
+        if (seen == head)
+            return;
+        usleep(2000);
+    }
+    ck_abort_msg("server never saw head %lld (saw %lld)", (long long)head, (long long)seen);
+}
+
+static void start(const char *const *tokens, size_t ntokens)
+{
+    struct fs_server_config cfg = {.listen = "127.0.0.1:0", .tokens = tokens, .ntokens = ntokens};
+
+    dir = tk_tempdir();
+    dbpath = tk_path(dir, "feeds.db");
+    cfg.db_path = dbpath;
+    ck_assert_int_eq(fs_db_open(dbpath, &db), FS_OK);
+    ck_assert_int_eq(fs_feed_declare(db, "usage", P), FS_OK);
+    ck_assert_int_eq(fs_server_open(&cfg, &srv), FS_OK);
+    ck_assert_int_eq(fs_server_feed(srv, "usage"), FS_OK);
+    ck_assert_int_eq(fs_server_feed(srv, "nosuch"), FS_ERR_NOT_FOUND);
+}
+
+static void go(void)
+{
+    ck_assert_int_eq(fs_server_start(srv), FS_OK);
+    ck_assert_int_gt(fs_server_port(srv), 0);
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", fs_server_port(srv));
+}
+
+static void setup(void)
+{
+    start(NULL, 0);
+    go();
+}
+
+static void teardown(void)
+{
+    fs_server_close(srv);
+    sqlite3_close(db);
+    tk_rmtree(dir);
+    free(dbpath);
+    free(dir);
+    srv = NULL;
+}
+
+static void get(const char *path, const char *const *headers, struct tk_response *r)
+{
+    char url[256];
+
+    snprintf(url, sizeof url, "%s%s", base, path);
+    tk_http("GET", url, headers, NULL, r);
+}
+
+/* A parsed Atom document with XPath over the prefixes a, fh and f. */
+struct doc {
+    xmlDocPtr xml;
+    xmlXPathContextPtr xp;
+};
+
+static void parse(const struct tk_response *r, struct doc *d)
+{
+    d->xml = xmlReadMemory(r->body, (int)r->body_len, NULL, NULL, XML_PARSE_NONET);
+    ck_assert_msg(d->xml != NULL, "not well-formed XML: %s", r->body);
+    d->xp = xmlXPathNewContext(d->xml);
+    xmlXPathRegisterNs(d->xp, BAD_CAST "a", BAD_CAST "http://www.w3.org/2005/Atom");
+    xmlXPathRegisterNs(d->xp, BAD_CAST "fh", BAD_CAST "http://purl.org/syndication/history/1.0");
+    xmlXPathRegisterNs(d->xp, BAD_CAST "f", BAD_CAST FS_NAMESPACE);
+}
+
+static void unparse(struct doc *d)
+{
+    xmlXPathFreeContext(d->xp);
+    xmlFreeDoc(d->xml);
+}
+
+static double num(struct doc *d, const char *expr)
+{
+    xmlXPathObjectPtr o = xmlXPathEvalExpression(BAD_CAST expr, d->xp);
+    double v;
+
+    ck_assert_ptr_nonnull(o);
+    v = xmlXPathCastToNumber(o);
+    xmlXPathFreeObject(o);
+    return v;
+}
+
+/* The string value of expr, in a static buffer. */
+static const char *str(struct doc *d, const char *expr)
+{
+    static char buf[512];
+    xmlXPathObjectPtr o = xmlXPathEvalExpression(BAD_CAST expr, d->xp);
+    xmlChar *s;
+
+    ck_assert_ptr_nonnull(o);
+    s = xmlXPathCastToString(o);
+    snprintf(buf, sizeof buf, "%s", (const char *)s);
+    xmlFree(s);
+    xmlXPathFreeObject(o);
+    return buf;
+}
+
+/* Checks the RFC 4287 required elements and the contract's entry format,
+ * and that entries run from first in ascending order; returns how many. */
+static int check_atom(struct doc *d, int first)
+{
+    int n = (int)num(d, "count(/a:feed/a:entry)");
+    char expr[128];
+
+    ck_assert_int_eq((int)num(d, "count(/a:feed/a:id)"), 1);
+    ck_assert(strncmp(str(d, "/a:feed/a:id"), "urn:uuid:", 9) == 0);
+    ck_assert_int_eq((int)num(d, "count(/a:feed/a:title)"), 1);
+    ck_assert_int_eq((int)num(d, "count(/a:feed/a:updated)"), 1);
+    ck_assert_int_eq((int)num(d, "count(/a:feed/a:author/a:name)"), 1);
+    ck_assert_int_eq((int)num(d, "count(/a:feed/a:link[@rel='self'])"), 1);
+    ck_assert_int_eq((int)num(d, "count(/a:feed/a:link[@rel='current'])"), 1);
+    ck_assert_int_eq((int)num(d, "/a:feed/f:pageSize"), P);
+    for (int i = 0; i < n; i++) {
+        snprintf(expr, sizeof expr, "/a:feed/a:entry[%d]/f:position", i + 1);
+        ck_assert_int_eq((int)num(d, expr), first + i);
+        snprintf(expr, sizeof expr, "count(/a:feed/a:entry[%d]/a:id[starts-with(., 'urn:uuid:')])",
+                 i + 1);
+        ck_assert_int_eq((int)num(d, expr), 1);
+        snprintf(expr, sizeof expr, "count(/a:feed/a:entry[%d]/a:updated)", i + 1);
+        ck_assert_int_eq((int)num(d, expr), 1);
+        snprintf(expr, sizeof expr,
+                 "count(/a:feed/a:entry[%d][a:title='UsageRecorded']"
+                 "/a:category[@term='UsageRecorded'])",
+                 i + 1);
+        ck_assert_int_eq((int)num(d, expr), 1);
+        snprintf(expr, sizeof expr,
+                 "count(/a:feed/a:entry[%d]/a:content[@type='application/xml']"
+                 "/UsageRecorded[@version='1']/customerId)",
+                 i + 1);
+        ck_assert_int_eq((int)num(d, expr), 1);
+    }
+    return n;
+}
+
+START_TEST(empty_feed_head_is_valid_atom)
+{
+    struct tk_response r;
+    struct doc d;
+
+    get("/feeds/usage", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(tk_header(&r, "Content-Type"), "application/atom+xml; charset=utf-8");
+    parse(&r, &d);
+    ck_assert_int_eq(check_atom(&d, 1), 0);
+    ck_assert_int_eq((int)num(&d, "/a:feed/f:head"), 0);
+    ck_assert_int_eq((int)num(&d, "count(/a:feed/a:link[@rel='prev-archive'])"), 0);
+    unparse(&d);
+    tk_response_release(&r);
+}
+END_TEST
+
+/* Checks every document of a feed of n entries. */
+static void check_paging(int n)
+{
+    struct tk_response r;
+    struct doc d;
+    char path[64];
+    int full = n / P;
+
+    append_n(db, n);
+    wait_head(n);
+    get("/feeds/usage", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(tk_header(&r, "Cache-Control"), "no-cache");
+    ck_assert_str_eq(tk_header(&r, "Vary"), "Accept");
+    parse(&r, &d);
+    ck_assert_int_eq(check_atom(&d, full * P + 1), n - full * P);
+    ck_assert_int_eq((int)num(&d, "/a:feed/f:head"), n);
+    ck_assert_int_eq((int)num(&d, "count(/a:feed/fh:archive)"), 0);
+    ck_assert_str_eq(str(&d, "/a:feed/a:link[@rel='self']/@href"), "/feeds/usage");
+    if (full > 0) {
+        snprintf(path, sizeof path, "/feeds/usage/pages/%d", full - 1);
+        ck_assert_str_eq(str(&d, "/a:feed/a:link[@rel='prev-archive']/@href"), path);
+    } else {
+        ck_assert_int_eq((int)num(&d, "count(/a:feed/a:link[@rel='prev-archive'])"), 0);
+    }
+    unparse(&d);
+    tk_response_release(&r);
+    for (int p = 0; p < full; p++) {
+        snprintf(path, sizeof path, "/feeds/usage/pages/%d", p);
+        get(path, NULL, &r);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(tk_header(&r, "Cache-Control"), "public, max-age=31536000, immutable");
+        ck_assert_str_eq(tk_header(&r, "Vary"), "Accept");
+        ck_assert_ptr_nonnull(tk_header(&r, "ETag"));
+        parse(&r, &d);
+        ck_assert_int_eq(check_atom(&d, p * P + 1), P);
+        ck_assert_int_eq((int)num(&d, "count(/a:feed/fh:archive)"), 1);
+        ck_assert_int_eq((int)num(&d, "count(/a:feed/f:head)"), 0);
+        ck_assert_str_eq(str(&d, "/a:feed/a:link[@rel='self']/@href"), path);
+        ck_assert_str_eq(str(&d, "/a:feed/a:link[@rel='current']/@href"), "/feeds/usage");
+        snprintf(path, sizeof path, "/feeds/usage/pages/%d", p + 1);
+        ck_assert_str_eq(str(&d, "/a:feed/a:link[@rel='next-archive']/@href"), path);
+        if (p > 0) {
+            snprintf(path, sizeof path, "/feeds/usage/pages/%d", p - 1);
+            ck_assert_str_eq(str(&d, "/a:feed/a:link[@rel='prev-archive']/@href"), path);
+        } else {
+            ck_assert_int_eq((int)num(&d, "count(/a:feed/a:link[@rel='prev-archive'])"), 0);
+        }
+        unparse(&d);
+        tk_response_release(&r);
+    }
+    /* The page after the last full one is not served as an archive. */
+    snprintf(path, sizeof path, "/feeds/usage/pages/%d", full);
+    get(path, NULL, &r);
+    ck_assert_int_eq(r.status, 404);
+    ck_assert_ptr_nonnull(strstr(r.body, "not full"));
+    tk_response_release(&r);
+}
+
+START_TEST(paging_at_0) { check_paging(0); }
+END_TEST
+START_TEST(paging_at_p_minus_1) { check_paging(P - 1); }
+END_TEST
+START_TEST(paging_at_p) { check_paging(P); }
+END_TEST
+START_TEST(paging_at_p_plus_1) { check_paging(P + 1); }
+END_TEST
+START_TEST(paging_at_10p) { check_paging(10 * P); }
+END_TEST
+
+START_TEST(head_etag_changes_on_append_and_304_on_match)
+{
+    struct tk_response r;
+    char etag[128], inm[160], page_etag[128];
+    const char *h[] = {inm, NULL};
+
+    append_n(db, 2);
+    wait_head(2);
+    get("/feeds/usage", NULL, &r);
+    snprintf(etag, sizeof etag, "%s", tk_header(&r, "ETag"));
+    ck_assert(etag[0] == '"' && etag[strlen(etag) - 1] == '"');
+    tk_response_release(&r);
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    get("/feeds/usage", h, &r);
+    ck_assert_int_eq(r.status, 304);
+    ck_assert_int_eq(r.body_len, 0);
+    ck_assert_str_eq(tk_header(&r, "ETag"), etag);
+    tk_response_release(&r);
+    append_n(db, 1);
+    wait_head(3);
+    get("/feeds/usage", h, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_ne(tk_header(&r, "ETag"), etag);
+    tk_response_release(&r);
+    /* Pages answer 304 too, and keep their ETag. */
+    append_n(db, P);
+    wait_head(3 + P);
+    get("/feeds/usage/pages/0", NULL, &r);
+    snprintf(page_etag, sizeof page_etag, "%s", tk_header(&r, "ETag"));
+    tk_response_release(&r);
+    snprintf(inm, sizeof inm, "If-None-Match: \"other\", %s", page_etag);
+    get("/feeds/usage/pages/0", h, &r);
+    ck_assert_int_eq(r.status, 304);
+    tk_response_release(&r);
+}
+END_TEST
+
+START_TEST(head_request_has_headers_and_no_body)
+{
+    struct tk_response r;
+    char url[128];
+
+    snprintf(url, sizeof url, "%s/feeds/usage", base);
+    tk_http("HEAD", url, NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(tk_header(&r, "ETag"));
+    ck_assert_int_eq(r.body_len, 0);
+    tk_response_release(&r);
+}
+END_TEST
+
+/* Long-polls the head with the given ETag; returns the response. */
+static void long_poll(const char *etag, unsigned wait, struct tk_response *r)
+{
+    char inm[160], prefer[32];
+    const char *h[] = {inm, prefer, NULL};
+
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    snprintf(prefer, sizeof prefer, "Prefer: wait=%u", wait);
+    get("/feeds/usage", h, r);
+}
+
+static void current_etag(char *out, size_t size)
+{
+    struct tk_response r;
+
+    get("/feeds/usage", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    snprintf(out, size, "%s", tk_header(&r, "ETag"));
+    tk_response_release(&r);
+}
+
+static void *append_later(void *arg)
+{
+    sqlite3 *c;
+
+    (void)arg;
+    usleep(300 * 1000);
+    ck_assert_int_eq(fs_db_open(dbpath, &c), FS_OK);
+    append_n(c, 1);
+    sqlite3_close(c);
+    return NULL;
+}
+
+START_TEST(long_poll_is_woken_by_an_append_in_this_process)
+{
+    struct tk_response r;
+    char etag[128];
+    pthread_t t;
+    struct fs_server_stats st;
+
+    current_etag(etag, sizeof etag);
+    ck_assert_int_eq(pthread_create(&t, NULL, append_later, NULL), 0);
+    long_poll(etag, 10, &r);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_double_lt(r.seconds, 5.0);
+    ck_assert_str_ne(tk_header(&r, "ETag"), etag);
+    ck_assert_str_eq(tk_header(&r, "Preference-Applied"), "wait=10");
+    ck_assert_ptr_nonnull(strstr(r.body, "<f:position>1</f:position>"));
+    tk_response_release(&r);
+    fs_server_stats(srv, &st);
+    ck_assert_uint_eq(st.long_polls_woken, 1);
+    ck_assert_uint_eq(st.long_polls_held, 0);
+}
+END_TEST
+
+START_TEST(long_poll_is_woken_by_an_append_in_another_process)
+{
+    struct tk_response r;
+    char etag[128];
+    pid_t kid;
+    int status;
+
+    current_etag(etag, sizeof etag);
+    kid = fork();
+    ck_assert_int_ge(kid, 0);
+    if (kid == 0) {
+        sqlite3 *c;
+        usleep(300 * 1000);
+        if (fs_db_open(dbpath, &c) != FS_OK)
+            _exit(1);
+        append_n(c, 2);
+        sqlite3_close(c);
+        _exit(0);
+    }
+    long_poll(etag, 10, &r);
+    ck_assert_int_eq(waitpid(kid, &status, 0), kid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_double_lt(r.seconds, 5.0);
+    ck_assert_ptr_nonnull(strstr(r.body, "<f:position>2</f:position>"));
+    tk_response_release(&r);
+}
+END_TEST
+
+START_TEST(long_poll_times_out_with_304)
+{
+    struct tk_response r;
+    char etag[128];
+
+    current_etag(etag, sizeof etag);
+    long_poll(etag, 1, &r);
+    ck_assert_int_eq(r.status, 304);
+    ck_assert_double_ge(r.seconds, 0.9);
+    ck_assert_double_lt(r.seconds, 5.0);
+    ck_assert_str_eq(tk_header(&r, "Preference-Applied"), "wait=1");
+    tk_response_release(&r);
+    /* A stale ETag is answered at once, whatever the wait. */
+    long_poll("\"stale\"", 10, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_double_lt(r.seconds, 5.0);
+    tk_response_release(&r);
+}
+END_TEST
+
+START_TEST(html_view_for_browsers)
+{
+    struct tk_response r, a;
+    const char *h[] = {"Accept: text/html,application/xhtml+xml;q=0.9", NULL};
+
+    append_n(db, P + 2);
+    wait_head(P + 2);
+    get("/feeds/usage", h, &r);
+    get("/feeds/usage", NULL, &a);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(tk_header(&r, "Content-Type"), "text/html; charset=utf-8");
+    ck_assert_str_eq(tk_header(&r, "Vary"), "Accept");
+    ck_assert_ptr_nonnull(strstr(r.body, "<!DOCTYPE html>"));
+    ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage/pages/0\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "cus_42"));
+    ck_assert_ptr_nonnull(strstr(r.body, "customerId"));
+    {
+        char atom_etag[128];
+        snprintf(atom_etag, sizeof atom_etag, "%s", tk_header(&a, "ETag"));
+        ck_assert_str_ne(tk_header(&r, "ETag"), atom_etag);
+    }
+    tk_response_release(&r);
+    tk_response_release(&a);
+    get("/feeds/usage/pages/0", h, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage/pages/1\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "<td>5</td>"));
+    tk_response_release(&r);
+}
+END_TEST
+
+START_TEST(bad_page_numbers_and_unknown_feeds_are_404)
+{
+    static const char *const paths[] = {
+        "/feeds/usage/pages/-1", "/feeds/usage/pages/abc", "/feeds/usage/pages/01",
+        "/feeds/usage/pages/99999999999999999999", "/feeds/usage/pages/1x",
+        "/feeds/usage/pages/", "/feeds/usage/other", "/feeds/nosuch", "/feeds/usage/pages/0",
+    };
+    struct tk_response r;
+
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        get(paths[i], NULL, &r);
+        ck_assert_msg(r.status == 404, "%s gave %ld", paths[i], r.status);
+        ck_assert_ptr_nonnull(strstr(r.body, "\"error\""));
+        tk_response_release(&r);
+    }
+    /* Unknown query parameters are ignored. */
+    get("/feeds/usage?foo=bar&x", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    tk_response_release(&r);
+}
+END_TEST
+
+static void echo_route(struct fs_request *req, void *userdata)
+{
+    size_t len;
+    const char *body = fs_request_body(req, &len);
+    char out[256];
+    const char *q = fs_request_query(req, "q");
+    int n;
+
+    ck_assert_ptr_eq(userdata, (void *)&dir);
+    ck_assert_ptr_nonnull(fs_request_db(req));
+    n = snprintf(out, sizeof out, "%s %s %s %s %zu %s", fs_request_method(req),
+                 fs_request_path(req), fs_request_param(req, 0) ? fs_request_param(req, 0) : "-",
+                 q ? q : "-", len, len ? body : "-");
+    fs_reply_header(req, "X-Test", "yes");
+    fs_reply(req, 200, "text/plain", out, (size_t)n);
+}
+
+static void error_route(struct fs_request *req, void *userdata)
+{
+    (void)userdata;
+    fs_reply_error(req, 409, "email \"%s\" is taken", "a@b");
+}
+
+static void routes_setup(void)
+{
+    start(NULL, 0);
+    ck_assert_int_eq(fs_server_route(srv, "GET", "/things/*", 0, echo_route, &dir), FS_OK);
+    ck_assert_int_eq(fs_server_route(srv, "POST", "/things", 16, echo_route, &dir), FS_OK);
+    ck_assert_int_eq(fs_server_route(srv, "DELETE", "/things/*", 0, error_route, NULL), FS_OK);
+    ck_assert_int_eq(fs_server_route(srv, "GET", "no-slash", 0, echo_route, NULL),
+                     FS_ERR_INVALID);
+    go();
+}
+
+START_TEST(routes_params_405_404_413)
+{
+    struct tk_response r;
+    char url[128];
+
+    snprintf(url, sizeof url, "%s/things/42?q=hello%%20world", base);
+    tk_http("GET", url, NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "GET /things/42 42 hello world 0 -");
+    ck_assert_str_eq(tk_header(&r, "X-Test"), "yes");
+    tk_response_release(&r);
+    snprintf(url, sizeof url, "%s/things", base);
+    tk_http("POST", url, NULL, "name=x", &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "POST /things - - 6 name=x");
+    tk_response_release(&r);
+    tk_http("POST", url, NULL, "this body is longer than sixteen bytes", &r);
+    ck_assert_int_eq(r.status, 413);
+    ck_assert_ptr_nonnull(strstr(r.body, "too large"));
+    tk_response_release(&r);
+    tk_http("PUT", url, NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 405);
+    ck_assert_str_eq(tk_header(&r, "Allow"), "POST");
+    tk_response_release(&r);
+    snprintf(url, sizeof url, "%s/things/7", base);
+    tk_http("POST", url, NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 405);
+    ck_assert_str_eq(tk_header(&r, "Allow"), "GET, DELETE");
+    tk_response_release(&r);
+    tk_http("DELETE", url, NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 409);
+    ck_assert_str_eq(r.body, "{\"error\": \"email \\\"a@b\\\" is taken\"}\n");
+    tk_response_release(&r);
+    snprintf(url, sizeof url, "%s/nothing/here", base);
+    tk_http("GET", url, NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 404);
+    ck_assert_str_eq(tk_header(&r, "Content-Type"), "application/json");
+    tk_response_release(&r);
+    snprintf(url, sizeof url, "%s/healthz", base);
+    tk_http("GET", url, NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "ok\n");
+    tk_response_release(&r);
+    snprintf(url, sizeof url, "%s/feeds/usage", base);
+    tk_http("POST", url, NULL, "x", &r);
+    ck_assert_int_eq(r.status, 405);
+    tk_response_release(&r);
+}
+END_TEST
+
+static const char *const tokens[] = {"secret", "other-token"};
+
+static void auth_setup(void)
+{
+    start(tokens, 2);
+    go();
+}
+
+START_TEST(tokens_401_and_200)
+{
+    struct tk_response r;
+    const char *none[] = {NULL};
+    const char *wrong[] = {"Authorization: Bearer nope", NULL};
+    const char *bearer[] = {"Authorization: Bearer secret", NULL};
+    const char *basic[] = {"Authorization: Basic cmVhZGVyOnNlY3JldA==", NULL};
+    const char *basic_wrong[] = {"Authorization: Basic cmVhZGVyOndyb25n", NULL};
+
+    get("/feeds/usage", none, &r);
+    ck_assert_int_eq(r.status, 401);
+    ck_assert_ptr_nonnull(strstr(r.headers, "WWW-Authenticate: Bearer"));
+    ck_assert_ptr_nonnull(strstr(r.headers, "WWW-Authenticate: Basic realm=\"feeds\""));
+    tk_response_release(&r);
+    get("/feeds/usage", wrong, &r);
+    ck_assert_int_eq(r.status, 401);
+    tk_response_release(&r);
+    get("/feeds/usage", basic_wrong, &r);
+    ck_assert_int_eq(r.status, 401);
+    tk_response_release(&r);
+    get("/feeds/usage", bearer, &r);
+    ck_assert_int_eq(r.status, 200);
+    tk_response_release(&r);
+    get("/feeds/usage/pages/0", bearer, &r);
+    ck_assert_int_eq(r.status, 404);
+    tk_response_release(&r);
+    get("/feeds/usage", basic, &r);
+    ck_assert_int_eq(r.status, 200);
+    tk_response_release(&r);
+    get("/healthz", none, &r);
+    ck_assert_int_eq(r.status, 200);
+    tk_response_release(&r);
+}
+END_TEST
+
+START_TEST(oversized_headers_are_refused)
+{
+    struct tk_response r;
+    char *big = malloc(40000);
+    const char *h[] = {big, NULL};
+
+    memcpy(big, "X-Big: ", 7);
+    memset(big + 7, 'a', 40000 - 8);
+    big[40000 - 1] = '\0';
+    get("/feeds/usage", h, &r);
+    ck_assert_msg(r.status == 431 || r.status == 413 || r.status == 0, "got %ld", r.status);
+    tk_response_release(&r);
+    free(big);
+    get("/healthz", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    tk_response_release(&r);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("feed_server");
+    TCase *tc = tcase_create("feeds");
+    TCase *tr = tcase_create("routes");
+    TCase *ta = tcase_create("auth");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, empty_feed_head_is_valid_atom);
+    tcase_add_test(tc, paging_at_0);
+    tcase_add_test(tc, paging_at_p_minus_1);
+    tcase_add_test(tc, paging_at_p);
+    tcase_add_test(tc, paging_at_p_plus_1);
+    tcase_add_test(tc, paging_at_10p);
+    tcase_add_test(tc, head_etag_changes_on_append_and_304_on_match);
+    tcase_add_test(tc, head_request_has_headers_and_no_body);
+    tcase_add_test(tc, long_poll_is_woken_by_an_append_in_this_process);
+    tcase_add_test(tc, long_poll_is_woken_by_an_append_in_another_process);
+    tcase_add_test(tc, long_poll_times_out_with_304);
+    tcase_add_test(tc, html_view_for_browsers);
+    tcase_add_test(tc, bad_page_numbers_and_unknown_feeds_are_404);
+    tcase_add_test(tc, oversized_headers_are_refused);
+    suite_add_tcase(s, tc);
+    tcase_add_checked_fixture(tr, routes_setup, teardown);
+    tcase_set_timeout(tr, 60);
+    tcase_add_test(tr, routes_params_405_404_413);
+    suite_add_tcase(s, tr);
+    tcase_add_checked_fixture(ta, auth_setup, teardown);
+    tcase_set_timeout(ta, 60);
+    tcase_add_test(ta, tokens_401_and_200);
+    suite_add_tcase(s, ta);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
