@@ -1,0 +1,371 @@
+#include "pages.h"
+
+#include "calendar.h"
+#include "customers.h"
+#include "db.h"
+#include "log.h"
+#include "plans.h"
+#include "strbuf.h"
+#include "views.h"
+#include "web.h"
+
+#include <feedserver.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Cents as "-12.34" for people; the JSON API keeps integer cents. */
+static void money(struct strbuf *sb, long long cents)
+{
+    unsigned long long a = cents < 0 ? 0ULL - (unsigned long long)cents : (unsigned long long)cents;
+
+    sb_printf(sb, "%s%llu.%02llu", cents < 0 ? "-" : "", a / 100, a % 100);
+}
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+    const unsigned char *s = sqlite3_column_text(st, i);
+    return s ? (const char *)s : "";
+}
+
+static void reply(struct fs_request *req, unsigned status, const char *title, struct strbuf *sb)
+{
+    web_reply_page(req, status, SUB_PROG, title, sb->buf ? sb->buf : "");
+    sb_release(sb);
+}
+
+static void nav(struct strbuf *sb, const char *customer_id)
+{
+    sb_puts(sb, "<p class=\"pager\"><a href=\"/customers\">All customers</a>");
+    if (customer_id) {
+        sb_puts(sb, "<a href=\"/customers/");
+        sb_html(sb, customer_id);
+        sb_puts(sb, "\">Customer</a><a href=\"/customers/");
+        sb_html(sb, customer_id);
+        sb_puts(sb, "/invoices\">Invoices</a>");
+    }
+    sb_puts(sb, "<a href=\"/feeds/subscriptions\">Feed <code>subscriptions</code></a>"
+                "<a href=\"/status\">Status</a></p>\n");
+}
+
+void page_customers(struct fs_request *req)
+{
+    sqlite3 *db = fs_request_db(req);
+    struct strbuf sb = STRBUF_INIT;
+    sqlite3_stmt *st = NULL;
+    char month[SUB_MONTH_SIZE];
+    int rows = 0;
+
+    sub_month_of(sub_clock_now(), month);
+    sb_puts(&sb, "<h1>Customers</h1>\n");
+    nav(&sb, NULL);
+    sb_puts(&sb, "<table><tr><th>Name</th><th>Id</th><th>Plan</th><th class=\"num\">Balance</th>"
+                 "<th>Status</th></tr>\n");
+    if (sqlite3_prepare_v2(db,
+                           "SELECT c.id, c.name, (SELECT plan FROM plan_periods p"
+                           " WHERE p.customer_id = c.id AND p.from_month <= ?1"
+                           " ORDER BY p.from_month DESC LIMIT 1), c.balance_cents, c.lock_reason"
+                           " FROM customers c ORDER BY c.registered_at, c.id",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, month, -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *reason = col(st, 4);
+            rows++;
+            sb_puts(&sb, "<tr><td><a href=\"/customers/");
+            sb_html(&sb, col(st, 0));
+            sb_puts(&sb, "\">");
+            sb_html(&sb, col(st, 1));
+            sb_puts(&sb, "</a></td><td><code>");
+            sb_html(&sb, col(st, 0));
+            sb_puts(&sb, "</code></td><td>");
+            sb_html(&sb, col(st, 2));
+            sb_puts(&sb, "</td><td class=\"num\">");
+            money(&sb, sqlite3_column_int64(st, 3));
+            sb_printf(&sb, "</td><td><span class=\"badge %s\">%s</span></td></tr>\n",
+                      *reason ? "locked" : "active", *reason ? "locked" : "active");
+        }
+    }
+    sqlite3_finalize(st);
+    if (!rows)
+        sb_puts(&sb, "<tr><td colspan=\"5\">No customers yet: register one below.</td></tr>\n");
+    sb_puts(&sb, "</table>\n<h2>Register a customer</h2>\n"
+                 "<form method=\"post\" action=\"/customers\">"
+                 "<label>Name <input type=\"text\" name=\"name\" required maxlength=\"200\"></label>"
+                 "<label>Plan <select name=\"plan\"><option value=\"payg\">payg: no monthly fee, "
+                 "1 cent a unit, credit limit 10.00</option><option value=\"team\">team: 29.00 a "
+                 "month, 1 cent a unit, credit limit 100.00</option></select></label>"
+                 "<label>Credit limit in cents (empty: the plan's) <input type=\"number\" "
+                 "name=\"credit_limit_cents\" min=\"0\"></label>"
+                 "<button type=\"submit\">Register</button></form>\n");
+    reply(req, 200, "Customers", &sb);
+}
+
+static void button_form(struct strbuf *sb, const char *action, const char *label,
+                        const char *cls)
+{
+    sb_puts(sb, "<form class=\"inline\" method=\"post\" action=\"");
+    sb_html(sb, action);
+    sb_printf(sb, "\"><button type=\"submit\" class=\"%s\">%s</button></form> ", cls, label);
+}
+
+static void users_section(struct strbuf *sb, sqlite3 *db, const char *id)
+{
+    sqlite3_stmt *st = NULL;
+    char action[256];
+    int rows = 0;
+
+    sb_puts(sb, "<h2>Users and login keys</h2>\n<table><tr><th>Email</th><th>User</th>"
+                "<th>Keys (SHA-256 shown; the key itself is shown only once)</th><th></th></tr>\n");
+    if (sqlite3_prepare_v2(db,
+                           "SELECT u.id, u.email, k.id, k.key_sha256 FROM users u"
+                           " LEFT JOIN login_keys k ON k.user_id = u.id AND k.revoked_at IS NULL"
+                           " WHERE u.customer_id = ?1 AND u.removed_at IS NULL"
+                           " ORDER BY u.added_at, u.id, k.issued_at, k.id",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *uid = col(st, 0), *kid = col(st, 2);
+        rows++;
+        sb_puts(sb, "<tr><td>");
+        sb_html(sb, col(st, 1));
+        sb_puts(sb, "</td><td><code>");
+        sb_html(sb, uid);
+        sb_puts(sb, "</code></td><td>");
+        if (*kid) {
+            sb_puts(sb, "<code>");
+            sb_html(sb, kid);
+            sb_puts(sb, "</code> <code>");
+            sb_html(sb, col(st, 3));
+            sb_puts(sb, "</code> ");
+            snprintf(action, sizeof action, "/customers/%s/users/%s/keys/%s/revoke", id, uid, kid);
+            button_form(sb, action, "Revoke key", "danger");
+        } else {
+            sb_puts(sb, "no valid key");
+        }
+        sb_puts(sb, "</td><td>");
+        snprintf(action, sizeof action, "/customers/%s/users/%s/keys", id, uid);
+        button_form(sb, action, "Issue a key", "secondary");
+        snprintf(action, sizeof action, "/customers/%s/users/%s/remove", id, uid);
+        button_form(sb, action, "Remove user", "danger");
+        sb_puts(sb, "</td></tr>\n");
+    }
+out:
+    sqlite3_finalize(st);
+    if (!rows)
+        sb_puts(sb, "<tr><td colspan=\"4\">No users yet.</td></tr>\n");
+    sb_puts(sb, "</table>\n");
+}
+
+static void charges_section(struct strbuf *sb, sqlite3 *db, const char *id)
+{
+    sqlite3_stmt *st = NULL;
+    int rows = 0;
+
+    sb_puts(sb, "<h2>Recent charges and payments</h2>\n<table><tr><th>When</th><th>What</th>"
+                "<th class=\"num\">Units</th><th>Month</th><th class=\"num\">Amount</th></tr>\n");
+    if (sqlite3_prepare_v2(db,
+                           "SELECT at, kind, units, month, amount_cents FROM ledger"
+                           " WHERE customer_id = ?1 ORDER BY seq DESC LIMIT 20",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            rows++;
+            sb_puts(sb, "<tr><td>");
+            sb_html(sb, col(st, 0));
+            sb_puts(sb, "</td><td>");
+            sb_html(sb, col(st, 1));
+            sb_puts(sb, "</td><td class=\"num\">");
+            sb_html(sb, col(st, 2));
+            sb_puts(sb, "</td><td>");
+            sb_html(sb, col(st, 3));
+            sb_puts(sb, "</td><td class=\"num\">");
+            money(sb, sqlite3_column_int64(st, 4));
+            sb_puts(sb, "</td></tr>\n");
+        }
+    }
+    sqlite3_finalize(st);
+    if (!rows)
+        sb_puts(sb, "<tr><td colspan=\"5\">Nothing charged or paid yet.</td></tr>\n");
+    sb_puts(sb, "</table>\n");
+}
+
+void page_customer(struct fs_request *req, const char *id)
+{
+    sqlite3 *db = fs_request_db(req);
+    struct strbuf sb = STRBUF_INIT;
+    struct customer_state s;
+    char why[256], month[SUB_MONTH_SIZE], now_month[SUB_MONTH_SIZE], action[160];
+    char *name = NULL, *next = NULL;
+    enum sub_result r = customer_load(db, id, &s, why, sizeof why);
+    long long units, charges;
+
+    if (r != SUB_OK) {
+        page_error(req, r == SUB_NOT_FOUND ? 404 : 500, why, "/customers");
+        return;
+    }
+    sub_month_of(sub_clock_now(), now_month);
+    if (view_open_month(db, month) != 0)
+        snprintf(month, sizeof month, "%s", now_month);
+    name = db_text(db, NULL, "SELECT name FROM customers WHERE id = ?1", "t", id);
+    next = db_text(db, NULL,
+                   "SELECT plan || ' from ' || from_month FROM plan_periods WHERE customer_id = ?1"
+                   " AND from_month > ?2 ORDER BY from_month LIMIT 1",
+                   "tt", id, now_month);
+    units = db_int(db, NULL, 0,
+                   "SELECT units FROM monthly_usage WHERE customer_id = ?1 AND month = ?2", "tt",
+                   id, month);
+    charges = db_int(db, NULL, 0,
+                     "SELECT charges_cents FROM monthly_usage WHERE customer_id = ?1"
+                     " AND month = ?2",
+                     "tt", id, month);
+
+    sb_puts(&sb, "<h1>");
+    sb_html(&sb, name ? name : id);
+    sb_printf(&sb, " <span class=\"badge %s\">%s</span></h1>\n",
+              s.lock_reason[0] ? "locked" : "active", s.lock_reason[0] ? "locked" : "active");
+    nav(&sb, id);
+    if (s.lock_reason[0])
+        sb_printf(&sb, "<p class=\"banner bad\">Locked (%s): the Cloud API and Product 1 refuse "
+                       "every key of this customer. %s</p>\n",
+                  s.lock_reason,
+                  strcmp(s.lock_reason, "overdraft") == 0
+                      ? "A payment that brings the balance back within the credit limit unlocks it."
+                      : "Only an unlock lifts a manual lock.");
+    sb_puts(&sb, "<dl class=\"fields\"><dt>Id</dt><dd>");
+    sb_html(&sb, id);
+    sb_puts(&sb, "</dd><dt>Plan</dt><dd>");
+    sb_html(&sb, s.plan);
+    if (next) {
+        sb_puts(&sb, " (then ");
+        sb_html(&sb, next);
+        sb_puts(&sb, ")");
+    }
+    sb_puts(&sb, "</dd><dt>Balance</dt><dd>");
+    money(&sb, s.balance_cents);
+    sb_puts(&sb, "</dd><dt>Credit limit</dt><dd>");
+    money(&sb, s.credit_limit_cents);
+    sb_printf(&sb, "</dd><dt>Usage in %s</dt><dd>%lld units, ", month, units);
+    money(&sb, charges);
+    sb_puts(&sb, "</dd></dl>\n");
+
+    users_section(&sb, db, id);
+    snprintf(action, sizeof action, "/customers/%s/users", id);
+    sb_puts(&sb, "<form method=\"post\" action=\"");
+    sb_html(&sb, action);
+    sb_puts(&sb, "\"><label>Email <input type=\"email\" name=\"email\" required></label>"
+                 "<button type=\"submit\">Add user</button></form>\n");
+
+    charges_section(&sb, db, id);
+    snprintf(action, sizeof action, "/customers/%s/payments", id);
+    sb_puts(&sb, "<h2>Payment</h2><form method=\"post\" action=\"");
+    sb_html(&sb, action);
+    sb_puts(&sb, "\"><label>Amount in cents <input type=\"number\" name=\"amount_cents\" min=\"1\" "
+                 "required></label><button type=\"submit\">Record payment</button></form>\n");
+
+    snprintf(action, sizeof action, "/customers/%s/plan", id);
+    sb_puts(&sb, "<h2>Plan</h2><form method=\"post\" action=\"");
+    sb_html(&sb, action);
+    sb_puts(&sb, "\"><label>Plan from next month <select name=\"plan\">"
+                 "<option value=\"payg\">payg</option><option value=\"team\">team</option>"
+                 "</select></label><button type=\"submit\">Change plan</button></form>\n");
+
+    sb_puts(&sb, "<h2>Lock</h2><div>");
+    snprintf(action, sizeof action, "/customers/%s/lock", id);
+    button_form(&sb, action, "Lock", "danger");
+    snprintf(action, sizeof action, "/customers/%s/unlock", id);
+    button_form(&sb, action, "Unlock", "secondary");
+    sb_puts(&sb, "</div>\n");
+    free(name);
+    free(next);
+    reply(req, 200, "Customer", &sb);
+}
+
+void page_invoices(struct fs_request *req, const char *id)
+{
+    sqlite3 *db = fs_request_db(req);
+    struct strbuf sb = STRBUF_INIT;
+    struct customer_state s;
+    sqlite3_stmt *st = NULL;
+    char why[256];
+    int rows = 0;
+
+    if (customer_load(db, id, &s, why, sizeof why) != SUB_OK) {
+        page_error(req, 404, why, "/customers");
+        return;
+    }
+    sb_puts(&sb, "<h1>Invoices</h1>\n");
+    nav(&sb, id);
+    sb_puts(&sb, "<table><tr><th>Month</th><th>Plan</th><th class=\"num\">Fee</th>"
+                 "<th class=\"num\">Units</th><th class=\"num\">Usage</th>"
+                 "<th class=\"num\">Total</th><th>Issued</th></tr>\n");
+    if (sqlite3_prepare_v2(db,
+                           "SELECT month, plan, fee_cents, units, usage_cents, total_cents,"
+                           " issued_at FROM invoices WHERE customer_id = ?1 ORDER BY month DESC",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            rows++;
+            sb_puts(&sb, "<tr><td>");
+            sb_html(&sb, col(st, 0));
+            sb_puts(&sb, "</td><td>");
+            sb_html(&sb, col(st, 1));
+            sb_puts(&sb, "</td><td class=\"num\">");
+            money(&sb, sqlite3_column_int64(st, 2));
+            sb_printf(&sb, "</td><td class=\"num\">%lld</td><td class=\"num\">",
+                      (long long)sqlite3_column_int64(st, 3));
+            money(&sb, sqlite3_column_int64(st, 4));
+            sb_puts(&sb, "</td><td class=\"num\">");
+            money(&sb, sqlite3_column_int64(st, 5));
+            sb_puts(&sb, "</td><td>");
+            sb_html(&sb, col(st, 6));
+            sb_puts(&sb, "</td></tr>\n");
+        }
+    }
+    sqlite3_finalize(st);
+    if (!rows)
+        sb_puts(&sb, "<tr><td colspan=\"7\">No invoices yet: one is issued when a month "
+                     "ends.</td></tr>\n");
+    sb_puts(&sb, "</table>\n");
+    reply(req, 200, "Invoices", &sb);
+}
+
+void page_new_key(struct fs_request *req, const char *customer_id, const char *email,
+                  const struct new_key *key)
+{
+    struct strbuf sb = STRBUF_INIT;
+
+    sb_puts(&sb, email ? "<h1>User added</h1>\n" : "<h1>Login key issued</h1>\n");
+    nav(&sb, customer_id);
+    sb_puts(&sb, "<p class=\"banner warn\">Copy the login key now: it is shown only this once "
+                 "and cannot be recovered (only its SHA-256 is kept).</p>\n<dl class=\"fields\">");
+    if (email) {
+        sb_puts(&sb, "<dt>Email</dt><dd>");
+        sb_html(&sb, email);
+        sb_puts(&sb, "</dd>");
+    }
+    sb_puts(&sb, "<dt>User</dt><dd>");
+    sb_html(&sb, key->user_id);
+    sb_puts(&sb, "</dd><dt>Key id</dt><dd>");
+    sb_html(&sb, key->key_id);
+    sb_puts(&sb, "</dd><dt>Login key</dt><dd><code id=\"login-key\">");
+    sb_html(&sb, key->login_key);
+    sb_puts(&sb, "</code></dd></dl>\n<p><a href=\"/customers/");
+    sb_html(&sb, customer_id);
+    sb_puts(&sb, "\">Back to the customer</a></p>\n");
+    fs_reply_header(req, "Cache-Control", "no-store");
+    reply(req, 201, email ? "User added" : "Login key issued", &sb);
+}
+
+void page_error(struct fs_request *req, unsigned status, const char *why, const char *back_href)
+{
+    struct strbuf sb = STRBUF_INIT;
+
+    sb_printf(&sb, "<h1>%s</h1>\n<p class=\"banner bad\">",
+              status == 404 ? "Not found" : status >= 500 ? "Server error" : "Cannot do that");
+    sb_html(&sb, why);
+    sb_puts(&sb, "</p>\n<p><a href=\"");
+    sb_html(&sb, back_href);
+    sb_puts(&sb, "\">Back</a></p>\n");
+    reply(req, status, "Error", &sb);
+}

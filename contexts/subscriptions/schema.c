@@ -1,0 +1,110 @@
+#include "schema.h"
+
+#include "db.h"
+#include "log.h"
+
+#include <feedserver.h>
+
+const char *const SUB_PROJECTION_TABLES[] = {
+    "customers",   "plan_periods", "users",         "login_keys",     "ledger",
+    "monthly_usage", "invoices",   "closed_months", "unbilled_usage",
+};
+const unsigned SUB_NPROJECTION_TABLES = sizeof SUB_PROJECTION_TABLES / sizeof SUB_PROJECTION_TABLES[0];
+
+static const char SCHEMA[] =
+    /* The internal events: type, the customer concerned (NULL for a month
+     * closing), when, an idempotency key (usage entry id, invoice, month)
+     * and the event's data as a JSON object. */
+    "CREATE TABLE IF NOT EXISTS domain_events ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " type TEXT NOT NULL,"
+    " customer_id TEXT,"
+    " at TEXT NOT NULL,"
+    " dedupe TEXT UNIQUE,"
+    " data TEXT NOT NULL CHECK (json_valid(data)));"
+    /* lock_reason NULL: active; 'overdraft' or 'manual': locked.
+     * credit_limit_cents NULL: the limit of the plan in effect. */
+    "CREATE TABLE IF NOT EXISTS customers ("
+    " id TEXT PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " credit_limit_cents INTEGER,"
+    " balance_cents INTEGER NOT NULL DEFAULT 0,"
+    " lock_reason TEXT,"
+    " registered_at TEXT NOT NULL,"
+    " registered_month TEXT NOT NULL);"
+    /* The plan of a customer in month M is the row with the greatest
+     * from_month <= M. */
+    "CREATE TABLE IF NOT EXISTS plan_periods ("
+    " customer_id TEXT NOT NULL,"
+    " from_month TEXT NOT NULL,"
+    " plan TEXT NOT NULL,"
+    " PRIMARY KEY (customer_id, from_month));"
+    "CREATE TABLE IF NOT EXISTS users ("
+    " id TEXT PRIMARY KEY,"
+    " customer_id TEXT NOT NULL,"
+    " email TEXT NOT NULL,"
+    " added_at TEXT NOT NULL,"
+    " removed_at TEXT);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS users_email ON users (customer_id, email COLLATE NOCASE)"
+    " WHERE removed_at IS NULL;"
+    "CREATE TABLE IF NOT EXISTS login_keys ("
+    " id TEXT PRIMARY KEY,"
+    " customer_id TEXT NOT NULL,"
+    " user_id TEXT NOT NULL,"
+    " key_sha256 TEXT NOT NULL,"
+    " issued_at TEXT NOT NULL,"
+    " revoked_at TEXT);"
+    "CREATE INDEX IF NOT EXISTS login_keys_user ON login_keys (user_id);"
+    /* Every movement of a balance: kind 'usage', 'fee' or 'payment';
+     * amount_cents is its effect on the balance (negative for a charge). */
+    "CREATE TABLE IF NOT EXISTS ledger ("
+    " seq INTEGER PRIMARY KEY,"
+    " customer_id TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " amount_cents INTEGER NOT NULL,"
+    " units INTEGER,"
+    " month TEXT,"
+    " at TEXT NOT NULL,"
+    " detail TEXT);"
+    "CREATE INDEX IF NOT EXISTS ledger_customer ON ledger (customer_id, seq);"
+    "CREATE TABLE IF NOT EXISTS monthly_usage ("
+    " customer_id TEXT NOT NULL,"
+    " month TEXT NOT NULL,"
+    " units INTEGER NOT NULL,"
+    " charges_cents INTEGER NOT NULL,"
+    " PRIMARY KEY (customer_id, month));"
+    "CREATE TABLE IF NOT EXISTS invoices ("
+    " customer_id TEXT NOT NULL,"
+    " month TEXT NOT NULL,"
+    " plan TEXT NOT NULL,"
+    " fee_cents INTEGER NOT NULL,"
+    " units INTEGER NOT NULL,"
+    " usage_cents INTEGER NOT NULL,"
+    " total_cents INTEGER NOT NULL,"
+    " issued_at TEXT NOT NULL,"
+    " PRIMARY KEY (customer_id, month));"
+    "CREATE TABLE IF NOT EXISTS closed_months ("
+    " month TEXT PRIMARY KEY,"
+    " closed_at TEXT NOT NULL);"
+    /* Usage entries that could not be charged (unknown customer, malformed
+     * fields): kept for an operator, never silently lost. */
+    "CREATE TABLE IF NOT EXISTS unbilled_usage ("
+    " entry_id TEXT PRIMARY KEY,"
+    " customer_id TEXT,"
+    " units TEXT,"
+    " reason TEXT NOT NULL,"
+    " at TEXT NOT NULL);";
+
+int schema_create(sqlite3 *db)
+{
+    enum fs_error err;
+
+    if (db_exec_script(db, SCHEMA) != SQLITE_OK)
+        return -1;
+    err = fs_feed_declare(db, SUB_FEED, 0);
+    if (err != FS_OK) {
+        log_error("cannot declare feed", "feed=%s error=\"%s\"", SUB_FEED, fs_strerror(err));
+        return -1;
+    }
+    return 0;
+}
