@@ -15,3 +15,8 @@ $(eval $(call tool,$(FEEDSERVE),$(BUILD)/tests/tools/feedserve.o,$(FS_LIB)))
 
 $(eval $(call unit_test,check_feed_store,$(FS_LIB)))
 $(eval $(call unit_test,check_feed_server,$(FS_LIB)))
+
+# Benchmark helper for tests/bench/bench_feed_server.sh.
+FS_BENCH_APPEND := $(BUILD)/tests/bench_feed_server_append
+BENCHES += $(FS_BENCH_APPEND)
+$(eval $(call tool,$(FS_BENCH_APPEND),$(BUILD)/tests/bench/bench_feed_server_append.o,$(FS_LIB)))

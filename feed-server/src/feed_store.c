@@ -8,6 +8,7 @@
 #include "atom_write.h"
 #include "dynbuf.h"
 #include "log.h"
+#include "stmt_cache.h"
 
 static const char *const schema[] = {
     "CREATE TABLE IF NOT EXISTS fs_feeds("
@@ -219,33 +220,32 @@ dberr:
     return FS_ERR_DB;
 }
 
-/* Reads the head of feed with one statement that also tells whether the
- * feed is declared. */
+/* Reads the head of feed with the cached statement; a feed without entries
+ * is checked for being declared. */
 static enum fs_error read_head(sqlite3 *db, const char *feed, int64_t *head)
 {
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st = fs__stmt(db, FS_STMT_HEAD);
+    struct fs__feed_meta meta;
     enum fs_error err = FS_ERR_DB;
+    int rc, empty;
 
-    if (sqlite3_prepare_v2(db,
-                           "SELECT EXISTS (SELECT 1 FROM fs_feeds WHERE name = ?1),"
-                           " (SELECT max(position) FROM fs_entries WHERE feed = ?1)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        err = FS_ERR_NOT_FOUND;
-        goto out;
+    if (!st) {
+        /* Without the tables no feed is declared yet. */
+        return fs__feed_meta(db, feed, &meta);
     }
     sqlite3_bind_text(st, 1, feed, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        empty = sqlite3_column_type(st, 0) == SQLITE_NULL;
+        *head = sqlite3_column_int64(st, 0);
+        err = FS_OK;
+    } else {
         fs__log_db(db, "cannot read feed head");
-        goto out;
     }
-    if (!sqlite3_column_int(st, 0)) {
-        err = FS_ERR_NOT_FOUND;
-        goto out;
-    }
-    *head = sqlite3_column_int64(st, 1);
-    err = FS_OK;
-out:
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (err == FS_OK && empty)
+        err = fs__feed_meta(db, feed, &meta);
     return err;
 }
 
@@ -295,10 +295,8 @@ enum fs_error fs_feed_append(sqlite3 *db, const char *feed, const struct fs_even
     if (err != FS_OK)
         goto out;
     err = FS_ERR_DB;
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO fs_entries(feed, position, event_id, type, updated, xml)"
-                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                           -1, &st, NULL) != SQLITE_OK)
+    st = fs__stmt(db, FS_STMT_INSERT);
+    if (!st)
         goto out;
     sqlite3_bind_text(st, 1, feed, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, head + 1);
@@ -317,7 +315,10 @@ enum fs_error fs_feed_append(sqlite3 *db, const char *feed, const struct fs_even
 out:
     if (err == FS_ERR_DB)
         fs__log_db(db, "cannot append entry");
-    sqlite3_finalize(st);
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
     fs__buf_release(&xml);
     return err;
 }
