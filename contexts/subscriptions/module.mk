@@ -12,3 +12,6 @@ $(BIN)/subscriptions: $(BUILD)/contexts/subscriptions/main.o $(SUBSCRIPTIONS_LIB
 # the contract tests of producers and consumers.
 TEST_TOOLS += $(BUILD)/tests/samplefeed
 $(eval $(call tool,$(BUILD)/tests/samplefeed,$(BUILD)/tests/tools/samplefeed.o,$(FS_LIB)))
+# Unit tests include the context's headers by name.
+$(BUILD)/tests/unit/check_subscriptions.o: ALL_CFLAGS += -Icontexts/subscriptions
+$(eval $(call unit_test,check_subscriptions,$(SUBSCRIPTIONS_LIB) $(CONTEXT_LIBS)))
