@@ -43,10 +43,19 @@ static void badge(struct strbuf *sb, const char *status)
     sb_puts(sb, "</span>");
 }
 
+/* The rows of the analyses table being built. */
+struct rows {
+    struct strbuf *sb;
+    int count;
+};
+
 static void row_html(const struct analysis_row *row, void *userdata)
 {
-    struct strbuf *sb = userdata;
+    struct rows *rows = userdata;
+    struct strbuf *sb = rows->sb;
     int done = row->status && row->status[0] == 'd';
+
+    rows->count++;
 
     sb_puts(sb, "<tr><td><code>");
     sb_html(sb, row->id ? row->id : "");
@@ -92,6 +101,7 @@ void page_user(struct fs_request *req, unsigned status, sqlite3 *db, const struc
                const struct cloud_state *cloud, const char *notice)
 {
     struct strbuf sb = STRBUF_INIT;
+    struct rows rows = {&sb, 0};
     long long queued = analyses_count(db, "queued", u->customer_id, u->user_id);
 
     sb_puts(&sb, "<h1>Analyses</h1>\n<p>Signed in as <strong>");
@@ -117,9 +127,11 @@ void page_user(struct fs_request *req, unsigned status, sqlite3 *db, const struc
                  "<th class=\"num\">Characters</th><th class=\"num\">Words</th>"
                  "<th class=\"num\">Lines</th><th class=\"num\">Units</th><th>Note</th></tr>"
                  "</thead>\n<tbody>\n");
-    if (analyses_each(db, u, PAGE_ANALYSES, row_html, &sb) != 0)
+    if (analyses_each(db, u, PAGE_ANALYSES, row_html, &rows) != 0)
         sb_puts(&sb, "<tr><td colspan=\"8\" class=\"error\">The list cannot be read right now."
                      "</td></tr>\n");
+    else if (rows.count == 0)
+        sb_puts(&sb, "<tr><td colspan=\"8\">No analyses yet: submit a text above.</td></tr>\n");
     sb_puts(&sb, "</tbody></table>\n</section>\n"
                  "<script src=\"/static/product1.js\" defer></script>\n");
     web_reply_page(req, status, PRODUCT1_PROG, "Analyses", sb.buf);
