@@ -14,3 +14,8 @@ $(eval $(call unit_test,check_feed_reader,$(FR_TEST_HELPERS) $(FR_LIB) $(FS_LIB)
 FEEDFOLLOW := $(BUILD)/tests/feedfollow
 TEST_TOOLS += $(FEEDFOLLOW)
 $(eval $(call tool,$(FEEDFOLLOW),$(BUILD)/tests/tools/feedfollow.o,$(FR_LIB)))
+
+# Benchmark helper of tests/bench/bench_feed_reader.sh.
+FR_BENCH_TOOLS := $(BUILD)/tests/bench_feed_reader_tools
+BENCHES += $(FR_BENCH_TOOLS)
+$(eval $(call tool,$(FR_BENCH_TOOLS),$(BUILD)/tests/bench/bench_feed_reader_tools.o,$(FS_LIB)))

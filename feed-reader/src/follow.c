@@ -443,9 +443,11 @@ enum fr_error fr_follower_run(struct fr_follower *f)
         if (polling) {
             if (fr__sleep(f->cfg.poll_interval * 1000u, f->pipe[0], &f->stop))
                 break;
-        } else if (!long_poll || now_ms() - t0 < 1000) {
-            /* A producer that does not hold long-polls must not make us spin. */
-            if (fr__sleep(1000, f->pipe[0], &f->stop))
+        } else if (long_poll && now_ms() - t0 < 1000) {
+            /* A producer (or cache) that does not hold long-polls must not
+             * make us spin; a plain GET that found nothing is followed by a
+             * long-poll at once. */
+            if (fr__sleep(250, f->pipe[0], &f->stop))
                 break;
         }
     }

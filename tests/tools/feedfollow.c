@@ -2,20 +2,25 @@
  * feedfollow - follow a feed into a database, for tests and benchmarks.
  *
  *   feedfollow --db FILE --feed URL [--type T]... [--token T] [--until N]
- *              [--slow-us N] [--latency FIELD] [--poll-interval S]
+ *              [--slow-us N] [--latency FIELD] [--poll-interval S] [--stats 1]
+ *              [--id-index 0|1]
  *
  * Handles entries of each type T (default UsageRecorded) by inserting the
  * entry's id and position into table applied (id UNIQUE), in the follower's
  * transaction, so an entry applied twice makes the handler refuse it.
- * --until N exits 0 once position N is applied; --slow-us sleeps N µs per
+ * With --id-index 0 the id is not indexed (for benchmarks: the consumer's
+ * own index costs are not the reader's). --until N exits 0 once position N
+ * is applied; --slow-us sleeps N µs per
  * entry (so that a kill lands mid-batch); --latency FIELD reads FIELD as
  * the append time in µs since the epoch and prints the p50 and p99 of
- * now - FIELD on exit. Stops cleanly on SIGINT/SIGTERM.
+ * now - FIELD on exit; --stats prints entries applied, seconds, rate and
+ * peak RSS on exit. Stops cleanly on SIGINT/SIGTERM.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +34,7 @@ static long long until = -1, slow_us;
 static const char *latency_field;
 static double *latencies;
 static size_t nlat, caplat;
+static long long applied;
 
 static void on_signal(int sig)
 {
@@ -39,7 +45,7 @@ static void on_signal(int sig)
 static void usage(void)
 {
     fprintf(stderr, "usage: feedfollow --db FILE --feed URL [--type T]... [--token T] "
-                    "[--until N] [--slow-us N] [--latency FIELD] [--poll-interval S]\n");
+                    "[--until N] [--slow-us N] [--latency FIELD] [--poll-interval S] [--stats 1] [--id-index 0]\n");
     exit(2);
 }
 
@@ -104,6 +110,7 @@ static int on_entry(const struct fr_entry *e, sqlite3 *db, char *why, size_t why
         snprintf(why, why_size, "insert: %s", sqlite3_errstr(rc));
         return 1;
     }
+    applied++;
     if (until >= 0 && e->position >= until)
         fr_follower_stop(follower);
     return 0;
@@ -122,7 +129,9 @@ int main(int argc, char **argv)
     struct fr_config cfg = {0};
     sqlite3 *db = NULL;
     enum fr_error err;
-    int status = 1;
+    int status = 1, stats = 0, id_index = 1;
+    double t0 = now_us();
+    struct rusage ru;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -140,6 +149,10 @@ int main(int argc, char **argv)
             until = number(v, 0, INT64_MAX);
         else if (strcmp(a, "--slow-us") == 0)
             slow_us = number(v, 0, 1000000);
+        else if (strcmp(a, "--id-index") == 0)
+            id_index = (int)number(v, 0, 1);
+        else if (strcmp(a, "--stats") == 0 && strcmp(v, "1") == 0)
+            stats = 1;
         else if (strcmp(a, "--latency") == 0)
             latency_field = v;
         else if (strcmp(a, "--poll-interval") == 0)
@@ -155,9 +168,12 @@ int main(int argc, char **argv)
 
     if (sqlite3_open(dbpath, &db) != SQLITE_OK ||
         sqlite3_exec(db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     "CREATE TABLE IF NOT EXISTS applied (id TEXT NOT NULL UNIQUE,"
-                     " pos INTEGER NOT NULL)",
+                     id_index ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                "CREATE TABLE IF NOT EXISTS applied (id TEXT NOT NULL UNIQUE,"
+                                " pos INTEGER NOT NULL)"
+                              : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                "CREATE TABLE IF NOT EXISTS applied (id TEXT NOT NULL,"
+                                " pos INTEGER PRIMARY KEY)",
                      NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "INSERT INTO applied (id, pos) VALUES (?1, ?2)", -1, &insert,
                            NULL) != SQLITE_OK) {
@@ -187,6 +203,11 @@ int main(int argc, char **argv)
         qsort(latencies, nlat, sizeof *latencies, cmp);
         printf("latency_n=%zu p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", nlat,
                latencies[nlat / 2], latencies[(nlat * 99) / 100], latencies[nlat - 1]);
+    }
+    if (stats && getrusage(RUSAGE_SELF, &ru) == 0) {
+        double secs = (now_us() - t0) / 1e6;
+        printf("entries=%lld seconds=%.3f rate=%.0f maxrss_kib=%ld\n", applied, secs,
+               secs > 0 ? (double)applied / secs : 0.0, ru.ru_maxrss);
     }
     status = 0;
 out:
