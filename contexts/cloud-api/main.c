@@ -33,7 +33,7 @@
 #define DEFAULT_WINDOW 10
 /* Request threads: a metered call waits for its group commit, so more
  * threads than cores keep more calls in each commit. */
-#define SERVE_THREADS 16
+#define SERVE_THREADS 64
 #define NODE_MAX 64
 
 static const char serve_usage[] =

@@ -16,8 +16,14 @@ struct usage_call {
     const char *key_id;
     uint64_t units;
     int done;                /* set by the committer under mu */
+    pthread_cond_t wake;     /* signalled by the committer once done is set */
     int ok;                  /* 1 when committed */
     struct usage_call *next; /* queue order */
+    /* Set by the committer: the next call of the batch that starts a new
+     * (customer, user, key), and the units of all the batch's calls with
+     * the same ids as this one (when it is the first of them). */
+    struct usage_call *next_distinct;
+    uint64_t total;
 };
 
 struct meter {
@@ -29,7 +35,6 @@ struct meter {
     int thread_started;
     pthread_mutex_t mu;        /* guards everything below */
     pthread_cond_t work;       /* signalled when the queue gets a call or stopping is set */
-    pthread_cond_t done;       /* broadcast when a batch is finished */
     struct usage_call *head, *tail;
     int stopping;
     struct meter_stats stats;
@@ -47,6 +52,38 @@ static int step_done(sqlite3_stmt *st)
 
     sqlite3_reset(st);
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int same_ids(const struct usage_call *a, const struct usage_call *b)
+{
+    return strcmp(a->key_id, b->key_id) == 0 && strcmp(a->user_id, b->user_id) == 0 &&
+           strcmp(a->customer_id, b->customer_id) == 0;
+}
+
+/* Sums the units of the calls of batch per (customer, user, key) and
+ * returns the first call of each, chained by next_distinct, so that a batch
+ * of many calls by one key costs one row update. Quadratic in the number of
+ * distinct ids of a batch, which is bounded by the request threads. */
+static struct usage_call *group_batch(struct usage_call *batch)
+{
+    struct usage_call *first = NULL, **tail = &first;
+
+    for (struct usage_call *c = batch; c; c = c->next) {
+        struct usage_call *d;
+
+        for (d = first; d; d = d->next_distinct)
+            if (same_ids(c, d))
+                break;
+        if (d) {
+            d->total += c->units;
+            continue;
+        }
+        c->total = c->units;
+        c->next_distinct = NULL;
+        *tail = c;
+        tail = &c->next_distinct;
+    }
+    return first;
 }
 
 /* Stores the calls of batch in one transaction. Returns 0, or -1 (logged,
@@ -69,13 +106,13 @@ static int commit_batch(struct meter *m, struct usage_call *batch)
     start = (int64_t)now - ((int64_t)now % m->window + m->window) % m->window;
     if (start < until)
         start = until;
-    for (struct usage_call *c = batch; c; c = c->next) {
+    for (struct usage_call *c = group_batch(batch); c; c = c->next_distinct) {
         sqlite3_bind_int64(m->upsert, 1, start);
         sqlite3_bind_int64(m->upsert, 2, start + m->window);
         sqlite3_bind_text(m->upsert, 3, c->customer_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(m->upsert, 4, c->user_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(m->upsert, 5, c->key_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(m->upsert, 6, (sqlite3_int64)c->units);
+        sqlite3_bind_int64(m->upsert, 6, (sqlite3_int64)c->total);
         rc = step_done(m->upsert);
         sqlite3_clear_bindings(m->upsert);
         if (rc != 0)
@@ -118,6 +155,7 @@ static void *committer(void *arg)
             units += c->units;
             c->ok = ok;
             c->done = 1;
+            pthread_cond_signal(&c->wake);
         }
         if (ok) {
             m->stats.commits++;
@@ -127,7 +165,6 @@ static void *committer(void *arg)
                 m->stats.largest_batch = n;
         } else
             m->stats.failures += n;
-        pthread_cond_broadcast(&m->done);
     }
     pthread_mutex_unlock(&m->mu);
     return NULL;
@@ -153,7 +190,6 @@ int meter_open(const struct meter_config *cfg, struct meter **out)
     }
     pthread_mutex_init(&m->mu, NULL);
     pthread_cond_init(&m->work, NULL);
-    pthread_cond_init(&m->done, NULL);
     m->window = cfg->window_seconds ? cfg->window_seconds : 1;
     m->clock = cfg->clock;
     err = fs_db_open(cfg->db_path, &m->db);
@@ -161,7 +197,7 @@ int meter_open(const struct meter_config *cfg, struct meter **out)
         log_error("cannot open the database", "error=\"%s\"", fs_strerror(err));
         goto fail;
     }
-    if (sqlite3_exec(m->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK ||
+    if (sqlite3_exec(m->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK ||
         prepare(m, "BEGIN IMMEDIATE", &m->begin) || prepare(m, "COMMIT", &m->commit) ||
         prepare(m, "ROLLBACK", &m->rollback) ||
         prepare(m, "SELECT published_until FROM usage_state WHERE id = 1", &m->watermark) ||
@@ -182,8 +218,14 @@ fail:
 int meter_record(struct meter *m, const char *customer_id, const char *user_id,
                  const char *key_id, uint64_t units)
 {
-    struct usage_call c = {customer_id, user_id, key_id, units, 0, 0, NULL};
+    struct usage_call c;
 
+    memset(&c, 0, sizeof c);
+    c.customer_id = customer_id;
+    c.user_id = user_id;
+    c.key_id = key_id;
+    c.units = units;
+    pthread_cond_init(&c.wake, NULL);
     pthread_mutex_lock(&m->mu);
     if (m->tail)
         m->tail->next = &c;
@@ -192,8 +234,9 @@ int meter_record(struct meter *m, const char *customer_id, const char *user_id,
     m->tail = &c;
     pthread_cond_signal(&m->work);
     while (!c.done)
-        pthread_cond_wait(&m->done, &m->mu);
+        pthread_cond_wait(&c.wake, &m->mu);
     pthread_mutex_unlock(&m->mu);
+    pthread_cond_destroy(&c.wake);
     return c.ok ? 0 : -1;
 }
 
@@ -222,7 +265,6 @@ void meter_close(struct meter *m)
     sqlite3_finalize(m->upsert);
     sqlite3_close(m->db);
     pthread_cond_destroy(&m->work);
-    pthread_cond_destroy(&m->done);
     pthread_mutex_destroy(&m->mu);
     free(m);
 }

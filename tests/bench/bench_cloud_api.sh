@@ -1,0 +1,86 @@
+#!/bin/sh
+# Cloud API benchmark: authenticated, metered POST /api/v1/analyze calls per
+# second with 64-byte bodies (wrk, keep-alive), against the same server with
+# metering switched off (CLOUD_API_METERING=off), in the same run.
+# Goals: metered >= 20,000 calls/s on 2 cores, and >= 0.5x unmetered.
+# CLOUD_API_BENCH_SECONDS (default 5), CLOUD_API_BENCH_CONNECTIONS (default 64).
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT" || exit 2
+T=$(mktemp -d "${TMPDIR:-/tmp}/cabench.XXXXXX")
+SERVER=""
+cleanup() {
+    [ -z "$SERVER" ] || kill "$SERVER" 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+SECONDS_RUN=${CLOUD_API_BENCH_SECONDS:-5}
+CONNECTIONS=${CLOUD_API_BENCH_CONNECTIONS:-64}
+KEY=bench-login-key-0123456789abcdefghijklmnopqrstu
+
+command -v wrk >/dev/null || { echo "wrk is missing (make bench installs it)"; exit 1; }
+cat >"$T/analyze.lua" <<LUA
+wrk.method = "POST"
+wrk.body = string.rep("x", 56) .. " words\n"
+wrk.headers["Authorization"] = "Bearer $KEY"
+wrk.headers["Content-Type"] = "text/plain"
+LUA
+
+# serve NAME [ENV=VALUE]: starts bin/cloud-api on a fresh database with the
+# bench key in its replica; sets PORT and SERVER.
+serve() {
+    name=$1; shift
+    PORT=$(build/tests/freeport)
+    env "$@" bin/cloud-api serve --listen "127.0.0.1:$PORT" --db "$T/$name.db" \
+        --usage-window 1 2>>"$T/$name.log" &
+    SERVER=$!
+    i=0
+    until curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/healthz"; do
+        i=$((i + 1)); [ $i -lt 100 ] || { echo "cloud-api did not start"; exit 1; }
+        sleep 0.05
+    done
+    sqlite3 "$T/$name.db" "insert into replica_customers(customer_id) values ('c1');
+      insert into replica_users(user_id, customer_id) values ('u1', 'c1');
+      insert into replica_keys(key_sha256, key_id, user_id, customer_id)
+      values ('$(printf %s $KEY | sha256sum | cut -d' ' -f1)', 'k1', 'u1', 'c1')"
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" \
+        --data-binary 'warm up' "http://127.0.0.1:$PORT/api/v1/analyze")
+    [ "$code" = 200 ] || { echo "warm-up call answered $code"; exit 1; }
+}
+unserve() { kill "$SERVER"; wait "$SERVER" 2>/dev/null; SERVER=""; }
+
+# run NAME: wrk against the server; prints calls/s, fails on any non-2xx.
+run() {
+    wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" -s "$T/analyze.lua" \
+        "http://127.0.0.1:$PORT/api/v1/analyze" >"$T/$1.wrk" 2>&1
+    if grep -q 'Non-2xx' "$T/$1.wrk"; then
+        echo "$1: some calls were not answered 2xx:"; cat "$T/$1.wrk"; exit 1
+    fi
+    awk '/^Requests\/sec:/ { printf "%d\n", $2 }' "$T/$1.wrk"
+}
+
+serve unmetered CLOUD_API_METERING=off
+unmetered=$(run unmetered)
+unserve
+
+serve metered
+metered=$(run metered)
+requests=$(awk '/requests in/ { print $1 }' "$T/metered.wrk")
+sleep 1.5
+stored=$(sqlite3 "$T/metered.db" "select sum(units) from usage_units")
+largest=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '$1 == "cloud_api_usage_largest_batch" { print $2 }')
+commits=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '$1 == "cloud_api_usage_commits_total" { print $2 }')
+unserve
+
+ratio=$(awk -v m="$metered" -v u="$unmetered" 'BEGIN { printf "%.2f", u ? m / u : 0 }')
+echo "analyze, 64-byte bodies, $CONNECTIONS connections, ${SECONDS_RUN}s each, $(nproc) cores"
+echo "  unmetered (baseline): $unmetered calls/s"
+echo "  metered:              $metered calls/s  (ratio ${ratio}x; goals >= 20000/s and >= 0.5x)"
+echo "  metered units stored: $stored for $requests calls + 1 warm-up; $commits commits, largest batch $largest"
+status=0
+[ "$stored" = $((requests + 1)) ] || { echo "  units stored differ from the calls answered"; status=1; }
+[ "$metered" -ge 20000 ] || { echo "  goal missed: under 20000 calls/s"; status=1; }
+awk -v r="$ratio" 'BEGIN { exit !(r >= 0.5) }' || { echo "  goal missed: under 0.5x"; status=1; }
+exit $status
