@@ -19,3 +19,4 @@ $(eval $(call tool,$(FEEDFOLLOW),$(BUILD)/tests/tools/feedfollow.o,$(FR_LIB)))
 FR_BENCH_TOOLS := $(BUILD)/tests/bench_feed_reader_tools
 BENCHES += $(FR_BENCH_TOOLS)
 $(eval $(call tool,$(FR_BENCH_TOOLS),$(BUILD)/tests/bench/bench_feed_reader_tools.o,$(FS_LIB)))
+$(eval $(call unit_test,check_feed_reader_server,$(FR_LIB) $(FS_LIB)))

@@ -1,0 +1,387 @@
+/*
+ * check_feed_reader_server.c - the follower against the real feed-server
+ * library, in process on a loopback port: the paging walk, long-poll,
+ * tokens, and a producer whose database is replaced by an older or another
+ * copy (the feed goes backwards).
+ */
+#include <check.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "feedreader.h"
+#include "feedserver.h"
+#include "testkit.h"
+
+struct env {
+    char *dir, *prod_path;
+    struct fs_server *srv;
+    unsigned port;
+    char url[128];
+    sqlite3 *prod, *cons;
+    struct fr_follower *f;
+};
+
+static const char *const tokens[] = {"s3cret"};
+
+static int on_usage(const struct fr_entry *e, sqlite3 *db, char *why, size_t why_size,
+                    void *userdata)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    (void)userdata;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT INTO applied (id, pos, customer) VALUES (?1, ?2, ?3)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, e->id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, e->position);
+    sqlite3_bind_text(st, 3, fr_entry_field(e, "customerId"), -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        snprintf(why, why_size, "insert failed: %s", sqlite3_errmsg(db));
+        return 1;
+    }
+    return 0;
+}
+
+static long long scalar(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    long long v = -1;
+
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Appends n entries to the producer's feed "u", one transaction. */
+static void append(sqlite3 *db, int n)
+{
+    ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    for (int i = 0; i < n; i++) {
+        char cust[32];
+        struct fs_field fields[] = {{"customerId", cust}, {"units", "3"}};
+        struct fs_event ev = {.type = "UsageRecorded", .fields = fields, .nfields = 2};
+        int64_t pos;
+
+        snprintf(cust, sizeof cust, "cus_%d", i);
+        ck_assert_int_eq(fs_feed_append(db, "u", &ev, &pos), FS_OK);
+    }
+    ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+}
+
+/* Serves prod_path on port (0: any) with or without the token. */
+static void serve(struct env *e, unsigned port, int with_token)
+{
+    char listen[64];
+    struct fs_server_config cfg = {.listen = listen, .db_path = e->prod_path};
+
+    if (with_token) {
+        cfg.tokens = tokens;
+        cfg.ntokens = 1;
+    }
+    snprintf(listen, sizeof listen, "127.0.0.1:%u", port);
+    ck_assert_int_eq(fs_server_open(&cfg, &e->srv), FS_OK);
+    ck_assert_int_eq(fs_server_feed(e->srv, "u"), FS_OK);
+    ck_assert_int_eq(fs_server_start(e->srv), FS_OK);
+    e->port = fs_server_port(e->srv);
+    snprintf(e->url, sizeof e->url, "http://127.0.0.1:%u/feeds/u", e->port);
+}
+
+static void open_follower(struct env *e, const char *token)
+{
+    struct fr_config cfg = {.feed_url = e->url, .db = e->cons, .token = token, .wait = 2,
+                            .connect_timeout = 1, .read_timeout = 2, .max_backoff_ms = 200};
+
+    fr_follower_close(e->f);
+    e->f = NULL;
+    ck_assert_int_eq(fr_follower_open(&cfg, &e->f), FR_OK);
+    ck_assert_int_eq(fr_follower_on(e->f, "UsageRecorded", on_usage, NULL), FR_OK);
+}
+
+static void env_init(struct env *e, int n, int with_token)
+{
+    char *cons;
+
+    memset(e, 0, sizeof *e);
+    e->dir = tk_tempdir();
+    e->prod_path = tk_path(e->dir, "prod.db");
+    cons = tk_path(e->dir, "cons.db");
+    ck_assert_int_eq(fs_db_open(e->prod_path, &e->prod), FS_OK);
+    ck_assert_int_eq(fs_feed_declare(e->prod, "u", 5), FS_OK);
+    if (n > 0)
+        append(e->prod, n);
+    ck_assert_int_eq(sqlite3_open(cons, &e->cons), SQLITE_OK);
+    free(cons);
+    ck_assert_int_eq(sqlite3_exec(e->cons,
+                                  "PRAGMA journal_mode=WAL;"
+                                  "CREATE TABLE applied (id TEXT UNIQUE NOT NULL,"
+                                  " pos INTEGER UNIQUE NOT NULL, customer TEXT)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    serve(e, 0, with_token);
+    open_follower(e, with_token ? "s3cret" : NULL);
+}
+
+static void env_release(struct env *e)
+{
+    fr_follower_close(e->f);
+    fs_server_close(e->srv);
+    sqlite3_close(e->prod);
+    sqlite3_close(e->cons);
+    tk_rmtree(e->dir);
+    free(e->dir);
+    free(e->prod_path);
+}
+
+/* Steps (long-polling at the head: the server learns of an append made on
+ * another connection a few ms later) until position want. */
+static void catch_up(struct env *e, long long want)
+{
+    for (int i = 0; i < 100 && fr_follower_position(e->f) < want; i++) {
+        enum fr_error err = fr_follower_step(e->f, 1);
+        ck_assert_msg(err == FR_OK, "step: %s: %s", fr_strerror(err),
+                      fr_follower_last_error(e->f));
+    }
+    ck_assert_int_eq(fr_follower_position(e->f), want);
+}
+
+static void assert_applied(const struct env *e, long long n)
+{
+    ck_assert_int_eq(scalar(e->cons, "SELECT count(*) FROM applied"), n);
+    ck_assert_int_eq(scalar(e->cons, "SELECT count(DISTINCT id) FROM applied"), n);
+    ck_assert_int_eq(scalar(e->cons, "SELECT max(pos) FROM applied"), n);
+    ck_assert_int_eq(scalar(e->cons, "SELECT count(*) FROM applied WHERE customer IS NULL"), 0);
+    ck_assert_int_eq(scalar(e->cons, "SELECT position FROM feed_followers"), n);
+}
+
+/* The stored id of entry pos in the producer. */
+static int copy_id(const struct fs_entry *entry, void *userdata)
+{
+    snprintf(userdata, 64, "%s", entry->id);
+    return 1;
+}
+
+static void walk_from(long long from)
+{
+    struct env e;
+    char id[64] = "", sql[512];
+
+    env_init(&e, 23, 0);
+    if (from > 0) {
+        ck_assert_int_eq(fs_feed_read(e.prod, "u", from, from, copy_id, id), FS_OK);
+        snprintf(sql, sizeof sql,
+                 "UPDATE feed_followers SET position = %lld, last_id = '%s';"
+                 "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < %lld)"
+                 " INSERT INTO applied SELECT 'x' || i, i, 'c' FROM k",
+                 from, id, from);
+        ck_assert_int_eq(sqlite3_exec(e.cons, sql, NULL, NULL, NULL), SQLITE_OK);
+        open_follower(&e, NULL);
+    }
+    catch_up(&e, 23);
+    assert_applied(&e, 23);
+    append(e.prod, 9);
+    catch_up(&e, 32);
+    assert_applied(&e, 32);
+    env_release(&e);
+}
+
+START_TEST(t_walk_from_0) { walk_from(0); }
+END_TEST
+START_TEST(t_walk_from_7) { walk_from(7); }
+END_TEST
+START_TEST(t_walk_from_10) { walk_from(10); }
+END_TEST
+
+struct runner {
+    struct fr_follower *f;
+    enum fr_error result;
+};
+
+static void *run_thread(void *arg)
+{
+    struct runner *r = arg;
+
+    r->result = fr_follower_run(r->f);
+    return NULL;
+}
+
+static long long applied_now(const struct env *e, long long want, int ms)
+{
+    char *path = tk_path(e->dir, "cons.db");
+    int64_t end = tk_now_ms() + ms;
+    sqlite3 *db;
+    long long n = -1;
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    free(path);
+    sqlite3_busy_timeout(db, 2000);
+    while (tk_now_ms() < end && (n = scalar(db, "SELECT count(*) FROM applied")) < want)
+        usleep(5000);
+    sqlite3_close(db);
+    return n;
+}
+
+/* Long-poll: an entry appended while the follower waits is applied at once;
+ * stop ends a held long-poll promptly. */
+START_TEST(t_long_poll)
+{
+    struct env e;
+    struct runner r;
+    pthread_t th;
+    int64_t t0;
+
+    env_init(&e, 3, 1);
+    r.f = e.f;
+    ck_assert_int_eq(pthread_create(&th, NULL, run_thread, &r), 0);
+    ck_assert_int_eq(applied_now(&e, 3, 5000), 3);
+    usleep(300 * 1000);
+    for (int i = 1; i <= 8; i++) {
+        t0 = tk_now_ms();
+        append(e.prod, 1);
+        ck_assert_int_eq(applied_now(&e, 3 + i, 1500), 3 + i);
+        ck_assert_int_lt(tk_now_ms() - t0, 1500);
+    }
+    usleep(200 * 1000);
+    t0 = tk_now_ms();
+    fr_follower_stop(e.f);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(r.result, FR_ERR_STOPPED);
+    ck_assert_int_lt(tk_now_ms() - t0, 2000);
+    assert_applied(&e, 11);
+    env_release(&e);
+}
+END_TEST
+
+START_TEST(t_token)
+{
+    struct env e;
+
+    env_init(&e, 3, 1);
+    open_follower(&e, "wrong");
+    ck_assert_int_eq(fr_follower_step(e.f, 0), FR_ERR_HTTP);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(e.f), "401"));
+    ck_assert_int_eq(scalar(e.cons, "SELECT count(*) FROM applied"), 0);
+    open_follower(&e, "s3cret");
+    catch_up(&e, 3);
+    assert_applied(&e, 3);
+    env_release(&e);
+}
+END_TEST
+
+/* Replaces the producer's database file by the one at path and serves it on
+ * the same port. */
+static void replace_producer(struct env *e, const char *path)
+{
+    unsigned port = e->port;
+    char *wal, *shm;
+
+    fs_server_close(e->srv);
+    e->srv = NULL;
+    sqlite3_close(e->prod);
+    e->prod = NULL;
+    wal = tk_path(e->dir, "prod.db-wal");
+    shm = tk_path(e->dir, "prod.db-shm");
+    unlink(wal);
+    unlink(shm);
+    free(wal);
+    free(shm);
+    ck_assert_int_eq(rename(path, e->prod_path), 0);
+    ck_assert_int_eq(fs_db_open(e->prod_path, &e->prod), FS_OK);
+    serve(e, port, 0);
+}
+
+/* A backup of the producer's database taken now, at path. */
+static void backup(struct env *e, const char *path)
+{
+    sqlite3 *dst;
+    sqlite3_backup *b;
+
+    ck_assert_int_eq(sqlite3_open(path, &dst), SQLITE_OK);
+    b = sqlite3_backup_init(dst, "main", e->prod, "main");
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(sqlite3_backup_step(b, -1), SQLITE_DONE);
+    sqlite3_backup_finish(b);
+    sqlite3_close(dst);
+}
+
+START_TEST(t_restored_older_copy)
+{
+    struct env e;
+    char *old;
+
+    env_init(&e, 12, 0);
+    old = tk_path(e.dir, "old.db");
+    backup(&e, old);
+    append(e.prod, 11);
+    catch_up(&e, 23);
+    replace_producer(&e, old);
+    ck_assert_int_eq(fr_follower_step(e.f, 0), FR_ERR_BACKWARDS);
+    open_follower(&e, NULL);
+    ck_assert_int_eq(fr_follower_run(e.f), FR_ERR_BACKWARDS);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(e.f), "backwards"));
+    assert_applied(&e, 23);
+    free(old);
+    env_release(&e);
+}
+END_TEST
+
+/* The restored copy has since grown past the stored position with other
+ * entries: the id at the stored position differs. */
+START_TEST(t_restored_copy_with_other_ids)
+{
+    struct env e;
+    char *other;
+    sqlite3 *db;
+
+    env_init(&e, 18, 0);
+    catch_up(&e, 18);
+    other = tk_path(e.dir, "other.db");
+    ck_assert_int_eq(fs_db_open(other, &db), FS_OK);
+    ck_assert_int_eq(fs_feed_declare(db, "u", 5), FS_OK);
+    append(db, 25);
+    sqlite3_close(db);
+    replace_producer(&e, other);
+    open_follower(&e, NULL);
+    ck_assert_int_eq(fr_follower_run(e.f), FR_ERR_BACKWARDS);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(e.f), "id"));
+    assert_applied(&e, 18);
+    free(other);
+    env_release(&e);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("feed_reader_server");
+    TCase *tc = tcase_create("server");
+
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, t_walk_from_0);
+    tcase_add_test(tc, t_walk_from_7);
+    tcase_add_test(tc, t_walk_from_10);
+    tcase_add_test(tc, t_long_poll);
+    tcase_add_test(tc, t_token);
+    tcase_add_test(tc, t_restored_older_copy);
+    tcase_add_test(tc, t_restored_copy_with_other_ids);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
