@@ -1,5 +1,6 @@
 #include "feed_store.h"
 
+#include <libxml/parser.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -99,6 +100,8 @@ enum fs_error fs_db_open(const char *path, sqlite3 **out)
     *out = NULL;
     if (!path)
         return FS_ERR_INVALID;
+    /* libxml2 must be initialised once before threads use it. */
+    xmlInitParser();
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK)
         goto fail;

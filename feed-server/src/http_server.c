@@ -5,6 +5,7 @@
 #include "http_server.h"
 
 #include <arpa/inet.h>
+#include <libxml/parser.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -291,6 +292,17 @@ static void dispatch(struct fs_request *req)
     fs__answer_error(req, req->err_status, req->err_msg);
 }
 
+/* Adds up the bytes of one request header, for the header cap. */
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    size_t *total = cls;
+
+    (void)kind;
+    *total += strlen(key) + (value ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_size, void **con_cls)
@@ -311,6 +323,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->path = url;
         *con_cls = req;
         fs__route_classify(req);
+        {
+            size_t total = strlen(method) + strlen(url) + 12;
+
+            MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &total);
+            if (total > s->cfg.max_header_bytes) {
+                char msg[128];
+                snprintf(msg, sizeof msg,
+                         "the request headers are too large: at most %zu bytes",
+                         s->cfg.max_header_bytes);
+                fs__answer_error(req, 431, msg);
+                return MHD_YES;
+            }
+        }
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && req->kind != FS_KIND_ERROR) {
             char *end;
@@ -399,6 +424,7 @@ enum fs_error fs_server_open(const struct fs_server_config *cfg, struct fs_serve
     *out = NULL;
     if (!cfg || !cfg->listen || !cfg->db_path || (cfg->ntokens && !cfg->tokens))
         return FS_ERR_INVALID;
+    xmlInitParser();
     s = calloc(1, sizeof *s);
     if (!s)
         return FS_ERR_NOMEM;

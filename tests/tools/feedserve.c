@@ -3,9 +3,10 @@
  * integration tests and benchmarks.
  *
  *   feedserve --db FILE --listen ADDR:PORT --feed NAME [--feed NAME2]...
- *             [--page-size N] [--token T]... [--threads N]
+ *             [--page-size N] [--token T]... [--threads N] [--page-cache N]
  *
- * Declares each feed (page size N, default 500) if needed and serves them
+ * Declares each feed (page size N, default 500, or the size an existing
+ * feed has when --page-size is not given) if needed and serves them
  * until SIGTERM or SIGINT. Prints nothing but the library's logs.
  */
 #include <signal.h>
@@ -29,7 +30,7 @@ static void on_signal(int sig)
 static void usage(void)
 {
     fprintf(stderr, "usage: feedserve --db FILE --listen ADDR:PORT --feed NAME [--feed NAME]... "
-                    "[--page-size N] [--token T]... [--threads N]\n");
+                    "[--page-size N] [--token T]... [--threads N] [--page-cache N]\n");
     exit(2);
 }
 
@@ -72,6 +73,8 @@ int main(int argc, char **argv)
             tokens[ntokens++] = v;
         else if (strcmp(a, "--page-size") == 0)
             page_size = number(v, 1, 1000000);
+        else if (strcmp(a, "--page-cache") == 0)
+            cfg.page_cache = (unsigned)number(v, 1, 1000000);
         else if (strcmp(a, "--threads") == 0)
             cfg.threads = (unsigned)number(v, 1, 256);
         else
@@ -85,7 +88,11 @@ int main(int argc, char **argv)
     if ((err = fs_db_open(cfg.db_path, &db)) != FS_OK)
         goto fail;
     for (size_t i = 0; i < nfeeds; i++) {
-        if ((err = fs_feed_declare(db, feeds[i], (unsigned)page_size)) != FS_OK)
+        err = fs_feed_declare(db, feeds[i], (unsigned)page_size);
+        /* Without --page-size, an existing feed keeps the size it has. */
+        if (err == FS_ERR_CONFLICT && page_size == 0)
+            err = FS_OK;
+        if (err != FS_OK)
             goto fail;
     }
     if ((err = fs_server_open(&cfg, &server)) != FS_OK)

@@ -627,16 +627,23 @@ END_TEST
 START_TEST(oversized_headers_are_refused)
 {
     struct tk_response r;
-    char *big = malloc(40000);
-    const char *h[] = {big, NULL};
+    size_t sizes[] = {20000, 60000};
 
-    memcpy(big, "X-Big: ", 7);
-    memset(big + 7, 'a', 40000 - 8);
-    big[40000 - 1] = '\0';
-    get("/feeds/usage", h, &r);
-    ck_assert_msg(r.status == 431 || r.status == 413 || r.status == 0, "got %ld", r.status);
-    tk_response_release(&r);
-    free(big);
+    /* Past the 16 KiB default: 431, whether the library or libmicrohttpd's
+     * memory limit sees it first. */
+    for (int i = 0; i < 2; i++) {
+        char *big = malloc(sizes[i]);
+        const char *h[] = {big, NULL};
+
+        ck_assert_ptr_nonnull(big);
+        memcpy(big, "X-Big: ", 7);
+        memset(big + 7, 'a', sizes[i] - 8);
+        big[sizes[i] - 1] = '\0';
+        get("/feeds/usage", h, &r);
+        ck_assert_msg(r.status == 431, "got %ld", r.status);
+        tk_response_release(&r);
+        free(big);
+    }
     get("/healthz", NULL, &r);
     ck_assert_int_eq(r.status, 200);
     tk_response_release(&r);

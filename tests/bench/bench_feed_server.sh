@@ -1,0 +1,138 @@
+#!/bin/sh
+# bench_feed_server.sh - the feed-server's figures beside their baselines,
+# measured in the same run on the same machine:
+#   (a) 304 polls of the head per second   vs nginx answering 304 for a file
+#   (b) full archive pages per second      vs nginx serving the same bytes
+#   (c) appends per second (fs_feed_append) vs raw SQLite inserts
+#   (d) uncached page 10,000 vs page 0 of a 1,000,000-entry feed
+# nginx (1 worker, access_log off) and wrk (1 thread, 32 keep-alive
+# connections) are Debian's. Every server started here is stopped on exit.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+
+B=build/tests
+DUR=${BENCH_DURATION:-5}
+BIG=${BENCH_BIG_ENTRIES:-1000000}
+for tool in wrk nginx; do
+    command -v $tool >/dev/null 2>&1 || [ -x /usr/sbin/$tool ] || {
+        echo "bench_feed_server: $tool is missing (make bench installs it)"; exit 1; }
+done
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+# On tmpfs when there is one: the figures are about the server, not the disk.
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then tmp=$(mktemp -d -p /dev/shm); else tmp=$(mktemp -d); fi
+chmod 755 "$tmp"
+pids=""
+cleanup() {
+    [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null
+    for p in $pids; do kill "$p" 2>/dev/null; done
+    for p in $pids; do wait "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# rate URL [wrk args...]: requests per second that wrk measured.
+rate() {
+    url=$1; shift
+    wrk -t1 -c32 -d"${DUR}s" "$@" "$url" 2>&1 | awk '/^Requests\/sec:/ { printf "%d", $2 }'
+}
+# status URL [curl args...]: the status code a request gets.
+status() {
+    url=$1; shift
+    curl -s -o /dev/null -w '%{http_code}' "$@" "$url"
+}
+wait_up() {
+    for _ in $(seq 100); do
+        [ "$(status "$1")" != 000 ] && return 0
+        sleep 0.05
+    done
+    echo "bench_feed_server: $1 did not come up"; exit 1
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+# A feed of 2,000 entries in pages of 500, and one of $BIG entries in pages of 50.
+$B/feedgen --db "$tmp/feed.db" --feed usage --count 2000 --page-size 500 >/dev/null || exit 1
+echo "generating a feed of $BIG entries..."
+$B/feedgen --db "$tmp/big.db" --feed big --count "$BIG" --page-size 50 >/dev/null || exit 1
+
+fport=$($B/freeport)
+$B/feedserve --db "$tmp/feed.db" --listen "127.0.0.1:$fport" --feed usage --page-size 500 --threads 1 \
+    2>"$tmp/feedserve.log" &
+pids="$pids $!"
+bport=$($B/freeport)
+$B/feedserve --db "$tmp/big.db" --listen "127.0.0.1:$bport" --feed big --page-size 50 --threads 1 \
+    --page-cache 1 2>"$tmp/feedserve-big.log" &
+pids="$pids $!"
+nport=$($B/freeport)
+mkdir -p "$tmp/www"
+F="http://127.0.0.1:$fport"
+wait_up "$F/healthz"
+wait_up "http://127.0.0.1:$bport/healthz"
+curl -s "$F/feeds/usage/pages/1" >"$tmp/www/page.xml"
+chmod -R a+rX "$tmp/www"
+cat >"$tmp/nginx.conf" <<CONF
+worker_processes 1;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx-error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $tmp/body;
+    proxy_temp_path $tmp/proxy;
+    fastcgi_temp_path $tmp/fastcgi;
+    uwsgi_temp_path $tmp/uwsgi;
+    scgi_temp_path $tmp/scgi;
+    types { application/atom+xml xml; }
+    server {
+        listen 127.0.0.1:$nport;
+        root $tmp/www;
+        keepalive_requests 1000000;
+    }
+}
+CONF
+"$NGINX" -p "$tmp" -c "$tmp/nginx.conf" || { echo "bench_feed_server: nginx did not start"; exit 1; }
+N="http://127.0.0.1:$nport"
+wait_up "$N/page.xml"
+
+# (a) 304 polls of an unchanged head.
+fs_etag=$(curl -s -o /dev/null -w '%header{etag}' "$F/feeds/usage")
+ng_etag=$(curl -s -o /dev/null -w '%header{etag}' "$N/page.xml")
+[ "$(status "$F/feeds/usage" -H "If-None-Match: $fs_etag")" = 304 ] || { echo "no 304 from feed-server"; exit 1; }
+[ "$(status "$N/page.xml" -H "If-None-Match: $ng_etag")" = 304 ] || { echo "no 304 from nginx"; exit 1; }
+a_fs=$(rate "$F/feeds/usage" -H "If-None-Match: $fs_etag")
+a_ng=$(rate "$N/page.xml" -H "If-None-Match: $ng_etag")
+
+# (b) a full archive page, and the same bytes from a file.
+size=$(wc -c <"$tmp/www/page.xml")
+b_fs=$(rate "$F/feeds/usage/pages/1")
+b_ng=$(rate "$N/page.xml")
+
+# (c) appends.
+c_out=$($B/bench_feed_server_append "$tmp" 100000 1000) || exit 1
+c_lib=$(printf '%s\n' "$c_out" | awk '/^library/ { printf "%d", $2 }')
+c_raw=$(printf '%s\n' "$c_out" | awk '/^raw/ { printf "%d", $2 }')
+
+# (d) uncached pages near the start and near the middle of the big feed:
+# the page cache holds one page and wrk cycles through 64 pages, so every
+# request reads its entries from SQLite and renders the page.
+cat >"$tmp/pages.lua" <<'LUA'
+local i = 0
+local base = tonumber(os.getenv("PAGE_BASE"))
+request = function()
+    i = i + 1
+    return wrk.format("GET", "/feeds/big/pages/" .. (base + i % 64))
+end
+LUA
+BU="http://127.0.0.1:$bport"
+[ "$(status "$BU/feeds/big/pages/10063")" = 200 ] || { echo "page 10063 not served"; exit 1; }
+d_0=$(PAGE_BASE=0 rate "$BU/" -s "$tmp/pages.lua")
+d_10k=$(PAGE_BASE=10000 rate "$BU/" -s "$tmp/pages.lua")
+
+echo
+echo "| benchmark | feed-server | baseline | ratio | goal |"
+echo "|---|---|---|---|---|"
+echo "| (a) 304 polls of the head (wrk -t1 -c32) | $a_fs/s | nginx 304: $a_ng/s | $(ratio "$a_fs" "$a_ng")x | >= 1.0x |"
+echo "| (b) full archive page, $size bytes | $b_fs/s | nginx, same file: $b_ng/s | $(ratio "$b_fs" "$b_ng")x | >= 1.0x |"
+echo "| (c) appends, transactions of 1000 | $c_lib/s | raw SQLite inserts: $c_raw/s | $(ratio "$c_lib" "$c_raw")x | >= 0.5x |"
+echo "| (d) uncached page, $BIG entries, pages of 50 | page 10,000: $d_10k/s | page 0: $d_0/s | cost $(ratio "$d_0" "$d_10k")x | <= 1.2x |"
