@@ -321,6 +321,12 @@ static enum fr_error step(struct fr_follower *f, int wait)
         wait_s = wait ? f->cfg.wait : 0;
     }
     err = fr__fetch_get(&f->fetch, f->url, etag, wait_s, &status, msg, msg_size);
+    if (err == FR_ERR_HTTP && pos > 0) {
+        /* A producer that was unreachable may come back restored from an
+         * old copy: check the id at the stored position again first. */
+        f->verified = 0;
+        f->head_etag[0] = '\0';
+    }
     if (err)
         return err;
     if (status == 304) {

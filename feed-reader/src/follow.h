@@ -9,9 +9,10 @@
  *    up, it is long-polled with If-None-Match;
  *  - otherwise archive page (position / P), the page holding the next
  *    position, and so on through the full pages.
- * Before applying anything after a restart, the follower reads the document
- * that holds its stored position, to check that the id there is still the
- * one it applied (a restored producer would have another).
+ * Before applying anything after a restart, and after the producer could
+ * not be reached, the follower reads the document that holds its stored
+ * position, to check that the id there is still the one it applied (a
+ * restored producer would have another).
  */
 #ifndef FR_FOLLOW_H
 #define FR_FOLLOW_H

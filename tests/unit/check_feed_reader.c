@@ -556,6 +556,29 @@ START_TEST(t_backwards_id_while_running)
 }
 END_TEST
 
+/* The producer goes down and comes back restored with other entries, while
+ * the follower runs; the stored position 20 ends a page, so the next page
+ * alone would not show it. */
+START_TEST(t_backwards_after_outage)
+{
+    struct consumer c;
+    enum fr_error err = FR_OK;
+
+    consumer_init(&c, 20, 5);
+    catch_up(&c, 20);
+    bs_stop(&c.srv);
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_HTTP);
+    snprintf(c.srv.sh->id_prefix, sizeof c.srv.sh->id_prefix, "b");
+    c.srv.sh->count = 30;
+    bs_restart(&c.srv);
+    for (int i = 0; i < 5 && err == FR_OK; i++)
+        err = fr_follower_step(c.f, 0);
+    ck_assert_int_eq(err, FR_ERR_BACKWARDS);
+    assert_applied(&c, 20, 0);
+    consumer_release(&c);
+}
+END_TEST
+
 struct runner {
     struct fr_follower *f;
     enum fr_error result;
@@ -721,6 +744,7 @@ static Suite *suite(void)
     tcase_add_test(rules, t_backwards_id_page_end);
     tcase_add_test(rules, t_backwards_id_page);
     tcase_add_test(rules, t_backwards_id_while_running);
+    tcase_add_test(rules, t_backwards_after_outage);
     tcase_add_test(rules, t_status);
     tcase_add_test(rules, t_bad_arguments);
     suite_add_tcase(s, walk);
