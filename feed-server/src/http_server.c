@@ -292,6 +292,17 @@ static void dispatch(struct fs_request *req)
     fs__answer_error(req, req->err_status, req->err_msg);
 }
 
+/* Bytes of an oversized body read and dropped before giving up on it. */
+#define FS_DISCARD_MAX (1024 * 1024)
+
+static void answer_too_large(struct fs_request *req)
+{
+    char msg[128];
+
+    snprintf(msg, sizeof msg, "the body is too large: at most %zu bytes here", req->max_body);
+    fs__answer_error(req, 413, msg);
+}
+
 /* Adds up the bytes of one request header, for the header cap. */
 static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
                                    const char *value)
@@ -340,30 +351,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (cl && req->kind != FS_KIND_ERROR) {
             char *end;
             unsigned long long n = strtoull(cl, &end, 10);
-            if (end == cl || *end || n > req->max_body) {
-                char msg[128];
-                snprintf(msg, sizeof msg, "the body is too large: at most %zu bytes here",
-                         req->max_body);
-                /* Answered now, before the body is read; the connection closes. */
-                fs__answer_error(req, 413, msg);
-            }
+            /* Answered now, before the body is read; the connection closes. */
+            if (end == cl || *end || n > req->max_body)
+                answer_too_large(req);
         }
         return MHD_YES;
     }
     if (*upload_size) {
-        if (!req->queued) {
-            if (req->body.len + *upload_size > req->max_body) {
-                char msg[128];
-                snprintf(msg, sizeof msg, "the body is too large: at most %zu bytes here",
-                         req->max_body);
-                fs__answer_error(req, 413, msg);
-            } else if (req->kind != FS_KIND_ERROR) {
-                fs__buf_add(&req->body, upload_data, *upload_size);
-                if (req->body.oom)
-                    fs__answer_error(req, 500, "out of memory");
-            }
+        /* A body past the cap that its headers did not announce (chunked):
+         * the rest is read and dropped so the 413 reaches the client, up to
+         * a bound past which the connection is simply answered and closed. */
+        req->received += *upload_size;
+        if (!req->queued && req->received > req->max_body) {
+            req->too_large = 1;
+            fs__buf_release(&req->body);
+            if (req->received - req->max_body > FS_DISCARD_MAX)
+                answer_too_large(req);
+        } else if (!req->queued && req->kind != FS_KIND_ERROR) {
+            fs__buf_add(&req->body, upload_data, *upload_size);
+            if (req->body.oom)
+                fs__answer_error(req, 500, "out of memory");
         }
         *upload_size = 0;
+        return MHD_YES;
+    }
+    if (req->too_large && !req->queued) {
+        answer_too_large(req);
         return MHD_YES;
     }
     if (req->queued || req->held)

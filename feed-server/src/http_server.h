@@ -96,6 +96,8 @@ struct fs_request {
     int www_authenticate;            /* add the 401 challenges */
     size_t max_body;
     struct fs__buf body;
+    size_t received;                 /* body bytes received so far */
+    int too_large;                   /* the body passed max_body */
     sqlite3 *db;                     /* from the pool, while handling */
     struct MHD_Response *resp;       /* the reply a handler made */
     unsigned status;

@@ -551,6 +551,13 @@ START_TEST(routes_params_405_404_413)
     ck_assert_int_eq(r.status, 413);
     ck_assert_ptr_nonnull(strstr(r.body, "too large"));
     tk_response_release(&r);
+    {
+        /* A chunked body shows no length up front: 413 once it passes the cap. */
+        const char *chunked[] = {"Transfer-Encoding: chunked", NULL};
+        tk_http("POST", url, chunked, "a chunked body that is well over sixteen bytes", &r);
+        ck_assert_int_eq(r.status, 413);
+        tk_response_release(&r);
+    }
     tk_http("PUT", url, NULL, NULL, &r);
     ck_assert_int_eq(r.status, 405);
     ck_assert_str_eq(tk_header(&r, "Allow"), "POST");
@@ -650,6 +657,82 @@ START_TEST(oversized_headers_are_refused)
 }
 END_TEST
 
+struct poll_arg {
+    char etag[128];
+    struct tk_response r;
+};
+
+static void *poll_thread(void *arg)
+{
+    struct poll_arg *p = arg;
+
+    long_poll(p->etag, 3, &p->r);
+    return NULL;
+}
+
+START_TEST(long_polls_past_the_cap_get_503)
+{
+    struct poll_arg first;
+    struct tk_response r;
+    struct fs_server_stats st;
+    pthread_t t;
+    int64_t until = tk_now_ms() + 5000;
+
+    fs_server_close(srv);
+    {
+        struct fs_server_config cfg = {.listen = "127.0.0.1:0", .db_path = dbpath,
+                                       .max_long_polls = 1};
+        ck_assert_int_eq(fs_server_open(&cfg, &srv), FS_OK);
+        ck_assert_int_eq(fs_server_feed(srv, "usage"), FS_OK);
+        go();
+    }
+    current_etag(first.etag, sizeof first.etag);
+    ck_assert_int_eq(pthread_create(&t, NULL, poll_thread, &first), 0);
+    do {
+        usleep(5000);
+        fs_server_stats(srv, &st);
+    } while (st.long_polls_held < 1 && tk_now_ms() < until);
+    ck_assert_uint_eq(st.long_polls_held, 1);
+    long_poll(first.etag, 3, &r);
+    ck_assert_int_eq(r.status, 503);
+    ck_assert_ptr_nonnull(tk_header(&r, "Retry-After"));
+    tk_response_release(&r);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(first.r.status, 304);
+    tk_response_release(&first.r);
+    fs_server_stats(srv, &st);
+    ck_assert_uint_ge(st.not_modified, 1);
+    ck_assert_uint_ge(st.responses[5], 1);
+    ck_assert_uint_ge(st.requests, 3);
+}
+END_TEST
+
+START_TEST(listens_on_ipv6_loopback)
+{
+    struct fs_server *v6;
+    struct fs_server_config cfg = {.listen = "[::1]:0", .db_path = dbpath};
+    struct tk_response r;
+    char url[128];
+
+    ck_assert_int_eq(fs_server_open(&cfg, &v6), FS_OK);
+    ck_assert_int_eq(fs_server_feed(v6, "usage"), FS_OK);
+    if (fs_server_start(v6) != FS_OK) {
+        /* No IPv6 on this machine: nothing to check. */
+        fs_server_close(v6);
+        return;
+    }
+    snprintf(url, sizeof url, "http://[::1]:%u/feeds/usage", fs_server_port(v6));
+    tk_http("GET", url, NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    tk_response_release(&r);
+    fs_server_close(v6);
+    cfg.listen = "127.0.0.1";
+    ck_assert_int_eq(fs_server_open(&cfg, &v6), FS_OK);
+    ck_assert_int_eq(fs_server_start(v6), FS_ERR_INVALID);
+    fs_server_close(v6);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("feed_server");
@@ -675,6 +758,8 @@ int main(void)
     tcase_add_test(tc, html_view_for_browsers);
     tcase_add_test(tc, bad_page_numbers_and_unknown_feeds_are_404);
     tcase_add_test(tc, oversized_headers_are_refused);
+    tcase_add_test(tc, long_polls_past_the_cap_get_503);
+    tcase_add_test(tc, listens_on_ipv6_loopback);
     suite_add_tcase(s, tc);
     tcase_add_checked_fixture(tr, routes_setup, teardown);
     tcase_set_timeout(tr, 60);
