@@ -141,8 +141,8 @@ static int is_xml_type(const char *ct)
     return 0;
 }
 
-enum fr_error fr__fetch_get(struct fr__fetch *fx, const char *url, const char *etag,
-                            unsigned wait, long *status, char *msg, size_t msg_size)
+enum fr_error fr__fetch_get(struct fr__fetch *fx, const char *url, const char *etag, unsigned wait,
+                            long *status, char *msg, size_t msg_size)
 {
     struct curl_slist *headers = NULL, *h;
     char inm[300], prefer[32];
@@ -206,7 +206,8 @@ enum fr_error fr__fetch_get(struct fr__fetch *fx, const char *url, const char *e
         goto out;
     }
     if (rc != CURLE_OK) {
-        snprintf(msg, msg_size, "GET %s: %s", url, fx->errbuf[0] ? fx->errbuf : curl_easy_strerror(rc));
+        snprintf(msg, msg_size, "GET %s: %s", url,
+                 fx->errbuf[0] ? fx->errbuf : curl_easy_strerror(rc));
         err = rc == CURLE_OUT_OF_MEMORY ? FR_ERR_NOMEM : FR_ERR_HTTP;
         goto out;
     }

@@ -54,7 +54,7 @@ void fr__fetch_release(struct fr__fetch *fx);
  * FR_ERR_HTTP, a body over the cap FR_ERR_TOO_LARGE, a stop FR_ERR_STOPPED;
  * then msg (msg_size bytes) says what happened.
  */
-enum fr_error fr__fetch_get(struct fr__fetch *fx, const char *url, const char *etag,
-                            unsigned wait, long *status, char *msg, size_t msg_size);
+enum fr_error fr__fetch_get(struct fr__fetch *fx, const char *url, const char *etag, unsigned wait,
+                            long *status, char *msg, size_t msg_size);
 
 #endif

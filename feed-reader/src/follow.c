@@ -14,16 +14,26 @@
 const char *fr_strerror(enum fr_error err)
 {
     switch (err) {
-    case FR_OK: return "ok";
-    case FR_ERR_NOMEM: return "out of memory";
-    case FR_ERR_DB: return "the consumer's database failed";
-    case FR_ERR_INVALID: return "invalid argument";
-    case FR_ERR_HTTP: return "the producer could not be reached or answered an error";
-    case FR_ERR_PARSE: return "the document is not a valid feed document";
-    case FR_ERR_TOO_LARGE: return "the document is too large or too deeply nested";
-    case FR_ERR_BACKWARDS: return "the feed went backwards";
-    case FR_ERR_REFUSED: return "a handler refused an entry";
-    case FR_ERR_STOPPED: return "stopped";
+    case FR_OK:
+        return "ok";
+    case FR_ERR_NOMEM:
+        return "out of memory";
+    case FR_ERR_DB:
+        return "the consumer's database failed";
+    case FR_ERR_INVALID:
+        return "invalid argument";
+    case FR_ERR_HTTP:
+        return "the producer could not be reached or answered an error";
+    case FR_ERR_PARSE:
+        return "the document is not a valid feed document";
+    case FR_ERR_TOO_LARGE:
+        return "the document is too large or too deeply nested";
+    case FR_ERR_BACKWARDS:
+        return "the feed went backwards";
+    case FR_ERR_REFUSED:
+        return "a handler refused an entry";
+    case FR_ERR_STOPPED:
+        return "stopped";
     }
     return "unknown error";
 }

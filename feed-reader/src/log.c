@@ -39,8 +39,8 @@ void fr__log(const char *level, const char *feed, const char *msg, const char *f
 
     fr__now_rfc3339(ts);
     quote(qmsg, sizeof qmsg, msg);
-    n = snprintf(line, sizeof line, "ts=%s level=%s lib=feed-reader feed=%s msg=\"%s\"", ts,
-                 level, feed ? feed : "-", qmsg);
+    n = snprintf(line, sizeof line, "ts=%s level=%s lib=feed-reader feed=%s msg=\"%s\"", ts, level,
+                 feed ? feed : "-", qmsg);
     if (n < 0)
         return;
     if ((size_t)n >= sizeof line - 2)

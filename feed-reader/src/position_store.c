@@ -6,17 +6,16 @@
 
 #include "log.h"
 
-static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS feed_followers ("
-    " feed_url TEXT PRIMARY KEY,"
-    " position INTEGER NOT NULL DEFAULT 0,"
-    " last_id TEXT NOT NULL DEFAULT '',"
-    " head INTEGER NOT NULL DEFAULT 0,"
-    " skipped INTEGER NOT NULL DEFAULT 0,"
-    " errors INTEGER NOT NULL DEFAULT 0,"
-    " last_success TEXT NOT NULL DEFAULT '',"
-    " last_error TEXT NOT NULL DEFAULT '',"
-    " last_error_at TEXT NOT NULL DEFAULT '')";
+static const char schema[] = "CREATE TABLE IF NOT EXISTS feed_followers ("
+                             " feed_url TEXT PRIMARY KEY,"
+                             " position INTEGER NOT NULL DEFAULT 0,"
+                             " last_id TEXT NOT NULL DEFAULT '',"
+                             " head INTEGER NOT NULL DEFAULT 0,"
+                             " skipped INTEGER NOT NULL DEFAULT 0,"
+                             " errors INTEGER NOT NULL DEFAULT 0,"
+                             " last_success TEXT NOT NULL DEFAULT '',"
+                             " last_error TEXT NOT NULL DEFAULT '',"
+                             " last_error_at TEXT NOT NULL DEFAULT '')";
 
 static enum fr_error prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out)
 {
@@ -58,12 +57,18 @@ enum fr_error fr__store_open(struct fr__store *s, sqlite3 *db, const char *feed_
     sqlite3_bind_text(ins, 1, feed_url, -1, SQLITE_STATIC);
     if (run(ins))
         goto out;
-    if (prepare(db, "SELECT position, last_id, head, skipped FROM feed_followers"
-                    " WHERE feed_url = ?1", &s->load) ||
-        prepare(db, "UPDATE feed_followers SET position = ?2, last_id = ?3, head = ?4,"
-                    " skipped = ?5, last_success = ?6 WHERE feed_url = ?1", &s->save) ||
-        prepare(db, "UPDATE feed_followers SET errors = errors + 1, last_error = ?2,"
-                    " last_error_at = ?3 WHERE feed_url = ?1", &s->error) ||
+    if (prepare(db,
+                "SELECT position, last_id, head, skipped FROM feed_followers"
+                " WHERE feed_url = ?1",
+                &s->load) ||
+        prepare(db,
+                "UPDATE feed_followers SET position = ?2, last_id = ?3, head = ?4,"
+                " skipped = ?5, last_success = ?6 WHERE feed_url = ?1",
+                &s->save) ||
+        prepare(db,
+                "UPDATE feed_followers SET errors = errors + 1, last_error = ?2,"
+                " last_error_at = ?3 WHERE feed_url = ?1",
+                &s->error) ||
         prepare(db, "BEGIN IMMEDIATE", &s->begin) || prepare(db, "COMMIT", &s->commit) ||
         prepare(db, "ROLLBACK", &s->rollback))
         goto out;
@@ -178,8 +183,8 @@ enum fr_error fr_status_list(sqlite3 *db, fr_status_fn *fn, void *userdata)
         sqlite3_stmt *probe = NULL;
         int exists = 0;
 
-        if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE name = 'feed_followers'",
-                               -1, &probe, NULL) == SQLITE_OK)
+        if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE name = 'feed_followers'", -1,
+                               &probe, NULL) == SQLITE_OK)
             exists = sqlite3_step(probe) == SQLITE_ROW;
         sqlite3_finalize(probe);
         err = exists ? FR_ERR_DB : FR_OK;

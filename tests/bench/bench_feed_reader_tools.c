@@ -56,8 +56,8 @@ static int ceiling(const char *path, long long n, int id_index)
                                 " pos INTEGER NOT NULL)"
                               : "CREATE TABLE applied (id TEXT NOT NULL, pos INTEGER PRIMARY KEY)",
                      NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "INSERT INTO applied (id, pos) VALUES (?1, ?2)", -1, &ins,
-                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT INTO applied (id, pos) VALUES (?1, ?2)", -1, &ins, NULL) !=
+            SQLITE_OK ||
         sqlite3_prepare_v2(db, "UPDATE state SET position = ?1 WHERE k = 1", -1, &pos, NULL) !=
             SQLITE_OK ||
         sqlite3_prepare_v2(db, "BEGIN IMMEDIATE", -1, &begin, NULL) != SQLITE_OK ||
@@ -130,8 +130,8 @@ int main(int argc, char **argv)
     if (argc == 5 && strcmp(argv[1], "sqlite") == 0)
         return ceiling(argv[2], number(argv[3], 1, 100000000), (int)number(argv[4], 0, 1));
     if (argc == 6 && strcmp(argv[1], "append") == 0)
-        return append(argv[2], argv[3], number(argv[4], 1, 100000000),
-                      number(argv[5], 0, 60000));
-    fprintf(stderr, "usage: bench_feed_reader_tools sqlite DB N ID_INDEX | append DB FEED N INTERVAL_MS\n");
+        return append(argv[2], argv[3], number(argv[4], 1, 100000000), number(argv[5], 0, 60000));
+    fprintf(stderr,
+            "usage: bench_feed_reader_tools sqlite DB N ID_INDEX | append DB FEED N INTERVAL_MS\n");
     return 2;
 }

@@ -45,7 +45,8 @@ static void on_signal(int sig)
 static void usage(void)
 {
     fprintf(stderr, "usage: feedfollow --db FILE --feed URL [--type T]... [--token T] "
-                    "[--until N] [--slow-us N] [--latency FIELD] [--poll-interval S] [--stats 1] [--id-index 0]\n");
+                    "[--until N] [--slow-us N] [--latency FIELD] [--poll-interval S] [--stats 1] "
+                    "[--id-index 0]\n");
     exit(2);
 }
 
@@ -195,14 +196,13 @@ int main(int argc, char **argv)
     else
         err = fr_follower_run(follower);
     if (err != FR_ERR_STOPPED) {
-        fprintf(stderr, "feedfollow: %s: %s\n", fr_strerror(err),
-                fr_follower_last_error(follower));
+        fprintf(stderr, "feedfollow: %s: %s\n", fr_strerror(err), fr_follower_last_error(follower));
         goto out;
     }
     if (latency_field && nlat > 0) {
         qsort(latencies, nlat, sizeof *latencies, cmp);
-        printf("latency_n=%zu p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", nlat,
-               latencies[nlat / 2], latencies[(nlat * 99) / 100], latencies[nlat - 1]);
+        printf("latency_n=%zu p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", nlat, latencies[nlat / 2],
+               latencies[(nlat * 99) / 100], latencies[nlat - 1]);
     }
     if (stats && getrusage(RUSAGE_SELF, &ru) == 0) {
         double secs = (now_us() - t0) / 1e6;

@@ -83,11 +83,10 @@ static void respond(int fd, int status, const char *ct, const char *etag, const 
     free(o.p);
 }
 
-static const char feed_open[] =
-    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-    "<feed xmlns=\"http://www.w3.org/2005/Atom\" "
-    "xmlns:fh=\"http://purl.org/syndication/history/1.0\" "
-    "xmlns:f=\"urn:x-feed-integration:1\">\n";
+static const char feed_open[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                "<feed xmlns=\"http://www.w3.org/2005/Atom\" "
+                                "xmlns:fh=\"http://purl.org/syndication/history/1.0\" "
+                                "xmlns:f=\"urn:x-feed-integration:1\">\n";
 
 static void entry(struct out *o, const struct bs_shared *sh, long long pos)
 {
@@ -109,8 +108,7 @@ static void entry(struct out *o, const struct bs_shared *sh, long long pos)
 }
 
 /* Serves the synthetic feed: head or archive page by path, long-polls. */
-static void serve_feed(int fd, struct bs_shared *sh, const char *path, const char *inm,
-                       int wait)
+static void serve_feed(int fd, struct bs_shared *sh, const char *path, const char *inm, int wait)
 {
     long long count = sh->count, p = sh->page_size > 0 ? sh->page_size : 500;
     long long first, last, page = -1;
@@ -190,8 +188,7 @@ static void serve_huge(int fd, int with_length)
 }
 
 /* Reads the request head; fills path, If-None-Match and the Prefer wait. */
-static int read_request(int fd, char *path, size_t path_size, char *inm, size_t inm_size,
-                        int *wait)
+static int read_request(int fd, char *path, size_t path_size, char *inm, size_t inm_size, int *wait)
 {
     char buf[16384];
     size_t len = 0;
@@ -249,8 +246,10 @@ static void serve(int lfd, struct bs_shared *sh)
             }
             case BS_CUT: {
                 struct out o = {0};
-                putf(&o, "HTTP/1.1 200 OK\r\nContent-Type: application/atom+xml\r\n"
-                         "Content-Length: %zu\r\n\r\n", sh->raw_len + 1000);
+                putf(&o,
+                     "HTTP/1.1 200 OK\r\nContent-Type: application/atom+xml\r\n"
+                     "Content-Length: %zu\r\n\r\n",
+                     sh->raw_len + 1000);
                 put(&o, sh->raw, sh->raw_len);
                 send_all(fd, o.p, o.len);
                 free(o.p);

@@ -125,8 +125,7 @@ static void catch_up(struct consumer *c, long long want)
 {
     for (int i = 0; i < 100 && fr_follower_position(c->f) < want; i++) {
         enum fr_error err = fr_follower_step(c->f, 0);
-        ck_assert_msg(err == FR_OK, "step: %s: %s", fr_strerror(err),
-                      fr_follower_last_error(c->f));
+        ck_assert_msg(err == FR_OK, "step: %s: %s", fr_strerror(err), fr_follower_last_error(c->f));
     }
     ck_assert_int_eq(fr_follower_position(c->f), want);
 }
@@ -138,8 +137,7 @@ static void assert_applied(const struct consumer *c, long long n, long long skip
     ck_assert_int_eq(scalar(c->db, "SELECT count(DISTINCT id) FROM applied"), n - skipped);
     if (n > 0)
         ck_assert_int_eq(scalar(c->db, "SELECT max(pos) FROM applied"), n);
-    ck_assert_int_eq(scalar(c->db, "SELECT count(*) FROM applied WHERE n != CAST(pos AS TEXT)"),
-                     0);
+    ck_assert_int_eq(scalar(c->db, "SELECT count(*) FROM applied WHERE n != CAST(pos AS TEXT)"), 0);
     ck_assert_int_eq(scalar(c->db, "SELECT position FROM feed_followers"), n);
 }
 
@@ -223,8 +221,7 @@ static void fault(bad_fn *make_bad, enum fr_error want)
         ck_assert_int_eq(fr_follower_position(c.f), 0);
     }
     ck_assert_int_ge(scalar(c.db, "SELECT errors FROM feed_followers"), 3);
-    ck_assert_int_eq(scalar(c.db, "SELECT count(*) FROM feed_followers WHERE last_error != ''"),
-                     1);
+    ck_assert_int_eq(scalar(c.db, "SELECT count(*) FROM feed_followers WHERE last_error != ''"), 1);
     if (c.srv.pid == 0)
         bs_restart(&c.srv);
     c.srv.sh->mode = BS_FEED;
@@ -363,8 +360,8 @@ static void bad_deep(struct consumer *c)
     char body[8192];
     size_t n = 0;
 
-    n += (size_t)snprintf(body + n, sizeof body - n,
-                          "<feed xmlns=\"http://www.w3.org/2005/Atom\">");
+    n +=
+        (size_t)snprintf(body + n, sizeof body - n, "<feed xmlns=\"http://www.w3.org/2005/Atom\">");
     for (int i = 0; i < 200; i++)
         n += (size_t)snprintf(body + n, sizeof body - n, "<a>");
     for (int i = 0; i < 200; i++)
@@ -393,43 +390,100 @@ static void bad_no_position(struct consumer *c)
            "<Thing><customerId>c1</customerId><n>1</n></Thing></content></entry></feed>");
 }
 
-START_TEST(t_fault_down) { fault(bad_down, FR_ERR_HTTP); }
+START_TEST(t_fault_down)
+{
+    fault(bad_down, FR_ERR_HTTP);
+}
 END_TEST
-START_TEST(t_fault_500) { fault(bad_500, FR_ERR_HTTP); }
+START_TEST(t_fault_500)
+{
+    fault(bad_500, FR_ERR_HTTP);
+}
 END_TEST
-START_TEST(t_fault_503) { fault(bad_503, FR_ERR_HTTP); }
+START_TEST(t_fault_503)
+{
+    fault(bad_503, FR_ERR_HTTP);
+}
 END_TEST
-START_TEST(t_fault_hang) { fault(bad_hang, FR_ERR_HTTP); }
+START_TEST(t_fault_hang)
+{
+    fault(bad_hang, FR_ERR_HTTP);
+}
 END_TEST
-START_TEST(t_fault_close) { fault(bad_close, FR_ERR_HTTP); }
+START_TEST(t_fault_close)
+{
+    fault(bad_close, FR_ERR_HTTP);
+}
 END_TEST
-START_TEST(t_fault_cut) { fault(bad_cut, FR_ERR_HTTP); }
+START_TEST(t_fault_cut)
+{
+    fault(bad_cut, FR_ERR_HTTP);
+}
 END_TEST
-START_TEST(t_fault_type) { fault(bad_type, FR_ERR_HTTP); }
+START_TEST(t_fault_type)
+{
+    fault(bad_type, FR_ERR_HTTP);
+}
 END_TEST
-START_TEST(t_fault_no_type) { fault(bad_no_type, FR_ERR_HTTP); }
+START_TEST(t_fault_no_type)
+{
+    fault(bad_no_type, FR_ERR_HTTP);
+}
 END_TEST
-START_TEST(t_fault_xml) { fault(bad_xml, FR_ERR_PARSE); }
+START_TEST(t_fault_xml)
+{
+    fault(bad_xml, FR_ERR_PARSE);
+}
 END_TEST
-START_TEST(t_fault_not_atom) { fault(bad_not_atom, FR_ERR_PARSE); }
+START_TEST(t_fault_not_atom)
+{
+    fault(bad_not_atom, FR_ERR_PARSE);
+}
 END_TEST
-START_TEST(t_fault_empty) { fault(bad_empty, FR_ERR_PARSE); }
+START_TEST(t_fault_empty)
+{
+    fault(bad_empty, FR_ERR_PARSE);
+}
 END_TEST
-START_TEST(t_fault_laughs) { fault(bad_laughs, FR_ERR_PARSE); }
+START_TEST(t_fault_laughs)
+{
+    fault(bad_laughs, FR_ERR_PARSE);
+}
 END_TEST
-START_TEST(t_fault_xxe) { fault(bad_xxe, FR_ERR_PARSE); }
+START_TEST(t_fault_xxe)
+{
+    fault(bad_xxe, FR_ERR_PARSE);
+}
 END_TEST
-START_TEST(t_fault_undeclared_entity) { fault(bad_undeclared_entity, FR_ERR_PARSE); }
+START_TEST(t_fault_undeclared_entity)
+{
+    fault(bad_undeclared_entity, FR_ERR_PARSE);
+}
 END_TEST
-START_TEST(t_fault_huge) { fault(bad_huge, FR_ERR_TOO_LARGE); }
+START_TEST(t_fault_huge)
+{
+    fault(bad_huge, FR_ERR_TOO_LARGE);
+}
 END_TEST
-START_TEST(t_fault_huge_nolen) { fault(bad_huge_nolen, FR_ERR_TOO_LARGE); }
+START_TEST(t_fault_huge_nolen)
+{
+    fault(bad_huge_nolen, FR_ERR_TOO_LARGE);
+}
 END_TEST
-START_TEST(t_fault_deep) { fault(bad_deep, FR_ERR_TOO_LARGE); }
+START_TEST(t_fault_deep)
+{
+    fault(bad_deep, FR_ERR_TOO_LARGE);
+}
 END_TEST
-START_TEST(t_fault_gap) { fault(bad_gap, FR_ERR_PARSE); }
+START_TEST(t_fault_gap)
+{
+    fault(bad_gap, FR_ERR_PARSE);
+}
 END_TEST
-START_TEST(t_fault_no_position) { fault(bad_no_position, FR_ERR_PARSE); }
+START_TEST(t_fault_no_position)
+{
+    fault(bad_no_position, FR_ERR_PARSE);
+}
 END_TEST
 
 START_TEST(t_xxe_never_applied)
@@ -439,8 +493,7 @@ START_TEST(t_xxe_never_applied)
     consumer_init(&c, 0, 5);
     bad_xxe(&c);
     ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_PARSE);
-    ck_assert_int_eq(scalar(c.db, "SELECT count(*) FROM applied WHERE customer LIKE '%root%'"),
-                     0);
+    ck_assert_int_eq(scalar(c.db, "SELECT count(*) FROM applied WHERE customer LIKE '%root%'"), 0);
     ck_assert_ptr_null(strstr(fr_follower_last_error(c.f), "root:"));
     consumer_release(&c);
 }
@@ -489,8 +542,8 @@ START_TEST(t_refused_in_archive_keeps_earlier_pages)
 
     consumer_init(&c, 12, 5);
     c.srv.sh->refuse_at = 7;
-    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK);   /* head: learn P */
-    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK);   /* page 0 */
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK); /* head: learn P */
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK); /* page 0 */
     ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_REFUSED);
     assert_applied(&c, 5, 0);
     consumer_release(&c);
@@ -535,11 +588,20 @@ static void backwards_id(long long at)
     consumer_release(&c);
 }
 
-START_TEST(t_backwards_id_head) { backwards_id(23); }
+START_TEST(t_backwards_id_head)
+{
+    backwards_id(23);
+}
 END_TEST
-START_TEST(t_backwards_id_page_end) { backwards_id(20); }
+START_TEST(t_backwards_id_page_end)
+{
+    backwards_id(20);
+}
 END_TEST
-START_TEST(t_backwards_id_page) { backwards_id(17); }
+START_TEST(t_backwards_id_page)
+{
+    backwards_id(17);
+}
 END_TEST
 
 START_TEST(t_backwards_id_while_running)

@@ -34,9 +34,10 @@ static int on_usage(const struct fr_entry *e, sqlite3 *db, char *why, size_t why
     int rc;
 
     (void)userdata;
-    ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT INTO applied (id, pos, customer) VALUES (?1, ?2, ?3)",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(db, "INSERT INTO applied (id, pos, customer) VALUES (?1, ?2, ?3)", -1,
+                           &st, NULL),
+        SQLITE_OK);
     sqlite3_bind_text(st, 1, e->id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, e->position);
     sqlite3_bind_text(st, 3, fr_entry_field(e, "customerId"), -1, SQLITE_TRANSIENT);
@@ -97,8 +98,13 @@ static void serve(struct env *e, unsigned port, int with_token)
 
 static void open_follower(struct env *e, const char *token)
 {
-    struct fr_config cfg = {.feed_url = e->url, .db = e->cons, .token = token, .wait = 2,
-                            .connect_timeout = 1, .read_timeout = 2, .max_backoff_ms = 200};
+    struct fr_config cfg = {.feed_url = e->url,
+                            .db = e->cons,
+                            .token = token,
+                            .wait = 2,
+                            .connect_timeout = 1,
+                            .read_timeout = 2,
+                            .max_backoff_ms = 200};
 
     fr_follower_close(e->f);
     e->f = NULL;
@@ -147,8 +153,7 @@ static void catch_up(struct env *e, long long want)
 {
     for (int i = 0; i < 100 && fr_follower_position(e->f) < want; i++) {
         enum fr_error err = fr_follower_step(e->f, 1);
-        ck_assert_msg(err == FR_OK, "step: %s: %s", fr_strerror(err),
-                      fr_follower_last_error(e->f));
+        ck_assert_msg(err == FR_OK, "step: %s: %s", fr_strerror(err), fr_follower_last_error(e->f));
     }
     ck_assert_int_eq(fr_follower_position(e->f), want);
 }
@@ -193,11 +198,20 @@ static void walk_from(long long from)
     env_release(&e);
 }
 
-START_TEST(t_walk_from_0) { walk_from(0); }
+START_TEST(t_walk_from_0)
+{
+    walk_from(0);
+}
 END_TEST
-START_TEST(t_walk_from_7) { walk_from(7); }
+START_TEST(t_walk_from_7)
+{
+    walk_from(7);
+}
 END_TEST
-START_TEST(t_walk_from_10) { walk_from(10); }
+START_TEST(t_walk_from_10)
+{
+    walk_from(10);
+}
 END_TEST
 
 struct runner {
