@@ -20,6 +20,20 @@
  *    concatenates stored entries, and answering a poll of an unchanged head
  *    touches neither SQLite nor the XML writer.
  *
+ * Documents (DESIGN.md section 5): the <feed> element binds the Atom
+ * namespace as default, "fh" to RFC 5005's history namespace and "f" to
+ * FS_NAMESPACE. Each entry holds id, title (the event type), updated,
+ * category term="TYPE", f:position and content type="application/xml"
+ * with one element named after the type, carrying xmlns="" so that it and
+ * its field elements are in no namespace: <TYPE xmlns="" version="1">
+ * <field>value</field>...</TYPE>. The feed's author is the feed's name.
+ * ETags are strong: "<feed id>-h<head>" for the head and "<feed id>-p<N>"
+ * for page N, "-html" appended for the HTML view; the feed id part is drawn
+ * at random when the feed is declared, so a database made afresh gives
+ * other ETags. A server learns of new entries from a watcher that looks at
+ * the database every few milliseconds, so its head may trail a commit by
+ * that long.
+ *
  * Threads: the fs_feed_* functions use only the connection they are given.
  * An fs_server runs its own threads; route handlers run on them, several at
  * once, each with its own database connection (fs_request_db()).
@@ -107,7 +121,15 @@ struct fs_event {
  * write transaction the caller opened with BEGIN IMMEDIATE on db, so that the
  * entry commits (or rolls back) together with the change that caused it and
  * two processes never take the same position. The entry's XML is rendered
- * here, once.
+ * here, once. FS_ERR_INVALID if no transaction is open, the type or a field
+ * name is not an XML name, or a value is not UTF-8 text XML can hold;
+ * FS_ERR_NOT_FOUND if the feed is not declared; FS_ERR_CONFLICT if the
+ * event id is taken.
+ *
+ * The statements it uses stay prepared for the life of db and are
+ * finalized when db is closed, through a SQLITE_TRACE_CLOSE callback that
+ * it sets with sqlite3_trace_v2(): do not set another trace callback on a
+ * connection used for appending, or sqlite3_close() on it will fail.
  */
 enum fs_error fs_feed_append(sqlite3 *db, const char *feed, const struct fs_event *ev,
                              int64_t *position);
