@@ -109,8 +109,9 @@ struct fr_config {
 
 /*
  * Creates a follower for cfg. It creates the feed_followers table in cfg->db
- * if needed and reads the stored position. The caller owns *out and frees it
- * with fr_follower_close().
+ * if needed, reads the stored position, and sets a busy timeout of 5 s on
+ * cfg->db (the producer's server may share the file). The caller owns *out
+ * and frees it with fr_follower_close().
  */
 enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower **out);
 
