@@ -20,3 +20,6 @@ $(eval $(call unit_test,check_feed_server,$(FS_LIB)))
 FS_BENCH_APPEND := $(BUILD)/tests/bench_feed_server_append
 BENCHES += $(FS_BENCH_APPEND)
 $(eval $(call tool,$(FS_BENCH_APPEND),$(BUILD)/tests/bench/bench_feed_server_append.o,$(FS_LIB)))
+FS_BENCH_WAKE := $(BUILD)/tests/bench_feed_server_wake
+BENCHES += $(FS_BENCH_WAKE)
+$(eval $(call tool,$(FS_BENCH_WAKE),$(BUILD)/tests/bench/bench_feed_server_wake.o,$(FS_LIB)))
