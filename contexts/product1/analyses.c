@@ -202,22 +202,28 @@ void analysis_job_release(struct analysis_job *job)
     memset(job, 0, sizeof *job);
 }
 
-int analyses_queued(sqlite3 *db, char (*ids)[ANALYSIS_ID_SIZE], int max)
+int analyses_queued(sqlite3 *db, const struct user_ref *u, char (*ids)[ANALYSIS_ID_SIZE],
+                    int max)
 {
     sqlite3_stmt *st = NULL;
     int n = -1;
-    int rc;
+    int rc = SQLITE_DONE;
 
     if (sqlite3_prepare_v2(db,
                            "SELECT id FROM analyses WHERE status = 'queued' "
-                           "ORDER BY created_at, rowid LIMIT ?",
+                           "AND (?1 IS NULL OR (customer_id = ?1 AND user_id = ?2)) "
+                           "ORDER BY created_at, rowid LIMIT ?3",
                            -1, &st, NULL) != SQLITE_OK)
         goto out;
-    sqlite3_bind_int(st, 1, max);
+    if (u) {
+        sqlite3_bind_text(st, 1, u->customer_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, u->user_id, -1, SQLITE_TRANSIENT);
+    }
+    sqlite3_bind_int(st, 3, max);
     n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max)
+    while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
         snprintf(ids[n++], ANALYSIS_ID_SIZE, "%s", (const char *)sqlite3_column_text(st, 0));
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    if (n < max && rc != SQLITE_DONE)
         n = -1;
 out:
     if (n < 0)

@@ -61,9 +61,10 @@ int analysis_load_queued(sqlite3 *db, const char *id, struct analysis_job *job);
 
 void analysis_job_release(struct analysis_job *job);
 
-/* Fills ids with up to max ids of queued analyses, oldest first, and
- * returns how many, or -1 on error. */
-int analyses_queued(sqlite3 *db, char (*ids)[ANALYSIS_ID_SIZE], int max);
+/* Fills ids with up to max ids of queued analyses, oldest first, of user u
+ * (or of everyone when u is NULL), and returns how many, or -1 on error. */
+int analyses_queued(sqlite3 *db, const struct user_ref *u, char (*ids)[ANALYSIS_ID_SIZE],
+                    int max);
 
 /* Counts the analyses in status, of user (customer_id, user_id) when both
  * are not NULL, else of everyone. Returns -1 on error. */

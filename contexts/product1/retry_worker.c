@@ -63,33 +63,54 @@ static int stopping(struct retry_worker *w)
     return stop;
 }
 
-/* One pass over the queued analyses. Returns 1 when the Cloud API could not
- * be reached (so the caller backs off), 0 otherwise. */
-static int round_once(struct retry_worker *w)
+/*
+ * Runs the queued analyses of one session's user with its key. Returns 1
+ * when the Cloud API could not be reached, 0 otherwise. A session found
+ * ended loses its key.
+ */
+static int run_for_session(struct retry_worker *w, const char *hash)
 {
     char ids[BATCH][ANALYSIS_ID_SIZE];
-    int n, unreachable = 0;
+    char key[LOGIN_KEY_MAX + 1];
+    struct user_ref u;
+    int live, n, unreachable = 0;
 
-    sessions_purge_expired(w->db);
-    n = analyses_queued(w->db, ids, BATCH);
-    for (int i = 0; i < n && !unreachable && !stopping(w); i++) {
-        enum run_result res = runner_run(w->runner, w->db, ids[i], NULL, NULL, 0);
-        if (res == RUN_QUEUED)
-            unreachable = 1;
+    live = session_user(w->db, hash, &u);
+    if (live == 0)
+        vault_forget(w->vault, hash);
+    if (live <= 0)
+        return 0;
+    if (vault_get(w->vault, hash, key)) {
+        n = analyses_queued(w->db, &u, ids, BATCH);
+        for (int i = 0; i < n && !unreachable && !stopping(w); i++)
+            unreachable = runner_run(w->runner, w->db, ids[i], key, NULL, 0) == RUN_QUEUED;
     }
+    {
+        volatile char *p = key;
+        for (size_t i = 0; i < sizeof key; i++)
+            p[i] = '\0';
+    }
+    user_ref_release(&u);
     return unreachable;
 }
 
-/* Forgets the keys of sessions that ended (signed out elsewhere, expired,
- * revoked or locked by the follower). */
-static void prune_keys(struct retry_worker *w)
+/*
+ * One pass: drops expired sessions, then runs the queued analyses of the
+ * users whose sessions hold a key (up to BATCH sessions a round, rotating),
+ * so analyses of signed-out users never hold up the others'. Returns 1 when
+ * the Cloud API could not be reached (the caller backs off), 0 otherwise.
+ */
+static int round_once(struct retry_worker *w)
 {
     char hashes[BATCH][65];
-    size_t n = vault_hashes(w->vault, hashes, BATCH);
+    size_t n;
+    int unreachable = 0;
 
-    for (size_t i = 0; i < n; i++)
-        if (session_is_live(w->db, hashes[i]) == 0)
-            vault_forget(w->vault, hashes[i]);
+    sessions_purge_expired(w->db);
+    n = vault_hashes(w->vault, hashes, BATCH);
+    for (size_t i = 0; i < n && !unreachable && !stopping(w); i++)
+        unreachable = run_for_session(w, hashes[i]);
+    return unreachable;
 }
 
 static void *worker_main(void *arg)
@@ -105,7 +126,6 @@ static void *worker_main(void *arg)
             backoff = RETRY_MIN_MS;
             delay = RETRY_IDLE_MS;
         }
-        prune_keys(w);
     }
     return NULL;
 }

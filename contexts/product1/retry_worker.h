@@ -1,12 +1,13 @@
 /*
  * retry_worker.h - the thread of `serve` that finishes queued analyses.
  *
- * While analyses are queued, the worker tries them oldest first with the key
- * of a live session of their user. When the Cloud API cannot be reached it
- * waits, doubling the pause from RETRY_MIN_MS up to its maximum, and starts
- * again at once when woken (a new analysis, a sign-in). An analysis whose
- * user has no live session waits for their next sign-in. Each round also
- * drops expired sessions and the keys of sessions that ended.
+ * Each round goes through the sessions whose login key the vault holds and
+ * runs the queued analyses of their users, oldest first, with that key; an
+ * analysis whose user has no live session waits for their next sign-in, and
+ * never holds up anyone else's. When the Cloud API cannot be reached the
+ * worker pauses, doubling the pause from RETRY_MIN_MS up to its maximum;
+ * it starts a round at once when woken (a sign-in). Each round also drops
+ * expired sessions and the keys of sessions that ended.
  */
 #ifndef PRODUCT1_RETRY_WORKER_H
 #define PRODUCT1_RETRY_WORKER_H

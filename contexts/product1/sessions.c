@@ -88,6 +88,11 @@ int session_is_live(sqlite3 *db, const char *hash)
     return find_by_hash(db, hash, NULL);
 }
 
+int session_user(sqlite3 *db, const char *hash, struct user_ref *out)
+{
+    return find_by_hash(db, hash, out);
+}
+
 int session_end(sqlite3 *db, const char *hash)
 {
     return db_exec(db, "DELETE FROM sessions WHERE id_sha256 = ?", "t", hash) == SQLITE_DONE ? 0

@@ -40,6 +40,9 @@ int session_find(sqlite3 *db, const char *id, struct user_ref *out, char hash[SH
 /* Whether the session keyed by hash is live: 1, 0, or -1 on error. */
 int session_is_live(sqlite3 *db, const char *hash);
 
+/* Same, and on 1 fills *out with its user (caller releases). */
+int session_user(sqlite3 *db, const char *hash, struct user_ref *out);
+
 /* Ends the session keyed by hash. Returns 0, or -1 (logged). */
 int session_end(sqlite3 *db, const char *hash);
 

@@ -422,8 +422,11 @@ START_TEST(test_analysis_failed_and_listed)
     ck_assert_int_eq(analysis_create(db, "an_1", &u, "first"), 0);
     ck_assert_int_eq(analysis_create(db, "an_2", &u, "second"), 0);
     ck_assert_int_eq(analysis_create(db, "an_3", &other, "someone else's"), 0);
-    ck_assert_int_eq(analyses_queued(db, ids, 4), 3);
+    ck_assert_int_eq(analyses_queued(db, NULL, ids, 4), 3);
     ck_assert_str_eq(ids[0], "an_1");
+    ck_assert_int_eq(analyses_queued(db, &other, ids, 4), 1);
+    ck_assert_str_eq(ids[0], "an_3");
+    ck_assert_int_eq(analyses_queued(db, &u, ids, 1), 1);
     ck_assert_int_eq(analysis_load_queued(db, "an_2", &job), 1);
     ck_assert_str_eq(job.text, "second");
     ck_assert_uint_eq(job.len, 6);
@@ -880,6 +883,41 @@ START_TEST(test_worker_waits_for_a_session)
 }
 END_TEST
 
+START_TEST(test_worker_not_held_up_by_signed_out_users)
+{
+    struct key_vault *v = vault_new();
+    struct analysis_runner *r;
+    struct retry_worker *w;
+    struct fs_server *cloud;
+    struct user_ref u = ada(), gone = {(char *)"c2", (char *)"u2", (char *)"k", (char *)"x@y.z"};
+    char url[64], s1[SHA256_HEX_SIZE], id[ANALYSIS_ID_SIZE];
+    int64_t deadline;
+
+    directory_with_ada();
+    atomic_store(&fake_status, 200);
+    cloud = fake_cloud_open(url, sizeof url);
+    r = runner_new(url, v);
+    for (int i = 0; i < 80; i++) {
+        snprintf(id, sizeof id, "an_gone_%d", i);
+        ck_assert_int_eq(analysis_create(db, id, &gone, "waiting for its user"), 0);
+    }
+    ck_assert_int_eq(analysis_create(db, "an_ada", &u, "mine"), 0);
+    ck_assert_int_eq(sign_in_as(v, EMAIL, KEY1, s1), SIGN_IN_OK);
+    w = retry_worker_start(db_path, r, v, 1000);
+    ck_assert_ptr_nonnull(w);
+    deadline = tk_now_ms() + 5000;
+    while (analyses_count(db, "done", NULL, NULL) < 1 && tk_now_ms() < deadline)
+        usleep(50000);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM analyses WHERE id = 'an_ada' AND status = 'done'"),
+                     1);
+    ck_assert_int_eq(analyses_count(db, "queued", "c2", "u2"), 80);
+    retry_worker_stop(w);
+    runner_free(r);
+    fs_server_close(cloud);
+    vault_free(v);
+}
+END_TEST
+
 static Suite *product1_suite(void)
 {
     Suite *s = suite_create("product1");
@@ -913,6 +951,7 @@ static Suite *product1_suite(void)
     tcase_add_test(net, test_runner_unreachable);
     tcase_add_test(net, test_worker_finishes_queued_when_the_api_is_back);
     tcase_add_test(net, test_worker_waits_for_a_session);
+    tcase_add_test(net, test_worker_not_held_up_by_signed_out_users);
     suite_add_tcase(s, net);
     return s;
 }
