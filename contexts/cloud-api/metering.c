@@ -4,22 +4,25 @@
 #include "log.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* A call waiting for its units to be committed. It lives on the caller's
- * stack: the committer must not touch it once done is set. */
+ * stack: once its semaphore is posted, nobody else touches it. */
 struct usage_call {
     const char *customer_id;
     const char *user_id;
     const char *key_id;
     uint64_t units;
-    int done;                /* set by the committer under mu */
-    pthread_cond_t wake;     /* signalled by the committer once done is set */
+    sem_t wake;              /* posted when done is set, or when the call must lead */
+    int lead;                /* this call leads the next commit */
+    int done;                /* its commit is over; ok tells how it went */
     int ok;                  /* 1 when committed */
     struct usage_call *next; /* queue order */
-    /* Set by the committer: the next call of the batch that starts a new
+    /* Set by the leader: the next call of the batch that starts a new
      * (customer, user, key), and the units of all the batch's calls with
      * the same ids as this one (when it is the first of them). */
     struct usage_call *next_distinct;
@@ -27,16 +30,13 @@ struct usage_call {
 };
 
 struct meter {
-    sqlite3 *db;               /* used by the committer thread only */
+    sqlite3 *db;               /* used only by the leader of the moment */
     sqlite3_stmt *begin, *commit, *rollback, *watermark, *upsert;
     unsigned window;           /* seconds */
     time_t (*clock)(void);
-    pthread_t thread;
-    int thread_started;
     pthread_mutex_t mu;        /* guards everything below */
-    pthread_cond_t work;       /* signalled when the queue gets a call or stopping is set */
-    struct usage_call *head, *tail;
-    int stopping;
+    struct usage_call *head, *tail; /* calls waiting for the next commit */
+    int leading;               /* some call holds the lead (committing, or about to) */
     struct meter_stats stats;
 };
 
@@ -128,46 +128,52 @@ fail:
     return -1;
 }
 
-/* The committer: takes every queued call, commits them together, wakes
- * their callers, and starts over; drains the queue before it stops. */
-static void *committer(void *arg)
+/*
+ * Runs by the call that holds the lead: lets the other runnable request
+ * threads queue their calls, takes every queued call (its own included),
+ * commits them together, then hands the lead to the first call queued
+ * meanwhile (or drops it) and wakes every call of the batch. The wake-ups
+ * happen after mu is released, so the woken threads do not queue on it.
+ */
+static void lead_batch(struct meter *m)
 {
-    struct meter *m = arg;
+    struct usage_call *batch, *c, *next, *successor;
+    uint64_t n = 0, units = 0;
+    int ok;
 
+    sched_yield();
     pthread_mutex_lock(&m->mu);
-    for (;;) {
-        struct usage_call *batch, *c, *next;
-        uint64_t n = 0, units = 0;
-        int ok;
-
-        while (!m->head && !m->stopping)
-            pthread_cond_wait(&m->work, &m->mu);
-        if (!m->head)
-            break;
-        batch = m->head;
-        m->head = m->tail = NULL;
-        pthread_mutex_unlock(&m->mu);
-        ok = commit_batch(m, batch) == 0;
-        pthread_mutex_lock(&m->mu);
-        for (c = batch; c; c = next) {
-            next = c->next;
-            n++;
-            units += c->units;
-            c->ok = ok;
-            c->done = 1;
-            pthread_cond_signal(&c->wake);
-        }
-        if (ok) {
-            m->stats.commits++;
-            m->stats.calls += n;
-            m->stats.units += units;
-            if (n > m->stats.largest_batch)
-                m->stats.largest_batch = n;
-        } else
-            m->stats.failures += n;
-    }
+    batch = m->head;
+    m->head = m->tail = NULL;
     pthread_mutex_unlock(&m->mu);
-    return NULL;
+    ok = commit_batch(m, batch) == 0;
+    for (c = batch; c; c = c->next) {
+        n++;
+        units += c->units;
+    }
+    pthread_mutex_lock(&m->mu);
+    if (ok) {
+        m->stats.commits++;
+        m->stats.calls += n;
+        m->stats.units += units;
+        if (n > m->stats.largest_batch)
+            m->stats.largest_batch = n;
+    } else
+        m->stats.failures += n;
+    successor = m->head;
+    if (successor)
+        successor->lead = 1;
+    else
+        m->leading = 0;
+    pthread_mutex_unlock(&m->mu);
+    for (c = batch; c; c = next) {
+        next = c->next;
+        c->ok = ok;
+        c->done = 1;
+        sem_post(&c->wake);
+    }
+    if (successor)
+        sem_post(&successor->wake);
 }
 
 static int prepare(struct meter *m, const char *sql, sqlite3_stmt **st)
@@ -189,7 +195,6 @@ int meter_open(const struct meter_config *cfg, struct meter **out)
         return -1;
     }
     pthread_mutex_init(&m->mu, NULL);
-    pthread_cond_init(&m->work, NULL);
     m->window = cfg->window_seconds ? cfg->window_seconds : 1;
     m->clock = cfg->clock;
     err = fs_db_open(cfg->db_path, &m->db);
@@ -203,11 +208,6 @@ int meter_open(const struct meter_config *cfg, struct meter **out)
         prepare(m, "SELECT published_until FROM usage_state WHERE id = 1", &m->watermark) ||
         prepare(m, upsert_sql, &m->upsert))
         goto fail;
-    if (pthread_create(&m->thread, NULL, committer, m) != 0) {
-        log_error("cannot start the usage committer", "%s", "where=meter_open");
-        goto fail;
-    }
-    m->thread_started = 1;
     *out = m;
     return 0;
 fail:
@@ -225,18 +225,27 @@ int meter_record(struct meter *m, const char *customer_id, const char *user_id,
     c.user_id = user_id;
     c.key_id = key_id;
     c.units = units;
-    pthread_cond_init(&c.wake, NULL);
+    if (sem_init(&c.wake, 0, 0) != 0)
+        return -1;
     pthread_mutex_lock(&m->mu);
     if (m->tail)
         m->tail->next = &c;
     else
         m->head = &c;
     m->tail = &c;
-    pthread_cond_signal(&m->work);
-    while (!c.done)
-        pthread_cond_wait(&c.wake, &m->mu);
+    if (!m->leading) {
+        m->leading = 1;
+        c.lead = 1;
+    }
     pthread_mutex_unlock(&m->mu);
-    pthread_cond_destroy(&c.wake);
+    while (!c.done) {
+        if (c.lead)
+            lead_batch(m);
+        else
+            while (sem_wait(&c.wake) != 0)
+                ;
+    }
+    sem_destroy(&c.wake);
     return c.ok ? 0 : -1;
 }
 
@@ -251,20 +260,12 @@ void meter_close(struct meter *m)
 {
     if (!m)
         return;
-    if (m->thread_started) {
-        pthread_mutex_lock(&m->mu);
-        m->stopping = 1;
-        pthread_cond_signal(&m->work);
-        pthread_mutex_unlock(&m->mu);
-        pthread_join(m->thread, NULL);
-    }
     sqlite3_finalize(m->begin);
     sqlite3_finalize(m->commit);
     sqlite3_finalize(m->rollback);
     sqlite3_finalize(m->watermark);
     sqlite3_finalize(m->upsert);
     sqlite3_close(m->db);
-    pthread_cond_destroy(&m->work);
     pthread_mutex_destroy(&m->mu);
     free(m);
 }
