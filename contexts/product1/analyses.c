@@ -164,7 +164,9 @@ int analysis_load_queued(sqlite3 *db, const char *id, struct analysis_job *job)
 
     memset(job, 0, sizeof *job);
     if (sqlite3_prepare_v2(db,
-                           "SELECT customer_id, user_id, text FROM analyses "
+                           "SELECT customer_id, user_id, text, "
+                           "       strftime('%s', 'now') - strftime('%s', created_at) "
+                           "FROM analyses "
                            "WHERE id = ? AND status = 'queued'",
                            -1, &st, NULL) != SQLITE_OK)
         goto out;
@@ -184,6 +186,7 @@ int analysis_load_queued(sqlite3 *db, const char *id, struct analysis_job *job)
     if (job->len)
         memcpy(job->text, sqlite3_column_text(st, 2), job->len);
     job->text[job->len] = '\0';
+    job->age = sqlite3_column_int64(st, 3);
     result = 1;
 out:
     if (result < 0)

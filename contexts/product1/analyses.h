@@ -53,6 +53,8 @@ struct analysis_job {
     char *user_id;
     char *text;
     size_t len;
+    /* seconds since it was submitted */
+    long long age;
 };
 
 /* Loads analysis id into *job if it is still queued: returns 1, 0 if it is

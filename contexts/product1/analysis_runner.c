@@ -11,6 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* For this long after a text is submitted, a 401 from the Cloud API is taken
+ * as its replica not having the key yet (both replicas follow the same feed
+ * and converge within 1-2 s, DESIGN.md R1): the analysis stays queued. */
+#define KEY_PROPAGATION_SECONDS 10
+
 /* At most this many analyses are sent at once by one process. */
 #define MAX_IN_FLIGHT 64
 
@@ -144,6 +149,11 @@ static enum run_result record(sqlite3 *db, const struct analysis_job *job,
         snprintf(why, sizeof why, "the Cloud API's answer could not be read");
         break;
     case CLOUD_REFUSED:
+        if (reply->status == 401 && job->age < KEY_PROPAGATION_SECONDS) {
+            log_warn("the Cloud API does not know the key yet, analysis stays queued",
+                     "id=%s", job->id);
+            return RUN_QUEUED;
+        }
         snprintf(why, sizeof why, "the Cloud API refused the login key (%ld)", reply->status);
         break;
     case CLOUD_REJECTED:

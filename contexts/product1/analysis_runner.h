@@ -26,7 +26,8 @@ struct analysis_runner;
 
 enum run_result {
     RUN_DONE,     /* the result is recorded (and published) */
-    RUN_QUEUED,   /* the Cloud API could not be reached: still queued */
+    RUN_QUEUED,   /* the Cloud API could not be reached, or does not know a key issued
+                     seconds ago yet: still queued */
     RUN_FAILED,   /* the Cloud API refused it for good: marked failed */
     RUN_NO_KEY,   /* no live session of the user holds a key: still queued */
     RUN_BUSY,     /* another thread is running it now */

@@ -99,6 +99,7 @@ static void cloud_state_of(struct product1_app *app, struct cloud_state *s, char
     s->error = buf;
 }
 
+/* GET /: the user's page when signed in, else the sign-in page. */
 static void home_route(struct fs_request *req, void *userdata)
 {
     struct product1_app *app = userdata;
@@ -135,6 +136,13 @@ static unsigned sign_in_status(enum sign_in_result r)
     }
 }
 
+/*
+ * POST /login (email, login_key): 303 to / with the session cookie for every
+ * client; 401 for a wrong pair, 403 for a revoked key or a locked customer,
+ * 400 for a missing field, as the sign-in page for a browser or JSON
+ * otherwise. Wakes the retry worker, since the new key may let queued
+ * analyses of this user run.
+ */
 static void login_route(struct fs_request *req, void *userdata)
 {
     struct product1_app *app = userdata;
@@ -180,6 +188,7 @@ out:
     form_release(&f);
 }
 
+/* POST /logout: ends the session (if any), clears the cookie, 303 to /. */
 static void logout_route(struct fs_request *req, void *userdata)
 {
     struct product1_app *app = userdata;
@@ -238,6 +247,12 @@ static void reply_submitted(struct fs_request *req, const char *id, enum run_res
     reply_json(req, status, json);
 }
 
+/*
+ * POST /analyses (text): stores the text as a queued analysis first, then
+ * runs it at once with the session's key. Scripts get 201 (done) or 202
+ * (queued: the retry worker finishes it), with the analysis as JSON and its
+ * Location; browsers get 303 back to their page either way.
+ */
 static void submit_route(struct fs_request *req, void *userdata)
 {
     struct product1_app *app = userdata;
@@ -295,6 +310,7 @@ out:
     caller_release(&c);
 }
 
+/* GET /analyses: the user's analyses as JSON, or their page for a browser. */
 static void list_route(struct fs_request *req, void *userdata)
 {
     struct product1_app *app = userdata;
@@ -326,6 +342,7 @@ out:
     caller_release(&c);
 }
 
+/* GET /analyses/ID: one of the user's analyses as JSON; 404 for another's. */
 static void one_route(struct fs_request *req, void *userdata)
 {
     struct product1_app *app = userdata;

@@ -150,7 +150,8 @@ static int serve(int argc, char **argv)
     app.worker = retry_worker_start(o.db, app.runner, app.vault, retry_max * 1000);
     if (!app.worker)
         goto out;
-    log_info("product1 ready", "cloud_api=%s session_lifetime=%u", cloud_api, lifetime);
+    log_info("starting", "cloud_api=%s session_lifetime=%u retry_max=%u", cloud_api, lifetime,
+             retry_max);
     status = program_run_server(server);
     server = NULL;
 out:
