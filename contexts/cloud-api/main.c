@@ -38,9 +38,16 @@
 
 static const char serve_usage[] =
     "bin/cloud-api serve [--listen ADDR:PORT] [--db FILE] [--feed-token TOKEN]... "
-    "[--usage-window SECONDS] [--node NAME]";
+    "[--usage-window SECONDS] [--node NAME]\n\n"
+    "Answers POST /api/v1/analyze from the credential replica, meters every call and\n"
+    "publishes the usage per window at /feeds/usage.\n"
+    "Defaults: --listen " DEFAULT_LISTEN " --db " DEFAULT_DB ".\n"
+    "CLOUD_API_METERING=off in the environment turns metering off: for the benchmark's\n"
+    "baseline only, never in production.";
 static const char follow_usage[] =
-    "bin/cloud-api follow [--db FILE] --feed URL [--token TOKEN] [--poll-interval SECONDS]";
+    "bin/cloud-api follow [--db FILE] --feed URL [--token TOKEN] [--poll-interval SECONDS]\n\n"
+    "Keeps the credential replica of the database up to date from Subscriptions'\n"
+    "feed (http://HOST:PORT/feeds/subscriptions). Default: --db " DEFAULT_DB ".";
 
 static void usage(FILE *out)
 {
