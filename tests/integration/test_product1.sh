@@ -188,6 +188,18 @@ expect_eq "... to /" / "$(header Location)"
 check "... clearing the cookie" cookie_has 'Max-Age=0' 
 check "after sign-out the session is gone" list_is 401 jar3
 
+# ---- Hostile input -------------------------------------------------------------
+head -c 20000 /dev/zero | tr '\0' a >"$T/big"
+expect_eq "a login body over its limit: 413" 413 "$(http POST "$P1/login" --data-binary "@$T/big")"
+expect_eq "a garbage session cookie: 401" 401 \
+    "$(http GET "$P1/analyses" -H 'Cookie: p1_session=zz; p1_session=%00' -H 'Accept: application/json')"
+expect_eq "a JSON body that is not an object: 400" 400 \
+    "$(http POST "$P1/login" -H 'Content-Type: application/json' -d '[1,2]')"
+login jar5 "$EMAIL" "$KEY2" >/dev/null
+head -c 1100000 /dev/zero | tr '\0' a | sed 's/^/text=/' >"$T/huge"
+expect_eq "a text over 1 MiB: 413" 413 "$(http POST "$P1/analyses" -b "$T/jar5" --data-binary "@$T/huge")"
+expect_eq "the server still answers" 200 "$(http GET "$P1/healthz")"
+
 samples UserRemoved
 check "a removed user can no longer sign in" eventually 5 login_is 401 "$EMAIL" "$KEY2"
 
