@@ -164,10 +164,10 @@ struct lookup_slot {
 };
 
 struct key_lookup {
-    char *path;                /* the database file */
-    pthread_mutex_t mu;        /* guards free and all */
-    struct lookup_slot *free;  /* slots not in use */
-    struct lookup_slot *all;   /* every slot */
+    char *path;               /* the database file */
+    pthread_mutex_t mu;       /* guards free and all */
+    struct lookup_slot *free; /* slots not in use */
+    struct lookup_slot *all;  /* every slot */
 };
 
 int key_lookup_open(const char *path, struct key_lookup **out)

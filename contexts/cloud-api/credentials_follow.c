@@ -14,8 +14,8 @@ const char *const credentials_event_types[] = {
 
 /* Reads the required fields names[0..n) of e into values; on a missing or
  * empty one writes why and returns -1. */
-static int required(const struct fr_entry *e, const char *const *names, const char **values,
-                    int n, char *why, size_t why_size)
+static int required(const struct fr_entry *e, const char *const *names, const char **values, int n,
+                    char *why, size_t why_size)
 {
     for (int i = 0; i < n; i++) {
         values[i] = fr_entry_field(e, names[i]);
@@ -47,8 +47,8 @@ static int applied(int rc, const struct fr_entry *e, char *why, size_t why_size)
     return rc != 0;
 }
 
-static int on_customer_registered(const struct fr_entry *e, sqlite3 *db, char *why,
-                                  size_t why_size, void *userdata)
+static int on_customer_registered(const struct fr_entry *e, sqlite3 *db, char *why, size_t why_size,
+                                  void *userdata)
 {
     static const char *const names[] = {"customerId"};
     const char *v[1];
@@ -70,9 +70,9 @@ static int on_user_added(const struct fr_entry *e, sqlite3 *db, char *why, size_
     (void)userdata;
     if (required(e, names, v, 4, why, why_size) || check_sha(e, v[3], why, why_size))
         return 1;
-    return applied(credentials_apply_user_added(db, v[0], v[1], fr_entry_field(e, "email"), v[2],
-                                                v[3]),
-                   e, why, why_size);
+    return applied(
+        credentials_apply_user_added(db, v[0], v[1], fr_entry_field(e, "email"), v[2], v[3]), e,
+        why, why_size);
 }
 
 static int on_key_issued(const struct fr_entry *e, sqlite3 *db, char *why, size_t why_size,
@@ -122,13 +122,13 @@ static int on_customer_locked(const struct fr_entry *e, sqlite3 *db, char *why, 
     if (required(e, names, v, 1, why, why_size))
         return 1;
     reason = fr_entry_field(e, "reason");
-    return applied(credentials_apply_customer_locked(db, v[0], reason && *reason ? reason
-                                                                                 : "manual"),
-                   e, why, why_size);
+    return applied(
+        credentials_apply_customer_locked(db, v[0], reason && *reason ? reason : "manual"), e, why,
+        why_size);
 }
 
-static int on_customer_unlocked(const struct fr_entry *e, sqlite3 *db, char *why,
-                                size_t why_size, void *userdata)
+static int on_customer_unlocked(const struct fr_entry *e, sqlite3 *db, char *why, size_t why_size,
+                                void *userdata)
 {
     static const char *const names[] = {"customerId"};
     const char *v[1];

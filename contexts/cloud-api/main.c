@@ -51,11 +51,10 @@ static const char follow_usage[] =
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: bin/cloud-api COMMAND [OPTIONS]\n\n"
-            "  serve   answer POST /api/v1/analyze, meter it, publish /feeds/usage\n"
-            "  follow  keep the credential replica up to date from /feeds/subscriptions\n\n"
-            "Run bin/cloud-api COMMAND --help for the options of each.\n");
+    fprintf(out, "usage: bin/cloud-api COMMAND [OPTIONS]\n\n"
+                 "  serve   answer POST /api/v1/analyze, meter it, publish /feeds/usage\n"
+                 "  follow  keep the credential replica up to date from /feeds/subscriptions\n\n"
+                 "Run bin/cloud-api COMMAND --help for the options of each.\n");
 }
 
 /* Creates the folder holding path if it is missing (one level, such as
@@ -122,8 +121,10 @@ static int serve(int argc, char **argv)
     memset(&api, 0, sizeof api);
     cli_parse(serve_usage, argc, argv, options, sizeof options / sizeof options[0]);
     if (!valid_node(node)) {
-        fprintf(stderr, "bin/cloud-api serve: --node must be 1-%d characters of "
-                        "[A-Za-z0-9._-] (see --help)\n", NODE_MAX);
+        fprintf(stderr,
+                "bin/cloud-api serve: --node must be 1-%d characters of "
+                "[A-Za-z0-9._-] (see --help)\n",
+                NODE_MAX);
         return 2;
     }
     make_parent(o.db);

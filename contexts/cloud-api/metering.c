@@ -30,13 +30,13 @@ struct usage_call {
 };
 
 struct meter {
-    sqlite3 *db;               /* used only by the leader of the moment */
+    sqlite3 *db; /* used only by the leader of the moment */
     sqlite3_stmt *begin, *commit, *rollback, *watermark, *upsert;
-    unsigned window;           /* seconds */
+    unsigned window; /* seconds */
     time_t (*clock)(void);
-    pthread_mutex_t mu;        /* guards everything below */
+    pthread_mutex_t mu;             /* guards everything below */
     struct usage_call *head, *tail; /* calls waiting for the next commit */
-    int leading;               /* some call holds the lead (committing, or about to) */
+    int leading;                    /* some call holds the lead (committing, or about to) */
     struct meter_stats stats;
 };
 
@@ -215,8 +215,8 @@ fail:
     return -1;
 }
 
-int meter_record(struct meter *m, const char *customer_id, const char *user_id,
-                 const char *key_id, uint64_t units)
+int meter_record(struct meter *m, const char *customer_id, const char *user_id, const char *key_id,
+                 uint64_t units)
 {
     struct usage_call c;
 

@@ -53,8 +53,8 @@ int meter_open(const struct meter_config *cfg, struct meter **out);
  * stored, so the caller must not report success). Strings are borrowed for
  * the call. Thread-safe.
  */
-int meter_record(struct meter *m, const char *customer_id, const char *user_id,
-                 const char *key_id, uint64_t units);
+int meter_record(struct meter *m, const char *customer_id, const char *user_id, const char *key_id,
+                 uint64_t units);
 
 /* Counters, for /metrics. */
 struct meter_stats {

@@ -14,8 +14,9 @@ static const char *example_host(struct fs_request *req)
     const char *h = fs_request_header(req, "Host");
     size_t n = h ? strlen(h) : 0;
 
-    if (n == 0 || n > 100 || strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                       "0123456789.-:[]") != n)
+    if (n == 0 || n > 100 ||
+        strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789.-:[]") != n)
         return "127.0.0.1:8082";
     return h;
 }

@@ -107,12 +107,16 @@ static int publish_row(sqlite3 *db, const char *node, const struct pending_row *
     usage_format_time(r->end, end);
     {
         const struct fs_field fields[] = {
-            {"customerId", r->customer_id}, {"userId", r->user_id}, {"keyId", r->key_id},
-            {"units", units},               {"windowStart", start}, {"windowEnd", end},
+            {"customerId", r->customer_id},
+            {"userId", r->user_id},
+            {"keyId", r->key_id},
+            {"units", units},
+            {"windowStart", start},
+            {"windowEnd", end},
             {"node", node},
         };
-        const struct fs_event ev = {NULL, "UsageRecorded", 1, end, fields,
-                                    sizeof fields / sizeof fields[0]};
+        const struct fs_event ev = {NULL, "UsageRecorded", 1,
+                                    end,  fields,          sizeof fields / sizeof fields[0]};
 
         err = fs_feed_append(db, CLOUD_API_USAGE_FEED, &ev, &position);
     }
@@ -123,8 +127,8 @@ static int publish_row(sqlite3 *db, const char *node, const struct pending_row *
     return db_exec(db,
                    "UPDATE usage_units SET position = ?1 WHERE window_start = ?2"
                    " AND customer_id = ?3 AND user_id = ?4 AND key_id = ?5",
-                   "iittt", (long long)position, (long long)r->start, r->customer_id,
-                   r->user_id, r->key_id) == SQLITE_DONE
+                   "iittt", (long long)position, (long long)r->start, r->customer_id, r->user_id,
+                   r->key_id) == SQLITE_DONE
                ? 0
                : -1;
 }
@@ -168,13 +172,13 @@ out:
 /* ---- The publishing thread ---------------------------------------------- */
 
 struct usage_publisher {
-    sqlite3 *db;           /* used by the thread only (and by open before it) */
+    sqlite3 *db; /* used by the thread only (and by open before it) */
     char *node;
     unsigned window;
     pthread_t thread;
     int thread_started;
-    pthread_mutex_t mu;    /* guards stopping and the counters */
-    pthread_cond_t wake;   /* signalled on stop */
+    pthread_mutex_t mu;  /* guards stopping and the counters */
+    pthread_cond_t wake; /* signalled on stop */
     int stopping;
     uint64_t entries, failures;
 };
@@ -215,8 +219,7 @@ static void *publisher(void *arg)
             until.tv_sec = now.tv_sec - now.tv_sec % w + w;
             until.tv_nsec = 20 * 1000 * 1000;
         }
-        while (!p->stopping &&
-               pthread_cond_timedwait(&p->wake, &p->mu, &until) == 0)
+        while (!p->stopping && pthread_cond_timedwait(&p->wake, &p->mu, &until) == 0)
             ;
         if (p->stopping)
             break;

@@ -70,8 +70,8 @@ static void check_analysis(const char *text, size_t len, uint64_t chars, uint64_
     ck_assert_msg(a.characters == chars && a.words == words && a.lines == lines,
                   "'%s': got %llu/%llu/%llu, want %llu/%llu/%llu", text,
                   (unsigned long long)a.characters, (unsigned long long)a.words,
-                  (unsigned long long)a.lines, (unsigned long long)chars,
-                  (unsigned long long)words, (unsigned long long)lines);
+                  (unsigned long long)a.lines, (unsigned long long)chars, (unsigned long long)words,
+                  (unsigned long long)lines);
     ck_assert_uint_eq(a.units, 1 + len / 1000);
 }
 
@@ -119,8 +119,7 @@ static char *hash(const char *key)
     return h;
 }
 
-static enum credential_state state_of(struct key_lookup *kl, const char *key,
-                                      struct credential *c)
+static enum credential_state state_of(struct key_lookup *kl, const char *key, struct credential *c)
 {
     key_lookup_find(kl, key, strlen(key), c);
     return c->state;
@@ -185,8 +184,7 @@ START_TEST(test_replica_rules)
     ck_assert_int_eq(state_of(kl, key3, &c), CREDENTIAL_VALID);
 
     /* re-adding the removed user does not revive their old keys */
-    ck_assert_int_eq(credentials_apply_user_added(db, "c1", "u1", "a@x.io", "k4", hash("new")),
-                     0);
+    ck_assert_int_eq(credentials_apply_user_added(db, "c1", "u1", "a@x.io", "k4", hash("new")), 0);
     ck_assert_int_eq(state_of(kl, "new", &c), CREDENTIAL_VALID);
     ck_assert_int_eq(state_of(kl, key2, &c), CREDENTIAL_REVOKED);
 
@@ -236,11 +234,11 @@ START_TEST(test_follower_applies_every_type)
     struct credential c;
     char url[128];
     const struct fs_field reg[] = {{"customerId", "c1"}, {"name", "Acme"}, {"plan", "payg"}};
-    const struct fs_field added[] = {{"customerId", "c1"}, {"userId", "u1"},
-                                     {"email", "a@x.io"},  {"keyId", "k1"},
+    const struct fs_field added[] = {{"customerId", "c1"},      {"userId", "u1"},
+                                     {"email", "a@x.io"},       {"keyId", "k1"},
                                      {"keySha256", hash(key1)}, {"futureField", "ignored"}};
-    const struct fs_field issued[] = {{"customerId", "c1"}, {"userId", "u1"}, {"keyId", "k2"},
-                                      {"keySha256", hash(key2)}};
+    const struct fs_field issued[] = {
+        {"customerId", "c1"}, {"userId", "u1"}, {"keyId", "k2"}, {"keySha256", hash(key2)}};
     const struct fs_field revoked[] = {{"customerId", "c1"}, {"userId", "u1"}, {"keyId", "k1"}};
     const struct fs_field unknown[] = {{"customerId", "c1"}, {"whatever", "1"}};
     const struct fs_field lock[] = {{"customerId", "c1"}, {"reason", "manual"}};
@@ -313,8 +311,8 @@ START_TEST(test_follower_refuses_broken_contract)
     struct fr_follower *f;
     struct fr_config fc;
     char url[128];
-    const struct fs_field bad[] = {{"customerId", "c1"}, {"userId", "u1"}, {"keyId", "k1"},
-                                   {"keySha256", "not-a-hash"}};
+    const struct fs_field bad[] = {
+        {"customerId", "c1"}, {"userId", "u1"}, {"keyId", "k1"}, {"keySha256", "not-a-hash"}};
     enum fr_error err = FR_OK;
 
     ck_assert_int_eq(fs_db_open(pdb_path, &pdb), FS_OK);
@@ -502,7 +500,8 @@ static void same_shape(xmlNodePtr a, xmlNodePtr b)
     int is_volatile = 0;
 
     ck_assert_str_eq((const char *)a->name, (const char *)b->name);
-    ck_assert_str_eq(a->ns ? (const char *)a->ns->href : "", b->ns ? (const char *)b->ns->href : "");
+    ck_assert_str_eq(a->ns ? (const char *)a->ns->href : "",
+                     b->ns ? (const char *)b->ns->href : "");
     for (int i = 0; volatile_names[i]; i++)
         if (strcmp((const char *)a->name, volatile_names[i]) == 0)
             is_volatile = 1;
@@ -536,9 +535,8 @@ START_TEST(test_emits_the_contract_sample)
 
     /* the sample's example values: window 2026-11-26T16:00:00Z..16:00:10Z */
     fake_now = 1795708805;
-    ck_assert_int_eq(meter_record(m, "c_5f1d0a9e3b7c4d21", "u_8a3e2f6b1c0d4e59",
-                                  "k_93c4e7a1b5f20d68", 42),
-                     0);
+    ck_assert_int_eq(
+        meter_record(m, "c_5f1d0a9e3b7c4d21", "u_8a3e2f6b1c0d4e59", "k_93c4e7a1b5f20d68", 42), 0);
     meter_close(m);
     ck_assert_int_eq(usage_publish_closed(db, "node-1", 10, 1795708810, NULL), 0);
     ck_assert_int_eq(fs_feed_read(db, CLOUD_API_USAGE_FEED, 1, 1, keep_xml, &fe), FS_OK);
