@@ -43,4 +43,9 @@ enum cloud_outcome cloud_analyze(const char *base_url, const char *key, const ch
 
 void cloud_reply_release(struct cloud_reply *reply);
 
+/* Makes every call in progress, and every later one, end at once as
+ * CLOUD_UNREACHABLE: for shutting down without waiting out the timeouts.
+ * Safe from any thread. */
+void cloud_client_cancel_all(void);
+
 #endif

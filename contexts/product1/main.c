@@ -26,6 +26,7 @@
 #include "web.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -93,6 +94,31 @@ out:
     return status;
 }
 
+/*
+ * program_run_server(), except that calls to the Cloud API in progress are
+ * cut short as soon as the signal arrives: a request or the worker waiting
+ * on a Cloud API that does not answer would otherwise hold the shutdown for
+ * up to the call's 10 s timeout. Closes server; returns the exit status.
+ */
+static int run_until_signal(struct fs_server *server)
+{
+    enum fs_error err = fs_server_start(server);
+    int sig;
+
+    if (err != FS_OK) {
+        log_error("cannot start server", "error=\"%s\"", fs_strerror(err));
+        fs_server_close(server);
+        return 1;
+    }
+    log_info("serving", "port=%u", fs_server_port(server));
+    sig = program_wait_signal();
+    log_info("stopping", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    cloud_client_cancel_all();
+    fs_server_close(server);
+    log_info("stopped", NULL);
+    return 0;
+}
+
 static int valid_url(const char *url)
 {
     return strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0;
@@ -152,9 +178,10 @@ static int serve(int argc, char **argv)
         goto out;
     log_info("starting", "cloud_api=%s session_lifetime=%u retry_max=%u", cloud_api, lifetime,
              retry_max);
-    status = program_run_server(server);
+    status = run_until_signal(server);
     server = NULL;
 out:
+    cloud_client_cancel_all();
     fs_server_close(server);
     retry_worker_stop(app.worker);
     runner_free(app.runner);
