@@ -117,8 +117,7 @@ enum analysis_change analysis_complete(sqlite3 *db, const char *id, const char *
         err = fs_feed_append(db, PRODUCT1_FEED, &ev, NULL);
     }
     if (err != FS_OK) {
-        log_error("cannot publish AnalysisCompleted", "id=%s error=\"%s\"", id,
-                  fs_strerror(err));
+        log_error("cannot publish AnalysisCompleted", "id=%s error=\"%s\"", id, fs_strerror(err));
         goto fail;
     }
     if (db_commit(db) != SQLITE_OK)
@@ -205,8 +204,7 @@ void analysis_job_release(struct analysis_job *job)
     memset(job, 0, sizeof *job);
 }
 
-int analyses_queued(sqlite3 *db, const struct user_ref *u, char (*ids)[ANALYSIS_ID_SIZE],
-                    int max)
+int analyses_queued(sqlite3 *db, const struct user_ref *u, char (*ids)[ANALYSIS_ID_SIZE], int max)
 {
     sqlite3_stmt *st = NULL;
     int n = -1;
@@ -251,8 +249,8 @@ long long analyses_count(sqlite3 *db, const char *status, const char *customer_i
     return rc == SQLITE_ROW ? n : -1;
 }
 
-#define ANALYSIS_OBJECT_SQL                                                                       \
-    "json_object('id', id, 'status', status, 'created_at', created_at, 'result', json(result), " \
+#define ANALYSIS_OBJECT_SQL                                                                        \
+    "json_object('id', id, 'status', status, 'created_at', created_at, 'result', json(result), "   \
     "'reason', reason)"
 
 char *analysis_json(sqlite3 *db, const char *id)

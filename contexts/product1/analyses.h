@@ -30,10 +30,10 @@ int analysis_new_id(char id[ANALYSIS_ID_SIZE]);
 int analysis_create(sqlite3 *db, const char *id, const struct user_ref *u, const char *text);
 
 enum analysis_change {
-    ANALYSIS_CHANGED,     /* it was queued and now is done (or failed) */
-    ANALYSIS_NOT_QUEUED,  /* it is unknown or already done or failed: nothing changed */
-    ANALYSIS_BAD_RESULT,  /* the result is not a JSON object with integer units */
-    ANALYSIS_DB_ERROR,    /* the database failed; nothing changed (logged) */
+    ANALYSIS_CHANGED,    /* it was queued and now is done (or failed) */
+    ANALYSIS_NOT_QUEUED, /* it is unknown or already done or failed: nothing changed */
+    ANALYSIS_BAD_RESULT, /* the result is not a JSON object with integer units */
+    ANALYSIS_DB_ERROR,   /* the database failed; nothing changed (logged) */
 };
 
 /* Marks queued analysis id done with result_json (the Cloud API's answer)
@@ -65,8 +65,7 @@ void analysis_job_release(struct analysis_job *job);
 
 /* Fills ids with up to max ids of queued analyses, oldest first, of user u
  * (or of everyone when u is NULL), and returns how many, or -1 on error. */
-int analyses_queued(sqlite3 *db, const struct user_ref *u, char (*ids)[ANALYSIS_ID_SIZE],
-                    int max);
+int analyses_queued(sqlite3 *db, const struct user_ref *u, char (*ids)[ANALYSIS_ID_SIZE], int max);
 
 /* Counts the analyses in status, of user (customer_id, user_id) when both
  * are not NULL, else of everyone. Returns -1 on error. */

@@ -143,15 +143,15 @@ static enum run_result record(sqlite3 *db, const struct analysis_job *job,
     case CLOUD_DONE:
         change = analysis_complete(db, job->id, reply->body);
         if (change != ANALYSIS_BAD_RESULT)
-            return change == ANALYSIS_CHANGED ? RUN_DONE
+            return change == ANALYSIS_CHANGED      ? RUN_DONE
                    : change == ANALYSIS_NOT_QUEUED ? RUN_GONE
                                                    : RUN_ERROR;
         snprintf(why, sizeof why, "the Cloud API's answer could not be read");
         break;
     case CLOUD_REFUSED:
         if (reply->status == 401 && job->age < KEY_PROPAGATION_SECONDS) {
-            log_warn("the Cloud API does not know the key yet, analysis stays queued",
-                     "id=%s", job->id);
+            log_warn("the Cloud API does not know the key yet, analysis stays queued", "id=%s",
+                     job->id);
             return RUN_QUEUED;
         }
         snprintf(why, sizeof why, "the Cloud API refused the login key (%ld)", reply->status);
@@ -164,13 +164,13 @@ static enum run_result record(sqlite3 *db, const struct analysis_job *job,
     if (reason)
         snprintf(reason, reason_size, "%s", why);
     change = analysis_fail(db, job->id, why);
-    return change == ANALYSIS_CHANGED ? RUN_FAILED
+    return change == ANALYSIS_CHANGED      ? RUN_FAILED
            : change == ANALYSIS_NOT_QUEUED ? RUN_GONE
                                            : RUN_ERROR;
 }
 
-enum run_result runner_run(struct analysis_runner *r, sqlite3 *db, const char *id,
-                           const char *key, char *reason, size_t reason_size)
+enum run_result runner_run(struct analysis_runner *r, sqlite3 *db, const char *id, const char *key,
+                           char *reason, size_t reason_size)
 {
     struct analysis_job job;
     struct cloud_reply reply = {0};
@@ -203,12 +203,11 @@ enum run_result runner_run(struct analysis_runner *r, sqlite3 *db, const char *i
     note_call(r, &reply);
     res = record(db, &job, &reply, reason, reason_size);
     count(r, res);
-out:
-    {
-        volatile char *p = held;
-        for (size_t i = 0; i < sizeof held; i++)
-            p[i] = '\0';
-    }
+out : {
+    volatile char *p = held;
+    for (size_t i = 0; i < sizeof held; i++)
+        p[i] = '\0';
+}
     cloud_reply_release(&reply);
     analysis_job_release(&job);
     release(r, id);

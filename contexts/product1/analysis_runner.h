@@ -25,14 +25,14 @@
 struct analysis_runner;
 
 enum run_result {
-    RUN_DONE,     /* the result is recorded (and published) */
-    RUN_QUEUED,   /* the Cloud API could not be reached, or does not know a key issued
-                     seconds ago yet: still queued */
-    RUN_FAILED,   /* the Cloud API refused it for good: marked failed */
-    RUN_NO_KEY,   /* no live session of the user holds a key: still queued */
-    RUN_BUSY,     /* another thread is running it now */
-    RUN_GONE,     /* it is not queued (any more) */
-    RUN_ERROR,    /* the database failed (logged) */
+    RUN_DONE,   /* the result is recorded (and published) */
+    RUN_QUEUED, /* the Cloud API could not be reached, or does not know a key issued
+                   seconds ago yet: still queued */
+    RUN_FAILED, /* the Cloud API refused it for good: marked failed */
+    RUN_NO_KEY, /* no live session of the user holds a key: still queued */
+    RUN_BUSY,   /* another thread is running it now */
+    RUN_GONE,   /* it is not queued (any more) */
+    RUN_ERROR,  /* the database failed (logged) */
 };
 
 /* Counters for /metrics. */
@@ -53,8 +53,8 @@ void runner_free(struct analysis_runner *r);
  * a live session of its user found in the vault (forgetting keys of ended
  * sessions on the way). On RUN_FAILED, reason (may be NULL) receives why.
  */
-enum run_result runner_run(struct analysis_runner *r, sqlite3 *db, const char *id,
-                           const char *key, char *reason, size_t reason_size);
+enum run_result runner_run(struct analysis_runner *r, sqlite3 *db, const char *id, const char *key,
+                           char *reason, size_t reason_size);
 
 /*
  * Whether the last call reached the Cloud API: 1 yes, 0 no (error then holds

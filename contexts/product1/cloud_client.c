@@ -85,7 +85,8 @@ enum cloud_outcome cloud_analyze(const char *base_url, const char *key, const ch
     }
     headers = curl_slist_append(headers, auth.buf);
     if (headers) {
-        struct curl_slist *more = curl_slist_append(headers, "Content-Type: text/plain; charset=utf-8");
+        struct curl_slist *more =
+            curl_slist_append(headers, "Content-Type: text/plain; charset=utf-8");
         if (more)
             headers = more;
         more = curl_slist_append(headers, "Expect:");

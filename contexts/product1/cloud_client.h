@@ -24,9 +24,9 @@ enum cloud_outcome {
 
 struct cloud_reply {
     enum cloud_outcome outcome;
-    long status;       /* HTTP status, 0 when there was no answer */
-    char *body;        /* the answer's body, NUL-terminated, never NULL after a call */
-    char error[256];   /* a short description for logs and users, "" on CLOUD_DONE */
+    long status;     /* HTTP status, 0 when there was no answer */
+    char *body;      /* the answer's body, NUL-terminated, never NULL after a call */
+    char error[256]; /* a short description for logs and users, "" on CLOUD_DONE */
 };
 
 /* Initialises libcurl for the whole process; call once from main() before

@@ -30,8 +30,8 @@ static int ok(int rc)
  * CustomerRegistered still have a customer to lock. */
 static int ensure_customer(sqlite3 *db, const char *customer_id)
 {
-    return ok(db_exec(db, "INSERT OR IGNORE INTO customers (customer_id) VALUES (?)", "t",
-                      customer_id));
+    return ok(
+        db_exec(db, "INSERT OR IGNORE INTO customers (customer_id) VALUES (?)", "t", customer_id));
 }
 
 /* Lowercases a hex digest into out (65 bytes); longer input is cut, which
@@ -99,11 +99,10 @@ int directory_key_revoked(sqlite3 *db, const char *customer_id, const char *user
 
 int directory_user_removed(sqlite3 *db, const char *customer_id, const char *user_id)
 {
-    if (ok(db_exec(db, "UPDATE users SET removed = 1 WHERE customer_id = ? AND user_id = ?",
-                   "tt", customer_id, user_id)) != 0)
+    if (ok(db_exec(db, "UPDATE users SET removed = 1 WHERE customer_id = ? AND user_id = ?", "tt",
+                   customer_id, user_id)) != 0)
         return -1;
-    if (ok(db_exec(db,
-                   "UPDATE login_keys SET revoked = 1 WHERE customer_id = ? AND user_id = ?",
+    if (ok(db_exec(db, "UPDATE login_keys SET revoked = 1 WHERE customer_id = ? AND user_id = ?",
                    "tt", customer_id, user_id)) != 0)
         return -1;
     return ok(db_exec(db, "DELETE FROM sessions WHERE customer_id = ? AND user_id = ?", "tt",
@@ -276,8 +275,8 @@ static int on_user_removed(const struct fr_entry *entry, sqlite3 *db, char *why,
     return applied(directory_user_removed(db, v[0], v[1]), entry, why, why_size);
 }
 
-static int on_customer_locked(const struct fr_entry *entry, sqlite3 *db, char *why,
-                              size_t why_size, void *userdata)
+static int on_customer_locked(const struct fr_entry *entry, sqlite3 *db, char *why, size_t why_size,
+                              void *userdata)
 {
     static const char *const names[] = {"customerId"};
     const char *v[1];
@@ -285,8 +284,8 @@ static int on_customer_locked(const struct fr_entry *entry, sqlite3 *db, char *w
     (void)userdata;
     if (need(entry, names, v, 1, why, why_size) != 0)
         return -1;
-    return applied(directory_customer_locked(db, v[0], fr_entry_field(entry, "reason")), entry,
-                   why, why_size);
+    return applied(directory_customer_locked(db, v[0], fr_entry_field(entry, "reason")), entry, why,
+                   why_size);
 }
 
 static int on_customer_unlocked(const struct fr_entry *entry, sqlite3 *db, char *why,

@@ -238,8 +238,7 @@ static void reply_submitted(struct fs_request *req, const char *id, enum run_res
     }
     json = analysis_json(db, id);
     if (!json) {
-        fs_reply_error(req, 500, "the analysis %s could not be read back: list GET /analyses",
-                       id);
+        fs_reply_error(req, 500, "the analysis %s could not be read back: list GET /analyses", id);
         return;
     }
     snprintf(location, sizeof location, "/analyses/%s", id);

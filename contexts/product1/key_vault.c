@@ -84,8 +84,8 @@ static void copy_key(char key[LOGIN_KEY_MAX + 1], const char *src)
     key[n] = '\0';
 }
 
-void vault_put(struct key_vault *v, const char *hash, const char *customer_id,
-               const char *user_id, const char *key)
+void vault_put(struct key_vault *v, const char *hash, const char *customer_id, const char *user_id,
+               const char *key)
 {
     size_t i;
 

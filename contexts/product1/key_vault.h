@@ -28,8 +28,8 @@ void vault_free(struct key_vault *v);
 
 /* Holds key (copied) for the session hash of user (customer_id, user_id),
  * replacing what that session held. */
-void vault_put(struct key_vault *v, const char *hash, const char *customer_id,
-               const char *user_id, const char *key);
+void vault_put(struct key_vault *v, const char *hash, const char *customer_id, const char *user_id,
+               const char *key);
 
 /* Copies the key of session hash into key (LOGIN_KEY_MAX + 1 bytes).
  * Returns 1 if the vault holds one, else 0. */

@@ -46,12 +46,11 @@ static const char follow_usage[] =
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: bin/product1 COMMAND [OPTIONS]\n\n"
-            "  serve   sign users in, run their analyses through the Cloud API, publish "
-            "/feeds/product1\n"
-            "  follow  keep the user directory up to date from /feeds/subscriptions\n\n"
-            "Run bin/product1 COMMAND --help for the options of each.\n");
+    fprintf(out, "usage: bin/product1 COMMAND [OPTIONS]\n\n"
+                 "  serve   sign users in, run their analyses through the Cloud API, publish "
+                 "/feeds/product1\n"
+                 "  follow  keep the user directory up to date from /feeds/subscriptions\n\n"
+                 "Run bin/product1 COMMAND --help for the options of each.\n");
 }
 
 /* Creates the folder holding path if it is missing (one level, such as

@@ -21,7 +21,8 @@ void page_sign_in(struct fs_request *req, unsigned status, const char *error, co
         sb_puts(&sb, "</div>\n");
     }
     sb_puts(&sb, "<form method=\"post\" action=\"/login\">\n"
-                 "<label>Email <input type=\"email\" name=\"email\" required autocomplete=\"username\" value=\"");
+                 "<label>Email <input type=\"email\" name=\"email\" required "
+                 "autocomplete=\"username\" value=\"");
     sb_html(&sb, email ? email : "");
     sb_puts(&sb, "\"></label>\n"
                  "<label>Login key <input type=\"password\" name=\"login_key\" required "

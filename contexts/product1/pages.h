@@ -23,8 +23,8 @@ void page_sign_in(struct fs_request *req, unsigned status, const char *error, co
 
 /* What the user's page says about the Cloud API. */
 struct cloud_state {
-    int reachable;          /* 1, 0, or -1 not known yet */
-    const char *error;      /* why it was not reachable, "" if not known */
+    int reachable;     /* 1, 0, or -1 not known yet */
+    const char *error; /* why it was not reachable, "" if not known */
 };
 
 /* Answers with user u's page and status, listing their analyses from db;

@@ -96,7 +96,7 @@ int session_user(sqlite3 *db, const char *hash, struct user_ref *out)
 int session_end(sqlite3 *db, const char *hash)
 {
     return db_exec(db, "DELETE FROM sessions WHERE id_sha256 = ?", "t", hash) == SQLITE_DONE ? 0
-                                                                                            : -1;
+                                                                                             : -1;
 }
 
 int sessions_purge_expired(sqlite3 *db)

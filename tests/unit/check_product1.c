@@ -270,7 +270,10 @@ START_TEST(test_sign_in_paths)
     ck_assert_str_eq(u.key_id, KEY1_ID);
     user_ref_release(&u);
     /* Only the hash of the session id is stored, and the key nowhere. */
-    ck_assert_int_eq(query_int("SELECT count(*) FROM sessions WHERE id_sha256 = '" "x" "'"), 0);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM sessions WHERE id_sha256 = '"
+                               "x"
+                               "'"),
+                     0);
     ck_assert_int_eq(query_int("SELECT count(*) FROM sessions WHERE length(id_sha256) = 64"), 1);
     ck_assert_str_eq(hash, sha(id));
     ck_assert_int_eq(vault_get(v, hash, key), 1);
@@ -332,11 +335,13 @@ START_TEST(test_session_expiry_and_sign_out)
     directory_with_ada();
     ck_assert_int_eq(sign_in_as(v, EMAIL, KEY1, s1), SIGN_IN_OK);
     ck_assert_int_eq(sign_in_as(v, EMAIL, KEY2, s2), SIGN_IN_OK);
-    ck_assert_int_eq(query_int("SELECT count(*) FROM sessions WHERE expires_at - created_at = 3600"),
-                     2);
+    ck_assert_int_eq(
+        query_int("SELECT count(*) FROM sessions WHERE expires_at - created_at = 3600"), 2);
     /* Its expiry passes: it is no longer live, and the purge deletes it. */
-    ck_assert_int_eq(sqlite3_exec(db, "UPDATE sessions SET expires_at = created_at - 1 "
-                                      "WHERE key_id = '" KEY1_ID "'", NULL, NULL, NULL),
+    ck_assert_int_eq(sqlite3_exec(db,
+                                  "UPDATE sessions SET expires_at = created_at - 1 "
+                                  "WHERE key_id = '" KEY1_ID "'",
+                                  NULL, NULL, NULL),
                      SQLITE_OK);
     ck_assert_int_eq(session_find(db, s1, &u, hash), 0);
     ck_assert_int_eq(sessions_purge_expired(db), 1);
@@ -483,7 +488,8 @@ static void same_shape(xmlNodePtr a, xmlNodePtr b)
     int is_volatile = 0;
 
     ck_assert_str_eq((const char *)a->name, (const char *)b->name);
-    ck_assert_str_eq(a->ns ? (const char *)a->ns->href : "", b->ns ? (const char *)b->ns->href : "");
+    ck_assert_str_eq(a->ns ? (const char *)a->ns->href : "",
+                     b->ns ? (const char *)b->ns->href : "");
     for (int i = 0; volatile_names[i]; i++)
         if (strcmp((const char *)a->name, volatile_names[i]) == 0)
             is_volatile = 1;
@@ -516,8 +522,8 @@ START_TEST(test_emits_the_contract_sample)
     FILE *fp;
     xmlDocPtr got, want;
 
-    ck_assert_int_eq(analysis_create(db, "an_0f3c9a7d2b5e4c18a6d1e7f09b3c5a21", &u, "Hello, sample."),
-                     0);
+    ck_assert_int_eq(
+        analysis_create(db, "an_0f3c9a7d2b5e4c18a6d1e7f09b3c5a21", &u, "Hello, sample."), 0);
     ck_assert_int_eq(analysis_complete(db, "an_0f3c9a7d2b5e4c18a6d1e7f09b3c5a21",
                                        "{\"characters\":14,\"words\":2,\"lines\":1,\"units\":1}"),
                      ANALYSIS_CHANGED);
@@ -603,8 +609,7 @@ static void rig_open(struct feed_rig *r)
     ck_assert_int_eq(fs_server_open(&cfg, &r->server), FS_OK);
     ck_assert_int_eq(fs_server_feed(r->server, "subscriptions"), FS_OK);
     ck_assert_int_eq(fs_server_start(r->server), FS_OK);
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/feeds/subscriptions",
-             fs_server_port(r->server));
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/feeds/subscriptions", fs_server_port(r->server));
     ck_assert_int_eq(fs_db_open(db_path, &r->cdb), FS_OK);
     memset(&fc, 0, sizeof fc);
     fc.feed_url = url;
@@ -632,11 +637,11 @@ START_TEST(test_follower_applies_every_type)
     const struct fs_field added[] = {{"customerId", CUSTOMER}, {"userId", USER},
                                      {"email", EMAIL},         {"keyId", KEY1_ID},
                                      {"keySha256", sha(KEY1)}, {"futureField", "ignored"}};
-    const struct fs_field issued[] = {{"customerId", CUSTOMER}, {"userId", USER},
-                                      {"keyId", KEY2_ID}, {"keySha256", sha(KEY2)}};
+    const struct fs_field issued[] = {
+        {"customerId", CUSTOMER}, {"userId", USER}, {"keyId", KEY2_ID}, {"keySha256", sha(KEY2)}};
     const struct fs_field unknown[] = {{"customerId", CUSTOMER}, {"whatever", "1"}};
-    const struct fs_field revoked[] = {{"customerId", CUSTOMER}, {"userId", USER},
-                                       {"keyId", KEY1_ID}};
+    const struct fs_field revoked[] = {
+        {"customerId", CUSTOMER}, {"userId", USER}, {"keyId", KEY1_ID}};
     const struct fs_field lock[] = {{"customerId", CUSTOMER}, {"reason", "overdraft"}};
     const struct fs_field unlock[] = {{"customerId", CUSTOMER}};
     const struct fs_field removed[] = {{"customerId", CUSTOMER}, {"userId", USER}};
@@ -775,9 +780,11 @@ START_TEST(test_runner_outcomes)
     ck_assert_int_eq(analysis_create(db, "an_refused", &u, "x"), 0);
     ck_assert_int_eq(runner_run(r, db, "an_refused", "some-other-key", reason, sizeof reason),
                      RUN_QUEUED);
-    ck_assert_int_eq(sqlite3_exec(db, "UPDATE analyses SET created_at = "
-                                      "strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 minute') "
-                                      "WHERE id = 'an_refused'", NULL, NULL, NULL),
+    ck_assert_int_eq(sqlite3_exec(db,
+                                  "UPDATE analyses SET created_at = "
+                                  "strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 minute') "
+                                  "WHERE id = 'an_refused'",
+                                  NULL, NULL, NULL),
                      SQLITE_OK);
     ck_assert_int_eq(runner_run(r, db, "an_refused", "some-other-key", reason, sizeof reason),
                      RUN_FAILED);
@@ -916,8 +923,8 @@ START_TEST(test_worker_not_held_up_by_signed_out_users)
     deadline = tk_now_ms() + 5000;
     while (analyses_count(db, "done", NULL, NULL) < 1 && tk_now_ms() < deadline)
         usleep(50000);
-    ck_assert_int_eq(query_int("SELECT count(*) FROM analyses WHERE id = 'an_ada' AND status = 'done'"),
-                     1);
+    ck_assert_int_eq(
+        query_int("SELECT count(*) FROM analyses WHERE id = 'an_ada' AND status = 'done'"), 1);
     ck_assert_int_eq(analyses_count(db, "queued", "c2", "u2"), 80);
     retry_worker_stop(w);
     runner_free(r);
