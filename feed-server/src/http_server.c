@@ -293,7 +293,7 @@ static void dispatch(struct fs_request *req)
 }
 
 /* Bytes of an oversized body read and dropped before giving up on it. */
-#define FS_DISCARD_MAX (1024 * 1024)
+#define FS_DISCARD_MAX (16 * 1024 * 1024)
 
 static void answer_too_large(struct fs_request *req)
 {
@@ -348,26 +348,39 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             }
         }
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && req->kind != FS_KIND_ERROR) {
+        if (cl) {
             char *end;
             unsigned long long n = strtoull(cl, &end, 10);
+
             /* Answered now, before the body is read; the connection closes. */
-            if (end == cl || *end || n > req->max_body)
-                answer_too_large(req);
+            if (end == cl || *end || n > req->max_body) {
+                if (req->kind == FS_KIND_ERROR)
+                    dispatch(req);
+                else
+                    answer_too_large(req);
+            }
         }
         return MHD_YES;
     }
     if (*upload_size) {
-        /* A body past the cap that its headers did not announce (chunked):
-         * the rest is read and dropped so the 413 reaches the client, up to
-         * a bound past which the connection is simply answered and closed. */
+        /* A body that its headers did not announce as too large (chunked),
+         * or one sent to a request already known to fail, is read and
+         * dropped so the answer reaches the client, up to a bound. */
         req->received += *upload_size;
-        if (!req->queued && req->received > req->max_body) {
-            req->too_large = 1;
-            fs__buf_release(&req->body);
-            if (req->received - req->max_body > FS_DISCARD_MAX)
-                answer_too_large(req);
-        } else if (!req->queued && req->kind != FS_KIND_ERROR) {
+        if (!req->queued && (req->kind == FS_KIND_ERROR || req->received > req->max_body)) {
+            if (req->kind != FS_KIND_ERROR) {
+                req->too_large = 1;
+                fs__buf_release(&req->body);
+            }
+            /* An answer queued now would be lost to the reset that closing
+             * on unread data causes, so past the bound the connection is
+             * dropped instead. */
+            if (req->received > req->max_body + FS_DISCARD_MAX) {
+                fs__log("warn", "request body too large to drain; connection dropped",
+                        "path=%.100s", req->path);
+                return MHD_NO;
+            }
+        } else if (!req->queued) {
             fs__buf_add(&req->body, upload_data, *upload_size);
             if (req->body.oom)
                 fs__answer_error(req, 500, "out of memory");

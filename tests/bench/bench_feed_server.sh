@@ -127,8 +127,14 @@ end
 LUA
 BU="http://127.0.0.1:$bport"
 [ "$(status "$BU/feeds/big/pages/10063")" = 200 ] || { echo "page 10063 not served"; exit 1; }
-d_0=$(PAGE_BASE=0 rate "$BU/" -s "$tmp/pages.lua")
-d_10k=$(PAGE_BASE=10000 rate "$BU/" -s "$tmp/pages.lua")
+# Two alternating rounds, best of each, so a warming cache or a burst of
+# other work on the machine does not favour one side.
+d_0=0
+d_10k=0
+for _ in 1 2; do
+    r=$(PAGE_BASE=0 rate "$BU/" -s "$tmp/pages.lua"); [ "${r:-0}" -gt "$d_0" ] && d_0=$r
+    r=$(PAGE_BASE=10000 rate "$BU/" -s "$tmp/pages.lua"); [ "${r:-0}" -gt "$d_10k" ] && d_10k=$r
+done
 
 # (e) long-poll wake-up after a commit by another process.
 e_out=$($B/bench_feed_server_wake "$F/feeds/usage" "$tmp/feed.db" usage 20) || exit 1
