@@ -11,14 +11,16 @@
 #include <string.h>
 
 /* A call waiting for its units to be committed. It lives on the caller's
- * stack: once its semaphore is posted, nobody else touches it. */
+ * stack. Its semaphore is posted exactly once while it waits, for one of
+ * two reasons: its batch is committed (done is set before the post), or it
+ * must lead the next commit (done is still 0). Its caller reads done and ok
+ * only after the post, and no other thread touches the call after posting. */
 struct usage_call {
     const char *customer_id;
     const char *user_id;
     const char *key_id;
     uint64_t units;
     sem_t wake;              /* posted when done is set, or when the call must lead */
-    int lead;                /* this call leads the next commit */
     int done;                /* its commit is over; ok tells how it went */
     int ok;                  /* 1 when committed */
     struct usage_call *next; /* queue order */
@@ -129,13 +131,14 @@ fail:
 }
 
 /*
- * Runs by the call that holds the lead: lets the other runnable request
- * threads queue their calls, takes every queued call (its own included),
- * commits them together, then hands the lead to the first call queued
- * meanwhile (or drops it) and wakes every call of the batch. The wake-ups
- * happen after mu is released, so the woken threads do not queue on it.
+ * Run by self, the call that holds the lead: lets the other runnable
+ * request threads queue their calls, takes every queued call (self
+ * included), commits them together, then hands the lead to the first call
+ * queued meanwhile (or drops it) and wakes every other call of the batch.
+ * The wake-ups happen after mu is released, so the woken threads do not
+ * queue on it.
  */
-static void lead_batch(struct meter *m)
+static void lead_batch(struct meter *m, struct usage_call *self)
 {
     struct usage_call *batch, *c, *next, *successor;
     uint64_t n = 0, units = 0;
@@ -161,16 +164,15 @@ static void lead_batch(struct meter *m)
     } else
         m->stats.failures += n;
     successor = m->head;
-    if (successor)
-        successor->lead = 1;
-    else
+    if (!successor)
         m->leading = 0;
     pthread_mutex_unlock(&m->mu);
     for (c = batch; c; c = next) {
         next = c->next;
         c->ok = ok;
         c->done = 1;
-        sem_post(&c->wake);
+        if (c != self)
+            sem_post(&c->wake);
     }
     if (successor)
         sem_post(&successor->wake);
@@ -219,6 +221,7 @@ int meter_record(struct meter *m, const char *customer_id, const char *user_id, 
                  uint64_t units)
 {
     struct usage_call c;
+    int lead = 0;
 
     memset(&c, 0, sizeof c);
     c.customer_id = customer_id;
@@ -235,16 +238,16 @@ int meter_record(struct meter *m, const char *customer_id, const char *user_id, 
     m->tail = &c;
     if (!m->leading) {
         m->leading = 1;
-        c.lead = 1;
+        lead = 1;
     }
     pthread_mutex_unlock(&m->mu);
-    while (!c.done) {
-        if (c.lead)
-            lead_batch(m);
-        else
-            while (sem_wait(&c.wake) != 0)
-                ;
+    if (!lead) {
+        while (sem_wait(&c.wake) != 0)
+            ;
+        lead = !c.done;
     }
+    if (lead)
+        lead_batch(m, &c);
     sem_destroy(&c.wake);
     return c.ok ? 0 : -1;
 }
