@@ -100,7 +100,8 @@ static int64_t data_version(struct watch *w)
 }
 
 /* Re-reads every served feed's head and wakes the waiters of those that
- * moved. Returns -1 if the database could not be read. */
+ * moved. Returns -1 if the database could not be read (not logged here: the
+ * caller logs once per failure, not every few milliseconds). */
 static int refresh_heads(struct fs_server *s, struct watch *w)
 {
     for (size_t i = 0; i < s->nfeeds; i++) {
@@ -112,10 +113,8 @@ static int refresh_heads(struct fs_server *s, struct watch *w)
         rc = sqlite3_step(w->head);
         head = sqlite3_column_int64(w->head, 0);
         sqlite3_reset(w->head);
-        if (rc != SQLITE_ROW) {
-            fs__log_db(w->db, "watcher cannot read head");
+        if (rc != SQLITE_ROW)
             return -1;
-        }
         pthread_mutex_lock(&s->lock);
         if (head != f->head) {
             fs__feed_set_head(f, head);
@@ -137,6 +136,7 @@ static void *watcher_main(void *arg)
     struct fs_server *s = arg;
     struct watch w;
     int64_t seen = -1;
+    int failing = 0;
     struct timespec pause = {0, FS_WATCH_INTERVAL_MS * 1000000L};
 
     if (watch_open(s, &w) != 0)
@@ -144,8 +144,17 @@ static void *watcher_main(void *arg)
     while (!atomic_load(&s->stopping)) {
         int64_t v = data_version(&w), now;
 
-        if (v != seen && refresh_heads(s, &w) == 0)
-            seen = v;
+        if (v != seen) {
+            if (refresh_heads(s, &w) == 0) {
+                seen = v;
+                if (failing)
+                    fs__log("info", "watcher reads the feeds again", NULL);
+                failing = 0;
+            } else if (!failing) {
+                fs__log_db(w.db, "watcher cannot read feed heads; retrying");
+                failing = 1;
+            }
+        }
         now = fs__now_ms();
         pthread_mutex_lock(&s->lock);
         for (struct fs_request *r = s->waiters, *next; r; r = next) {
@@ -168,6 +177,8 @@ enum fs_error fs__watcher_start(struct fs_server *s)
     if (watch_open(s, &w) != 0)
         return FS_ERR_DB;
     rc = refresh_heads(s, &w);
+    if (rc != 0)
+        fs__log_db(w.db, "cannot read feed heads");
     watch_close(&w);
     if (rc != 0)
         return FS_ERR_DB;

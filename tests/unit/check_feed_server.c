@@ -707,6 +707,25 @@ START_TEST(long_polls_past_the_cap_get_503)
 }
 END_TEST
 
+START_TEST(held_long_poll_outlives_the_idle_timeout)
+{
+    struct fs_server_config cfg = {.listen = "127.0.0.1:0", .db_path = dbpath,
+                                   .connection_timeout = 1};
+    struct tk_response r;
+    char etag[128];
+
+    fs_server_close(srv);
+    ck_assert_int_eq(fs_server_open(&cfg, &srv), FS_OK);
+    ck_assert_int_eq(fs_server_feed(srv, "usage"), FS_OK);
+    go();
+    current_etag(etag, sizeof etag);
+    long_poll(etag, 3, &r);
+    ck_assert_int_eq(r.status, 304);
+    ck_assert_double_ge(r.seconds, 2.9);
+    tk_response_release(&r);
+}
+END_TEST
+
 START_TEST(listens_on_ipv6_loopback)
 {
     struct fs_server *v6;
@@ -760,6 +779,7 @@ int main(void)
     tcase_add_test(tc, oversized_headers_are_refused);
     tcase_add_test(tc, long_polls_past_the_cap_get_503);
     tcase_add_test(tc, listens_on_ipv6_loopback);
+    tcase_add_test(tc, held_long_poll_outlives_the_idle_timeout);
     suite_add_tcase(s, tc);
     tcase_add_checked_fixture(tr, routes_setup, teardown);
     tcase_set_timeout(tr, 60);
