@@ -103,6 +103,9 @@ for f in small mid small mid mid; do
     [ "$code" = 200 ] && want=$((want + $(json '$.units')))
 done
 expect_eq "usage calls answered 200" 11 "$want"
+expect_eq "the scheme is case-insensitive (RFC 7235)" 200 \
+    "$(http POST "$API/api/v1/analyze" -H "Authorization: bearer  usage-key " --data-binary "@$T/small")"
+want=$((want + 1))
 # usage_total: the units of every UsageRecorded of customer c_usage in the feed.
 usage_total() {
     curl -s "$API/feeds/usage" | tr '<' '\n' | awk -F'>' '
