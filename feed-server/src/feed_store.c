@@ -312,6 +312,12 @@ enum fs_error fs_feed_append(sqlite3 *db, const char *feed, const struct fs_even
         err = FS_OK;
         if (position)
             *position = head + 1;
+    } else if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        /* Another connection took the position: the caller's transaction
+         * was not BEGIN IMMEDIATE. */
+        fs__log("error", "position already taken; append inside BEGIN IMMEDIATE",
+                "feed=%s position=%lld", feed, (long long)(head + 1));
+        err = FS_ERR_CONFLICT;
     } else if ((rc & 0xff) == SQLITE_CONSTRAINT) {
         err = FS_ERR_CONFLICT;
     }
