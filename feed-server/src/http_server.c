@@ -408,7 +408,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     if (!req)
         return;
-    fs__long_poll_forget(req);
+    /* wait_s is set by this connection's own thread when it is held, so
+     * only requests that were ever held need the lock. */
+    if (req->wait_s)
+        fs__long_poll_forget(req);
     if (req->resp)
         MHD_destroy_response(req->resp);
     if (req->db)
