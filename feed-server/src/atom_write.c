@@ -90,10 +90,10 @@ enum fs_error fs__atom_entry(const struct fs_event *ev, const char *id, const ch
         xmlBufferFree(xb);
         return FS_ERR_NOMEM;
     }
-#define TRY(call)                                                                                \
-    do {                                                                                         \
-        if (rc >= 0)                                                                             \
-            rc = (call);                                                                         \
+#define TRY(call)                                                                                  \
+    do {                                                                                           \
+        if (rc >= 0)                                                                               \
+            rc = (call);                                                                           \
     } while (0)
     TRY(xmlTextWriterStartElement(w, X("entry")));
     TRY(xmlTextWriterWriteElement(w, X("id"), X(id)));

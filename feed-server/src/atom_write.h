@@ -40,10 +40,10 @@ int fs__atom_text_ok(const char *s);
 /* What a feed document holds besides its entries. */
 struct fs__doc {
     const struct fs__feed_meta *meta; /* the feed */
-    int64_t page;        /* archive page number, or -1 for the head document */
-    int64_t head;        /* the feed's head position when the document was made */
-    const char *updated; /* the document's updated time */
-    const char *entries; /* stored <entry> elements, ascending */
+    int64_t page;                     /* archive page number, or -1 for the head document */
+    int64_t head;                     /* the feed's head position when the document was made */
+    const char *updated;              /* the document's updated time */
+    const char *entries;              /* stored <entry> elements, ascending */
     size_t entries_len;
 };
 

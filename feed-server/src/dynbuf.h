@@ -11,10 +11,10 @@
 #include <stddef.h>
 
 struct fs__buf {
-    char *data;  /* the bytes, NUL-terminated; NULL while empty */
-    size_t len;  /* bytes held, without the NUL */
-    size_t cap;  /* bytes allocated */
-    int oom;     /* an allocation failed; the content is incomplete */
+    char *data; /* the bytes, NUL-terminated; NULL while empty */
+    size_t len; /* bytes held, without the NUL */
+    size_t cap; /* bytes allocated */
+    int oom;    /* an allocation failed; the content is incomplete */
 };
 
 void fs__buf_add(struct fs__buf *b, const void *data, size_t len);

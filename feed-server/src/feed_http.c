@@ -272,7 +272,8 @@ static void serve_page(struct fs_request *req, const char *inm, int html)
     head = f->head;
     pthread_mutex_unlock(&s->lock);
     if (page >= head / f->meta.page_size) {
-        snprintf(msg, sizeof msg, "page %lld of feed %s is not full yet; newer entries are in /feeds/%s",
+        snprintf(msg, sizeof msg,
+                 "page %lld of feed %s is not full yet; newer entries are in /feeds/%s",
                  (long long)page, f->meta.name, f->meta.name);
         fs__answer_error(req, 404, msg);
         return;

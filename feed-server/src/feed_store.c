@@ -30,13 +30,20 @@ static const char *const schema[] = {
 const char *fs_strerror(enum fs_error err)
 {
     switch (err) {
-    case FS_OK: return "success";
-    case FS_ERR_NOMEM: return "out of memory";
-    case FS_ERR_DB: return "database error";
-    case FS_ERR_INVALID: return "invalid argument";
-    case FS_ERR_NOT_FOUND: return "no such feed";
-    case FS_ERR_CONFLICT: return "conflict with what is stored";
-    case FS_ERR_LISTEN: return "cannot listen";
+    case FS_OK:
+        return "success";
+    case FS_ERR_NOMEM:
+        return "out of memory";
+    case FS_ERR_DB:
+        return "database error";
+    case FS_ERR_INVALID:
+        return "invalid argument";
+    case FS_ERR_NOT_FOUND:
+        return "no such feed";
+    case FS_ERR_CONFLICT:
+        return "conflict with what is stored";
+    case FS_ERR_LISTEN:
+        return "cannot listen";
     }
     return "unknown error";
 }

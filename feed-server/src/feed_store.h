@@ -22,10 +22,10 @@
 
 /* What the fs_feeds row of a feed holds. */
 struct fs__feed_meta {
-    char name[65];     /* the feed's name */
-    unsigned page_size;/* entries per archive page */
-    char uuid[37];     /* random id drawn at declaration, 8-4-4-4-12 hex */
-    char created[32];  /* RFC 3339 time of the declaration */
+    char name[65];      /* the feed's name */
+    unsigned page_size; /* entries per archive page */
+    char uuid[37];      /* random id drawn at declaration, 8-4-4-4-12 hex */
+    char created[32];   /* RFC 3339 time of the declaration */
 };
 
 /* Whether name is a valid feed name: 1-64 characters of [a-z0-9_-]. */

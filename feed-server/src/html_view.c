@@ -117,7 +117,8 @@ static void add_entry(struct fs__buf *out, xmlNode *entry)
 
 enum fs_error fs__html_view(const char *atom, size_t len, struct fs__buf *out)
 {
-    xmlDoc *doc = xmlReadMemory(atom, (int)len, NULL, "UTF-8", XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+    xmlDoc *doc =
+        xmlReadMemory(atom, (int)len, NULL, "UTF-8", XML_PARSE_NONET | XML_PARSE_NOBLANKS);
     xmlNode *feed = doc ? xmlDocGetRootElement(doc) : NULL;
     size_t entries = 0;
 

@@ -305,7 +305,7 @@ static void answer_too_large(struct fs_request *req)
 
 /* Adds up the bytes of one request header, for the header cap. */
 static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
+                                    const char *value)
 {
     size_t *total = cls;
 
@@ -315,8 +315,8 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
 {
     struct fs_server *s = cls;
     struct fs_request *req = *con_cls;
@@ -340,8 +340,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &total);
             if (total > s->cfg.max_header_bytes) {
                 char msg[128];
-                snprintf(msg, sizeof msg,
-                         "the request headers are too large: at most %zu bytes",
+                snprintf(msg, sizeof msg, "the request headers are too large: at most %zu bytes",
                          s->cfg.max_header_bytes);
                 fs__answer_error(req, 431, msg);
                 return MHD_YES;
@@ -615,12 +614,11 @@ enum fs_error fs_server_start(struct fs_server *s)
     }
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(s->cfg.threads > 1 ? s->cfg.threads : 0),
-        MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        s->cfg.connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(s->cfg.max_header_bytes + 16384), MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)(s->cfg.threads > 1 ? s->cfg.threads : 0), MHD_OPTION_CONNECTION_LIMIT,
+        s->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.connection_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(s->cfg.max_header_bytes + 16384),
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
         MHD_OPTION_END);
     if (!s->daemon) {
         fs__watcher_stop(s);

@@ -36,9 +36,9 @@ struct fs__header {
 
 /* A route mounted with fs_server_route(). */
 struct fs__route {
-    char *method;       /* "GET", ... */
-    char *pattern;      /* the pattern as given */
-    size_t max_body;    /* larger bodies get 413 */
+    char *method;    /* "GET", ... */
+    char *pattern;   /* the pattern as given */
+    size_t max_body; /* larger bodies get 413 */
     fs_route_fn *fn;
     void *userdata;
 };
@@ -46,31 +46,31 @@ struct fs__route {
 /* A feed the server serves. All but meta are guarded by server->lock. */
 struct fs__feed {
     struct fs__feed_meta meta;
-    int64_t head;                       /* last head the watcher saw */
-    char etag[2][72];                   /* head ETags: [0] Atom, [1] HTML */
-    char *head_body[2];                 /* head document for `head`, or NULL */
+    int64_t head;       /* last head the watcher saw */
+    char etag[2][72];   /* head ETags: [0] Atom, [1] HTML */
+    char *head_body[2]; /* head document for `head`, or NULL */
     size_t head_len[2];
-    struct MHD_Response *head_resp[2];  /* 200 answer made of head_body */
-    struct MHD_Response *nm_resp[2];    /* 304 answer for `head` */
+    struct MHD_Response *head_resp[2]; /* 200 answer made of head_body */
+    struct MHD_Response *nm_resp[2];   /* 304 answer for `head` */
 };
 
 enum fs__kind { FS_KIND_ERROR, FS_KIND_HEALTHZ, FS_KIND_FEED, FS_KIND_ROUTE };
 
 struct fs_server {
-    struct fs_server_config cfg;     /* with defaults filled in */
-    char *listen;                    /* copy of cfg.listen */
-    char *db_path;                   /* copy of cfg.db_path */
+    struct fs_server_config cfg; /* with defaults filled in */
+    char *listen;                /* copy of cfg.listen */
+    char *db_path;               /* copy of cfg.db_path */
     struct MHD_Daemon *daemon;
-    unsigned port;                   /* bound port once started */
+    unsigned port; /* bound port once started */
     struct fs__route *routes;
     size_t nroutes;
     struct fs__feed *feeds;
     size_t nfeeds;
     struct fs__page_cache *pages;
-    pthread_mutex_t lock;            /* feeds' heads and the waiters */
-    struct fs_request *waiters;      /* held long-polls, a doubly linked list */
+    pthread_mutex_t lock;       /* feeds' heads and the waiters */
+    struct fs_request *waiters; /* held long-polls, a doubly linked list */
     pthread_mutex_t pool_lock;
-    sqlite3 **pool;                  /* idle database connections */
+    sqlite3 **pool; /* idle database connections */
     size_t npool;
     size_t pool_cap;
     pthread_t watcher;
@@ -86,30 +86,30 @@ struct fs_request {
     const char *path;
     enum fs__kind kind;
     const struct fs__route *route;
-    char *params[FS_MAX_PARAMS];     /* segments matched by "*" */
+    char *params[FS_MAX_PARAMS]; /* segments matched by "*" */
     unsigned nparams;
-    struct fs__feed *feed;           /* FS_KIND_FEED: the feed */
-    int64_t page;                    /* FS_KIND_FEED: page number, -1 head */
-    unsigned err_status;             /* FS_KIND_ERROR: what to answer */
+    struct fs__feed *feed; /* FS_KIND_FEED: the feed */
+    int64_t page;          /* FS_KIND_FEED: page number, -1 head */
+    unsigned err_status;   /* FS_KIND_ERROR: what to answer */
     char err_msg[256];
-    char allow[64];                  /* Allow header for a 405 */
-    int www_authenticate;            /* add the 401 challenges */
+    char allow[64];       /* Allow header for a 405 */
+    int www_authenticate; /* add the 401 challenges */
     size_t max_body;
     struct fs__buf body;
-    size_t received;                 /* body bytes received so far */
-    int too_large;                   /* the body passed max_body */
-    sqlite3 *db;                     /* from the pool, while handling */
-    struct MHD_Response *resp;       /* the reply a handler made */
+    size_t received;           /* body bytes received so far */
+    int too_large;             /* the body passed max_body */
+    sqlite3 *db;               /* from the pool, while handling */
+    struct MHD_Response *resp; /* the reply a handler made */
     unsigned status;
-    struct fs__header *headers;      /* headers for resp */
-    int queued;                      /* a response was queued */
+    struct fs__header *headers; /* headers for resp */
+    int queued;                 /* a response was queued */
     /* Long-poll state, guarded by server->lock. */
-    int held;                        /* 1 while suspended in server->waiters */
-    int resumed;                     /* 1 once resumed (woken or timed out) */
+    int held;    /* 1 while suspended in server->waiters */
+    int resumed; /* 1 once resumed (woken or timed out) */
     int html;
-    unsigned wait_s;                 /* the wait applied */
-    int64_t deadline_ms;             /* monotonic ms when a held poll ends */
-    char wait_etag[72];              /* the ETag the client holds */
+    unsigned wait_s;     /* the wait applied */
+    int64_t deadline_ms; /* monotonic ms when a held poll ends */
+    char wait_etag[72];  /* the ETag the client holds */
     struct fs_request *wprev, *wnext;
 };
 

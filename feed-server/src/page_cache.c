@@ -4,10 +4,10 @@
 #include <stdlib.h>
 
 struct slot {
-    const void *feed;            /* NULL when the slot is free */
+    const void *feed; /* NULL when the slot is free */
     int64_t page;
     int html;
-    uint64_t used;               /* tick of the last use, for LRU */
+    uint64_t used; /* tick of the last use, for LRU */
     struct MHD_Response *resp;
 };
 

@@ -168,8 +168,8 @@ void fs__route_classify(struct fs_request *req)
         while (n > 0)
             free(params[--n]);
         if (!strstr(req->allow, r->method)) {
-            int w = snprintf(req->allow + alen, sizeof req->allow - alen, "%s%s",
-                             alen ? ", " : "", r->method);
+            int w = snprintf(req->allow + alen, sizeof req->allow - alen, "%s%s", alen ? ", " : "",
+                             r->method);
             if (w > 0 && (size_t)w < sizeof req->allow - alen)
                 alen += (size_t)w;
         }

@@ -27,7 +27,8 @@ static void exec(sqlite3 *db, const char *sql)
 {
     sqlite3_stmt *st;
 
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) == SQLITE_ERROR) {
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) == SQLITE_ERROR) {
         fprintf(stderr, "bench: %s: %s\n", sql, sqlite3_errmsg(db));
         exit(1);
     }
@@ -53,7 +54,9 @@ static double run_library(const char *path, long count, long batch)
         exec(db, "BEGIN IMMEDIATE");
         for (long j = 0; j < batch && i < count; j++, i++) {
             char customer[32], user[32], units[16];
-            struct fs_field f[] = {{"customerId", customer}, {"userId", user}, {"units", units},
+            struct fs_field f[] = {{"customerId", customer},
+                                   {"userId", user},
+                                   {"units", units},
                                    {"windowStart", "2026-11-26T15:00:00Z"},
                                    {"windowEnd", "2026-11-26T15:00:10Z"}};
             struct fs_event ev = {.type = "UsageRecorded", .fields = f, .nfields = 5};

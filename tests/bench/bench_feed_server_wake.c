@@ -91,7 +91,8 @@ static void exec(sqlite3 *db, const char *sql)
 {
     sqlite3_stmt *st;
 
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_DONE) {
         fprintf(stderr, "bench: %s: %s\n", sql, sqlite3_errmsg(db));
         exit(1);
     }

@@ -88,8 +88,12 @@ int main(int argc, char **argv)
         for (long long j = 0; j < batch && done < count; j++, done++) {
             char customer[32], user[32], key[32], units[16];
             struct fs_field f[] = {
-                {"customerId", customer}, {"userId", user}, {"keyId", key}, {"units", units},
-                {"windowStart", "2026-11-26T15:00:00Z"}, {"windowEnd", "2026-11-26T15:00:10Z"},
+                {"customerId", customer},
+                {"userId", user},
+                {"keyId", key},
+                {"units", units},
+                {"windowStart", "2026-11-26T15:00:00Z"},
+                {"windowEnd", "2026-11-26T15:00:10Z"},
                 {"node", "node-1"},
             };
             struct fs_event ev = {.type = type, .fields = f, .nfields = sizeof f / sizeof f[0]};

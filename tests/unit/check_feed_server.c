@@ -276,15 +276,30 @@ static void check_paging(int n)
     tk_response_release(&r);
 }
 
-START_TEST(paging_at_0) { check_paging(0); }
+START_TEST(paging_at_0)
+{
+    check_paging(0);
+}
 END_TEST
-START_TEST(paging_at_p_minus_1) { check_paging(P - 1); }
+START_TEST(paging_at_p_minus_1)
+{
+    check_paging(P - 1);
+}
 END_TEST
-START_TEST(paging_at_p) { check_paging(P); }
+START_TEST(paging_at_p)
+{
+    check_paging(P);
+}
 END_TEST
-START_TEST(paging_at_p_plus_1) { check_paging(P + 1); }
+START_TEST(paging_at_p_plus_1)
+{
+    check_paging(P + 1);
+}
 END_TEST
-START_TEST(paging_at_10p) { check_paging(10 * P); }
+START_TEST(paging_at_10p)
+{
+    check_paging(10 * P);
+}
 END_TEST
 
 START_TEST(head_etag_changes_on_append_and_304_on_match)
@@ -478,9 +493,11 @@ END_TEST
 START_TEST(bad_page_numbers_and_unknown_feeds_are_404)
 {
     static const char *const paths[] = {
-        "/feeds/usage/pages/-1", "/feeds/usage/pages/abc", "/feeds/usage/pages/01",
-        "/feeds/usage/pages/99999999999999999999", "/feeds/usage/pages/1x",
-        "/feeds/usage/pages/", "/feeds/usage/other", "/feeds/nosuch", "/feeds/usage/pages/0",
+        "/feeds/usage/pages/-1", "/feeds/usage/pages/abc",
+        "/feeds/usage/pages/01", "/feeds/usage/pages/99999999999999999999",
+        "/feeds/usage/pages/1x", "/feeds/usage/pages/",
+        "/feeds/usage/other",    "/feeds/nosuch",
+        "/feeds/usage/pages/0",
     };
     struct tk_response r;
 
@@ -526,8 +543,7 @@ static void routes_setup(void)
     ck_assert_int_eq(fs_server_route(srv, "GET", "/things/*", 0, echo_route, &dir), FS_OK);
     ck_assert_int_eq(fs_server_route(srv, "POST", "/things", 16, echo_route, &dir), FS_OK);
     ck_assert_int_eq(fs_server_route(srv, "DELETE", "/things/*", 0, error_route, NULL), FS_OK);
-    ck_assert_int_eq(fs_server_route(srv, "GET", "no-slash", 0, echo_route, NULL),
-                     FS_ERR_INVALID);
+    ck_assert_int_eq(fs_server_route(srv, "GET", "no-slash", 0, echo_route, NULL), FS_ERR_INVALID);
     go();
 }
 
@@ -680,8 +696,8 @@ START_TEST(long_polls_past_the_cap_get_503)
 
     fs_server_close(srv);
     {
-        struct fs_server_config cfg = {.listen = "127.0.0.1:0", .db_path = dbpath,
-                                       .max_long_polls = 1};
+        struct fs_server_config cfg = {
+            .listen = "127.0.0.1:0", .db_path = dbpath, .max_long_polls = 1};
         ck_assert_int_eq(fs_server_open(&cfg, &srv), FS_OK);
         ck_assert_int_eq(fs_server_feed(srv, "usage"), FS_OK);
         go();
@@ -709,8 +725,8 @@ END_TEST
 
 START_TEST(held_long_poll_outlives_the_idle_timeout)
 {
-    struct fs_server_config cfg = {.listen = "127.0.0.1:0", .db_path = dbpath,
-                                   .connection_timeout = 1};
+    struct fs_server_config cfg = {
+        .listen = "127.0.0.1:0", .db_path = dbpath, .connection_timeout = 1};
     struct tk_response r;
     char etag[128];
 
