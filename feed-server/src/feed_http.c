@@ -257,6 +257,30 @@ static void serve_head(struct fs_request *req, const char *inm, int html)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* A browser that follows next-archive to the page being filled gets a
+ * readable 404 that links to the head, where those entries are. */
+static void not_full_html(struct fs_request *req, int64_t page)
+{
+    const char *name = req->feed->meta.name;
+    struct fs__buf b = {0};
+    char *body;
+    size_t len = 0;
+
+    fs__buf_printf(&b,
+                   "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                   "<title>%s, page %lld</title></head><body>\n<p>Page %lld of feed %s is not "
+                   "full yet. Its entries so far are in <a href=\"/feeds/%s\">the current "
+                   "entries</a>.</p>\n</body></html>\n",
+                   name, (long long)page, (long long)page, name, name);
+    body = fs__buf_take(&b, &len);
+    if (!body) {
+        fs__answer_error(req, 500, "out of memory");
+        return;
+    }
+    fs_reply_take(req, 404, "text/html; charset=utf-8", body, len);
+    fs__queue_reply(req);
+}
+
 static void serve_page(struct fs_request *req, const char *inm, int html)
 {
     struct fs_server *s = req->server;
@@ -275,7 +299,10 @@ static void serve_page(struct fs_request *req, const char *inm, int html)
         snprintf(msg, sizeof msg,
                  "page %lld of feed %s is not full yet; newer entries are in /feeds/%s",
                  (long long)page, f->meta.name, f->meta.name);
-        fs__answer_error(req, 404, msg);
+        if (html)
+            not_full_html(req, page);
+        else
+            fs__answer_error(req, 404, msg);
         return;
     }
     fs__etag(&f->meta, page, head, html, etag);

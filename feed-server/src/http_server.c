@@ -92,8 +92,7 @@ int fs__queue(struct fs_request *req, unsigned status, struct MHD_Response *resp
     return ok;
 }
 
-/* Queues the reply a handler (or the library) made, with its headers. */
-static void send_reply(struct fs_request *req)
+void fs__queue_reply(struct fs_request *req)
 {
     struct MHD_Response *r = req->resp;
 
@@ -113,7 +112,7 @@ static void send_reply(struct fs_request *req)
 void fs__answer_error(struct fs_request *req, unsigned status, const char *msg)
 {
     fs_reply_error(req, status, "%s", msg);
-    send_reply(req);
+    fs__queue_reply(req);
 }
 
 void fs_reply_header(struct fs_request *req, const char *name, const char *value)
@@ -269,7 +268,7 @@ static void dispatch(struct fs_request *req)
     switch (req->kind) {
     case FS_KIND_HEALTHZ:
         fs_reply(req, 200, "text/plain; charset=utf-8", "ok\n", 3);
-        send_reply(req);
+        fs__queue_reply(req);
         return;
     case FS_KIND_FEED:
         fs__feed_serve(req);
@@ -284,7 +283,7 @@ static void dispatch(struct fs_request *req)
             fs__log("error", "a handler did not answer", "route=%s", req->route->pattern);
             fs_reply_error(req, 500, "the server did not answer this request");
         }
-        send_reply(req);
+        fs__queue_reply(req);
         return;
     case FS_KIND_ERROR:
         break;

@@ -118,6 +118,9 @@ struct fs_request {
 int fs__queue(struct fs_request *req, unsigned status, struct MHD_Response *resp);
 /* Makes a response of len bytes copied from body. NULL on out of memory. */
 struct MHD_Response *fs__response(const char *body, size_t len);
+/* Queues the reply made with fs_reply*() on req, with the headers added by
+ * fs_reply_header() (and Allow or WWW-Authenticate for a 405 or 401). */
+void fs__queue_reply(struct fs_request *req);
 /* Answers req at once with a JSON error. */
 void fs__answer_error(struct fs_request *req, unsigned status, const char *msg);
 /* A connection from the pool, or a new one; NULL on failure (logged). */

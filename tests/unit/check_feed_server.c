@@ -487,6 +487,12 @@ START_TEST(html_view_for_browsers)
     ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage\""));
     ck_assert_ptr_nonnull(strstr(r.body, "<td>5</td>"));
     tk_response_release(&r);
+    /* The last full page's next-archive link leads a browser to the head. */
+    get("/feeds/usage/pages/1", h, &r);
+    ck_assert_int_eq(r.status, 404);
+    ck_assert_str_eq(tk_header(&r, "Content-Type"), "text/html; charset=utf-8");
+    ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage\""));
+    tk_response_release(&r);
 }
 END_TEST
 
