@@ -16,6 +16,15 @@ mkdir -p "$PIDS_DIR"
 FAILED=0
 
 cleanup() {
+    # A failed script shows the end of each program's log, so a failure in
+    # CI can be understood without running it again.
+    if [ "$FAILED" != 0 ]; then
+        for log in "$T"/*.log; do
+            [ -f "$log" ] || continue
+            echo "# --- last lines of $(basename "$log")"
+            tail -n 12 "$log" | sed 's/^/#   /'
+        done
+    fi
     for f in "$PIDS_DIR"/*; do
         [ -f "$f" ] || continue
         kill -TERM "$(cat "$f")" 2>/dev/null

@@ -49,8 +49,6 @@ else
 fi
 
 wd_start || { not_ok "the browser starts"; finish; }
-# webdriver.sh's wd() adds its own slash before the session id.
-WD_SESSION=${WD_SESSION#/}
 wd_open "$P1/"
 check "the sign-in page shows its form" eventually 3 wd_has "Sign in to Product 1"
 wd_type 'input[name=email]' "$EMAIL"

@@ -30,8 +30,8 @@ wd_start() {
     WD_SESSION=
     curl -s -X POST -H 'Content-Type: application/json' -o "$T/wd.json" "$WD/session" -d \
         "{\"capabilities\":{\"alwaysMatch\":{\"browserName\":\"chrome\",\"goog:chromeOptions\":{\"binary\":\"/usr/bin/chromium\",\"args\":[$WD_ARGS]},\"goog:loggingPrefs\":{\"browser\":\"ALL\"}}}}"
-    WD_SESSION=/$(wd_value '$.value.sessionId')
-    [ "$WD_SESSION" != / ]
+    WD_SESSION=$(wd_value '$.value.sessionId')
+    [ -n "$WD_SESSION" ]
 }
 
 wd_open() { wd POST /url "{\"url\":$(jstr "$1")}"; }
