@@ -25,6 +25,35 @@ void program_init(const char *prog)
     signal(SIGPIPE, SIG_IGN);
 }
 
+static void print_usage(FILE *out, const char *prog, const struct program_command *commands,
+                        size_t n)
+{
+    fprintf(out, "usage: bin/%s COMMAND [OPTIONS]\n\ncommands:\n", prog);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n`bin/%s COMMAND --help` shows a command's options.\n", prog);
+}
+
+int program_main(const char *prog, int argc, char **argv, const struct program_command *commands,
+                 size_t n)
+{
+    program_init(prog);
+    if (argc < 2) {
+        print_usage(stderr, prog, commands, n);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        print_usage(stdout, prog, commands, n);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "bin/%s: unknown command '%s' (see bin/%s --help)\n", prog, argv[1], prog);
+    return 2;
+}
+
 int program_wait_signal(void)
 {
     int sig = 0;
@@ -51,6 +80,20 @@ static void make_parent_dir(const char *path)
         log_warn("cannot create folder", "dir=%s error=\"%s\"", dir, strerror(errno));
 }
 
+sqlite3 *program_open_db(const char *path)
+{
+    sqlite3 *db = NULL;
+    enum fs_error err;
+
+    make_parent_dir(path);
+    err = fs_db_open(path, &db);
+    if (err != FS_OK) {
+        log_error("cannot open database", "db=%s error=\"%s\"", path, fs_strerror(err));
+        return NULL;
+    }
+    return db;
+}
+
 struct fs_server *program_open_server(const struct serve_options *o, unsigned threads)
 {
     struct fs_server_config cfg = {0};
@@ -72,7 +115,7 @@ struct fs_server *program_open_server(const struct serve_options *o, unsigned th
     return server;
 }
 
-int program_run_server(struct fs_server *server)
+int program_run_server(struct fs_server *server, program_stop_fn *before_close, void *userdata)
 {
     enum fs_error err = fs_server_start(server);
     int sig;
@@ -85,6 +128,8 @@ int program_run_server(struct fs_server *server)
     log_info("serving", "port=%u", fs_server_port(server));
     sig = program_wait_signal();
     log_info("stopping", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    if (before_close)
+        before_close(userdata);
     fs_server_close(server);
     log_info("stopped", NULL);
     return 0;
@@ -126,15 +171,17 @@ int program_follow(const char *usage, const char *default_db, int argc, char **a
         fprintf(stderr, "bad value for --feed: expected an http:// or https:// URL\n");
         return 2;
     }
-    make_parent_dir(db_path);
-    if (fs_db_open(db_path, &db) != FS_OK) {
-        log_error("cannot open database", "db=%s", db_path);
+    db = program_open_db(db_path);
+    if (!db)
         goto out;
-    }
     cfg.feed_url = feed;
     cfg.token = token;
     cfg.db = db;
     cfg.poll_interval = poll_interval;
+    /* The contexts' deadlines are seconds (R1, R2), so a follower whose
+     * producer was down retries at least every 5 s, not the library's 30 s:
+     * one request every few seconds costs a producer nothing. */
+    cfg.max_backoff_ms = 5000;
     err = fr_follower_open(&cfg, &f);
     if (err != FR_OK) {
         log_error("cannot start follower", "feed=%s error=\"%s\"", feed, fr_strerror(err));
