@@ -49,32 +49,6 @@ static const char follow_usage[] =
     "Keeps the credential replica of the database up to date from Subscriptions'\n"
     "feed (http://HOST:PORT/feeds/subscriptions). Default: --db " DEFAULT_DB ".";
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: bin/cloud-api COMMAND [OPTIONS]\n\n"
-                 "  serve   answer POST /api/v1/analyze, meter it, publish /feeds/usage\n"
-                 "  follow  keep the credential replica up to date from /feeds/subscriptions\n\n"
-                 "Run bin/cloud-api COMMAND --help for the options of each.\n");
-}
-
-/* Creates the folder holding path if it is missing (one level, such as
- * var/), so the default database works in a fresh checkout. */
-static void make_parent(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    int n;
-
-    if (!slash || slash == path)
-        return;
-    n = snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    if (n < 0 || (size_t)n >= sizeof dir)
-        return;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        log_warn("cannot create the database folder", "dir=\"%s\" error=\"%s\"", dir,
-                 strerror(errno));
-}
-
 /* Whether name may name a node: 1..NODE_MAX of [A-Za-z0-9._-]. */
 static int valid_node(const char *name)
 {
@@ -127,12 +101,9 @@ static int serve(int argc, char **argv)
                 NODE_MAX);
         return 2;
     }
-    make_parent(o.db);
-    err = fs_db_open(o.db, &db);
-    if (err != FS_OK) {
-        log_error("cannot open the database", "db=\"%s\" error=\"%s\"", o.db, fs_strerror(err));
+    db = program_open_db(o.db);
+    if (!db)
         goto out;
-    }
     if (schema_create_replica(db) != 0 || schema_create_usage(db) != 0)
         goto out;
     if (key_lookup_open(o.db, &api.keys) != 0)
@@ -163,7 +134,7 @@ static int serve(int argc, char **argv)
     http_routes_mount(server, &api);
     log_info("cloud-api serving", "node=%s usage_window=%u metering=%s", node, window,
              api.meter ? "on" : "off");
-    status = program_run_server(server);
+    status = program_run_server(server, NULL, NULL);
     server = NULL;
 out:
     fs_server_close(server);
@@ -174,35 +145,17 @@ out:
     return status;
 }
 
-/* Whether argv names a --db option. */
-static int has_db_option(int argc, char **argv)
+static int follow(int argc, char **argv)
 {
-    for (int i = 0; i < argc; i++)
-        if (strcmp(argv[i], "--db") == 0 || strncmp(argv[i], "--db=", 5) == 0)
-            return 1;
-    return 0;
+    return program_follow(follow_usage, DEFAULT_DB, argc, argv, credentials_follow_setup, NULL);
 }
 
 int main(int argc, char **argv)
 {
-    program_init("cloud-api");
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        usage(stdout);
-        return 0;
-    }
-    if (strcmp(argv[1], "serve") == 0)
-        return serve(argc - 2, argv + 2);
-    if (strcmp(argv[1], "follow") == 0) {
-        if (!has_db_option(argc - 2, argv + 2))
-            make_parent(DEFAULT_DB);
-        return program_follow(follow_usage, DEFAULT_DB, argc - 2, argv + 2,
-                              credentials_follow_setup, NULL);
-    }
-    fprintf(stderr, "bin/cloud-api: unknown command '%s' (see bin/cloud-api --help)\n", argv[1]);
-    return 2;
+    static const struct program_command commands[] = {
+        {"serve", "answer POST /api/v1/analyze, meter it, publish /feeds/usage", serve},
+        {"follow", "keep the credential replica up to date from /feeds/subscriptions", follow},
+    };
+
+    return program_main("cloud-api", argc, argv, commands, sizeof commands / sizeof commands[0]);
 }

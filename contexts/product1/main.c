@@ -44,47 +44,15 @@ static const char serve_usage[] =
 static const char follow_usage[] =
     "bin/product1 follow [--db FILE] --feed URL [--token TOKEN] [--poll-interval SECONDS]";
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: bin/product1 COMMAND [OPTIONS]\n\n"
-                 "  serve   sign users in, run their analyses through the Cloud API, publish "
-                 "/feeds/product1\n"
-                 "  follow  keep the user directory up to date from /feeds/subscriptions\n\n"
-                 "Run bin/product1 COMMAND --help for the options of each.\n");
-}
-
-/* Creates the folder holding path if it is missing (one level, such as
- * var/), so the default database works in a fresh checkout. */
-static void make_parent(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    int n;
-
-    if (!slash || slash == path)
-        return;
-    n = snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    if (n < 0 || (size_t)n >= sizeof dir)
-        return;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        log_warn("cannot create the database folder", "dir=\"%s\" error=\"%s\"", dir,
-                 strerror(errno));
-}
-
 /* Creates the schema and ends the sessions of a previous run, whose keys
  * were only in that process's memory. Returns 0, or -1 (logged). */
 static int prepare_db(const char *path)
 {
-    sqlite3 *db = NULL;
-    enum fs_error err;
+    sqlite3 *db = program_open_db(path);
     int status = -1;
 
-    make_parent(path);
-    err = fs_db_open(path, &db);
-    if (err != FS_OK) {
-        log_error("cannot open database", "db=%s error=\"%s\"", path, fs_strerror(err));
+    if (!db)
         goto out;
-    }
     if (schema_create(db) != 0 || sessions_clear(db) != 0)
         goto out;
     status = 0;
@@ -93,29 +61,13 @@ out:
     return status;
 }
 
-/*
- * program_run_server(), except that calls to the Cloud API in progress are
- * cut short as soon as the signal arrives: a request or the worker waiting
- * on a Cloud API that does not answer would otherwise hold the shutdown for
- * up to the call's 10 s timeout. Closes server; returns the exit status.
- */
-static int run_until_signal(struct fs_server *server)
+/* Cuts Cloud API calls in progress short once a stop signal arrives: a
+ * request or the worker waiting on a Cloud API that does not answer would
+ * otherwise hold the shutdown for up to the call's 10 s timeout. */
+static void cancel_calls(void *userdata)
 {
-    enum fs_error err = fs_server_start(server);
-    int sig;
-
-    if (err != FS_OK) {
-        log_error("cannot start server", "error=\"%s\"", fs_strerror(err));
-        fs_server_close(server);
-        return 1;
-    }
-    log_info("serving", "port=%u", fs_server_port(server));
-    sig = program_wait_signal();
-    log_info("stopping", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    (void)userdata;
     cloud_client_cancel_all();
-    fs_server_close(server);
-    log_info("stopped", NULL);
-    return 0;
 }
 
 static int valid_url(const char *url)
@@ -177,7 +129,7 @@ static int serve(int argc, char **argv)
         goto out;
     log_info("starting", "cloud_api=%s session_lifetime=%u retry_max=%u", cloud_api, lifetime,
              retry_max);
-    status = run_until_signal(server);
+    status = program_run_server(server, cancel_calls, NULL);
     server = NULL;
 out:
     cloud_client_cancel_all();
@@ -198,28 +150,17 @@ static int follow_setup(struct fr_follower *f, sqlite3 *db, void *userdata)
 
 static int follow(int argc, char **argv)
 {
-    for (int i = 0; i + 1 < argc; i++)
-        if (strcmp(argv[i], "--db") == 0)
-            make_parent(argv[i + 1]);
     return program_follow(follow_usage, DEFAULT_DB, argc, argv, follow_setup, NULL);
 }
 
 int main(int argc, char **argv)
 {
-    program_init("product1");
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        usage(stdout);
-        return 0;
-    }
-    if (strcmp(argv[1], "serve") == 0)
-        return serve(argc - 2, argv + 2);
-    if (strcmp(argv[1], "follow") == 0)
-        return follow(argc - 2, argv + 2);
-    fprintf(stderr, "bin/product1: unknown command '%s' (see --help)\n", argv[1]);
-    return 2;
+    static const struct program_command commands[] = {
+        {"serve", "sign users in, run their analyses through the Cloud API, publish "
+                  "/feeds/product1",
+         serve},
+        {"follow", "keep the user directory up to date from /feeds/subscriptions", follow},
+    };
+
+    return program_main("product1", argc, argv, commands, sizeof commands / sizeof commands[0]);
 }

@@ -35,12 +35,10 @@
 /* Opens db_path and creates the tables. Returns NULL (logged) on failure. */
 static sqlite3 *open_db(const char *db_path)
 {
-    sqlite3 *db = NULL;
+    sqlite3 *db = program_open_db(db_path);
 
-    if (fs_db_open(db_path, &db) != FS_OK) {
-        log_error("cannot open database", "db=%s", db_path);
+    if (!db)
         return NULL;
-    }
     if (schema_create(db) != 0) {
         sqlite3_close(db);
         return NULL;
@@ -99,7 +97,7 @@ static int cmd_serve(int argc, char **argv)
     closer = month_closer_start(o.db, MONTH_CHECK_SECONDS);
     if (!closer)
         goto out;
-    status = program_run_server(server);
+    status = program_run_server(server, NULL, NULL);
     server = NULL;
 out:
     month_closer_stop(closer);
@@ -175,44 +173,16 @@ static int cmd_close_month(int argc, char **argv)
     return 0;
 }
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: bin/subscriptions COMMAND [OPTIONS]\n\n"
-            "commands:\n"
-            "  serve        the HTTP API, pages and the feed `subscriptions` (default %s)\n"
-            "  follow       charge the usage of one Cloud API node: --feed URL/feeds/usage\n"
-            "  rebuild      rebuild every projection from the internal events\n"
-            "  close-month  issue the invoices of a month: --month YYYY-MM\n\n"
-            "`bin/subscriptions COMMAND --help` shows a command's options.\n",
-            DEFAULT_LISTEN);
-}
-
 int main(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*run)(int argc, char **argv);
-    } COMMANDS[] = {
-        {"serve", cmd_serve},
-        {"follow", cmd_follow},
-        {"rebuild", cmd_rebuild},
-        {"close-month", cmd_close_month},
+    static const struct program_command commands[] = {
+        {"serve", "the HTTP API, pages and the feed `subscriptions` (default " DEFAULT_LISTEN ")",
+         cmd_serve},
+        {"follow", "charge the usage of one Cloud API node: --feed URL/feeds/usage", cmd_follow},
+        {"rebuild", "rebuild every projection from the internal events", cmd_rebuild},
+        {"close-month", "issue the invoices of a month: --month YYYY-MM", cmd_close_month},
     };
 
-    program_init("subscriptions");
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        usage(stdout);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
-        if (strcmp(argv[1], COMMANDS[i].name) == 0)
-            return COMMANDS[i].run(argc - 2, argv + 2);
-    fprintf(stderr, "unknown command '%s' (see --help)\n", argv[1]);
-    return 2;
+    return program_main("subscriptions", argc, argv, commands,
+                        sizeof commands / sizeof commands[0]);
 }

@@ -16,6 +16,23 @@
 struct fr_follower;
 struct fs_server;
 
+/* One subcommand of a program: its name, a one-line summary for the
+ * program's usage, and the function that runs it with the words after it. */
+struct program_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+};
+
+/*
+ * The whole main() of a program: calls program_init(prog), then runs the
+ * command named by argv[1] from the table of n commands and returns its exit
+ * status. With no command, or "--help", prints the usage made from the table
+ * (exit 2, or 0 for --help); an unknown command exits 2 with one line.
+ */
+int program_main(const char *prog, int argc, char **argv, const struct program_command *commands,
+                 size_t n);
+
 /* Names the program for logs and blocks SIGINT/SIGTERM in every thread, so
  * that program_wait_signal() receives them. Call first in main(). */
 void program_init(const char *prog);
@@ -40,17 +57,30 @@ struct serve_options {
     }
 
 /*
+ * Opens (creating if needed) the database at path with fs_db_open(), after
+ * creating the folder that holds it (one level, such as var/, so defaults
+ * work from a fresh checkout). Returns NULL (logged) on failure; the caller
+ * closes the connection with sqlite3_close().
+ */
+sqlite3 *program_open_db(const char *path);
+
+/*
  * Opens the HTTP server for o on the database file o->db with threads
  * threads and logs where it listens. Feeds and routes are then added by the
  * caller, which starts it. Returns NULL (logged) on failure.
  */
 struct fs_server *program_open_server(const struct serve_options *o, unsigned threads);
 
+/* Called once a stop signal has arrived, before the server closes: the place
+ * to cut short work that would hold up the close (calls in progress). */
+typedef void program_stop_fn(void *userdata);
+
 /*
- * Starts server, waits for SIGINT/SIGTERM, closes it, and returns the exit
- * status: 0 after a signal, 1 if the server could not start.
+ * Starts server, waits for SIGINT/SIGTERM, calls before_close (may be NULL),
+ * closes the server, and returns the exit status: 0 after a signal, 1 if the
+ * server could not start. server is freed either way.
  */
-int program_run_server(struct fs_server *server);
+int program_run_server(struct fs_server *server, program_stop_fn *before_close, void *userdata);
 
 /* Prepares the consumer's side of a follower: creates the context's tables
  * in db and registers its handlers on f. Returns 0, or -1 (logged). */

@@ -1,6 +1,9 @@
 #include "testkit.h"
 
 #include <check.h>
+#include <feedserver.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 #include <curl/curl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -140,4 +143,90 @@ int64_t tk_now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Parses an entry, wrapped in a feed element declaring the namespaces the
+ * entry may rely on. */
+static xmlDocPtr parse_entry(const char *entry)
+{
+    size_t n = strlen(entry) + 200;
+    char *wrapped = malloc(n);
+    xmlDocPtr doc;
+
+    ck_assert_ptr_nonnull(wrapped);
+    snprintf(wrapped, n,
+             "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"" FS_NAMESPACE "\">%s</feed>",
+             entry);
+    doc = xmlReadMemory(wrapped, (int)strlen(wrapped), "entry.xml", NULL,
+                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    free(wrapped);
+    ck_assert_ptr_nonnull(doc);
+    return doc;
+}
+
+/* Compares two element trees: the same element names and namespaces in the
+ * same order, the same attribute names, and the same text except under
+ * the elements whose values change from run to run (id, updated, position). */
+static void same_shape(xmlNodePtr a, xmlNodePtr b)
+{
+    static const char *const volatile_names[] = {"id", "updated", "position", NULL};
+    xmlNodePtr ca, cb;
+    int is_volatile = 0;
+
+    ck_assert_str_eq((const char *)a->name, (const char *)b->name);
+    ck_assert_str_eq(a->ns ? (const char *)a->ns->href : "",
+                     b->ns ? (const char *)b->ns->href : "");
+    for (int i = 0; volatile_names[i]; i++)
+        if (strcmp((const char *)a->name, volatile_names[i]) == 0)
+            is_volatile = 1;
+    for (xmlAttrPtr pa = a->properties, pb = b->properties; pa || pb;
+         pa = pa->next, pb = pb->next) {
+        ck_assert_msg(pa && pb, "attributes of <%s> differ", a->name);
+        ck_assert_str_eq((const char *)pa->name, (const char *)pb->name);
+    }
+    ca = xmlFirstElementChild(a);
+    cb = xmlFirstElementChild(b);
+    if (!ca && !cb && !is_volatile) {
+        xmlChar *ta = xmlNodeGetContent(a), *tb = xmlNodeGetContent(b);
+        ck_assert_str_eq((const char *)ta, (const char *)tb);
+        xmlFree(ta);
+        xmlFree(tb);
+    }
+    for (; ca || cb; ca = xmlNextElementSibling(ca), cb = xmlNextElementSibling(cb)) {
+        ck_assert_msg(ca && cb, "children of <%s> differ", a->name);
+        same_shape(ca, cb);
+    }
+}
+
+void tk_assert_entry_matches_sample(const char *entry_xml, const char *sample_path)
+{
+    const char *renew = getenv("WRITE_SAMPLES");
+    char *sample;
+    size_t len;
+    FILE *fp;
+    xmlDocPtr got, want;
+
+    if (renew && strcmp(renew, "1") == 0) {
+        fp = fopen(sample_path, "w");
+        ck_assert_msg(fp != NULL, "cannot write %s", sample_path);
+        fprintf(fp, "%s\n", entry_xml);
+        fclose(fp);
+        return;
+    }
+    fp = fopen(sample_path, "r");
+    ck_assert_msg(fp != NULL, "%s is missing", sample_path);
+    sample = calloc(1, 65536);
+    ck_assert_ptr_nonnull(sample);
+    len = fread(sample, 1, 65535, fp);
+    fclose(fp);
+    ck_assert_uint_gt(len, 0);
+    got = parse_entry(entry_xml);
+    want = parse_entry(sample);
+    ck_assert_ptr_nonnull(xmlFirstElementChild(xmlDocGetRootElement(want)));
+    ck_assert_ptr_nonnull(xmlFirstElementChild(xmlDocGetRootElement(got)));
+    same_shape(xmlFirstElementChild(xmlDocGetRootElement(want)),
+               xmlFirstElementChild(xmlDocGetRootElement(got)));
+    xmlFreeDoc(got);
+    xmlFreeDoc(want);
+    free(sample);
 }

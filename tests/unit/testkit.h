@@ -41,6 +41,16 @@ const char *tk_header(const struct tk_response *resp, const char *name);
 
 void tk_response_release(struct tk_response *resp);
 
+/*
+ * Asserts that entry_xml (one Atom <entry> as a feed serves it) has the shape
+ * of the contract sample in the file sample_path: the same elements, in the
+ * same namespaces and order, the same attribute names, and the same text
+ * except in <id>, <updated> and <position>, which change from run to run. With
+ * WRITE_SAMPLES=1 in the environment it writes entry_xml to sample_path
+ * instead, to renew a sample on purpose.
+ */
+void tk_assert_entry_matches_sample(const char *entry_xml, const char *sample_path);
+
 /* Monotonic milliseconds. */
 int64_t tk_now_ms(void);
 
