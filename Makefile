@@ -26,7 +26,15 @@ ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 .DEFAULT_GOAL := all
-.PHONY: all run test bench clean format check-deps
+.PHONY: all run test bench clean format FORCE
+
+# Every object and program depends on this file, which changes only when the
+# flags do: switching SANITIZE or WERROR on or off rebuilds everything.
+FLAGS_STAMP := $(BUILD)/flags
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || \
+		echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $@
 
 # The configure step checks (and as root installs) the Debian packages and
 # records the pkg-config flags; make re-reads this file once it exists.
@@ -71,7 +79,7 @@ include $(CONTEXTS:%=contexts/%/module.mk)
 
 all: $(LIBRARIES) $(PROGRAMS)
 
-$(BUILD)/%.o: %.c $(CONFIG)
+$(BUILD)/%.o: %.c $(CONFIG) $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

@@ -1,4 +1,6 @@
 # lib.sh - what every integration test script needs. Source it first:
+# (POSIX sh has no local variables: the helpers' own variables start with
+# an underscore so they never clobber a caller's loop counter.)
 #
 #   . tests/integration/lib.sh
 #
@@ -57,8 +59,8 @@ stop() {
     [ -f "$PIDS_DIR/$1" ] || return 0
     pid=$(cat "$PIDS_DIR/$1")
     kill "-${2:-TERM}" "$pid" 2>/dev/null
-    i=0
-    while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+    _stop_i=0
+    while kill -0 "$pid" 2>/dev/null && [ $_stop_i -lt 100 ]; do sleep 0.05; _stop_i=$((_stop_i + 1)); done
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     rm -f "$PIDS_DIR/$1"
@@ -66,10 +68,10 @@ stop() {
 
 # wait_http URL [SECONDS]: waits until URL answers at all (any status).
 wait_http() {
-    i=0
-    while [ $i -lt $((${2:-10} * 20)) ]; do
+    _wh_i=0
+    while [ $_wh_i -lt $((${2:-10} * 20)) ]; do
         curl -s -o /dev/null --max-time 1 "$1" && return 0
-        sleep 0.05; i=$((i + 1))
+        sleep 0.05; _wh_i=$((_wh_i + 1))
     done
     echo "# $1 did not answer" >&2
     return 1
@@ -77,11 +79,11 @@ wait_http() {
 
 # eventually SECONDS CMD...: retries CMD until it succeeds or time runs out.
 eventually() {
-    limit=$(($1 * 20)); shift
-    i=0
-    while [ $i -lt $limit ]; do
+    _ev_limit=$(($1 * 20)); shift
+    _ev_i=0
+    while [ $_ev_i -lt $_ev_limit ]; do
         "$@" >/dev/null 2>&1 && return 0
-        sleep 0.05; i=$((i + 1))
+        sleep 0.05; _ev_i=$((_ev_i + 1))
     done
     return 1
 }

@@ -4,9 +4,12 @@
  *   feedgen --db FILE --feed NAME --count N [--page-size P] [--batch B] [--type T]
  *
  * Declares the feed (page size P, default 500) if needed and appends N
- * entries with realistic fields (customerId, userId, keyId, units, window
- * times, node) in transactions of B entries (default 1000). Prints the new
- * head position.
+ * entries with realistic fields in transactions of B entries (default 1000),
+ * and prints the new head position. With --type UserAdded the entries are
+ * contract-shaped UserAdded events (one new user and key each: customerId,
+ * userId, email, keyId, keySha256), so a credential replica can catch up on
+ * them; any other type gets UsageRecorded's fields (customerId, userId,
+ * keyId, units, window times, node).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,8 +89,8 @@ int main(int argc, char **argv)
         if (exec(db, "BEGIN IMMEDIATE") != SQLITE_OK)
             goto dberr;
         for (long long j = 0; j < batch && done < count; j++, done++) {
-            char customer[32], user[32], key[32], units[16];
-            struct fs_field f[] = {
+            char customer[32], user[32], key[32], units[16], email[48], sha[65];
+            struct fs_field usage[] = {
                 {"customerId", customer},
                 {"userId", user},
                 {"keyId", key},
@@ -96,12 +99,22 @@ int main(int argc, char **argv)
                 {"windowEnd", "2026-11-26T15:00:10Z"},
                 {"node", "node-1"},
             };
-            struct fs_event ev = {.type = type, .fields = f, .nfields = sizeof f / sizeof f[0]};
+            struct fs_field user_added[] = {
+                {"customerId", customer}, {"userId", user},   {"email", email},
+                {"keyId", key},           {"keySha256", sha},
+            };
+            int is_user = strcmp(type, "UserAdded") == 0;
+            struct fs_event ev = {.type = type,
+                                  .fields = is_user ? user_added : usage,
+                                  .nfields = is_user ? 5 : sizeof usage / sizeof usage[0]};
 
             snprintf(customer, sizeof customer, "cus_%08lld", done % 997);
-            snprintf(user, sizeof user, "usr_%08lld", done % 7919);
-            snprintf(key, sizeof key, "key_%08lld", done % 104729);
+            snprintf(user, sizeof user, "usr_%08lld", is_user ? done : done % 7919);
+            snprintf(key, sizeof key, "key_%08lld", is_user ? done : done % 104729);
             snprintf(units, sizeof units, "%lld", 1 + done % 50);
+            snprintf(email, sizeof email, "user%lld@gen.example", done);
+            /* A distinct 64-hex-digit hash per entry (not a real key's). */
+            snprintf(sha, sizeof sha, "%016llx%048x", done, 0);
             if ((err = fs_feed_append(db, feed, &ev, &pos)) != FS_OK) {
                 fprintf(stderr, "feedgen: append: %s\n", fs_strerror(err));
                 exec(db, "ROLLBACK");

@@ -1,9 +1,0 @@
-# cloud-api: the context's domain as a library (so tests can link it) and its program.
-CLOUD_API_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out contexts/cloud-api/main.c,$(wildcard contexts/cloud-api/*.c)))
-CLOUD_API_LIB := $(BUILD)/lib/libcloud-api.a
-$(CLOUD_API_LIB): $(CLOUD_API_OBJ)
-LIBRARIES += $(CLOUD_API_LIB)
-PROGRAMS += $(BIN)/cloud-api
-$(BIN)/cloud-api: $(BUILD)/contexts/cloud-api/main.o $(CLOUD_API_LIB) $(CONTEXT_LIBS)
-	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)

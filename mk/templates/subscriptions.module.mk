@@ -1,9 +1,0 @@
-# subscriptions: the context's domain as a library (so tests can link it) and its program.
-SUBSCRIPTIONS_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out contexts/subscriptions/main.c,$(wildcard contexts/subscriptions/*.c)))
-SUBSCRIPTIONS_LIB := $(BUILD)/lib/libsubscriptions.a
-$(SUBSCRIPTIONS_LIB): $(SUBSCRIPTIONS_OBJ)
-LIBRARIES += $(SUBSCRIPTIONS_LIB)
-PROGRAMS += $(BIN)/subscriptions
-$(BIN)/subscriptions: $(BUILD)/contexts/subscriptions/main.o $(SUBSCRIPTIONS_LIB) $(CONTEXT_LIBS)
-	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
