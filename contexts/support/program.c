@@ -178,10 +178,11 @@ int program_follow(const char *usage, const char *default_db, int argc, char **a
     cfg.token = token;
     cfg.db = db;
     cfg.poll_interval = poll_interval;
-    /* The contexts' deadlines are seconds (R1, R2), so a follower whose
-     * producer was down retries at least every 5 s, not the library's 30 s:
-     * one request every few seconds costs a producer nothing. */
-    cfg.max_backoff_ms = 5000;
+    /* The contexts' deadlines are a second or two (R1, R2), also right after
+     * a producer's redeploy, so a follower whose producer was down retries at
+     * least every 2 s, not the library's 30 s: a request every 2 s costs a
+     * producer nothing. */
+    cfg.max_backoff_ms = 2000;
     err = fr_follower_open(&cfg, &f);
     if (err != FR_OK) {
         log_error("cannot start follower", "feed=%s error=\"%s\"", feed, fr_strerror(err));

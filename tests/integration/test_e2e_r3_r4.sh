@@ -44,7 +44,7 @@ LATE=$KEY
 stop subscriptions TERM
 start_ctx subscriptions
 check "R4: a key created just before Subscriptions stopped reaches the Cloud API" \
-    eventually 3 analyze_is 200 "$LATE"
+    eventually 8 analyze_is 200 "$LATE"
 
 # R4: the Cloud API down (SIGTERM): Subscriptions goes on, Product 1 queues.
 P=$(new_customer Product payg 1000000)
