@@ -25,6 +25,11 @@
     return e;
   }
 
+  // A follower is failing when its last error is newer than its last success.
+  function failing(f) {
+    return !!f.last_error && (!f.last_success || f.last_error_at > f.last_success);
+  }
+
   function feedName(url) {
     const m = /\/feeds\/([a-z0-9_-]+)/.exec(url || "");
     return m ? m[1] : "?";
@@ -68,17 +73,22 @@
         const from = box[producerOf[name]];
         rows.push({ consumer: consumer.label, f });
         if (!from) continue;
-        const bad = f.last_error && (!f.last_success || f.last_error_at > f.last_success);
+        const bad = failing(f);
         const colour = bad ? "#b42318" : f.lag > 0 ? "#9a6700" : "#1a7f37";
-        const x1 = from.x + 100, y1 = from.y + 70, x2 = consumer.x + 100, y2 = consumer.y;
+        // Side by side: from the facing edges, one lane per direction;
+        // otherwise from the bottom of the producer to the top of the consumer.
         const sameRow = from.y === consumer.y;
-        const p = sameRow
-          ? `M${from.x + 200},${from.y + 25 + (from.x < consumer.x ? 0 : 20)} L${consumer.x},${consumer.y + 25 + (from.x < consumer.x ? 0 : 20)}`
-          : `M${x1},${y1} L${x2},${y2}`;
+        const rightward = from.x < consumer.x;
+        const lane = rightward ? 15 : 45;
+        const x1 = sameRow ? (rightward ? from.x + 200 : from.x) : from.x + 100;
+        const y1 = sameRow ? from.y + lane : from.y + 70;
+        const x2 = sameRow ? (rightward ? consumer.x : consumer.x + 200) : consumer.x + 100;
+        const y2 = sameRow ? consumer.y + lane : consumer.y;
+        const p = `M${x1},${y1} L${x2},${y2}`;
         svg.appendChild(el("path", { d: p, stroke: colour, "stroke-width": 3, fill: "none",
           "marker-end": "url(#arrow)" }));
-        const mx = sameRow ? (from.x + 200 + consumer.x) / 2 : (x1 + x2) / 2;
-        const my = sameRow ? from.y + 20 + (from.x < consumer.x ? 0 : 40) : (y1 + y2) / 2;
+        const mx = (x1 + x2) / 2;
+        const my = sameRow ? y1 + (rightward ? -6 : 16) : (y1 + y2) / 2;
         svg.appendChild(el("text", { x: mx, y: my, "text-anchor": "middle", "font-size": "12",
           fill: colour }, `/feeds/${name} lag ${f.lag}${bad ? " (failing)" : ""}`));
       }
@@ -106,7 +116,8 @@
       const tr = document.createElement("tr");
       for (const [v, cls] of [[consumer], [f.feed_url], [f.position, "num"], [f.head, "num"],
                               [f.lag, f.lag > 0 ? "num behind" : "num"], [f.last_success],
-                              [f.last_error ? `${f.last_error} (${f.last_error_at})` : "", "error"]]) {
+                              [f.last_error ? `${f.last_error} (${f.last_error_at})` : "",
+                               failing(f) ? "error" : "muted"]]) {
         const td = document.createElement("td");
         if (cls) td.className = cls;
         td.textContent = v;
