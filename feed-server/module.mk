@@ -15,6 +15,8 @@ $(eval $(call tool,$(FEEDSERVE),$(BUILD)/tests/tools/feedserve.o,$(FS_LIB)))
 
 $(eval $(call unit_test,check_feed_store,$(FS_LIB)))
 $(eval $(call unit_test,check_feed_server,$(FS_LIB)))
+# Its cross-process long-poll test runs feedgen as the other process.
+$(BUILD)/tests/check_feed_server: | $(BUILD)/tests/feedgen
 
 # Benchmark helper for tests/bench/bench_feed_server.sh.
 FS_BENCH_APPEND := $(BUILD)/tests/bench_feed_server_append
