@@ -3,6 +3,7 @@
 #include "analyze.h"
 #include "credentials.h"
 #include "feedserver.h"
+#include "idempotency.h"
 #include "metering.h"
 #include "ops.h"
 #include "pages.h"
@@ -13,6 +14,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <strings.h>
 
 /* Longest key text looked up; a longer one cannot be a login key. */
@@ -67,21 +69,52 @@ static void reply_locked(struct fs_request *req, const struct credential *cred)
 }
 
 /*
+ * Meters the units of a call by cred whose answer is json; with an
+ * Idempotency-Key idem (named under key_hash, the login key's SHA-256),
+ * exactly once per pair: when the pair was answered already, nothing is
+ * added and *replay receives the stored answer (the caller frees it).
+ * idem, key_hash and *replay are NULL for a plain call. Returns 0, or -1
+ * when nothing could be stored. Does nothing when metering is off.
+ */
+static int meter_call(struct cloud_api *api, const struct credential *cred, uint64_t units,
+                      const char *key_hash, const char *idem, const char *json, char **replay)
+{
+    if (!api->meter)
+        return 0;
+    if (!idem)
+        return meter_record(api->meter, cred->customer_id, cred->user_id, cred->key_id, units);
+    return meter_record_once(api->meter, cred->customer_id, cred->user_id, cred->key_id, units,
+                             key_hash, idem, json, replay) == METER_FAILED
+               ? -1
+               : 0;
+}
+
+/*
  * POST /api/v1/analyze. Decides the status in order: credentials present
- * and well-formed, key known and usable, then the analysis, then the
- * metering; a 200 is sent only after meter_record() succeeded.
+ * and well-formed, Idempotency-Key (when sent) well-formed, key known and
+ * usable, then the analysis, then the metering; a 200 is sent only after
+ * the metering succeeded.
+ *
+ * With an Idempotency-Key, the call is named by (SHA-256 of the login key,
+ * Idempotency-Key). An answer stored for that pair is sent again as is, with
+ * Idempotent-Replayed: true, and nothing is metered: first looked up here
+ * (also for a locked customer, since it costs nothing), and, for a call that
+ * races with the one that stores it, found by the meter in its commit
+ * (meter_record_once()). Without the header the call costs no extra SQL.
  */
 static void analyze(struct fs_request *req, void *userdata)
 {
     struct cloud_api *api = userdata;
     const char *auth = fs_request_header(req, "Authorization");
+    const char *idem = fs_request_header(req, "Idempotency-Key");
     const char *key = NULL, *text, *why = NULL, *www = challenge_invalid;
     size_t key_len = 0, text_len = 0;
     struct credential cred;
     struct analysis a;
     unsigned status = 401;
-    char json[160];
-    int n = 0;
+    char json[160], key_hash[65];
+    char *replay = NULL;
+    int n = 0, found;
 
     memset(&cred, 0, sizeof cred);
     if (!auth) {
@@ -92,6 +125,11 @@ static void analyze(struct fs_request *req, void *userdata)
     if (bearer_key(auth, &key, &key_len) != 0) {
         why = "use the Bearer scheme: 'Authorization: Bearer KEY'";
         www = challenge;
+        goto out;
+    }
+    if (idem && !idempotency_key_valid(idem)) {
+        status = 400;
+        why = "Idempotency-Key must be 1-128 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-'";
         goto out;
     }
     if (key_len > KEY_MAX) {
@@ -113,21 +151,34 @@ static void analyze(struct fs_request *req, void *userdata)
         goto out;
     case CREDENTIAL_LOCKED:
         status = 403;
-        goto out;
+        break;
     case CREDENTIAL_ERROR:
     default:
         status = 503;
         why = "cannot check the login key now: retry shortly";
         goto out;
     }
+    if (idem) {
+        if (credentials_hash_key(key, key_len, key_hash) != 0) {
+            status = 500;
+            why = "internal error hashing the login key";
+            goto out;
+        }
+        replay = idempotency_find(fs_request_db(req), key_hash, idem, &found);
+        if (found < 0) {
+            status = 503;
+            why = "cannot look the Idempotency-Key up now: retry shortly";
+            goto out;
+        }
+        if (replay) {
+            status = 200;
+            goto out;
+        }
+    }
+    if (status == 403)
+        goto out;
     text = fs_request_body(req, &text_len);
     analyze_text(text, text_len, &a);
-    if (api->meter &&
-        meter_record(api->meter, cred.customer_id, cred.user_id, cred.key_id, a.units) != 0) {
-        status = 503;
-        why = "the call could not be metered, so it was neither done nor charged: retry shortly";
-        goto out;
-    }
     n = snprintf(json, sizeof json,
                  "{\"characters\":%" PRIu64 ",\"words\":%" PRIu64 ",\"lines\":%" PRIu64
                  ",\"units\":%" PRIu64 "}",
@@ -137,12 +188,23 @@ static void analyze(struct fs_request *req, void *userdata)
         why = "internal error formatting the answer";
         goto out;
     }
+    if (meter_call(api, &cred, a.units, idem ? key_hash : NULL, idem, json, &replay) != 0) {
+        status = 503;
+        why = "the call could not be metered, so it was neither done nor charged: retry shortly";
+        goto out;
+    }
     status = 200;
 out:
     switch (status) {
     case 200:
         atomic_fetch_add(&api->ok, 1);
-        fs_reply(req, 200, "application/json", json, (size_t)n);
+        if (replay) {
+            atomic_fetch_add(&api->replayed, 1);
+            fs_reply_header(req, "Idempotent-Replayed", "true");
+            fs_reply_take(req, 200, "application/json", replay, strlen(replay));
+            replay = NULL;
+        } else
+            fs_reply(req, 200, "application/json", json, (size_t)n);
         break;
     case 401:
         atomic_fetch_add(&api->unauthorized, 1);
@@ -158,6 +220,7 @@ out:
         fs_reply_error(req, status, "%s", why);
         break;
     }
+    free(replay);
 }
 
 /* The context's own lines of /metrics. */
@@ -173,6 +236,10 @@ static void metrics(struct fs_request *req, struct strbuf *out, void *userdata)
               atomic_load(&api->unauthorized));
     sb_printf(out, "cloud_api_analyze_total{result=\"locked\"} %llu\n", atomic_load(&api->locked));
     sb_printf(out, "cloud_api_analyze_total{result=\"error\"} %llu\n", atomic_load(&api->failed));
+    sb_puts(out, "# HELP cloud_api_analyze_replayed_total 200 answers sent again for a repeated"
+                 " Idempotency-Key, not metered.\n"
+                 "# TYPE cloud_api_analyze_replayed_total counter\n");
+    sb_printf(out, "cloud_api_analyze_replayed_total %llu\n", atomic_load(&api->replayed));
     if (api->meter) {
         struct meter_stats s;
 

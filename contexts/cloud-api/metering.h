@@ -24,6 +24,14 @@
  * published (usage_state.published_until, see usage_windows.h) never
  * receives units: a late commit (the clock stepped back) goes into the first
  * window still open, so no unit is lost and no published total changes.
+ *
+ * A call made with an Idempotency-Key goes through meter_record_once(): in
+ * the same transaction as the units of its batch, it inserts its answer in
+ * analyze_replays (idempotency.h) with INSERT OR IGNORE. When the row was
+ * already there (a retry, or two identical calls racing, in one batch or in
+ * two), that call adds no units and gets the stored answer back instead.
+ * So a (login key, Idempotency-Key) pair is metered exactly once, whatever
+ * the timing; calls without one cost no extra SQL.
  */
 #ifndef CLOUD_API_METERING_H
 #define CLOUD_API_METERING_H
@@ -56,9 +64,30 @@ int meter_open(const struct meter_config *cfg, struct meter **out);
 int meter_record(struct meter *m, const char *customer_id, const char *user_id, const char *key_id,
                  uint64_t units);
 
+/* What meter_record_once() did. */
+enum meter_once {
+    METER_RECORDED, /* the units and the answer are committed */
+    METER_REPLAYED, /* the pair had an answer already: no units added */
+    METER_FAILED,   /* the commit failed (logged): nothing stored */
+};
+
+/*
+ * meter_record() for a call made with an Idempotency-Key: key_sha256 (the
+ * hex SHA-256 of the presented login key) and idempotency_key name the
+ * call, body (NUL-terminated JSON) is its answer. Stores the units and the
+ * answer in one transaction, unless an answer is already stored for the
+ * pair: then it adds no units, sets *stored to a copy of that answer (the
+ * caller frees it) and returns METER_REPLAYED. *stored is NULL otherwise.
+ * Strings are borrowed for the call. Thread-safe.
+ */
+enum meter_once meter_record_once(struct meter *m, const char *customer_id, const char *user_id,
+                                  const char *key_id, uint64_t units, const char *key_sha256,
+                                  const char *idempotency_key, const char *body, char **stored);
+
 /* Counters, for /metrics. */
 struct meter_stats {
     uint64_t calls;         /* calls recorded durably */
+    uint64_t replays;       /* calls not metered: their answer was stored already */
     uint64_t units;         /* their units */
     uint64_t commits;       /* transactions committed */
     uint64_t failures;      /* calls whose commit failed */

@@ -42,6 +42,12 @@ static const char replica_sql[] =
  * Unix seconds. usage_state.published_until: no unit is ever added to a
  * window starting before it (it is the start of the window that was open
  * when the last publication ran), so a published row never changes.
+ *
+ * analyze_replays: the answer (JSON body) of each call made with an
+ * Idempotency-Key, per (SHA-256 of the login key, Idempotency-Key), written
+ * in the transaction that commits the call's units; created_at is that
+ * commit's Unix time, indexed so that deleting the rows past their 24 hours
+ * (idempotency.h) is one range scan.
  */
 static const char usage_sql[] =
     "CREATE TABLE IF NOT EXISTS usage_units ("
@@ -60,7 +66,15 @@ static const char usage_sql[] =
     "  id INTEGER PRIMARY KEY CHECK (id = 1),"
     "  published_until INTEGER NOT NULL"
     ");"
-    "INSERT OR IGNORE INTO usage_state(id, published_until) VALUES (1, 0);";
+    "INSERT OR IGNORE INTO usage_state(id, published_until) VALUES (1, 0);"
+    "CREATE TABLE IF NOT EXISTS analyze_replays ("
+    "  key_sha256 TEXT NOT NULL,"
+    "  idempotency_key TEXT NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (key_sha256, idempotency_key)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS analyze_replays_by_age ON analyze_replays(created_at);";
 
 int schema_create_replica(sqlite3 *db)
 {

@@ -7,6 +7,8 @@
  *  - the metered usage (usage_units, usage_state), written by `serve`: units
  *    accumulated per window, customer, user and key, each row later marked
  *    with the position of the UsageRecorded entry that published it;
+ *  - the stored answers of calls made with an Idempotency-Key
+ *    (analyze_replays, idempotency.h), written by `serve` with the units;
  *  - the `usage` feed (the feed-server library's tables).
  * Creating the schema is idempotent, so both processes call it at start.
  */
@@ -21,8 +23,8 @@
 /* Creates the replica tables if missing. Returns 0, or -1 (logged). */
 int schema_create_replica(sqlite3 *db);
 
-/* Creates the usage tables and declares the usage feed if missing.
- * Returns 0, or -1 (logged). */
+/* Creates the usage tables (analyze_replays included) and declares the
+ * usage feed if missing. Returns 0, or -1 (logged). */
 int schema_create_usage(sqlite3 *db);
 
 #endif

@@ -2,6 +2,7 @@
 
 #include "db.h"
 #include "feedserver.h"
+#include "idempotency.h"
 #include "log.h"
 #include "schema.h"
 
@@ -183,11 +184,16 @@ struct usage_publisher {
     uint64_t entries, failures;
 };
 
-/* Runs one publication now and counts it; returns 0 or -1. */
+/* Runs one publication now and counts it, then deletes the stored answers
+ * past their retention (idempotency.h; a failure there is logged and tried
+ * again at the next window). Returns 0 or -1 for the publication. */
 static int publish_now(struct usage_publisher *p)
 {
     int64_t n = 0;
-    int rc = usage_publish_closed(p->db, p->node, p->window, time(NULL), &n);
+    time_t now = time(NULL);
+    int rc = usage_publish_closed(p->db, p->node, p->window, now, &n);
+
+    idempotency_purge(p->db, now, NULL);
 
     pthread_mutex_lock(&p->mu);
     if (rc == 0)

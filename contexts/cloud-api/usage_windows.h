@@ -31,8 +31,10 @@ int usage_publish_closed(sqlite3 *db, const char *node, unsigned window_seconds,
 void usage_format_time(int64_t t, char out[32]);
 
 /*
- * A thread that publishes at every window boundary (and once at start).
- * It keeps its own connection to the database.
+ * A thread that publishes at every window boundary (and once at start),
+ * and then deletes the stored answers of Idempotency-Keys older than their
+ * 24 hours (one indexed DELETE). It keeps its own connection to the
+ * database.
  */
 struct usage_publisher;
 

@@ -199,7 +199,7 @@ enum run_result runner_run(struct analysis_runner *r, sqlite3 *db, const char *i
         }
     }
     analysis_count_attempt(db, id);
-    cloud_analyze(r->cloud_url, held, job.text, job.len, &reply);
+    cloud_analyze(r->cloud_url, held, job.id, job.text, job.len, &reply);
     note_call(r, &reply);
     res = record(db, &job, &reply, reason, reason_size);
     count(r, res);

@@ -7,6 +7,13 @@
  *  - An analysis is sent by at most one thread of the process at a time (an
  *    in-flight set), and is sent again only while it is still `queued`, so
  *    a result is never recorded twice.
+ *  - Every call for an analysis, first attempt and retries, carries
+ *    "Idempotency-Key: <analysis id>". The result is recorded after the
+ *    Cloud API's 200, so a crash in between leaves the analysis queued and
+ *    it is sent again after the restart; the Cloud API then answers with
+ *    the stored result and charges nothing, provided the resend comes
+ *    within its 24-hour retention (the analysis waits for its user's next
+ *    sign-in after a restart, so a later resend is charged again).
  *  - The Cloud API is called only with a key held in the key vault for a
  *    live session of the analysis's user (or the key the submitting request
  *    just used).

@@ -61,12 +61,12 @@ static enum cloud_outcome classify(long status)
     return CLOUD_REJECTED;
 }
 
-enum cloud_outcome cloud_analyze(const char *base_url, const char *key, const char *text,
-                                 size_t len, struct cloud_reply *reply)
+enum cloud_outcome cloud_analyze(const char *base_url, const char *key, const char *idempotency_key,
+                                 const char *text, size_t len, struct cloud_reply *reply)
 {
     struct capped got = {STRBUF_INIT, 0};
     struct curl_slist *headers = NULL;
-    struct strbuf url = STRBUF_INIT, auth = STRBUF_INIT;
+    struct strbuf url = STRBUF_INIT, auth = STRBUF_INIT, idem = STRBUF_INIT;
     size_t base_len = strlen(base_url);
     CURL *curl = NULL;
     CURLcode rc;
@@ -78,12 +78,22 @@ enum cloud_outcome cloud_analyze(const char *base_url, const char *key, const ch
     sb_append(&url, base_url, base_len);
     sb_puts(&url, "/api/v1/analyze");
     sb_printf(&auth, "Authorization: Bearer %s", key);
+    if (idempotency_key)
+        sb_printf(&idem, "Idempotency-Key: %s", idempotency_key);
     curl = curl_easy_init();
     if (!curl) {
         snprintf(reply->error, sizeof reply->error, "cannot start an HTTP client");
         goto out;
     }
     headers = curl_slist_append(headers, auth.buf);
+    if (headers && idempotency_key) {
+        struct curl_slist *more = curl_slist_append(headers, idem.buf);
+        if (!more) {
+            snprintf(reply->error, sizeof reply->error, "out of memory");
+            goto out;
+        }
+        headers = more;
+    }
     if (headers) {
         struct curl_slist *more =
             curl_slist_append(headers, "Content-Type: text/plain; charset=utf-8");
@@ -130,6 +140,7 @@ out:
             p[i] = '\0';
     }
     sb_release(&auth);
+    sb_release(&idem);
     sb_release(&url);
     return reply->outcome;
 }

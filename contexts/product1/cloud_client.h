@@ -1,6 +1,10 @@
 /*
  * cloud_client.h - Product 1's calls to the Cloud API (DESIGN.md section 7):
- * POST {base}/api/v1/analyze with the user's login key as a bearer token.
+ * POST {base}/api/v1/analyze with the user's login key as a bearer token,
+ * and an Idempotency-Key naming the analysis, so that sending it again (a
+ * retry, or a resend after a crash between the Cloud API's 200 and the
+ * recording of the result) gets the stored answer and is not charged again
+ * (for 24 hours after the first 200; see the Cloud API's idempotency.h).
  *
  * Every call has a connect timeout (2 s) and a total timeout (10 s), and
  * reads at most CLOUD_MAX_REPLY bytes of answer. The outcome says what the
@@ -34,12 +38,15 @@ struct cloud_reply {
 int cloud_client_global_init(void);
 
 /*
- * Sends text[0..len) to base_url's analyze route with key. Always fills
- * *reply (release it with cloud_reply_release()), and returns its outcome.
- * Safe to call from several threads at once.
+ * Sends text[0..len) to base_url's analyze route with key, and with
+ * "Idempotency-Key: idempotency_key" unless it is NULL (1-128 characters of
+ * [A-Za-z0-9._:-], such as an analysis id; the same for every attempt of one
+ * piece of work). Always fills *reply (release it with
+ * cloud_reply_release()), and returns its outcome. Safe to call from several
+ * threads at once.
  */
-enum cloud_outcome cloud_analyze(const char *base_url, const char *key, const char *text,
-                                 size_t len, struct cloud_reply *reply);
+enum cloud_outcome cloud_analyze(const char *base_url, const char *key, const char *idempotency_key,
+                                 const char *text, size_t len, struct cloud_reply *reply);
 
 void cloud_reply_release(struct cloud_reply *reply);
 

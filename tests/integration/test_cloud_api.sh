@@ -2,7 +2,8 @@
 # Cloud API end to end: the real follower applies Subscriptions' contract
 # samples (served by feedserve) one story step at a time, and every status
 # code path of POST /api/v1/analyze follows from the replica's state; the
-# units of the 200 answers come out as UsageRecorded entries on /feeds/usage.
+# units of the 200 answers come out as UsageRecorded entries on /feeds/usage,
+# a call repeated with the same Idempotency-Key counted once.
 . "$(dirname "$0")/lib.sh"
 
 S=tests/samples/subscriptions
@@ -21,6 +22,11 @@ start_subs() {
 }
 # analyze KEY FILE: the status of an analyze call with that key and body.
 analyze() { http POST "$API/api/v1/analyze" -H "Authorization: Bearer $1" --data-binary "@$2"; }
+# analyze_once KEY IDEMPOTENCY-KEY FILE: the same with an Idempotency-Key.
+analyze_once() {
+    http POST "$API/api/v1/analyze" -H "Authorization: Bearer $1" -H "Idempotency-Key: $2" \
+        --data-binary "@$3"
+}
 # status_is CODE KEY: succeeds when a call with KEY (a small body) gets CODE.
 status_is() { [ "$(analyze "$2" "$T/small")" = "$1" ]; }
 # position: the follower's position, from the replica's database.
@@ -49,10 +55,17 @@ check "LoginKeyRevoked: the key gets 401" eventually 5 status_is 401 "$KEY1"
 expect_eq "an unknown type is skipped, the follower goes on" 5 "$(position)"
 expect_eq "revoked key: WWW-Authenticate names Bearer" Bearer "$(header WWW-Authenticate | cut -d' ' -f1)"
 check "the other key still works" status_is 200 "$KEY2"
+expect_eq "a call with an Idempotency-Key before the lock: 200" 200 \
+    "$(analyze_once "$KEY2" before-lock "$T/small")"
 
 append "$S/CustomerLocked.xml"
 check "CustomerLocked: 403" eventually 5 status_is 403 "$KEY2"
 expect_eq "403 says why" overdraft "$(json '$.reason')"
+expect_eq "locked: a call repeated with its Idempotency-Key gets its stored 200" 200 \
+    "$(analyze_once "$KEY2" before-lock "$T/small")"
+expect_eq "locked: the stored 200 says it is replayed" true "$(header Idempotent-Replayed)"
+expect_eq "locked: a new Idempotency-Key is refused" 403 \
+    "$(analyze_once "$KEY2" after-lock "$T/small")"
 
 # Subscriptions down: the replica keeps answering; what it missed flows later.
 stop subs
@@ -106,6 +119,49 @@ expect_eq "usage calls answered 200" 11 "$want"
 expect_eq "the scheme is case-insensitive (RFC 7235)" 200 \
     "$(http POST "$API/api/v1/analyze" -H "Authorization: bearer  usage-key " --data-binary "@$T/small")"
 want=$((want + 1))
+
+# Idempotency-Key: a repeated call gets the same body, is charged once.
+expect_eq "Idempotency-Key: the first call is answered" 200 \
+    "$(analyze_once usage-key retry-1 "$T/mid")"
+first=$(cat "$T/body")
+want=$((want + $(json '$.units')))
+expect_eq "the first call is not a replay" "" "$(header Idempotent-Replayed)"
+expect_eq "the same Idempotency-Key again: 200" 200 "$(analyze_once usage-key retry-1 "$T/mid")"
+expect_eq "the same Idempotency-Key again: the same body" "$first" "$(cat "$T/body")"
+expect_eq "the same Idempotency-Key again: Idempotent-Replayed: true" true \
+    "$(header Idempotent-Replayed)"
+expect_eq "the same Idempotency-Key with another text: the first answer" "$first" \
+    "$(analyze_once usage-key retry-1 "$T/small" >/dev/null; cat "$T/body")"
+expect_eq "a malformed Idempotency-Key: 400" 400 "$(analyze_once usage-key 'not valid!' "$T/small")"
+check "the 400 says what a valid Idempotency-Key is" \
+    eval 'json "\$.error" | grep -q Idempotency-Key'
+too_long=$(head -c 129 /dev/zero | tr '\0' k)
+expect_eq "an Idempotency-Key over 128 characters: 400" 400 \
+    "$(analyze_once usage-key "$too_long" "$T/small")"
+# Another user of the customer, same Idempotency-Key: another call, charged.
+sqlite3 "$T/api.db" "insert into replica_users(user_id, customer_id) values ('u_usage2', 'c_usage');
+  insert into replica_keys(key_sha256, key_id, user_id, customer_id)
+  values ('$(printf %s usage-key-2 | sha256sum | cut -d' ' -f1)', 'k_usage2', 'u_usage2', 'c_usage')"
+expect_eq "another login key with the same Idempotency-Key: 200" 200 \
+    "$(analyze_once usage-key-2 retry-1 "$T/small")"
+expect_eq "another login key with the same Idempotency-Key: not a replay" "" \
+    "$(header Idempotent-Replayed)"
+want=$((want + $(json '$.units')))
+# Eight identical calls at once: all answered alike, one charged.
+race_pids=""
+for i in 1 2 3 4 5 6 7 8; do
+    curl -s -o "$T/race.$i" -w '%{http_code}' --max-time 40 -H "Authorization: Bearer usage-key" \
+        -H "Idempotency-Key: race-1" --data-binary "@$T/mid" "$API/api/v1/analyze" \
+        >"$T/race.$i.code" &
+    race_pids="$race_pids $!"
+done
+# shellcheck disable=SC2086 # one pid per word
+wait $race_pids
+expect_eq "eight identical calls at once: all 200" 200200200200200200200200 \
+    "$(cat "$T"/race.?.code)"
+expect_eq "eight identical calls at once: one body" 1 \
+    "$(cat "$T"/race.? | sort -u | wc -l | tr -d ' ')"
+want=$((want + 3))
 # usage_total: the units of every UsageRecorded of customer c_usage in the feed.
 usage_total() {
     curl -s "$API/feeds/usage" | tr '<' '\n' | awk -F'>' '

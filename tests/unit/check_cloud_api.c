@@ -2,14 +2,16 @@
  * check_cloud_api.c - the Cloud API's domain rules against temporary
  * databases: the analysis figures, the credential replica (each event type,
  * directly and through a real follower of a served feed), group-committed
- * metering, and the publication of usage windows exactly once, in the shape
- * of the contract sample tests/samples/usage/UsageRecorded.xml.
+ * metering (a call with an Idempotency-Key charged exactly once, however
+ * its copies race), and the publication of usage windows exactly once, in
+ * the shape of the contract sample tests/samples/usage/UsageRecorded.xml.
  */
 #include "analyze.h"
 #include "credentials.h"
 #include "credentials_follow.h"
 #include "feedreader.h"
 #include "feedserver.h"
+#include "idempotency.h"
 #include "metering.h"
 #include "schema.h"
 #include "testkit.h"
@@ -457,6 +459,156 @@ START_TEST(test_windows_published_exactly_once)
 }
 END_TEST
 
+/* ---- Idempotency-Key: a pair is metered exactly once ------------------------ */
+
+START_TEST(test_idempotency_key_syntax)
+{
+    char longest[IDEMPOTENCY_KEY_MAX + 2];
+
+    ck_assert(idempotency_key_valid("an_0123456789abcdef0123456789abcdef"));
+    ck_assert(idempotency_key_valid("A.b_c:d-9"));
+    ck_assert(idempotency_key_valid("x"));
+    memset(longest, 'k', IDEMPOTENCY_KEY_MAX);
+    longest[IDEMPOTENCY_KEY_MAX] = '\0';
+    ck_assert(idempotency_key_valid(longest));
+    longest[IDEMPOTENCY_KEY_MAX] = 'k';
+    longest[IDEMPOTENCY_KEY_MAX + 1] = '\0';
+    ck_assert(!idempotency_key_valid(longest));
+    ck_assert(!idempotency_key_valid(""));
+    ck_assert(!idempotency_key_valid("a b"));
+    ck_assert(!idempotency_key_valid("a/b"));
+    ck_assert(!idempotency_key_valid("caf\xc3\xa9"));
+    ck_assert(!idempotency_key_valid("a\n"));
+}
+END_TEST
+
+#define ONCE_THREADS 8
+#define ONCE_KEYS 20
+#define ONCE_UNITS 5
+
+struct once_burst {
+    struct meter *m;
+    pthread_barrier_t *start;
+    int id;
+    /* per idempotency key: what the call got, and the body it answered */
+    enum meter_once got[ONCE_KEYS];
+    char body[ONCE_KEYS][64];
+};
+
+/* Meters ONCE_KEYS calls of one login key, each with its own Idempotency-Key
+ * and a body naming this thread, all threads starting together. */
+static void *once_thread(void *arg)
+{
+    struct once_burst *b = arg;
+
+    pthread_barrier_wait(b->start);
+    for (int i = 0; i < ONCE_KEYS; i++) {
+        char idem[16], mine[64], *stored = NULL;
+
+        snprintf(idem, sizeof idem, "idem-%d", i);
+        snprintf(mine, sizeof mine, "{\"thread\":%d,\"key\":%d}", b->id, i);
+        b->got[i] =
+            meter_record_once(b->m, "c1", "u1", "k1", ONCE_UNITS, "hash-1", idem, mine, &stored);
+        snprintf(b->body[i], sizeof b->body[i], "%s", stored ? stored : mine);
+        free(stored);
+    }
+    return NULL;
+}
+
+static char *stored_body(const char *key_sha256, const char *idem)
+{
+    int found = -1;
+    char *body = idempotency_find(db, key_sha256, idem, &found);
+
+    ck_assert_int_eq(found, 1);
+    return body;
+}
+
+START_TEST(test_meter_once_charges_each_pair_once)
+{
+    struct meter *m;
+    struct once_burst b[ONCE_THREADS];
+    pthread_t t[ONCE_THREADS];
+    pthread_barrier_t start;
+    struct meter_stats s;
+    char *stored = NULL, *body;
+    int64_t deleted = -1;
+
+    fake_now = 1000;
+    m = open_meter(10);
+    pthread_barrier_init(&start, NULL, ONCE_THREADS);
+    for (int i = 0; i < ONCE_THREADS; i++) {
+        memset(&b[i], 0, sizeof b[i]);
+        b[i].m = m;
+        b[i].start = &start;
+        b[i].id = i;
+        ck_assert_int_eq(pthread_create(&t[i], NULL, once_thread, &b[i]), 0);
+    }
+    for (int i = 0; i < ONCE_THREADS; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&start);
+
+    /* each Idempotency-Key: one call recorded, every other one answered
+     * with the body that call stored */
+    for (int k = 0; k < ONCE_KEYS; k++) {
+        char idem[16];
+        int recorded = 0;
+
+        snprintf(idem, sizeof idem, "idem-%d", k);
+        body = stored_body("hash-1", idem);
+        for (int i = 0; i < ONCE_THREADS; i++) {
+            ck_assert_int_ne(b[i].got[k], METER_FAILED);
+            recorded += b[i].got[k] == METER_RECORDED;
+            ck_assert_str_eq(b[i].body[k], body);
+        }
+        ck_assert_int_eq(recorded, 1);
+        free(body);
+    }
+    ck_assert_int_eq(query_int("SELECT sum(units) FROM usage_units"), ONCE_KEYS * ONCE_UNITS);
+    ck_assert_int_eq(query_int("SELECT count(*) FROM analyze_replays"), ONCE_KEYS);
+
+    /* twice in a row: the second is a replay of the first */
+    ck_assert_int_eq(
+        meter_record_once(m, "c1", "u1", "k1", 3, "hash-1", "again", "{\"a\":1}", &stored),
+        METER_RECORDED);
+    ck_assert_ptr_null(stored);
+    ck_assert_int_eq(
+        meter_record_once(m, "c1", "u1", "k1", 3, "hash-1", "again", "{\"a\":2}", &stored),
+        METER_REPLAYED);
+    ck_assert_str_eq(stored, "{\"a\":1}");
+    free(stored);
+    ck_assert_int_eq(query_int("SELECT sum(units) FROM usage_units"), ONCE_KEYS * ONCE_UNITS + 3);
+
+    /* another login key with the same Idempotency-Key is another call */
+    ck_assert_int_eq(
+        meter_record_once(m, "c2", "u2", "k2", 4, "hash-2", "again", "{\"b\":1}", &stored),
+        METER_RECORDED);
+    ck_assert_int_eq(query_int("SELECT units FROM usage_units WHERE customer_id = 'c2'"), 4);
+    body = stored_body("hash-1", "again");
+    ck_assert_str_eq(body, "{\"a\":1}");
+    free(body);
+    /* and a call without one is metered as ever */
+    ck_assert_int_eq(meter_record(m, "c1", "u1", "k1", 2), 0);
+    ck_assert_int_eq(query_int("SELECT units FROM usage_units WHERE customer_id = 'c1'"),
+                     ONCE_KEYS * ONCE_UNITS + 3 + 2);
+    meter_get_stats(m, &s);
+    ck_assert_uint_eq(s.calls, ONCE_KEYS + 3);
+    ck_assert_uint_eq(s.replays, (uint64_t)(ONCE_THREADS - 1) * ONCE_KEYS + 1);
+    ck_assert_uint_eq(s.units, ONCE_KEYS * ONCE_UNITS + 3 + 4 + 2);
+
+    /* kept 24 hours after the commit, then the pair is new again */
+    ck_assert_int_eq(idempotency_purge(db, 1000 + IDEMPOTENCY_RETENTION_SECONDS - 1, &deleted), 0);
+    ck_assert_int_eq(deleted, 0);
+    ck_assert_int_eq(idempotency_purge(db, 1000 + IDEMPOTENCY_RETENTION_SECONDS, &deleted), 0);
+    ck_assert_int_eq(deleted, ONCE_KEYS + 2);
+    fake_now = 1000 + IDEMPOTENCY_RETENTION_SECONDS;
+    ck_assert_int_eq(
+        meter_record_once(m, "c1", "u1", "k1", 3, "hash-1", "again", "{\"a\":3}", &stored),
+        METER_RECORDED);
+    meter_close(m);
+}
+END_TEST
+
 /* ---- The contract sample -------------------------------------------------- */
 
 struct first_entry {
@@ -498,6 +650,7 @@ static Suite *cloud_api_suite(void)
     tcase_add_test(pure, test_analysis_figures);
     tcase_add_test(pure, test_units);
     tcase_add_test(pure, test_hash_matches_contract);
+    tcase_add_test(pure, test_idempotency_key_syntax);
     suite_add_tcase(s, pure);
     tcase_add_checked_fixture(domain, setup, teardown);
     tcase_set_timeout(domain, 30);
@@ -506,6 +659,7 @@ static Suite *cloud_api_suite(void)
     tcase_add_test(domain, test_follower_refuses_broken_contract);
     tcase_add_test(domain, test_meter_group_commit_counts_every_unit);
     tcase_add_test(domain, test_windows_published_exactly_once);
+    tcase_add_test(domain, test_meter_once_charges_each_pair_once);
     tcase_add_test(domain, test_emits_the_contract_sample);
     suite_add_tcase(s, domain);
     return s;

@@ -23,6 +23,7 @@
 #include <check.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -628,16 +629,25 @@ END_TEST
 /* How the fake Cloud API answers: 200, 401, 500 or 413. */
 static atomic_int fake_status = 200;
 static atomic_int fake_calls;
+/* The Idempotency-Key of every call, in order, each followed by ',' ("-"
+ * for a call without one). */
+static pthread_mutex_t fake_lock = PTHREAD_MUTEX_INITIALIZER;
+static char fake_idem[1024];
 
 static void fake_analyze(struct fs_request *req, void *userdata)
 {
     const char *auth = fs_request_header(req, "Authorization");
-    size_t len = 0;
+    const char *idem = fs_request_header(req, "Idempotency-Key");
+    size_t len = 0, used;
     char body[128];
     int status = atomic_load(&fake_status);
 
     (void)userdata;
     atomic_fetch_add(&fake_calls, 1);
+    pthread_mutex_lock(&fake_lock);
+    used = strlen(fake_idem);
+    snprintf(fake_idem + used, sizeof fake_idem - used, "%s,", idem ? idem : "-");
+    pthread_mutex_unlock(&fake_lock);
     fs_request_body(req, &len);
     if (status == 200 && (!auth || strcmp(auth, "Bearer " KEY1) != 0))
         status = 401;
@@ -722,6 +732,11 @@ START_TEST(test_runner_outcomes)
     ck_assert_int_eq(runner_run(r, db, "an_big", KEY1, reason, sizeof reason), RUN_FAILED);
     ck_assert_int_eq(analyses_count(db, "failed", CUSTOMER, USER), 2);
     ck_assert_int_eq(analyses_count(db, "done", CUSTOMER, USER), 2);
+    /* every call, retries included, names its analysis, so that the Cloud
+     * API charges a resent one once */
+    pthread_mutex_lock(&fake_lock);
+    ck_assert_str_eq(fake_idem, "an_ok,an_q,an_q,an_refused,an_refused,an_big,");
+    pthread_mutex_unlock(&fake_lock);
     runner_free(r);
     fs_server_close(cloud);
     vault_free(v);
