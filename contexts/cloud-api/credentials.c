@@ -3,27 +3,11 @@
 #include "db.h"
 #include "feedserver.h"
 #include "log.h"
+#include "secrets.h"
 
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-int credentials_hash_key(const char *key, size_t len, char hex[65])
-{
-    static const char digits[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-
-    if (!EVP_Digest(key, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
-        return -1;
-    for (unsigned i = 0; i < 32; i++) {
-        hex[2 * i] = digits[md[i] >> 4];
-        hex[2 * i + 1] = digits[md[i] & 15];
-    }
-    hex[64] = '\0';
-    return 0;
-}
 
 int credentials_is_sha256_hex(const char *s)
 {
@@ -257,7 +241,7 @@ void key_lookup_find(struct key_lookup *kl, const char *key, size_t len, struct 
 
     memset(cred, 0, sizeof *cred);
     cred->state = CREDENTIAL_ERROR;
-    if (credentials_hash_key(key, len, hex) != 0) {
+    if (sha256_hex(key, len, hex) != 0) {
         log_error("cannot hash a key", "%s", "lib=libcrypto");
         goto out;
     }

@@ -23,10 +23,6 @@
  * without the NUL; a longer stored value makes the lookup fail. */
 #define CREDENTIAL_ID_MAX 255
 
-/* Writes the lowercase hex SHA-256 of the len bytes at key into hex.
- * Returns 0, or -1 if libcrypto fails. */
-int credentials_hash_key(const char *key, size_t len, char hex[65]);
-
 /* Whether s is 64 hexadecimal digits (either case). */
 int credentials_is_sha256_hex(const char *s);
 

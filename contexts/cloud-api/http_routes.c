@@ -7,6 +7,7 @@
 #include "metering.h"
 #include "ops.h"
 #include "pages.h"
+#include "secrets.h"
 #include "strbuf.h"
 #include "usage_windows.h"
 #include "web.h"
@@ -159,7 +160,7 @@ static void analyze(struct fs_request *req, void *userdata)
         goto out;
     }
     if (idem) {
-        if (credentials_hash_key(key, key_len, key_hash) != 0) {
+        if (sha256_hex(key, key_len, key_hash) != 0) {
             status = 500;
             why = "internal error hashing the login key";
             goto out;

@@ -1,14 +1,11 @@
 #include "login_keys.h"
 
 #include "log.h"
+#include "secrets.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
-
-static const char HEX[] = "0123456789abcdef";
 
 size_t base64url_encode(const unsigned char *data, size_t len, char *out)
 {
@@ -40,35 +37,9 @@ size_t base64url_encode(const unsigned char *data, size_t len, char *out)
 
 int key_sha256_hex(const char *text, char out[KEY_SHA256_SIZE])
 {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-
-    if (EVP_Digest(text, strlen(text), digest, &len, EVP_sha256(), NULL) != 1 || len != 32) {
+    if (sha256_hex(text, strlen(text), out) != 0) {
         log_error("SHA-256 failed", NULL);
         return -1;
-    }
-    for (unsigned i = 0; i < len; i++) {
-        out[2 * i] = HEX[digest[i] >> 4];
-        out[2 * i + 1] = HEX[digest[i] & 15];
-    }
-    out[64] = '\0';
-    return 0;
-}
-
-/* Fills buf with len bytes from the OS's random source. */
-static int random_bytes(unsigned char *buf, size_t len)
-{
-    size_t got = 0;
-
-    while (got < len) {
-        ssize_t n = getrandom(buf + got, len - got, 0);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            log_error("getrandom failed", "error=\"%s\"", strerror(errno));
-            return -1;
-        }
-        got += (size_t)n;
     }
     return 0;
 }
@@ -78,8 +49,10 @@ int login_key_new(char key[LOGIN_KEY_SIZE], char sha256[KEY_SHA256_SIZE])
     unsigned char raw[32];
     int rc = -1;
 
-    if (random_bytes(raw, sizeof raw) != 0)
+    if (random_bytes(raw, sizeof raw) != 0) {
+        log_error("getrandom failed", "error=\"%s\"", strerror(errno));
         goto out;
+    }
     base64url_encode(raw, sizeof raw, key);
     rc = key_sha256_hex(key, sha256);
 out:
@@ -89,16 +62,11 @@ out:
 
 int sub_id_new(char prefix, char out[SUB_ID_SIZE])
 {
-    unsigned char raw[8];
-
-    if (random_bytes(raw, sizeof raw) != 0)
+    if (random_hex(8, out + 2, SUB_ID_SIZE - 2) != 0) {
+        log_error("getrandom failed", "error=\"%s\"", strerror(errno));
         return -1;
+    }
     out[0] = prefix;
     out[1] = '_';
-    for (size_t i = 0; i < sizeof raw; i++) {
-        out[2 + 2 * i] = HEX[raw[i] >> 4];
-        out[3 + 2 * i] = HEX[raw[i] & 15];
-    }
-    out[18] = '\0';
     return 0;
 }

@@ -27,15 +27,13 @@ int sha256_hex(const void *data, size_t len, char out[SHA256_HEX_SIZE])
     return 0;
 }
 
-int random_hex(size_t nbytes, char *out, size_t out_size)
+int random_bytes(void *buf, size_t len)
 {
-    unsigned char bytes[64];
+    unsigned char *p = buf;
     size_t got = 0;
 
-    if (nbytes > sizeof bytes || out_size < 2 * nbytes + 1)
-        return -1;
-    while (got < nbytes) {
-        ssize_t n = getrandom(bytes + got, nbytes - got, 0);
+    while (got < len) {
+        ssize_t n = getrandom(p + got, len - got, 0);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -43,6 +41,15 @@ int random_hex(size_t nbytes, char *out, size_t out_size)
         }
         got += (size_t)n;
     }
+    return 0;
+}
+
+int random_hex(size_t nbytes, char *out, size_t out_size)
+{
+    unsigned char bytes[64];
+
+    if (nbytes > sizeof bytes || out_size < 2 * nbytes + 1 || random_bytes(bytes, nbytes) != 0)
+        return -1;
     to_hex(bytes, nbytes, out);
     return 0;
 }
