@@ -14,6 +14,7 @@
 #include "idempotency.h"
 #include "metering.h"
 #include "schema.h"
+#include "secrets.h"
 #include "testkit.h"
 #include "usage_windows.h"
 
@@ -47,18 +48,6 @@ static void teardown(void)
     tk_rmtree(dir);
     free(db_path);
     free(dir);
-}
-
-static long long query_int(const char *sql)
-{
-    sqlite3_stmt *st;
-    long long v = -1;
-
-    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
 }
 
 /* ---- Analysis ------------------------------------------------------------ */
@@ -117,7 +106,7 @@ static char *hash(const char *key)
     static int next;
     char *h = hex[next++ % 4];
 
-    ck_assert_int_eq(credentials_hash_key(key, strlen(key), h), 0);
+    ck_assert_int_eq(sha256_hex(key, strlen(key), h), 0);
     return h;
 }
 
@@ -274,7 +263,7 @@ START_TEST(test_follower_applies_every_type)
     ck_assert_int_eq(fr_follower_position(f), 4);
     ck_assert_int_eq(state_of(kl, key1, &c), CREDENTIAL_VALID);
     ck_assert_int_eq(state_of(kl, key2, &c), CREDENTIAL_VALID);
-    ck_assert_int_eq(query_int("SELECT count(*) FROM replica_customers WHERE name = 'Acme'"
+    ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM replica_customers WHERE name = 'Acme'"
                                " AND plan = 'payg'"),
                      1);
 
@@ -337,7 +326,7 @@ START_TEST(test_follower_refuses_broken_contract)
         err = fr_follower_step(f, 0);
     ck_assert_int_eq(err, FR_ERR_REFUSED);
     ck_assert_int_eq(fr_follower_position(f), 0);
-    ck_assert_int_eq(query_int("SELECT count(*) FROM replica_keys"), 0);
+    ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM replica_keys"), 0);
     fr_follower_close(f);
     fs_server_close(server);
     sqlite3_close(cdb);
@@ -406,10 +395,10 @@ START_TEST(test_meter_group_commit_counts_every_unit)
         ck_assert_ptr_null(rv);
     }
     /* durable already: read through another connection before closing */
-    ck_assert_int_eq(query_int("SELECT sum(units) FROM usage_units"), want);
-    ck_assert_int_eq(query_int("SELECT count(*) FROM usage_units"), 2);
-    ck_assert_int_eq(query_int("SELECT min(window_start) FROM usage_units"), 1000);
-    ck_assert_int_eq(query_int("SELECT max(window_end) FROM usage_units"), 1010);
+    ck_assert_int_eq(tk_query_int(db, "SELECT sum(units) FROM usage_units"), want);
+    ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM usage_units"), 2);
+    ck_assert_int_eq(tk_query_int(db, "SELECT min(window_start) FROM usage_units"), 1000);
+    ck_assert_int_eq(tk_query_int(db, "SELECT max(window_end) FROM usage_units"), 1010);
     meter_get_stats(m, &s);
     ck_assert_uint_eq(s.calls, BURST_THREADS * BURST_CALLS);
     ck_assert_uint_eq(s.units, (uint64_t)want);
@@ -443,18 +432,18 @@ START_TEST(test_windows_published_exactly_once)
     /* a clock stepped back never adds to a published window */
     fake_now = 1001;
     ck_assert_int_eq(meter_record(m, "c1", "u1", "k1", 4), 0);
-    ck_assert_int_eq(query_int("SELECT units FROM usage_units WHERE window_start = 1000"
+    ck_assert_int_eq(tk_query_int(db, "SELECT units FROM usage_units WHERE window_start = 1000"
                                " AND user_id = 'u1'"),
                      5);
-    ck_assert_int_eq(query_int("SELECT units FROM usage_units WHERE window_start = 1010"
+    ck_assert_int_eq(tk_query_int(db, "SELECT units FROM usage_units WHERE window_start = 1010"
                                " AND user_id = 'u1'"),
                      11);
 
     /* windows closed while down are published by the next run */
     ck_assert_int_eq(usage_publish_closed(db, "n1", 10, 5000, &n), 0);
     ck_assert_int_eq(n, 1);
-    ck_assert_int_eq(query_int("SELECT count(*) FROM usage_units WHERE position IS NULL"), 0);
-    ck_assert_int_eq(query_int("SELECT sum(units) FROM usage_units"), 17);
+    ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM usage_units WHERE position IS NULL"), 0);
+    ck_assert_int_eq(tk_query_int(db, "SELECT sum(units) FROM usage_units"), 17);
     meter_close(m);
 }
 END_TEST
@@ -564,8 +553,8 @@ START_TEST(test_meter_once_charges_each_pair_once)
         ck_assert_int_eq(recorded, 1);
         free(body);
     }
-    ck_assert_int_eq(query_int("SELECT sum(units) FROM usage_units"), ONCE_KEYS * ONCE_UNITS);
-    ck_assert_int_eq(query_int("SELECT count(*) FROM analyze_replays"), ONCE_KEYS);
+    ck_assert_int_eq(tk_query_int(db, "SELECT sum(units) FROM usage_units"), ONCE_KEYS * ONCE_UNITS);
+    ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM analyze_replays"), ONCE_KEYS);
 
     /* twice in a row: the second is a replay of the first */
     ck_assert_int_eq(
@@ -577,19 +566,19 @@ START_TEST(test_meter_once_charges_each_pair_once)
         METER_REPLAYED);
     ck_assert_str_eq(stored, "{\"a\":1}");
     free(stored);
-    ck_assert_int_eq(query_int("SELECT sum(units) FROM usage_units"), ONCE_KEYS * ONCE_UNITS + 3);
+    ck_assert_int_eq(tk_query_int(db, "SELECT sum(units) FROM usage_units"), ONCE_KEYS * ONCE_UNITS + 3);
 
     /* another login key with the same Idempotency-Key is another call */
     ck_assert_int_eq(
         meter_record_once(m, "c2", "u2", "k2", 4, "hash-2", "again", "{\"b\":1}", &stored),
         METER_RECORDED);
-    ck_assert_int_eq(query_int("SELECT units FROM usage_units WHERE customer_id = 'c2'"), 4);
+    ck_assert_int_eq(tk_query_int(db, "SELECT units FROM usage_units WHERE customer_id = 'c2'"), 4);
     body = stored_body("hash-1", "again");
     ck_assert_str_eq(body, "{\"a\":1}");
     free(body);
     /* and a call without one is metered as ever */
     ck_assert_int_eq(meter_record(m, "c1", "u1", "k1", 2), 0);
-    ck_assert_int_eq(query_int("SELECT units FROM usage_units WHERE customer_id = 'c1'"),
+    ck_assert_int_eq(tk_query_int(db, "SELECT units FROM usage_units WHERE customer_id = 'c1'"),
                      ONCE_KEYS * ONCE_UNITS + 3 + 2);
     meter_get_stats(m, &s);
     ck_assert_uint_eq(s.calls, ONCE_KEYS + 3);
@@ -667,11 +656,5 @@ static Suite *cloud_api_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(cloud_api_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tk_run(cloud_api_suite());
 }

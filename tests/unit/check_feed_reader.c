@@ -56,18 +56,6 @@ static int on_thing(const struct fr_entry *e, sqlite3 *db, char *why, size_t why
     return 0;
 }
 
-static long long scalar(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st;
-    long long v = -1;
-
-    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 static void open_follower(struct consumer *c)
 {
     struct fr_config cfg = {
@@ -117,7 +105,7 @@ static void consumer_release(struct consumer *c)
 
 static long long rows(const struct consumer *c)
 {
-    return scalar(c->db, "SELECT count(*) FROM applied");
+    return tk_query_int(c->db, "SELECT count(*) FROM applied");
 }
 
 /* Steps until the follower reaches want (at most 100 steps). */
@@ -134,11 +122,11 @@ static void catch_up(struct consumer *c, long long want)
 static void assert_applied(const struct consumer *c, long long n, long long skipped)
 {
     ck_assert_int_eq(rows(c), n - skipped);
-    ck_assert_int_eq(scalar(c->db, "SELECT count(DISTINCT id) FROM applied"), n - skipped);
+    ck_assert_int_eq(tk_query_int(c->db, "SELECT count(DISTINCT id) FROM applied"), n - skipped);
     if (n > 0)
-        ck_assert_int_eq(scalar(c->db, "SELECT max(pos) FROM applied"), n);
-    ck_assert_int_eq(scalar(c->db, "SELECT count(*) FROM applied WHERE n != CAST(pos AS TEXT)"), 0);
-    ck_assert_int_eq(scalar(c->db, "SELECT position FROM feed_followers"), n);
+        ck_assert_int_eq(tk_query_int(c->db, "SELECT max(pos) FROM applied"), n);
+    ck_assert_int_eq(tk_query_int(c->db, "SELECT count(*) FROM applied WHERE n != CAST(pos AS TEXT)"), 0);
+    ck_assert_int_eq(tk_query_int(c->db, "SELECT position FROM feed_followers"), n);
 }
 
 START_TEST(t_walk_from_zero)
@@ -220,8 +208,8 @@ static void fault(bad_fn *make_bad, enum fr_error want)
         ck_assert_int_eq(rows(&c), 0);
         ck_assert_int_eq(fr_follower_position(c.f), 0);
     }
-    ck_assert_int_ge(scalar(c.db, "SELECT errors FROM feed_followers"), 3);
-    ck_assert_int_eq(scalar(c.db, "SELECT count(*) FROM feed_followers WHERE last_error != ''"), 1);
+    ck_assert_int_ge(tk_query_int(c.db, "SELECT errors FROM feed_followers"), 3);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers WHERE last_error != ''"), 1);
     if (c.srv.pid == 0)
         bs_restart(&c.srv);
     c.srv.sh->mode = BS_FEED;
@@ -493,7 +481,7 @@ START_TEST(t_xxe_never_applied)
     consumer_init(&c, 0, 5);
     bad_xxe(&c);
     ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_PARSE);
-    ck_assert_int_eq(scalar(c.db, "SELECT count(*) FROM applied WHERE customer LIKE '%root%'"), 0);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM applied WHERE customer LIKE '%root%'"), 0);
     ck_assert_ptr_null(strstr(fr_follower_last_error(c.f), "root:"));
     consumer_release(&c);
 }
@@ -507,8 +495,8 @@ START_TEST(t_tolerant_reader)
     c.srv.sh->skip_every = 4;
     catch_up(&c, 23);
     assert_applied(&c, 23, 5);
-    ck_assert_int_eq(scalar(c.db, "SELECT skipped FROM feed_followers"), 5);
-    ck_assert_int_eq(scalar(c.db, "SELECT count(*) FROM applied WHERE pos % 4 = 0"), 0);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT skipped FROM feed_followers"), 5);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM applied WHERE pos % 4 = 0"), 0);
     consumer_release(&c);
 }
 END_TEST
@@ -529,7 +517,7 @@ START_TEST(t_refused)
     /* run() stops on it rather than skipping it. */
     ck_assert_int_eq(fr_follower_run(c.f), FR_ERR_REFUSED);
     ck_assert_int_eq(rows(&c), 0);
-    ck_assert_int_eq(scalar(c.db, "SELECT count(*) FROM feed_followers"
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers"
                                   " WHERE last_error LIKE '%refused entry 2%'"),
                      1);
     consumer_release(&c);
@@ -565,7 +553,7 @@ START_TEST(t_backwards_head)
     open_follower(&c);
     ck_assert_int_eq(fr_follower_run(c.f), FR_ERR_BACKWARDS);
     assert_applied(&c, 23, 0);
-    ck_assert_int_eq(scalar(c.db, "SELECT count(*) FROM feed_followers"
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers"
                                   " WHERE last_error LIKE '%backwards%'"),
                      1);
     consumer_release(&c);
@@ -665,7 +653,7 @@ static int wait_rows(const struct consumer *c, long long want, int ms)
     free(path);
     sqlite3_busy_timeout(db, 2000);
     while (tk_now_ms() < end) {
-        n = scalar(db, "SELECT count(*) FROM applied");
+        n = tk_query_int(db, "SELECT count(*) FROM applied");
         if (n >= want)
             break;
         usleep(10000);
@@ -817,11 +805,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tk_run(suite());
 }

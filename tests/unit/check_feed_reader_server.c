@@ -50,18 +50,6 @@ static int on_usage(const struct fr_entry *e, sqlite3 *db, char *why, size_t why
     return 0;
 }
 
-static long long scalar(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st;
-    long long v = -1;
-
-    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 /* Appends n entries to the producer's feed "u", one transaction. */
 static void append(sqlite3 *db, int n)
 {
@@ -160,11 +148,11 @@ static void catch_up(struct env *e, long long want)
 
 static void assert_applied(const struct env *e, long long n)
 {
-    ck_assert_int_eq(scalar(e->cons, "SELECT count(*) FROM applied"), n);
-    ck_assert_int_eq(scalar(e->cons, "SELECT count(DISTINCT id) FROM applied"), n);
-    ck_assert_int_eq(scalar(e->cons, "SELECT max(pos) FROM applied"), n);
-    ck_assert_int_eq(scalar(e->cons, "SELECT count(*) FROM applied WHERE customer IS NULL"), 0);
-    ck_assert_int_eq(scalar(e->cons, "SELECT position FROM feed_followers"), n);
+    ck_assert_int_eq(tk_query_int(e->cons, "SELECT count(*) FROM applied"), n);
+    ck_assert_int_eq(tk_query_int(e->cons, "SELECT count(DISTINCT id) FROM applied"), n);
+    ck_assert_int_eq(tk_query_int(e->cons, "SELECT max(pos) FROM applied"), n);
+    ck_assert_int_eq(tk_query_int(e->cons, "SELECT count(*) FROM applied WHERE customer IS NULL"), 0);
+    ck_assert_int_eq(tk_query_int(e->cons, "SELECT position FROM feed_followers"), n);
 }
 
 /* The stored id of entry pos in the producer. */
@@ -237,7 +225,7 @@ static long long applied_now(const struct env *e, long long want, int ms)
     ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
     free(path);
     sqlite3_busy_timeout(db, 2000);
-    while (tk_now_ms() < end && (n = scalar(db, "SELECT count(*) FROM applied")) < want)
+    while (tk_now_ms() < end && (n = tk_query_int(db, "SELECT count(*) FROM applied")) < want)
         usleep(5000);
     sqlite3_close(db);
     return n;
@@ -282,7 +270,7 @@ START_TEST(t_token)
     open_follower(&e, "wrong");
     ck_assert_int_eq(fr_follower_step(e.f, 0), FR_ERR_HTTP);
     ck_assert_ptr_nonnull(strstr(fr_follower_last_error(e.f), "401"));
-    ck_assert_int_eq(scalar(e.cons, "SELECT count(*) FROM applied"), 0);
+    ck_assert_int_eq(tk_query_int(e.cons, "SELECT count(*) FROM applied"), 0);
     open_follower(&e, "s3cret");
     catch_up(&e, 3);
     assert_applied(&e, 3);
@@ -391,11 +379,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tk_run(suite());
 }

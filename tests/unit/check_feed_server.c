@@ -785,8 +785,6 @@ int main(void)
     TCase *tc = tcase_create("feeds");
     TCase *tr = tcase_create("routes");
     TCase *ta = tcase_create("auth");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
@@ -816,9 +814,5 @@ int main(void)
     tcase_set_timeout(ta, 60);
     tcase_add_test(ta, tokens_401_and_200);
     suite_add_tcase(s, ta);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tk_run(s);
 }

@@ -269,8 +269,6 @@ int main(void)
 {
     Suite *s = suite_create("feed_store");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
@@ -282,9 +280,5 @@ int main(void)
     tcase_add_test(tc, event_ids_are_version_4_uuids);
     tcase_add_test(tc, two_processes_appending_give_gapless_positions);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tk_run(s);
 }

@@ -62,18 +62,6 @@ static void teardown(void)
     free(dir);
 }
 
-static long long query_int(const char *sql)
-{
-    sqlite3_stmt *st;
-    long long v = -1;
-
-    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 static const char *sha(const char *key)
 {
     static char out[2][SHA256_HEX_SIZE];
@@ -195,7 +183,7 @@ START_TEST(test_directory_finds_by_email_and_key)
     ck_assert_int_eq(find("", KEY1), DIRECTORY_NO_MATCH);
     /* An uppercase hash from the feed is the same hash. */
     ck_assert_int_eq(directory_key_issued(db, CUSTOMER, USER, "k3", "4CB8C55B3A1F"), 0);
-    ck_assert_int_eq(query_int("SELECT count(*) FROM login_keys WHERE key_sha256 = '4cb8c55b3a1f'"),
+    ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM login_keys WHERE key_sha256 = '4cb8c55b3a1f'"),
                      1);
 }
 END_TEST
@@ -228,7 +216,7 @@ START_TEST(test_directory_revoke_lock_unlock_remove)
     ck_assert_int_eq(find(EMAIL, KEY2), DIRECTORY_OK);
     ck_assert_int_eq(directory_customer_locked(db, CUSTOMER, "manual"), 0);
     ck_assert_int_eq(find(EMAIL, KEY2), DIRECTORY_LOCKED);
-    ck_assert_int_eq(query_int("SELECT count(*) FROM customers WHERE lock_reason = 'manual'"), 1);
+    ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM customers WHERE lock_reason = 'manual'"), 1);
     ck_assert_int_eq(directory_customer_unlocked(db, CUSTOMER), 0);
     ck_assert_int_eq(find(EMAIL, KEY2), DIRECTORY_OK);
     ck_assert_int_eq(directory_user_removed(db, CUSTOMER, USER), 0);
@@ -240,7 +228,7 @@ START_TEST(test_directory_revoke_lock_unlock_remove)
     /* Applying an event twice has the same effect as once. */
     ck_assert_int_eq(directory_customer_registered(db, CUSTOMER, "Example Ltd", "payg"), 0);
     ck_assert_int_eq(directory_customer_registered(db, CUSTOMER, "Example Ltd", "payg"), 0);
-    ck_assert_int_eq(query_int("SELECT count(*) FROM customers"), 2);
+    ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM customers"), 2);
 }
 END_TEST
 
@@ -271,11 +259,11 @@ START_TEST(test_sign_in_paths)
     ck_assert_str_eq(u.key_id, KEY1_ID);
     user_ref_release(&u);
     /* Only the hash of the session id is stored, and the key nowhere. */
-    ck_assert_int_eq(query_int("SELECT count(*) FROM sessions WHERE id_sha256 = '"
+    ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM sessions WHERE id_sha256 = '"
                                "x"
                                "'"),
                      0);
-    ck_assert_int_eq(query_int("SELECT count(*) FROM sessions WHERE length(id_sha256) = 64"), 1);
+    ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM sessions WHERE length(id_sha256) = 64"), 1);
     ck_assert_str_eq(hash, sha(id));
     ck_assert_int_eq(vault_get(v, hash, key), 1);
     ck_assert_str_eq(key, KEY1);
@@ -311,18 +299,18 @@ START_TEST(test_sessions_end_with_revocation_lock_and_removal)
     ck_assert_int_eq(session_is_live(db, hash), 0);
     ck_assert_int_eq(session_find(db, s2, &u, hash), 1);
     user_ref_release(&u);
-    ck_assert_int_eq(query_int("SELECT count(*) FROM sessions"), 1);
+    ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM sessions"), 1);
     /* A lock ends every session of the customer, and an unlock does not
      * bring them back. */
     ck_assert_int_eq(directory_customer_locked(db, CUSTOMER, "overdraft"), 0);
-    ck_assert_int_eq(query_int("SELECT count(*) FROM sessions"), 0);
+    ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM sessions"), 0);
     ck_assert_int_eq(directory_customer_unlocked(db, CUSTOMER), 0);
     ck_assert_int_eq(session_find(db, s2, &u, hash), 0);
     /* Removing the user ends theirs. */
     ck_assert_int_eq(sign_in_as(v, EMAIL, KEY2, s2), SIGN_IN_OK);
     ck_assert_int_eq(directory_user_removed(db, CUSTOMER, USER), 0);
     ck_assert_int_eq(session_find(db, s2, &u, hash), 0);
-    ck_assert_int_eq(query_int("SELECT count(*) FROM sessions"), 0);
+    ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM sessions"), 0);
     vault_free(v);
 }
 END_TEST
@@ -337,7 +325,7 @@ START_TEST(test_session_expiry_and_sign_out)
     ck_assert_int_eq(sign_in_as(v, EMAIL, KEY1, s1), SIGN_IN_OK);
     ck_assert_int_eq(sign_in_as(v, EMAIL, KEY2, s2), SIGN_IN_OK);
     ck_assert_int_eq(
-        query_int("SELECT count(*) FROM sessions WHERE expires_at - created_at = 3600"), 2);
+        tk_query_int(db, "SELECT count(*) FROM sessions WHERE expires_at - created_at = 3600"), 2);
     /* Its expiry passes: it is no longer live, and the purge deletes it. */
     ck_assert_int_eq(sqlite3_exec(db,
                                   "UPDATE sessions SET expires_at = created_at - 1 "
@@ -580,7 +568,7 @@ START_TEST(test_follower_applies_every_type)
     ck_assert_int_eq(follow_to(r.f, 4), FR_OK);
     ck_assert_int_eq(find(EMAIL, KEY1), DIRECTORY_OK);
     ck_assert_int_eq(find(EMAIL, KEY2), DIRECTORY_OK);
-    ck_assert_int_eq(query_int("SELECT count(*) FROM customers WHERE name = 'Example'"), 1);
+    ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM customers WHERE name = 'Example'"), 1);
 
     ck_assert_int_eq(sign_in_as(v, EMAIL, KEY1, s1), SIGN_IN_OK);
     append_event(r.pdb, "LoginKeyRevoked", revoked, 3);
@@ -694,7 +682,7 @@ START_TEST(test_runner_outcomes)
     ck_assert_int_eq(analysis_create(db, "an_ok", &u, "hello"), 0);
     ck_assert_int_eq(runner_run(r, db, "an_ok", KEY1, reason, sizeof reason), RUN_DONE);
     ck_assert_int_eq(runner_reachable(r, err, sizeof err), 1);
-    ck_assert_int_eq(query_int("SELECT units FROM analyses WHERE id = 'an_ok' AND status = 'done'"),
+    ck_assert_int_eq(tk_query_int(db, "SELECT units FROM analyses WHERE id = 'an_ok' AND status = 'done'"),
                      1);
     ck_assert_int_eq(runner_run(r, db, "an_ok", KEY1, reason, sizeof reason), RUN_GONE);
 
@@ -708,7 +696,7 @@ START_TEST(test_runner_outcomes)
     ck_assert_int_eq(runner_run(r, db, "an_q", NULL, reason, sizeof reason), RUN_NO_KEY);
     ck_assert_int_eq(sign_in_as(v, EMAIL, KEY1, s1), SIGN_IN_OK);
     ck_assert_int_eq(runner_run(r, db, "an_q", NULL, reason, sizeof reason), RUN_DONE);
-    ck_assert_int_eq(query_int("SELECT attempts FROM analyses WHERE id = 'an_q'"), 2);
+    ck_assert_int_eq(tk_query_int(db, "SELECT attempts FROM analyses WHERE id = 'an_q'"), 2);
 
     /* A 401 just after submission may be the Cloud API's replica lagging:
      * the analysis stays queued; later, it fails for good. */
@@ -724,7 +712,7 @@ START_TEST(test_runner_outcomes)
     ck_assert_int_eq(runner_run(r, db, "an_refused", "some-other-key", reason, sizeof reason),
                      RUN_FAILED);
     ck_assert_ptr_nonnull(strstr(reason, "401"));
-    ck_assert_int_eq(query_int("SELECT count(*) FROM analyses WHERE id = 'an_refused' "
+    ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM analyses WHERE id = 'an_refused' "
                                "AND status = 'failed' AND reason LIKE '%login key%'"),
                      1);
     atomic_store(&fake_status, 413);
@@ -864,7 +852,7 @@ START_TEST(test_worker_not_held_up_by_signed_out_users)
     while (analyses_count(db, "done", NULL, NULL) < 1 && tk_now_ms() < deadline)
         usleep(50000);
     ck_assert_int_eq(
-        query_int("SELECT count(*) FROM analyses WHERE id = 'an_ada' AND status = 'done'"), 1);
+        tk_query_int(db, "SELECT count(*) FROM analyses WHERE id = 'an_ada' AND status = 'done'"), 1);
     ck_assert_int_eq(analyses_count(db, "queued", "c2", "u2"), 80);
     retry_worker_stop(w);
     runner_free(r);
@@ -913,11 +901,5 @@ static Suite *product1_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(product1_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tk_run(product1_suite());
 }

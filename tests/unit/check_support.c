@@ -203,8 +203,6 @@ int main(void)
     Suite *s = suite_create("support");
     TCase *bodies = tcase_create("bodies");
     TCase *pure = tcase_create("pure");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(bodies, setup, teardown);
     tcase_add_test(bodies, form_fields_are_decoded);
@@ -217,9 +215,5 @@ int main(void)
     tcase_add_test(pure, command_lines);
     suite_add_tcase(s, bodies);
     suite_add_tcase(s, pure);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tk_run(s);
 }

@@ -6,6 +6,8 @@
 #ifndef TESTKIT_H
 #define TESTKIT_H
 
+#include <check.h>
+#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +52,15 @@ void tk_response_release(struct tk_response *resp);
  * instead, to renew a sample on purpose.
  */
 void tk_assert_entry_matches_sample(const char *entry_xml, const char *sample_path);
+
+/* Runs every test of s with Check's normal output (in fork mode unless
+ * CK_FORK=no) and returns the program's exit status: 0 when all passed.
+ * Takes over s. */
+int tk_run(Suite *s);
+
+/* The first column of the first row of sql on db, as an integer, or -1
+ * when there is no row. Fails the test if sql does not prepare. */
+long long tk_query_int(sqlite3 *db, const char *sql);
 
 /* Monotonic milliseconds. */
 int64_t tk_now_ms(void);
