@@ -60,6 +60,20 @@ static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, const char *kinds, va
     return st;
 }
 
+/* Prepares sql, binds kinds from ap and steps once: the statement is left
+ * on its first row (if any) for the caller to read and finalize, and *rc
+ * receives SQLITE_ROW, SQLITE_DONE or the error (logged). Returns NULL when
+ * the statement could not be prepared. */
+static sqlite3_stmt *run(sqlite3 *db, const char *sql, const char *kinds, va_list ap, int *rc)
+{
+    sqlite3_stmt *st = prepare(db, sql, kinds, ap);
+
+    *rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    if (st && *rc != SQLITE_DONE && *rc != SQLITE_ROW)
+        log_error("database error", "error=\"%s\" sql=\"%.60s\"", sqlite3_errmsg(db), sql);
+    return st;
+}
+
 int db_exec(sqlite3 *db, const char *sql, const char *kinds, ...)
 {
     va_list ap;
@@ -67,13 +81,8 @@ int db_exec(sqlite3 *db, const char *sql, const char *kinds, ...)
     int rc;
 
     va_start(ap, kinds);
-    st = prepare(db, sql, kinds, ap);
+    st = run(db, sql, kinds, ap, &rc);
     va_end(ap);
-    if (!st)
-        return SQLITE_ERROR;
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        log_error("database error", "error=\"%s\" sql=\"%.60s\"", sqlite3_errmsg(db), sql);
     sqlite3_finalize(st);
     return rc;
 }
@@ -86,18 +95,10 @@ char *db_text(sqlite3 *db, int *rc, const char *sql, const char *kinds, ...)
     int r;
 
     va_start(ap, kinds);
-    st = prepare(db, sql, kinds, ap);
+    st = run(db, sql, kinds, ap, &r);
     va_end(ap);
-    if (!st) {
-        r = SQLITE_ERROR;
-        goto out;
-    }
-    r = sqlite3_step(st);
     if (r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
         out = xstrdup((const char *)sqlite3_column_text(st, 0));
-    else if (r != SQLITE_ROW && r != SQLITE_DONE)
-        log_error("database error", "error=\"%s\" sql=\"%.60s\"", sqlite3_errmsg(db), sql);
-out:
     sqlite3_finalize(st);
     if (rc)
         *rc = r;
@@ -112,18 +113,10 @@ long long db_int(sqlite3 *db, int *rc, long long dflt, const char *sql, const ch
     int r;
 
     va_start(ap, kinds);
-    st = prepare(db, sql, kinds, ap);
+    st = run(db, sql, kinds, ap, &r);
     va_end(ap);
-    if (!st) {
-        r = SQLITE_ERROR;
-        goto out;
-    }
-    r = sqlite3_step(st);
     if (r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
         out = sqlite3_column_int64(st, 0);
-    else if (r != SQLITE_ROW && r != SQLITE_DONE)
-        log_error("database error", "error=\"%s\" sql=\"%.60s\"", sqlite3_errmsg(db), sql);
-out:
     sqlite3_finalize(st);
     if (rc)
         *rc = r;
