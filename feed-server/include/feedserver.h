@@ -30,9 +30,14 @@
  * ETags are strong: "<feed id>-h<head>" for the head and "<feed id>-p<N>"
  * for page N, "-html" appended for the HTML view; the feed id part is drawn
  * at random when the feed is declared, so a database made afresh gives
- * other ETags. A server learns of new entries from a watcher that looks at
- * the database every few milliseconds, so its head may trail a commit by
- * that long.
+ * other ETags.
+ *
+ * Read-your-writes: when a route handler changed the database, the server
+ * re-reads its feeds' heads on the handler's connection before the answer
+ * is sent, so every request after that answer sees the new entries and
+ * ETag, and held long-polls wake at once. Entries committed elsewhere (by
+ * another process, or a thread of this one outside a handler) are found by
+ * a watcher that looks at the database every few milliseconds.
  *
  * Threads: the fs_feed_* functions use only the connection they are given.
  * An fs_server runs its own threads; route handlers run on them, several at

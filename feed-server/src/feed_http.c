@@ -68,9 +68,11 @@ static struct MHD_Response *not_modified(const char *etag, int page)
     return r;
 }
 
-void fs__feed_set_head(struct fs__feed *f, int64_t head)
+void fs__feed_set_head(struct fs__feed *f, int64_t head, const char *head_id)
 {
     f->head = head;
+    if (head_id != f->head_id)
+        snprintf(f->head_id, sizeof f->head_id, "%s", head_id);
     for (int h = 0; h < 2; h++) {
         fs__etag(&f->meta, -1, head, h, f->etag[h]);
         free(f->head_body[h]);
@@ -86,7 +88,7 @@ void fs__feed_set_head(struct fs__feed *f, int64_t head)
 
 void fs__feed_release(struct fs__feed *f)
 {
-    fs__feed_set_head(f, f->head);
+    fs__feed_set_head(f, f->head, f->head_id);
 }
 
 /* Renders a document with a pooled connection; NULL on failure (logged). */

@@ -16,9 +16,9 @@
  * page, as Atom or HTML, possibly holding it as a long-poll. */
 void fs__feed_serve(struct fs_request *req);
 
-/* Records head as f's head: new ETags, cached head answers dropped. The
- * caller holds server->lock. */
-void fs__feed_set_head(struct fs__feed *f, int64_t head);
+/* Records head (whose entry has id head_id) as f's head: new ETags, cached
+ * head answers dropped. The caller holds server->lock. */
+void fs__feed_set_head(struct fs__feed *f, int64_t head, const char *head_id);
 
 /* Frees f's cached head answers (server closing). */
 void fs__feed_release(struct fs__feed *f);

@@ -256,8 +256,11 @@ int fs_request_is_loopback(const struct fs_request *req)
 
 sqlite3 *fs_request_db(struct fs_request *req)
 {
-    if (!req->db)
+    if (!req->db) {
         req->db = fs__pool_get(req->server);
+        if (req->db)
+            req->db_changes = sqlite3_total_changes64(req->db);
+    }
     return req->db;
 }
 
@@ -275,6 +278,10 @@ static void dispatch(struct fs_request *req)
         return;
     case FS_KIND_ROUTE:
         req->route->fn(req, req->route->userdata);
+        /* Read-your-writes: a handler that wrote may have appended; the
+         * heads are refreshed before its answer goes out. */
+        if (req->db && sqlite3_total_changes64(req->db) != req->db_changes)
+            fs__heads_refresh(req->server, req->db);
         if (req->db) {
             fs__pool_put(req->server, req->db);
             req->db = NULL;
@@ -472,6 +479,7 @@ enum fs_error fs_server_open(const struct fs_server_config *cfg, struct fs_serve
     s->db_path = strdup(cfg->db_path);
     s->pages = fs__page_cache_new(s->cfg.page_cache);
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->refresh_lock, NULL);
     pthread_mutex_init(&s->pool_lock, NULL);
     s->cfg.listen = s->listen;
     s->cfg.db_path = s->db_path;
@@ -666,6 +674,7 @@ void fs_server_close(struct fs_server *s)
         sqlite3_close(s->pool[--s->npool]);
     fs__page_cache_free(s->pages);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->refresh_lock);
     pthread_mutex_destroy(&s->pool_lock);
     free(s->pool);
     free(s->routes);

@@ -46,7 +46,8 @@ struct fs__route {
 /* A feed the server serves. All but meta are guarded by server->lock. */
 struct fs__feed {
     struct fs__feed_meta meta;
-    int64_t head;       /* last head the watcher saw */
+    int64_t head;       /* last head position seen (watcher or a write request) */
+    char head_id[201];  /* event id of the entry at head, "" when empty */
     char etag[2][72];   /* head ETags: [0] Atom, [1] HTML */
     char *head_body[2]; /* head document for `head`, or NULL */
     size_t head_len[2];
@@ -68,6 +69,7 @@ struct fs_server {
     size_t nfeeds;
     struct fs__page_cache *pages;
     pthread_mutex_t lock;       /* feeds' heads and the waiters */
+    pthread_mutex_t refresh_lock; /* one head refresh at a time: read and record */
     struct fs_request *waiters; /* held long-polls, a doubly linked list */
     pthread_mutex_t pool_lock;
     sqlite3 **pool; /* idle database connections */
@@ -99,6 +101,7 @@ struct fs_request {
     size_t received;           /* body bytes received so far */
     int too_large;             /* the body passed max_body */
     sqlite3 *db;               /* from the pool, while handling */
+    sqlite3_int64 db_changes;  /* sqlite3_total_changes64(db) when it was taken */
     struct MHD_Response *resp; /* the reply a handler made */
     unsigned status;
     struct fs__header *headers; /* headers for resp */

@@ -1,10 +1,12 @@
 #include "long_poll.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "feed_http.h"
 #include "log.h"
+#include "stmt_cache.h"
 
 /* Takes req out of the list and resumes its connection; lock held. */
 static void resume(struct fs_request *req)
@@ -62,13 +64,13 @@ void fs__long_poll_forget(struct fs_request *req)
 struct watch {
     sqlite3 *db;
     sqlite3_stmt *version;
-    sqlite3_stmt *head;
+    sqlite3_stmt *newest;
 };
 
 static void watch_close(struct watch *w)
 {
     sqlite3_finalize(w->version);
-    sqlite3_finalize(w->head);
+    sqlite3_finalize(w->newest);
     sqlite3_close(w->db);
     memset(w, 0, sizeof *w);
 }
@@ -79,8 +81,10 @@ static int watch_open(struct fs_server *s, struct watch *w)
     if (fs_db_open(s->db_path, &w->db) != FS_OK)
         return -1;
     if (sqlite3_prepare_v2(w->db, "PRAGMA data_version", -1, &w->version, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(w->db, "SELECT max(position) FROM fs_entries WHERE feed = ?1", -1,
-                           &w->head, NULL) != SQLITE_OK) {
+        sqlite3_prepare_v2(w->db,
+                           "SELECT position, event_id FROM fs_entries WHERE feed = ?1"
+                           " ORDER BY position DESC LIMIT 1",
+                           -1, &w->newest, NULL) != SQLITE_OK) {
         fs__log_db(w->db, "watcher cannot prepare");
         watch_close(w);
         return -1;
@@ -99,25 +103,53 @@ static int64_t data_version(struct watch *w)
     return v;
 }
 
-/* Re-reads every served feed's head and wakes the waiters of those that
- * moved. Returns -1 if the database could not be read (not logged here: the
- * caller logs once per failure, not every few milliseconds). */
-static int refresh_heads(struct fs_server *s, struct watch *w)
+/* Reads the position and event id of feed's newest entry with newest (the
+ * query "position, event_id ... ORDER BY position DESC LIMIT 1"); an empty
+ * feed has head 0 and id "". Returns -1 on a database error. */
+static int read_newest(sqlite3_stmt *newest, const char *feed, int64_t *head, char *id,
+                       size_t id_size)
 {
-    for (size_t i = 0; i < s->nfeeds; i++) {
-        struct fs__feed *f = &s->feeds[i];
-        int64_t head;
-        int rc;
+    int rc;
 
-        sqlite3_bind_text(w->head, 1, f->meta.name, -1, SQLITE_STATIC);
-        rc = sqlite3_step(w->head);
-        head = sqlite3_column_int64(w->head, 0);
-        sqlite3_reset(w->head);
-        if (rc != SQLITE_ROW)
-            return -1;
+    sqlite3_bind_text(newest, 1, feed, -1, SQLITE_STATIC);
+    rc = sqlite3_step(newest);
+    *head = 0;
+    id[0] = '\0';
+    if (rc == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(newest, 1);
+
+        *head = sqlite3_column_int64(newest, 0);
+        snprintf(id, id_size, "%s", t ? (const char *)t : "");
+    }
+    sqlite3_reset(newest);
+    sqlite3_clear_bindings(newest);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Re-reads every served feed's newest entry with newest and records those
+ * that moved, waking their waiters. Refreshes are serialised by
+ * refresh_lock from the read to the record, so a refresh that read an older
+ * head can never record it after one that read a newer head. Returns -1 if
+ * the database could not be read (not logged here: the watcher logs once
+ * per failure, not every few milliseconds).
+ */
+static int refresh_heads(struct fs_server *s, sqlite3_stmt *newest)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&s->refresh_lock);
+    for (size_t i = 0; i < s->nfeeds && rc == 0; i++) {
+        struct fs__feed *f = &s->feeds[i];
+        char id[sizeof f->head_id];
+        int64_t head;
+
+        rc = read_newest(newest, f->meta.name, &head, id, sizeof id);
+        if (rc != 0)
+            break;
         pthread_mutex_lock(&s->lock);
-        if (head != f->head) {
-            fs__feed_set_head(f, head);
+        if (head != f->head || strcmp(id, f->head_id) != 0) {
+            fs__feed_set_head(f, head, id);
             for (struct fs_request *r = s->waiters, *next; r; r = next) {
                 next = r->wnext;
                 if (r->feed == f) {
@@ -128,7 +160,19 @@ static int refresh_heads(struct fs_server *s, struct watch *w)
         }
         pthread_mutex_unlock(&s->lock);
     }
-    return 0;
+    pthread_mutex_unlock(&s->refresh_lock);
+    return rc;
+}
+
+void fs__heads_refresh(struct fs_server *s, sqlite3 *db)
+{
+    sqlite3_stmt *newest;
+
+    if (!s->watcher_started)
+        return;
+    newest = fs__stmt(db, FS_STMT_NEWEST);
+    if (!newest || refresh_heads(s, newest) != 0)
+        fs__log_db(db, "cannot read feed heads after a write; the watcher will catch up");
 }
 
 static void *watcher_main(void *arg)
@@ -145,7 +189,7 @@ static void *watcher_main(void *arg)
         int64_t v = data_version(&w), now;
 
         if (v != seen) {
-            if (refresh_heads(s, &w) == 0) {
+            if (refresh_heads(s, w.newest) == 0) {
                 seen = v;
                 if (failing)
                     fs__log("info", "watcher reads the feeds again", NULL);
@@ -176,7 +220,7 @@ enum fs_error fs__watcher_start(struct fs_server *s)
 
     if (watch_open(s, &w) != 0)
         return FS_ERR_DB;
-    rc = refresh_heads(s, &w);
+    rc = refresh_heads(s, w.newest);
     if (rc != 0)
         fs__log_db(w.db, "cannot read feed heads");
     watch_close(&w);

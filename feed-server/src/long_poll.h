@@ -9,6 +9,11 @@
  * The watcher then re-reads the served feeds' heads, records changes and
  * resumes their waiters; it also resumes waiters whose time is up. A resumed
  * request is answered by feed_http.c: 200 with the new head, or 304.
+ *
+ * Read-your-writes: a route handler that changed the database has its
+ * heads refreshed on its own connection before its answer is queued, so
+ * every request after that answer sees the new entries and ETag, and the
+ * long-polls wake without waiting for the watcher's next look.
  */
 #ifndef FS_LONG_POLL_H
 #define FS_LONG_POLL_H
@@ -25,6 +30,11 @@ void fs__long_poll_hold(struct fs_request *req, unsigned wait_s);
 /* Removes req from the waiter list if it is held (a connection closing);
  * takes server->lock. */
 void fs__long_poll_forget(struct fs_request *req);
+
+/* Re-reads the served feeds' heads with db (a connection that has just
+ * committed) and wakes the waiters of those that moved. Failures are logged;
+ * the watcher then catches up. */
+void fs__heads_refresh(struct fs_server *s, sqlite3 *db);
 
 /* Reads the served feeds' heads once and starts the watcher thread. */
 enum fs_error fs__watcher_start(struct fs_server *s);

@@ -7,6 +7,8 @@ static const char *const sql[FS_STMT_COUNT] = {
     [FS_STMT_HEAD] = "SELECT max(position) FROM fs_entries WHERE feed = ?1",
     [FS_STMT_INSERT] = "INSERT INTO fs_entries(feed, position, event_id, type, updated, xml)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [FS_STMT_NEWEST] = "SELECT position, event_id FROM fs_entries WHERE feed = ?1"
+                       " ORDER BY position DESC LIMIT 1",
 };
 
 /* One connection's statements. */

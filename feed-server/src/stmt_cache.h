@@ -1,9 +1,9 @@
 /*
- * stmt_cache.h - the prepared statements fs_feed_append() reuses, per
- * connection.
+ * stmt_cache.h - the prepared statements fs_feed_append() and the head
+ * refresh after a write request reuse, per connection.
  *
  * Preparing a statement costs more than running it, so an append keeps its
- * two statements prepared for the life of the caller's connection. The
+ * statements prepared for the life of the caller's connection. The
  * cache must not stop the caller's sqlite3_close() from working (it fails
  * while statements exist), so it installs a SQLITE_TRACE_CLOSE callback on
  * the connection with sqlite3_trace_v2(); SQLite calls it at the start of
@@ -20,7 +20,7 @@
 
 #include <sqlite3.h>
 
-enum fs__stmt_id { FS_STMT_HEAD, FS_STMT_INSERT, FS_STMT_COUNT };
+enum fs__stmt_id { FS_STMT_HEAD, FS_STMT_INSERT, FS_STMT_NEWEST, FS_STMT_COUNT };
 
 /* The prepared statement id for db, prepared on first use; NULL on error
  * (the database's message is available from db). The statement stays owned

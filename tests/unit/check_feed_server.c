@@ -548,9 +548,26 @@ static void error_route(struct fs_request *req, void *userdata)
     fs_reply_error(req, 409, "email \"%s\" is taken", "a@b");
 }
 
+/* Appends one entry in its own transaction, as a context's write route
+ * does, and answers 201. */
+static void append_route(struct fs_request *req, void *userdata)
+{
+    sqlite3 *c = fs_request_db(req);
+    struct fs_field f[] = {{"customerId", "cus_7"}, {"units", "1"}};
+    struct fs_event ev = {.type = "UsageRecorded", .fields = f, .nfields = 2};
+    int64_t pos = 0;
+
+    (void)userdata;
+    exec(c, "BEGIN IMMEDIATE");
+    ck_assert_int_eq(fs_feed_append(c, "usage", &ev, &pos), FS_OK);
+    exec(c, "COMMIT");
+    fs_reply(req, 201, "text/plain", "ok", 2);
+}
+
 static void routes_setup(void)
 {
     start(NULL, 0);
+    ck_assert_int_eq(fs_server_route(srv, "POST", "/append", 0, append_route, NULL), FS_OK);
     ck_assert_int_eq(fs_server_route(srv, "GET", "/things/*", 0, echo_route, &dir), FS_OK);
     ck_assert_int_eq(fs_server_route(srv, "POST", "/things", 16, echo_route, &dir), FS_OK);
     ck_assert_int_eq(fs_server_route(srv, "DELETE", "/things/*", 0, error_route, NULL), FS_OK);
@@ -612,6 +629,35 @@ START_TEST(routes_params_405_404_413)
     tk_http("POST", url, NULL, "x", &r);
     ck_assert_int_eq(r.status, 405);
     tk_response_release(&r);
+}
+END_TEST
+
+/* Read-your-writes: once a request that appended has been answered, the
+ * very next request sees the entry in the head and a new ETag, and the old
+ * ETag is no longer current (so it gets 200, not 304). */
+START_TEST(head_shows_an_append_as_soon_as_its_request_is_answered)
+{
+    char url[128], etag[128] = "", inm[160];
+    const char *h[] = {inm, NULL};
+
+    snprintf(url, sizeof url, "%s/append", base);
+    for (int i = 1; i <= 300; i++) {
+        struct tk_response r;
+        struct doc d;
+
+        tk_http("POST", url, NULL, NULL, &r);
+        ck_assert_int_eq(r.status, 201);
+        tk_response_release(&r);
+        snprintf(inm, sizeof inm, "If-None-Match: %s", etag[0] ? etag : "\"none\"");
+        get("/feeds/usage", h, &r);
+        ck_assert_msg(r.status == 200, "append %d: head answered %ld", i, r.status);
+        ck_assert_str_ne(tk_header(&r, "ETag"), etag);
+        snprintf(etag, sizeof etag, "%s", tk_header(&r, "ETag"));
+        parse(&r, &d);
+        ck_assert_int_eq((int)num(&d, "number(/a:feed/f:head)"), i);
+        unparse(&d);
+        tk_response_release(&r);
+    }
 }
 END_TEST
 
@@ -809,6 +855,7 @@ int main(void)
     tcase_add_checked_fixture(tr, routes_setup, teardown);
     tcase_set_timeout(tr, 60);
     tcase_add_test(tr, routes_params_405_404_413);
+    tcase_add_test(tr, head_shows_an_append_as_soon_as_its_request_is_answered);
     suite_add_tcase(s, tr);
     tcase_add_checked_fixture(ta, auth_setup, teardown);
     tcase_set_timeout(ta, 60);
