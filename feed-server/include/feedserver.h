@@ -69,10 +69,24 @@ enum fs_error {
     FS_ERR_NOT_FOUND,/* no such feed */
     FS_ERR_CONFLICT, /* the feed exists with another page size, or the event id is taken */
     FS_ERR_LISTEN,   /* the server could not bind or start */
+    FS_ERR_TEXT,     /* a value is not text a feed can carry (fs_text_check()) */
 };
 
 /* A short English description of err; never NULL, never to be freed. */
 const char *fs_strerror(enum fs_error err);
+
+/*
+ * Checks that the len bytes at text are text a feed can carry: strict UTF-8
+ * (shortest forms only, no UTF-16 surrogates, nothing past U+10FFFF) made of
+ * XML 1.0 characters (no NUL or other C0 control but tab, LF and CR, no
+ * U+FFFE or U+FFFF). Returns 0 if so. Otherwise returns -1 and, when why is
+ * not NULL, writes a short reason naming the first bad byte into why
+ * (why_size bytes, NUL-terminated), such as "an overlong UTF-8 form at byte
+ * 2". fs_feed_append() refuses anything else with FS_ERR_TEXT, since one
+ * such byte makes the whole feed document unreadable; a context checks its
+ * input with this before storing anything, and answers 400.
+ */
+int fs_text_check(const char *text, size_t len, char *why, size_t why_size);
 
 /* ---- Database ---------------------------------------------------------- */
 
@@ -126,9 +140,9 @@ struct fs_event {
  * write transaction the caller opened with BEGIN IMMEDIATE on db, so that the
  * entry commits (or rolls back) together with the change that caused it and
  * two processes never take the same position. The entry's XML is rendered
- * here, once. FS_ERR_INVALID if no transaction is open, the type or a field
- * name is not an XML name, or a value is not UTF-8 text XML can hold;
- * FS_ERR_NOT_FOUND if the feed is not declared; FS_ERR_CONFLICT if the
+ * here, once. FS_ERR_INVALID if no transaction is open, or the type or a
+ * field name is not an XML name; FS_ERR_TEXT if a value is not text a feed
+ * can carry (fs_text_check()); FS_ERR_NOT_FOUND if the feed is not declared; FS_ERR_CONFLICT if the
  * event id is taken.
  *
  * The statements it uses stay prepared for the life of db and are

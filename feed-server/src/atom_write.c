@@ -1,6 +1,5 @@
 #include "atom_write.h"
 
-#include <libxml/xmlstring.h>
 #include <libxml/xmlwriter.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,15 +36,7 @@ int fs__atom_text_ok(const char *s)
 {
     size_t len = strlen(s);
 
-    if (len > 1 << 20 || xmlCheckUTF8(X(s)) == 0)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-            return 0;
-    }
-    /* U+FFFE and U+FFFF are not XML characters either. */
-    return strstr(s, "\xef\xbf\xbe") == NULL && strstr(s, "\xef\xbf\xbf") == NULL;
+    return len <= 1 << 20 && fs_text_check(s, len, NULL, 0) == 0;
 }
 
 enum fs_error fs__atom_check_event(const struct fs_event *ev)
@@ -54,8 +45,10 @@ enum fs_error fs__atom_check_event(const struct fs_event *ev)
         return FS_ERR_INVALID;
     for (size_t i = 0; i < ev->nfields; i++) {
         if (!is_ncname(ev->fields[i].name) || !ev->fields[i].value ||
-            !fs__atom_text_ok(ev->fields[i].value))
+            strlen(ev->fields[i].value) > 1 << 20)
             return FS_ERR_INVALID;
+        if (!fs__atom_text_ok(ev->fields[i].value))
+            return FS_ERR_TEXT;
     }
     return FS_OK;
 }

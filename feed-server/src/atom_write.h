@@ -29,12 +29,11 @@ enum fs_error fs__atom_entry(const struct fs_event *ev, const char *id, const ch
                              int64_t position, struct fs__buf *out);
 
 /* Checks that ev can be rendered: type and field names are XML NCNames of at
- * most 128 bytes, values are UTF-8 without control characters other than
- * tab, CR and LF. Returns FS_OK or FS_ERR_INVALID. */
+ * most 128 bytes and values at most 1 MiB (else FS_ERR_INVALID), values are
+ * text a feed can carry, as fs_text_check() says (else FS_ERR_TEXT). */
 enum fs_error fs__atom_check_event(const struct fs_event *ev);
 
-/* Whether s is UTF-8 text that XML can hold (no control characters but tab,
- * CR and LF), at most 1 MiB. */
+/* Whether s is at most 1 MiB of text a feed can carry (fs_text_check()). */
 int fs__atom_text_ok(const char *s);
 
 /* What a feed document holds besides its entries. */

@@ -44,6 +44,8 @@ const char *fs_strerror(enum fs_error err)
         return "conflict with what is stored";
     case FS_ERR_LISTEN:
         return "cannot listen";
+    case FS_ERR_TEXT:
+        return "not text a feed can carry (strict UTF-8 of XML characters)";
     }
     return "unknown error";
 }
@@ -295,9 +297,10 @@ enum fs_error fs_feed_append(sqlite3 *db, const char *feed, const struct fs_even
         fs__now_rfc3339(now);
         updated = now;
     }
-    if (id[0] == '\0' || strlen(id) > 200 || updated[0] == '\0' || strlen(updated) > 40 ||
-        !fs__atom_text_ok(id) || !fs__atom_text_ok(updated))
+    if (id[0] == '\0' || strlen(id) > 200 || updated[0] == '\0' || strlen(updated) > 40)
         return FS_ERR_INVALID;
+    if (!fs__atom_text_ok(id) || !fs__atom_text_ok(updated))
+        return FS_ERR_TEXT;
     err = read_head(db, feed, &head);
     if (err != FS_OK)
         return err;

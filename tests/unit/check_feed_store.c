@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <libxml/parser.h>
+
 #include "feedserver.h"
 #include "testkit.h"
 
@@ -150,9 +152,9 @@ START_TEST(bad_events_are_refused)
     ev.nfields = 1;
     ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_ERR_INVALID);
     ev.fields = bad_value;
-    ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_ERR_INVALID);
+    ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_ERR_TEXT);
     ev.fields = bad_utf8;
-    ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_ERR_INVALID);
+    ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_ERR_TEXT);
     ev.fields = good;
     ev.version = 2;
     ev.updated = "2026-01-02T03:04:05Z";
@@ -167,6 +169,105 @@ static int keep_xml(const struct fs_entry *e, void *userdata)
     snprintf(userdata, 2048, "%s", e->xml);
     return 0;
 }
+
+/* Text that would make a feed document unreadable, class by class. */
+static const char *const unfit_text[] = {
+    "x\xc0\x80y",         /* overlong NUL */
+    "x\xc1\xbfy",         /* overlong U+007F */
+    "x\xe0\x80\xafy",     /* overlong '/' in three bytes */
+    "x\xf0\x80\x80\xafy", /* overlong '/' in four bytes */
+    "x\xed\xa0\x80y",     /* high surrogate U+D800 */
+    "x\xed\xbf\xbfy",     /* low surrogate U+DFFF */
+    "x\xf4\x90\x80\x80y", /* U+110000, past the last code point */
+    "x\xf8\x88\x80\x80\x80y", /* a five-byte form */
+    "x\x80y",             /* a lone continuation byte */
+    "x\xe2\x82",          /* cut short at the end */
+    "x\xe2\x82y",         /* cut short before an ASCII byte */
+    "x\x01y",             /* C0 control */
+    "x\x1fy",             /* C0 control */
+    "x\x0by",             /* vertical tab */
+    "x\xef\xbf\xbey",     /* U+FFFE */
+    "x\xef\xbf\xbfy",     /* U+FFFF */
+};
+
+/* Text at the edges of what is allowed. */
+static const char *const fit_text[] = {
+    "tab\t lf\n cr\r",
+    "\x7f delete is an XML character",
+    "\xc2\x80 U+0080",
+    "\xed\x9f\xbf U+D7FF",
+    "\xee\x80\x80 U+E000",
+    "\xef\xbf\xbd U+FFFD",
+    "\xf0\x90\x80\x80 U+10000",
+    "\xf4\x8f\xbf\xbf U+10FFFF",
+    "caf\xc3\xa9 \xf0\x9f\x98\x80",
+};
+
+static int count_entry(const struct fs_entry *e, void *userdata)
+{
+    (void)e;
+    (*(int *)userdata)++;
+    return 0;
+}
+
+/* Every class of unfit text is refused with FS_ERR_TEXT through the real
+ * append path, whether in a field, the id or the time, and nothing is
+ * stored; text at the edges is stored and reads back as well-formed XML. */
+START_TEST(text_a_feed_cannot_carry_is_refused)
+{
+    struct fs_field f[] = {{"customerId", "c1"}, {"name", NULL}};
+    struct fs_event ev = {.type = "CustomerRegistered", .fields = f, .nfields = 2};
+    char why[128], xml[4096];
+    int64_t pos = 0, head = -1;
+    int n = 0;
+
+    ck_assert_int_eq(fs_feed_declare(db, "subs", 5), FS_OK);
+    exec(db, "BEGIN IMMEDIATE");
+    for (size_t i = 0; i < sizeof unfit_text / sizeof unfit_text[0]; i++) {
+        const char *t = unfit_text[i];
+
+        ck_assert_msg(fs_text_check(t, strlen(t), why, sizeof why) == -1, "text %zu passed", i);
+        ck_assert_ptr_nonnull(strstr(why, "at byte "));
+        f[1].value = t;
+        ev.id = NULL;
+        ev.updated = NULL;
+        ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_ERR_TEXT);
+        f[1].value = "fine";
+        ev.updated = t;
+        ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_ERR_TEXT);
+        ev.updated = NULL;
+        ev.id = t;
+        ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_ERR_TEXT);
+    }
+    ck_assert_int_eq(fs_text_check("a\0b", 3, why, sizeof why), -1);
+    ck_assert_str_eq(why, "a NUL byte at byte 2");
+    ck_assert_int_eq(fs_feed_head(db, "subs", &head), FS_OK);
+    ck_assert_int_eq(head, 0);
+    ev.id = NULL;
+    for (size_t i = 0; i < sizeof fit_text / sizeof fit_text[0]; i++) {
+        ck_assert_msg(fs_text_check(fit_text[i], strlen(fit_text[i]), NULL, 0) == 0,
+                      "text %zu refused", i);
+        f[1].value = fit_text[i];
+        ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_OK);
+    }
+    exec(db, "COMMIT");
+    ck_assert_int_eq(fs_feed_read(db, "subs", 1, 100, count_entry, &n), FS_OK);
+    ck_assert_int_eq(n, (int)(sizeof fit_text / sizeof fit_text[0]));
+    for (int64_t p = 1; p <= n; p++) {
+        char wrapped[4200];
+        xmlDocPtr d;
+
+        ck_assert_int_eq(fs_feed_read(db, "subs", p, p, keep_xml, xml), FS_OK);
+        snprintf(wrapped, sizeof wrapped,
+                 "<feed xmlns='http://www.w3.org/2005/Atom' xmlns:f='" FS_NAMESPACE "'>%s</feed>",
+                 xml);
+        d = xmlReadMemory(wrapped, (int)strlen(wrapped), NULL, "UTF-8", XML_PARSE_NONET);
+        ck_assert_msg(d != NULL, "entry %lld is not well-formed XML", (long long)p);
+        xmlFreeDoc(d);
+    }
+}
+END_TEST
+
 
 START_TEST(entry_xml_has_the_contract_elements)
 {
@@ -276,6 +377,7 @@ int main(void)
     tcase_add_test(tc, append_needs_a_transaction_and_a_declared_feed);
     tcase_add_test(tc, append_gives_consecutive_positions_and_read_returns_ranges);
     tcase_add_test(tc, bad_events_are_refused);
+    tcase_add_test(tc, text_a_feed_cannot_carry_is_refused);
     tcase_add_test(tc, entry_xml_has_the_contract_elements);
     tcase_add_test(tc, event_ids_are_version_4_uuids);
     tcase_add_test(tc, two_processes_appending_give_gapless_positions);
