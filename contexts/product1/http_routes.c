@@ -143,6 +143,9 @@ static unsigned sign_in_status(enum sign_in_result r)
  * otherwise. Wakes the retry worker, since the new key may let queued
  * analyses of this user run.
  */
+static const struct form_field login_fields[] = {
+    {"email", FORM_TEXT}, {"login_key", FORM_TEXT}, {NULL, 0}};
+
 static void login_route(struct fs_request *req, void *userdata)
 {
     struct product1_app *app = userdata;
@@ -153,7 +156,7 @@ static void login_route(struct fs_request *req, void *userdata)
     enum sign_in_result r;
     int html = fs_request_wants_html(req);
 
-    if (form_parse(req, &f, err, sizeof err) != 0) {
+    if (form_parse(req, login_fields, &f, err, sizeof err) != 0) {
         if (html)
             page_sign_in(req, 400, err, NULL);
         else
@@ -252,6 +255,8 @@ static void reply_submitted(struct fs_request *req, const char *id, enum run_res
  * (queued: the retry worker finishes it), with the analysis as JSON and its
  * Location; browsers get 303 back to their page either way.
  */
+static const struct form_field analysis_fields[] = {{"text", FORM_TEXT}, {NULL, 0}};
+
 static void submit_route(struct fs_request *req, void *userdata)
 {
     struct product1_app *app = userdata;
@@ -272,7 +277,7 @@ static void submit_route(struct fs_request *req, void *userdata)
             reply_signed_out(req);
         goto out;
     }
-    if (form_parse(req, &f, err, sizeof err) != 0) {
+    if (form_parse(req, analysis_fields, &f, err, sizeof err) != 0) {
         bad = 400;
         goto out_bad;
     }

@@ -74,10 +74,12 @@ static void answer(struct fs_request *req, struct answer *a)
     a->json = NULL;
 }
 
-/* Parses the body into f; on failure fills a with a 400. */
-static int read_form(struct fs_request *req, struct form *f, struct answer *a)
+/* Parses the body into f, checking the fields the route reads (a list
+ * ending with a NULL name); on failure fills a with a 400. */
+static int read_form(struct fs_request *req, const struct form_field *fields, struct form *f,
+                     struct answer *a)
 {
-    if (form_parse(req, f, a->why, sizeof a->why) != 0) {
+    if (form_parse(req, fields, f, a->why, sizeof a->why) != 0) {
         a->result = SUB_INVALID;
         return -1;
     }
@@ -107,6 +109,9 @@ static void on_list(struct fs_request *req, void *userdata)
     answer(req, &a);
 }
 
+static const struct form_field register_fields[] = {
+    {"name", FORM_TEXT}, {"plan", FORM_TEXT}, {"credit_limit_cents", FORM_INTEGER}, {NULL, 0}};
+
 static void on_register(struct fs_request *req, void *userdata)
 {
     struct answer a = {.status = 201};
@@ -117,7 +122,7 @@ static void on_register(struct fs_request *req, void *userdata)
     int has_limit;
 
     (void)userdata;
-    if (read_form(req, &f, &a) == 0) {
+    if (read_form(req, register_fields, &f, &a) == 0) {
         limit_text = form_get(&f, "credit_limit_cents");
         has_limit = limit_text && *limit_text;
         if (has_limit && parse_int64(limit_text, 0, SUB_MONEY_MAX, &limit) != 0)
@@ -199,6 +204,8 @@ static void answer_key(struct fs_request *req, struct answer *a, const char *ema
     memset(key->login_key, 0, sizeof key->login_key);
 }
 
+static const struct form_field user_fields[] = {{"email", FORM_TEXT}, {NULL, 0}};
+
 static void on_add_user(struct fs_request *req, void *userdata)
 {
     struct answer a = {.status = 201, .customer = fs_request_param(req, 0)};
@@ -207,7 +214,7 @@ static void on_add_user(struct fs_request *req, void *userdata)
 
     (void)userdata;
     memset(&key, 0, sizeof key);
-    if (read_form(req, &f, &a) == 0)
+    if (read_form(req, user_fields, &f, &a) == 0)
         a.result = user_add(fs_request_db(req), a.customer, form_get(&f, "email"), &key, a.why,
                             sizeof a.why);
     answer_key(req, &a, a.result == SUB_OK ? form_get(&f, "email") : NULL, &key);
@@ -245,6 +252,8 @@ static void on_remove_user(struct fs_request *req, void *userdata)
     answer(req, &a);
 }
 
+static const struct form_field payment_fields[] = {{"amount_cents", FORM_INTEGER}, {NULL, 0}};
+
 static void on_payment(struct fs_request *req, void *userdata)
 {
     struct answer a = {.status = 200, .customer = fs_request_param(req, 0)};
@@ -253,7 +262,7 @@ static void on_payment(struct fs_request *req, void *userdata)
     long long cents = 0;
 
     (void)userdata;
-    if (read_form(req, &f, &a) == 0) {
+    if (read_form(req, payment_fields, &f, &a) == 0) {
         amount = form_get(&f, "amount_cents");
         if (!amount || parse_int64(amount, 1, SUB_MONEY_MAX, &cents) != 0)
             a.result = sub_fail(SUB_INVALID, a.why, sizeof a.why,
@@ -287,6 +296,8 @@ static void on_unlock(struct fs_request *req, void *userdata)
     answer(req, &a);
 }
 
+static const struct form_field plan_fields[] = {{"plan", FORM_TEXT}, {NULL, 0}};
+
 static void on_plan(struct fs_request *req, void *userdata)
 {
     struct answer a = {.status = 200, .customer = fs_request_param(req, 0)};
@@ -294,7 +305,7 @@ static void on_plan(struct fs_request *req, void *userdata)
     struct form f;
 
     (void)userdata;
-    if (read_form(req, &f, &a) == 0) {
+    if (read_form(req, plan_fields, &f, &a) == 0) {
         a.result = customer_change_plan(fs_request_db(req), a.customer, form_get(&f, "plan"),
                                         from, a.why, sizeof a.why);
         with_customer(req, &a);

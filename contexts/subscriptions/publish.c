@@ -32,7 +32,9 @@ enum sub_result publish(sqlite3 *db, const char *type, const char *at, ...)
     err = fs_feed_append(db, SUB_FEED, &ev, NULL);
     if (err != FS_OK) {
         log_error("cannot publish", "type=%s error=\"%s\"", type, fs_strerror(err));
-        return SUB_ERROR;
+        /* Input is checked before this (form_parse()), so text a feed cannot
+         * carry reaching here is still the caller's, not the database's. */
+        return err == FS_ERR_TEXT ? SUB_INVALID : SUB_ERROR;
     }
     return SUB_OK;
 }

@@ -13,7 +13,8 @@
 
 /* Appends an entry of type at time at (RFC 3339) whose fields are the
  * NULL-terminated list of name, value pairs that follows. Must run inside
- * the command's write transaction. SUB_OK or SUB_ERROR (logged). */
+ * the command's write transaction. SUB_OK, SUB_INVALID for a value a feed
+ * cannot carry (fs_text_check()), or SUB_ERROR; both logged. */
 enum sub_result publish(sqlite3 *db, const char *type, const char *at, ...);
 
 #endif

@@ -13,12 +13,14 @@
 /* A body with more fields than this is refused: no route needs as many. */
 #define FORM_MAX_FIELDS 64
 
-static void add(struct form *f, char *name, char *value)
+static void add(struct form *f, char *name, char *value, char type)
 {
     f->names = xrealloc(f->names, (f->count + 1) * sizeof *f->names);
     f->values = xrealloc(f->values, (f->count + 1) * sizeof *f->values);
+    f->types = xrealloc(f->types, f->count + 1);
     f->names[f->count] = name;
     f->values[f->count] = value;
+    f->types[f->count] = type;
     f->count++;
 }
 
@@ -89,11 +91,40 @@ static int parse_urlencoded(const char *body, size_t len, struct form *f, char *
                 snprintf(err, errlen, "malformed form body: bad %%-escape");
                 return -1;
             }
-            add(f, name, value);
+            add(f, name, value, 't');
         }
         i = end + 1;
     }
     return 0;
+}
+
+/* Whether the JSON text holds the escape \u0000. SQLite's JSON functions
+ * end a string at it, so "Acme\u0000Evil" would silently become "Acme". */
+static int has_nul_escape(const char *json)
+{
+    for (const char *p = json; *p; p++) {
+        if (*p != '\\')
+            continue;
+        if (p[1] == 'u' && strncmp(p + 2, "0000", 4) == 0)
+            return 1;
+        if (p[1])
+            p++;
+    }
+    return 0;
+}
+
+/* The one-letter type of form.types for a json_each() type name. */
+static char json_type_letter(const char *type)
+{
+    if (!type)
+        return 'o';
+    if (strcmp(type, "text") == 0)
+        return 't';
+    if (strcmp(type, "integer") == 0)
+        return 'i';
+    if (strcmp(type, "real") == 0)
+        return 'r';
+    return 'o';
 }
 
 /* Reads a JSON object body with SQLite's json_each(), on the request's own
@@ -115,9 +146,13 @@ static int parse_json(struct fs_request *req, const char *body, struct form *f, 
         snprintf(err, errlen, "malformed JSON: the body must be one JSON object");
         goto out;
     }
+    if (has_nul_escape(body)) {
+        snprintf(err, errlen, "malformed JSON: a string holds \\u0000, which no field may hold");
+        goto out;
+    }
     rc = sqlite3_prepare_v2(db,
                             "SELECT key, CASE WHEN type IN ('object','array') THEN json(value)"
-                            " ELSE value END FROM json_each(?1)",
+                            " ELSE value END, type FROM json_each(?1)",
                             -1, &st, NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "cannot read JSON now");
@@ -132,7 +167,8 @@ static int parse_json(struct fs_request *req, const char *body, struct form *f, 
             snprintf(err, errlen, "too many fields (at most %d)", FORM_MAX_FIELDS);
             goto out;
         }
-        add(f, xstrdup(k ? k : ""), val ? xstrdup(val) : NULL);
+        add(f, xstrdup(k ? k : ""), val ? xstrdup(val) : NULL,
+            json_type_letter((const char *)sqlite3_column_text(st, 2)));
     }
     if (rc != SQLITE_DONE) {
         snprintf(err, errlen, "malformed JSON");
@@ -144,7 +180,57 @@ out:
     return ret;
 }
 
-int form_parse(struct fs_request *req, struct form *f, char *err, size_t errlen)
+/* What the JSON type letter t is called in an error message. */
+static const char *type_name(char t)
+{
+    if (t == 't')
+        return "a string";
+    if (t == 'i')
+        return "a whole number";
+    return t == 'r' ? "a fraction" : "true, false, null, an object or a list";
+}
+
+/* Checks every name and value of f for text a feed can carry, and the
+ * fields the route reads for their kinds. */
+static int check_fields(const struct form *f, const struct form_field *fields, char *err,
+                        size_t errlen)
+{
+    char why[96];
+
+    for (size_t i = 0; i < f->count; i++) {
+        if (fs_text_check(f->names[i], strlen(f->names[i]), why, sizeof why) != 0) {
+            snprintf(err, errlen, "a field name is not valid text: %s", why);
+            return -1;
+        }
+        if (f->values[i] &&
+            fs_text_check(f->values[i], strlen(f->values[i]), why, sizeof why) != 0) {
+            snprintf(err, errlen, "the field %.64s is not valid text: %s", f->names[i], why);
+            return -1;
+        }
+    }
+    for (size_t k = 0; fields && fields[k].name; k++) {
+        for (size_t i = 0; i < f->count; i++) {
+            char t = f->types[i];
+
+            if (strcmp(f->names[i], fields[k].name) != 0)
+                continue;
+            if (fields[k].kind == FORM_TEXT && t != 't') {
+                snprintf(err, errlen, "the field %s must be a string, not %s", fields[k].name,
+                         type_name(t));
+                return -1;
+            }
+            if (fields[k].kind == FORM_INTEGER && t != 't' && t != 'i') {
+                snprintf(err, errlen, "the field %s must be a whole number, not %s",
+                         fields[k].name, type_name(t));
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+int form_parse(struct fs_request *req, const struct form_field *fields, struct form *f, char *err,
+               size_t errlen)
 {
     size_t len = 0;
     const char *body = fs_request_body(req, &len);
@@ -168,6 +254,8 @@ int form_parse(struct fs_request *req, struct form *f, char *err, size_t errlen)
                  "application/json");
         rc = -1;
     }
+    if (rc == 0)
+        rc = check_fields(f, fields, err, errlen);
     if (rc != 0)
         form_release(f);
     return rc;
@@ -189,6 +277,7 @@ void form_release(struct form *f)
     }
     free(f->names);
     free(f->values);
+    free(f->types);
     memset(f, 0, sizeof *f);
 }
 

@@ -92,6 +92,10 @@ expect_eq "a wrong email: 401" 401 "$(login x bob@example.com "$KEY1")"
 check "... with a JSON reason" error_has "do not match"
 expect_eq "a missing login_key: 400" 400 "$(http POST "$P1/login" -d "email=$EMAIL")"
 expect_eq "broken JSON: 400" 400 "$(http POST "$P1/login" -H 'Content-Type: application/json' -d '{')"
+expect_eq "an overlong UTF-8 email: 400" 400 "$(http POST "$P1/login" -d "email=a%C0%80@example.com&login_key=x")"
+check "... naming the field" error_has "the field email"
+expect_eq "a number as login_key: 400" 400 \
+    "$(http POST "$P1/login" -H 'Content-Type: application/json' -d "{\"email\":\"$EMAIL\",\"login_key\":7}")"
 expect_eq "a browser's wrong pair: 401 with the sign-in page" 401 \
     "$(http POST "$P1/login" -H 'Accept: text/html' -d "email=$EMAIL&login_key=nope")"
 check "... saying so" body_has "do not match"

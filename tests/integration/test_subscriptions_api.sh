@@ -32,9 +32,34 @@ expect_eq "oversized body 413" 413 "$(http POST "$U/customers" -d "name=$BIG")"
 expect_eq "wrong method 405" 405 "$(http PUT "$U/customers")"
 expect_eq "unknown route 404" 404 "$(http GET "$U/nothing/here")"
 
+# --- text a feed cannot carry (it would make /feeds/subscriptions unreadable)
+feed_entries() {
+    curl -s --max-time 10 "$U/feeds/subscriptions" -o "$T/feed.xml"
+    python3 -c 'import sys, xml.etree.ElementTree as E
+print(len(E.parse(sys.argv[1]).getroot().findall("{http://www.w3.org/2005/Atom}entry")))' "$T/feed.xml"
+}
+BEFORE=$(feed_entries)
+for bad in 'x%C0%80y' 'x%ED%A0%80y' 'x%EF%BF%BEy' 'x%F4%90%80%80y' 'x%01y' 'x%FFy'; do
+    expect_eq "name=$bad 400" 400 "$(http POST "$U/customers" -d "name=$bad")"
+    check "the error names the field ($bad)" grep -q 'the field name' "$T/body"
+done
+expect_eq "JSON lone surrogate 400" 400 "$(http POST "$U/customers" -H "$JSON" -d '{"name":"x\ud800y"}')"
+expect_eq "JSON \\u0000 400" 400 "$(http POST "$U/customers" -H "$JSON" -d '{"name":"Acme\u0000Evil"}')"
+expect_eq "JSON number as name 400" 400 "$(http POST "$U/customers" -H "$JSON" -d '{"name":42}')"
+expect_eq "JSON true as credit limit 400" 400 \
+    "$(http POST "$U/customers" -H "$JSON" -d '{"name":"T","credit_limit_cents":true}')"
+check "the error names the field (credit_limit_cents)" grep -q 'credit_limit_cents' "$T/body"
+expect_eq "overlong email 400" 400 "$(http POST "$U/customers/$C/users" -d 'email=a%C0%80@example.com')"
+expect_eq "nothing was published" "$BEFORE" "$(feed_entries)"
+expect_eq "a real character pair is a name" 201 \
+    "$(http POST "$U/customers" -H "$JSON" -d '{"name":"Smile \ud83d\ude00"}')"
+expect_eq "and is published, readable" $((BEFORE + 1)) "$(feed_entries)"
+http GET "$U/customers/$(json '$.id')" >/dev/null
+expect_eq "stored as sent" "Smile 😀" "$(json '$.name')"
+
 # --- read
 expect_eq "GET /customers 200" 200 "$(http GET "$U/customers")"
-expect_eq "list holds both" 2 "$(sqlite3 :memory: "select json_array_length(readfile('$T/body'))")"
+expect_eq "list holds all three" 3 "$(sqlite3 :memory: "select json_array_length(readfile('$T/body'))")"
 expect_eq "GET /customers/ID 200" 200 "$(http GET "$U/customers/$C")"
 expect_eq "customer name" "Acme Ltd" "$(json '$.name')"
 expect_eq "default plan payg" payg "$(json '$.plan')"
@@ -123,7 +148,7 @@ expect_eq "unknown customer page 404" 404 "$(http GET "$U/customers/c_0000000000
 # --- operations
 expect_eq "GET /status 200" 200 "$(http GET "$U/status")"
 expect_eq "GET /metrics 200" 200 "$(http GET "$U/metrics")"
-check "metrics count customers" grep -q '^subscriptions_customers 3' "$T/body"
+check "metrics count customers" grep -q '^subscriptions_customers 4' "$T/body"
 expect_eq "GET /feeds/subscriptions 200" 200 "$(http GET "$U/feeds/subscriptions")"
 
 # --- command lines

@@ -22,6 +22,10 @@ static char *dir;
 static struct fs_server *server;
 static char base[64];
 
+/* The echo route reads "name" as text and "amount_cents" as a number. */
+static const struct form_field echo_fields[] = {
+    {"name", FORM_TEXT}, {"amount_cents", FORM_INTEGER}, {NULL, 0}};
+
 /* Answers 200 with "name=value;" for each field, or 400 with the error. */
 static void echo_form(struct fs_request *req, void *userdata)
 {
@@ -32,7 +36,7 @@ static void echo_form(struct fs_request *req, void *userdata)
     char *out;
 
     (void)userdata;
-    if (form_parse(req, &f, err, sizeof err) != 0) {
+    if (form_parse(req, echo_fields, &f, err, sizeof err) != 0) {
         fs_reply_error(req, 400, "%s", err);
         return;
     }
@@ -107,6 +111,57 @@ START_TEST(broken_json_is_400)
     post("application/json", "{\"name\":", 400, NULL);
     post("application/json", "[1,2]", 400, NULL);
     post("application/json", "", 400, NULL);
+}
+END_TEST
+
+/* Text a feed cannot carry is a 400 naming the field, from a form or JSON,
+ * before any route sees it. */
+START_TEST(text_a_feed_cannot_carry_is_400)
+{
+    static const char *const forms[] = {"name=x%C0%80y", "name=x%ED%A0%80y", "name=x%EF%BF%BEy",
+                                        "name=x%F4%90%80%80y", "name=x%01y", "other=x%FFy"};
+    static const char *const json[] = {
+        "{\"name\":\"x\\ud800y\"}",      /* lone high surrogate */
+        "{\"name\":\"x\\udc00y\"}",      /* lone low surrogate */
+        "{\"name\":\"Acme\\u0000Evil\"}", /* NUL, which SQLite would cut at */
+        "{\"name\":\"x\\uFFFEy\"}",
+        "{\"name\":\"bell\\u0007\"}",
+    };
+    char header[128];
+    const char *headers[] = {header, NULL};
+    struct tk_response r;
+
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        snprintf(header, sizeof header, "Content-Type: application/x-www-form-urlencoded");
+        tk_http("POST", base, headers, forms[i], &r);
+        ck_assert_msg(r.status == 400, "%s answered %ld", forms[i], r.status);
+        ck_assert_ptr_nonnull(strstr(r.body, i < 5 ? "the field name" : "the field other"));
+        tk_response_release(&r);
+    }
+    for (size_t i = 0; i < sizeof json / sizeof json[0]; i++) {
+        snprintf(header, sizeof header, "Content-Type: application/json");
+        tk_http("POST", base, headers, json[i], &r);
+        ck_assert_msg(r.status == 400, "%s answered %ld", json[i], r.status);
+        tk_response_release(&r);
+    }
+    /* A pair that is a real character is fine. */
+    post("application/json", "{\"name\":\"\\ud83d\\ude00\"}", 200, "name=\xf0\x9f\x98\x80;");
+    post("application/x-www-form-urlencoded", "name=caf%C3%A9", 200, "name=caf\xc3\xa9;");
+}
+END_TEST
+
+/* A value of the wrong JSON type for the field a route reads is a 400. */
+START_TEST(wrong_json_types_are_400)
+{
+    post("application/json", "{\"name\":42}", 400, NULL);
+    post("application/json", "{\"name\":{\"a\":1}}", 400, NULL);
+    post("application/json", "{\"name\":[\"a\"]}", 400, NULL);
+    post("application/json", "{\"name\":true}", 400, NULL);
+    post("application/json", "{\"amount_cents\":true}", 400, NULL);
+    post("application/json", "{\"amount_cents\":2.5}", 400, NULL);
+    post("application/json", "{\"amount_cents\":null}", 400, NULL);
+    post("application/json", "{\"amount_cents\":\"250\"}", 200, "amount_cents=250;");
+    post("application/json", "{\"other\":true}", 200, "other=1;");
 }
 END_TEST
 
@@ -210,6 +265,8 @@ int main(void)
     tcase_add_test(bodies, json_object_fields);
     tcase_add_test(bodies, broken_json_is_400);
     tcase_add_test(bodies, unknown_content_type_is_400);
+    tcase_add_test(bodies, text_a_feed_cannot_carry_is_400);
+    tcase_add_test(bodies, wrong_json_types_are_400);
     tcase_add_test(pure, whole_numbers);
     tcase_add_test(pure, escaping);
     tcase_add_test(pure, command_lines);
