@@ -2,18 +2,27 @@
 # The whole test suite: every Check program, then every integration test.
 # Ends with one line "N passed, N failed" and exits non-zero on any failure.
 # TESTS=pattern runs only the programs and scripts whose name contains it.
+# Each program and script has TEST_TIMEOUT seconds (default 600), and at the
+# end no process the suite started may still be running.
 cd "$(dirname "$0")/.." || exit 2
 passed=0
 failed=0
 failures=""
 pattern=${TESTS:-}
+limit=${TEST_TIMEOUT:-600}
+# Every process the suite starts inherits this mark, so the processes left
+# behind can be told from others on the machine.
+FEEDTEST_RUN="run-$$-$(date +%s)"
+export FEEDTEST_RUN
 
 for t in build/tests/check_*; do
     [ -x "$t" ] || continue
     case "$t" in *"$pattern"*) ;; *) continue ;; esac
     echo "== $t"
-    out=$("$t" 2>&1)
+    out=$(timeout -k 10 "$limit" "$t" 2>&1)
     rc=$?
+    [ $rc -ne 124 ] || out="$out
+$t: timed out after $limit s"
     printf '%s\n' "$out" | grep -v '^$'
     line=$(printf '%s\n' "$out" | grep -E '[0-9]+%: Checks: [0-9]+' | tail -1)
     if [ -z "$line" ]; then
@@ -33,8 +42,9 @@ for t in tests/integration/test_*.sh; do
     case "$t" in *"$pattern"*) ;; *) continue ;; esac
     echo "== $t"
     log=$(mktemp)
-    sh "$t" >"$log" 2>&1
+    timeout -k 10 "$limit" sh "$t" >"$log" 2>&1
     rc=$?
+    [ $rc -ne 124 ] || echo "not ok - $t timed out after $limit s" >>"$log"
     cat "$log"
     ok=$(grep -c '^ok ' "$log")
     bad=$(grep -c '^not ok ' "$log")
@@ -46,6 +56,28 @@ for t in tests/integration/test_*.sh; do
     fi
     if [ $rc -ne 0 ] || [ "$bad" -gt 0 ]; then failures="$failures $t"; fi
 done
+
+# Processes of this run still alive (a test that did not clean up), other
+# than this shell; given a few seconds to end, then reported and killed.
+leftovers() {
+    for p in /proc/[0-9]*; do
+        pid=${p#/proc/}
+        [ "$pid" != $$ ] || continue
+        grep -qzx "FEEDTEST_RUN=$FEEDTEST_RUN" "$p/environ" 2>/dev/null || continue
+        [ "$(cut -d' ' -f3 "$p/stat" 2>/dev/null)" != Z ] || continue
+        echo "$pid"
+    done
+}
+until=$(($(date +%s) + 5))
+left=$(leftovers)
+while [ -n "$left" ] && [ "$(date +%s)" -lt $until ]; do sleep 0.2; left=$(leftovers); done
+if [ -n "$left" ]; then
+    echo "not ok - processes left behind by the suite:"
+    for pid in $left; do echo "#   $pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-120)"; done
+    # shellcheck disable=SC2086
+    kill -KILL $left 2>/dev/null
+    failed=$((failed + 1)); failures="$failures (processes-left-behind)"
+fi
 
 [ -z "$failures" ] || echo "failed:$failures"
 echo "$passed passed, $failed failed"

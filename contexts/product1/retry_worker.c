@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,6 +29,8 @@ struct retry_worker {
     pthread_cond_t cond;
     int stop;
     int woken;
+    /* rounds finished so far */
+    atomic_ulong rounds;
 };
 
 /* Waits up to ms for a wake or a stop; returns non-zero when stopping. */
@@ -119,7 +122,10 @@ static void *worker_main(void *arg)
     unsigned delay = RETRY_MIN_MS, backoff = RETRY_MIN_MS;
 
     while (!pause_ms(w, delay)) {
-        if (round_once(w)) {
+        int unreachable = round_once(w);
+
+        atomic_fetch_add(&w->rounds, 1);
+        if (unreachable) {
             delay = backoff;
             backoff = backoff * 2 < w->max_ms ? backoff * 2 : w->max_ms;
         } else {
@@ -162,6 +168,11 @@ struct retry_worker *retry_worker_start(const char *db_path, struct analysis_run
         return NULL;
     }
     return w;
+}
+
+unsigned long retry_worker_rounds(struct retry_worker *w)
+{
+    return w ? atomic_load(&w->rounds) : 0;
 }
 
 void retry_worker_wake(struct retry_worker *w)

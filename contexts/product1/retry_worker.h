@@ -35,6 +35,10 @@ struct retry_worker *retry_worker_start(const char *db_path, struct analysis_run
 /* Makes the worker start a round now. Thread-safe. Accepts NULL. */
 void retry_worker_wake(struct retry_worker *w);
 
+/* The number of rounds the worker has finished, so a test can wait for one
+ * to have happened instead of sleeping. Thread-safe. */
+unsigned long retry_worker_rounds(struct retry_worker *w);
+
 /* Stops the thread, waits for it and frees w. Accepts NULL. */
 void retry_worker_stop(struct retry_worker *w);
 

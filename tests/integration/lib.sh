@@ -27,27 +27,35 @@ cleanup() {
             tail -n 12 "$log" | sed 's/^/#   /'
         done
     fi
+    # Hooks first (a browser session is closed while its driver lives),
+    # then each program's whole process group, so children such as the
+    # browsers chromedriver starts go too.
+    for _hook in $CLEANUP_HOOKS; do "$_hook"; done
     for f in "$PIDS_DIR"/*; do
         [ -f "$f" ] || continue
-        kill -TERM "$(cat "$f")" 2>/dev/null
+        kill -TERM "-$(cat "$f")" 2>/dev/null || kill -TERM "$(cat "$f")" 2>/dev/null
     done
-    sleep 0.2
+    _cl_until=$(($(date +%s) + 3))
     for f in "$PIDS_DIR"/*; do
         [ -f "$f" ] || continue
-        kill -KILL "$(cat "$f")" 2>/dev/null
+        while kill -0 "$(cat "$f")" 2>/dev/null && [ "$(date +%s)" -lt $_cl_until ]; do sleep 0.05; done
+        kill -KILL "-$(cat "$f")" 2>/dev/null || kill -KILL "$(cat "$f")" 2>/dev/null
     done
     rm -rf "$T"
 }
+CLEANUP_HOOKS=""
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # free_port: a TCP port on 127.0.0.1 that is free now.
 free_port() { "$ROOT/build/tests/freeport"; }
 
-# start NAME CMD...: runs CMD in the background, output in $T/NAME.log.
+# start NAME CMD...: runs CMD in the background, output in $T/NAME.log, in
+# a process group of its own (its pid is the group's id), so that cleanup
+# can stop it with every child it started.
 start() {
     name=$1; shift
-    "$@" >>"$T/$name.log" 2>&1 &
+    setsid "$@" >>"$T/$name.log" 2>&1 &
     echo $! >"$PIDS_DIR/$name"
 }
 
@@ -59,33 +67,35 @@ stop() {
     [ -f "$PIDS_DIR/$1" ] || return 0
     pid=$(cat "$PIDS_DIR/$1")
     kill "-${2:-TERM}" "$pid" 2>/dev/null
-    _stop_i=0
-    while kill -0 "$pid" 2>/dev/null && [ $_stop_i -lt 100 ]; do sleep 0.05; _stop_i=$((_stop_i + 1)); done
+    _stop_until=$(($(date +%s) + 5))
+    while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt $_stop_until ]; do sleep 0.05; done
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     rm -f "$PIDS_DIR/$1"
 }
 
-# wait_http URL [SECONDS]: waits until URL answers at all (any status).
+# wait_http URL [SECONDS]: waits until URL answers at all (any status), for
+# at most SECONDS (default 10) of wall-clock time.
 wait_http() {
-    _wh_i=0
-    while [ $_wh_i -lt $((${2:-10} * 20)) ]; do
+    _wh_until=$(($(date +%s) + ${2:-10}))
+    while :; do
         curl -s -o /dev/null --max-time 1 "$1" && return 0
-        sleep 0.05; _wh_i=$((_wh_i + 1))
+        [ "$(date +%s)" -le $_wh_until ] || break
+        sleep 0.05
     done
     echo "# $1 did not answer" >&2
     return 1
 }
 
-# eventually SECONDS CMD...: retries CMD until it succeeds or time runs out.
+# eventually SECONDS CMD...: retries CMD until it succeeds or SECONDS of
+# wall-clock time have passed (however long each try takes).
 eventually() {
-    _ev_limit=$(($1 * 20)); shift
-    _ev_i=0
-    while [ $_ev_i -lt $_ev_limit ]; do
+    _ev_until=$(($(date +%s) + $1)); shift
+    while :; do
         "$@" >/dev/null 2>&1 && return 0
-        sleep 0.05; _ev_i=$((_ev_i + 1))
+        [ "$(date +%s)" -le $_ev_until ] || return 1
+        sleep 0.05
     done
-    return 1
 }
 
 # ok DESCRIPTION / not_ok DESCRIPTION [DETAIL]

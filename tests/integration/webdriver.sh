@@ -2,7 +2,8 @@
 # chromedriver's W3C WebDriver HTTP API, with curl: no browser-automation
 # library needed. Source it after lib.sh.
 #
-#   wd_start                 starts chromedriver and a browser session
+#   wd_start                 starts chromedriver and a browser session (closed
+#                            at exit by lib.sh's cleanup, or with wd_stop)
 #   wd_open URL              navigates and waits for the page to load
 #   wd_type CSS TEXT         types into the first element matching CSS
 #   wd_click CSS             clicks it
@@ -33,6 +34,14 @@ wd_start() {
     WD_SESSION=$(wd_value '$.value.sessionId')
     [ -n "$WD_SESSION" ]
 }
+
+# wd_stop: ends the browser session, so chromedriver closes the browser.
+wd_stop() {
+    [ -n "${WD_SESSION:-}" ] || return 0
+    curl -s -X DELETE --max-time 10 -o /dev/null "$WD/session/$WD_SESSION"
+    WD_SESSION=
+}
+CLEANUP_HOOKS="$CLEANUP_HOOKS wd_stop"
 
 wd_open() { wd POST /url "{\"url\":$(jstr "$1")}"; }
 

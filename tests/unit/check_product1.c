@@ -808,7 +808,13 @@ START_TEST(test_worker_waits_for_a_session)
     ck_assert_int_eq(session_end(db, hash), 0);
     w = retry_worker_start(db_path, r, v, 1000);
     ck_assert_ptr_nonnull(w);
-    usleep(600000);
+    /* Two whole rounds, woken so they need not wait for the idle pause. */
+    deadline = tk_now_ms() + 10000;
+    while (retry_worker_rounds(w) < 2 && tk_now_ms() < deadline) {
+        retry_worker_wake(w);
+        usleep(20000);
+    }
+    ck_assert_uint_ge(retry_worker_rounds(w), 2);
     ck_assert_int_eq(atomic_load(&fake_calls), 0);
     ck_assert_int_eq(analyses_count(db, "queued", NULL, NULL), 1);
     ck_assert_uint_eq(vault_count(v), 0);
