@@ -17,6 +17,7 @@
 #include "http_routes.h"
 #include "log.h"
 #include "metering.h"
+#include "backup.h"
 #include "program.h"
 #include "schema.h"
 #include "usage_windows.h"
@@ -150,11 +151,17 @@ static int follow(int argc, char **argv)
     return program_follow(follow_usage, DEFAULT_DB, argc, argv, credentials_follow_setup, NULL);
 }
 
+static int cmd_backup(int argc, char **argv)
+{
+    return backup_command("cloud-api", DEFAULT_DB, argc, argv);
+}
+
 int main(int argc, char **argv)
 {
     static const struct program_command commands[] = {
         {"serve", "answer POST /api/v1/analyze, meter it, publish /feeds/usage", serve},
         {"follow", "keep the credential replica up to date from /feeds/subscriptions", follow},
+        {"backup", "an online, consistent copy of the database: --to FILE", cmd_backup},
     };
 
     return program_main("cloud-api", argc, argv, commands, sizeof commands / sizeof commands[0]);

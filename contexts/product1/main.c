@@ -19,6 +19,7 @@
 #include "key_vault.h"
 #include "log.h"
 #include "ops.h"
+#include "backup.h"
 #include "program.h"
 #include "retry_worker.h"
 #include "schema.h"
@@ -153,6 +154,11 @@ static int follow(int argc, char **argv)
     return program_follow(follow_usage, DEFAULT_DB, argc, argv, follow_setup, NULL);
 }
 
+static int cmd_backup(int argc, char **argv)
+{
+    return backup_command("product1", DEFAULT_DB, argc, argv);
+}
+
 int main(int argc, char **argv)
 {
     static const struct program_command commands[] = {
@@ -160,6 +166,7 @@ int main(int argc, char **argv)
                   "/feeds/product1",
          serve},
         {"follow", "keep the user directory up to date from /feeds/subscriptions", follow},
+        {"backup", "an online, consistent copy of the database: --to FILE", cmd_backup},
     };
 
     return program_main("product1", argc, argv, commands, sizeof commands / sizeof commands[0]);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "month_closer.h"
 #include "ops.h"
+#include "backup.h"
 #include "program.h"
 #include "schema.h"
 #include "strbuf.h"
@@ -173,6 +174,11 @@ static int cmd_close_month(int argc, char **argv)
     return 0;
 }
 
+static int cmd_backup(int argc, char **argv)
+{
+    return backup_command("subscriptions", DEFAULT_DB, argc, argv);
+}
+
 int main(int argc, char **argv)
 {
     static const struct program_command commands[] = {
@@ -181,6 +187,7 @@ int main(int argc, char **argv)
         {"follow", "charge the usage of one Cloud API node: --feed URL/feeds/usage", cmd_follow},
         {"rebuild", "rebuild every projection from the internal events", cmd_rebuild},
         {"close-month", "issue the invoices of a month: --month YYYY-MM", cmd_close_month},
+        {"backup", "an online, consistent copy of the database: --to FILE", cmd_backup},
     };
 
     return program_main("subscriptions", argc, argv, commands,
