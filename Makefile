@@ -5,6 +5,7 @@
 #   make run        build, then start the three contexts and their followers
 #   make test       build, then Check unit tests and integration tests
 #   make bench      build, then the benchmarks with their baselines
+#   make lint       banned functions and module boundaries (CI runs it)
 #
 # Variables: SANITIZE=address,undefined  WERROR=1  CC=clang
 
@@ -18,6 +19,9 @@ WARNINGS := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 ifdef WERROR
 WARNINGS += -Werror
 endif
+# MODULE_INCLUDES is set per folder by the module.mk fragments, so that each
+# module compiles with only the include paths it may use: a library never
+# sees a context's headers, a context never sees another context's.
 ALL_CFLAGS = $(WARNINGS) $(CFLAGS) -D_GNU_SOURCE -MMD -MP $(DEPS_CFLAGS) $(MODULE_INCLUDES)
 ALL_LDFLAGS = $(LDFLAGS)
 ifdef SANITIZE
@@ -26,7 +30,7 @@ ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 .DEFAULT_GOAL := all
-.PHONY: all run test bench clean format FORCE
+.PHONY: all run test bench lint clean format FORCE
 
 # Every object and program depends on this file, which changes only when the
 # flags do: switching SANITIZE or WERROR on or off rebuilds everything.
@@ -46,7 +50,6 @@ $(CONFIG): mk/configure.sh
 	@mkdir -p $(@D)
 	sh mk/configure.sh build > $@.tmp && mv $@.tmp $@
 
-MODULE_INCLUDES :=
 LIBRARIES :=
 PROGRAMS :=
 UNIT_TESTS :=
@@ -98,6 +101,12 @@ test: all $(UNIT_TESTS) $(TEST_TOOLS)
 bench: all $(TEST_TOOLS) $(BENCHES)
 	@sh mk/configure.sh bench > /dev/null
 	sh tests/bench/run.sh
+
+# The rules a compiler does not check: STYLE.md's banned functions, and the
+# boundaries between modules (each probed with the module's own flags).
+lint: $(CONFIG)
+	@CC='$(CC)' FS_INCLUDES='$(FS_INCLUDES)' FR_INCLUDES='$(FR_INCLUDES)' \
+		CONTEXT_INCLUDES='$(CONTEXT_INCLUDES)' DEPS_CFLAGS='$(DEPS_CFLAGS)' sh mk/lint.sh
 
 clean:
 	rm -rf $(BUILD) $(BIN)

@@ -2,7 +2,8 @@
 FR_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard feed-reader/src/*.c))
 FR_LIB := $(BUILD)/lib/libfeedreader.a
 $(FR_LIB): $(FR_OBJ)
-MODULE_INCLUDES += -Ifeed-reader/include
+FR_INCLUDES := -Ifeed-reader/include
+$(BUILD)/feed-reader/%.o: MODULE_INCLUDES = $(FR_INCLUDES)
 LIBRARIES += $(FR_LIB)
 
 # Unit tests: the follower against a misbehaving producer (badserver.c) and

@@ -2,7 +2,8 @@
 FS_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard feed-server/src/*.c))
 FS_LIB := $(BUILD)/lib/libfeedserver.a
 $(FS_LIB): $(FS_OBJ)
-MODULE_INCLUDES += -Ifeed-server/include
+FS_INCLUDES := -Ifeed-server/include
+$(BUILD)/feed-server/%.o: MODULE_INCLUDES = $(FS_INCLUDES)
 LIBRARIES += $(FS_LIB)
 
 # Tools the tests and benchmarks run (build/tests/feedgen, build/tests/feedserve).

@@ -2,6 +2,9 @@
 # small tools the integration tests use. Each library and context declares its
 # own unit tests in its module.mk with $(call unit_test,...).
 TESTKIT_OBJ := $(BUILD)/tests/unit/testkit.o
+# Tests and tools see what the contexts see; a context's unit test adds its
+# context's folder (in that context's module.mk).
+$(BUILD)/tests/%.o: MODULE_INCLUDES = $(CONTEXT_INCLUDES)
 $(TESTKIT_OBJ): ALL_CFLAGS += $(CHECK_CFLAGS)
 $(BUILD)/tests/unit/%.o: ALL_CFLAGS += $(CHECK_CFLAGS)
 

@@ -3,7 +3,10 @@
 SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard contexts/support/*.c))
 SUPPORT_LIB := $(BUILD)/lib/libsupport.a
 $(SUPPORT_LIB): $(SUPPORT_OBJ)
-MODULE_INCLUDES += -Icontexts/support
+# Every context (support included) sees support and the two libraries'
+# public headers; its own headers it includes from its own folder.
+CONTEXT_INCLUDES := -Icontexts/support $(FS_INCLUDES) $(FR_INCLUDES)
+$(BUILD)/contexts/%.o: MODULE_INCLUDES = $(CONTEXT_INCLUDES)
 LIBRARIES += $(SUPPORT_LIB)
 # Every program links these, in this order.
 CONTEXT_LIBS = $(SUPPORT_LIB) $(FR_LIB) $(FS_LIB)
