@@ -16,6 +16,7 @@ $(eval $(call tool,$(FEEDSERVE),$(BUILD)/tests/tools/feedserve.o,$(FS_LIB)))
 
 $(eval $(call unit_test,check_feed_store,$(FS_LIB)))
 $(eval $(call unit_test,check_feed_server,$(FS_LIB)))
+$(eval $(call unit_test,check_slow_clients,$(FS_LIB)))
 # Its cross-process long-poll test runs feedgen as the other process.
 $(BUILD)/tests/check_feed_server: | $(BUILD)/tests/feedgen
 

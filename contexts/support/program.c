@@ -11,13 +11,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 static sigset_t stop_signals;
 
+/* Raises the soft limit on open files to the hard one: each connection is a
+ * descriptor, and the server sizes its connection limit from this, so that
+ * a crowd of slow clients does not exhaust it at the default 1024. */
+static void raise_file_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        log_warn("cannot raise the open-file limit", "error=\"%s\"", strerror(errno));
+}
+
 void program_init(const char *prog)
 {
     log_init(prog);
+    raise_file_limit();
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);

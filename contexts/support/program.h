@@ -33,8 +33,9 @@ struct program_command {
 int program_main(const char *prog, int argc, char **argv, const struct program_command *commands,
                  size_t n);
 
-/* Names the program for logs and blocks SIGINT/SIGTERM in every thread, so
- * that program_wait_signal() receives them. Call first in main(). */
+/* Names the program for logs, raises the open-file limit to its hard limit,
+ * and blocks SIGINT/SIGTERM in every thread, so that program_wait_signal()
+ * receives them. Call first in main(). */
 void program_init(const char *prog);
 
 /* Waits until SIGINT or SIGTERM arrives and returns its number. */

@@ -198,11 +198,16 @@ struct fs_server_config {
     size_t ntokens;
     /* Threads answering requests (default 2). */
     unsigned threads;
-    /* Open connections at once (default 1024). */
+    /* Open connections at once (default: the file-descriptor limit less a
+     * reserve of 128, at most 65536). */
     unsigned max_connections;
     /* Seconds an idle connection is kept open (default 60; a held long-poll
-     * is not idle). */
+     * is not idle), and the longest a connection may take to send a request
+     * line, however it trickles. */
     unsigned connection_timeout;
+    /* Seconds a whole request (request line, headers and body) may take to
+     * arrive (default 30). A client that sends slowly cannot extend it. */
+    unsigned request_timeout;
     /* Long-polls held at once (default 1000); one more is answered 503. */
     unsigned max_long_polls;
     /* Bytes of request line plus headers (default 16384); past it: 431. */
@@ -258,6 +263,7 @@ struct fs_server_stats {
     uint64_t long_polls_held;   /* long-polls held now */
     uint64_t long_polls_woken;  /* long-polls answered because an entry arrived */
     uint64_t page_cache_hits;   /* archive pages served from memory */
+    uint64_t connections_cut;   /* connections cut for sending too slowly */
 };
 
 /* Fills *stats with the server's counters so far. */

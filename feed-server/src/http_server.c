@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "auth.h"
@@ -18,6 +19,7 @@
 #include "log.h"
 #include "long_poll.h"
 #include "routes.h"
+#include "slow_clients.h"
 
 int64_t fs__now_ms(void)
 {
@@ -320,9 +322,10 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
     return MHD_YES;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_size, void **con_cls)
+static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_size,
+                                      void **con_cls)
 {
     struct fs_server *s = cls;
     struct fs_request *req = *con_cls;
@@ -403,14 +406,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return MHD_YES;
 }
 
+/* libmicrohttpd's access handler: handle_request(), and once the request
+ * is being answered (queued or held), its clock stops counting against the
+ * request deadline. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
+{
+    struct fs_server *s = cls;
+    enum MHD_Result r =
+        handle_request(cls, conn, url, method, version, upload_data, upload_size, con_cls);
+    struct fs_request *req = *con_cls;
+
+    if (r == MHD_YES && req && (req->queued || req->held) && !req->answering) {
+        req->answering = 1;
+        fs__slow_clients_answering(s->slow, conn);
+    }
+    return r;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    struct fs_server *s = cls;
     struct fs_request *req = *con_cls;
 
-    (void)cls;
-    (void)conn;
     (void)toe;
+    fs__slow_clients_request_done(s->slow, conn);
     if (!req)
         return;
     /* wait_s is set by this connection's own thread when it is held, so
@@ -451,6 +473,20 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- server lifecycle ---- */
 
+/* Connections at once by default: what the process's file-descriptor limit
+ * leaves after a reserve for databases and logs, at least 64 and at most
+ * 65536. Programs raise their soft limit to the hard one at start. */
+static unsigned default_max_connections(void)
+{
+    struct rlimit rl;
+    rlim_t n = 1024;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        n = rl.rlim_cur == RLIM_INFINITY ? 65536 + 128 : rl.rlim_cur;
+    n = n > 128 + 64 ? n - 128 : 64;
+    return n > 65536 ? 65536u : (unsigned)n;
+}
+
 enum fs_error fs_server_open(const struct fs_server_config *cfg, struct fs_server **out)
 {
     struct fs_server *s;
@@ -466,9 +502,11 @@ enum fs_error fs_server_open(const struct fs_server_config *cfg, struct fs_serve
     if (!s->cfg.threads)
         s->cfg.threads = 2;
     if (!s->cfg.max_connections)
-        s->cfg.max_connections = 1024;
+        s->cfg.max_connections = default_max_connections();
     if (!s->cfg.connection_timeout)
         s->cfg.connection_timeout = 60;
+    if (!s->cfg.request_timeout)
+        s->cfg.request_timeout = 30;
     if (!s->cfg.max_long_polls)
         s->cfg.max_long_polls = 1000;
     if (!s->cfg.max_header_bytes)
@@ -478,12 +516,13 @@ enum fs_error fs_server_open(const struct fs_server_config *cfg, struct fs_serve
     s->listen = strdup(cfg->listen);
     s->db_path = strdup(cfg->db_path);
     s->pages = fs__page_cache_new(s->cfg.page_cache);
+    s->slow = fs__slow_clients_new(s->cfg.connection_timeout, s->cfg.request_timeout);
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->refresh_lock, NULL);
     pthread_mutex_init(&s->pool_lock, NULL);
     s->cfg.listen = s->listen;
     s->cfg.db_path = s->db_path;
-    if (!s->listen || !s->db_path || !s->pages) {
+    if (!s->listen || !s->db_path || !s->pages || !s->slow) {
         fs_server_close(s);
         return FS_ERR_NOMEM;
     }
@@ -625,13 +664,17 @@ enum fs_error fs_server_start(struct fs_server *s)
         (unsigned)(s->cfg.threads > 1 ? s->cfg.threads : 0), MHD_OPTION_CONNECTION_LIMIT,
         s->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.connection_timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(s->cfg.max_header_bytes + 16384),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+        fs__slow_clients_notify, s->slow, MHD_OPTION_URI_LOG_CALLBACK,
+        fs__slow_clients_request_line, s->slow, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
         MHD_OPTION_END);
     if (!s->daemon) {
         fs__watcher_stop(s);
         fs__log("error", "cannot listen", "addr=%s", s->listen);
         return FS_ERR_LISTEN;
     }
+    if (fs__slow_clients_start(s->slow) != 0)
+        fs__log("warn", "cannot start the slow-client sweeper; only idle timeouts apply", NULL);
     info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : 0;
     if (ss.ss_family == AF_INET6) {
@@ -664,6 +707,7 @@ void fs_server_close(struct fs_server *s)
         MHD_stop_daemon(s->daemon);
         s->daemon = NULL;
     }
+    fs__slow_clients_free(s->slow);
     for (size_t i = 0; i < s->nfeeds; i++)
         fs__feed_release(&s->feeds[i]);
     for (size_t i = 0; i < s->nroutes; i++) {
@@ -698,6 +742,7 @@ void fs_server_stats(const struct fs_server *s, struct fs_server_stats *st)
     st->long_polls_held = atomic_load(&m->held);
     st->long_polls_woken = atomic_load(&m->woken);
     st->page_cache_hits = atomic_load(&m->cache_hits);
+    st->connections_cut = fs__slow_clients_cut(m->slow);
 }
 
 void fs_server_heads(const struct fs_server *s, fs_feed_head_fn *fn, void *userdata)

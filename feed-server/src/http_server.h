@@ -68,6 +68,7 @@ struct fs_server {
     struct fs__feed *feeds;
     size_t nfeeds;
     struct fs__page_cache *pages;
+    struct fs__slow_clients *slow; /* deadlines slow senders cannot extend */
     pthread_mutex_t lock;       /* feeds' heads and the waiters */
     pthread_mutex_t refresh_lock; /* one head refresh at a time: read and record */
     struct fs_request *waiters; /* held long-polls, a doubly linked list */
@@ -106,6 +107,7 @@ struct fs_request {
     unsigned status;
     struct fs__header *headers; /* headers for resp */
     int queued;                 /* a response was queued */
+    int answering;              /* told the slow-client clock it is answered */
     /* Long-poll state, guarded by server->lock. */
     int held;    /* 1 while suspended in server->waiters */
     int resumed; /* 1 once resumed (woken or timed out) */
