@@ -15,3 +15,5 @@ $(eval $(call tool,$(BUILD)/tests/samplefeed,$(BUILD)/tests/tools/samplefeed.o,$
 # Unit tests include the context's headers by name.
 $(BUILD)/tests/unit/check_subscriptions.o: ALL_CFLAGS += -Icontexts/subscriptions
 $(eval $(call unit_test,check_subscriptions,$(SUBSCRIPTIONS_LIB) $(CONTEXT_LIBS)))
+$(BUILD)/tests/unit/check_month_boundary.o: ALL_CFLAGS += -Icontexts/subscriptions
+$(eval $(call unit_test,check_month_boundary,$(SUBSCRIPTIONS_LIB) $(CONTEXT_LIBS)))

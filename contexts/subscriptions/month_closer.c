@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <feedserver.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -17,6 +18,7 @@ struct month_closer {
     pthread_mutex_t lock;
     pthread_cond_t wake;     /* signalled by month_closer_stop() */
     int stopping;            /* set under lock by month_closer_stop() */
+    atomic_ulong rounds;     /* checks finished so far */
 };
 
 static void close_ended_months(const char *db_path)
@@ -44,6 +46,7 @@ static void *run(void *arg)
     while (!mc->stopping) {
         pthread_mutex_unlock(&mc->lock);
         close_ended_months(mc->db_path);
+        atomic_fetch_add(&mc->rounds, 1);
         pthread_mutex_lock(&mc->lock);
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += mc->interval;
@@ -61,6 +64,7 @@ struct month_closer *month_closer_start(const char *db_path, unsigned interval_s
     mc->db_path = xstrdup(db_path);
     mc->interval = interval_seconds ? interval_seconds : 60;
     mc->stopping = 0;
+    atomic_init(&mc->rounds, 0);
     pthread_mutex_init(&mc->lock, NULL);
     pthread_cond_init(&mc->wake, NULL);
     if (pthread_create(&mc->thread, NULL, run, mc) != 0) {
@@ -72,6 +76,11 @@ struct month_closer *month_closer_start(const char *db_path, unsigned interval_s
         return NULL;
     }
     return mc;
+}
+
+unsigned long month_closer_rounds(struct month_closer *mc)
+{
+    return mc ? atomic_load(&mc->rounds) : 0;
 }
 
 void month_closer_stop(struct month_closer *mc)

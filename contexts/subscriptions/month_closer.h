@@ -14,6 +14,10 @@ struct month_closer;
  * checking every interval_seconds. Returns NULL (logged) on failure. */
 struct month_closer *month_closer_start(const char *db_path, unsigned interval_seconds);
 
+/* The number of checks finished so far, so a test can wait for one to have
+ * happened instead of sleeping. Thread-safe. */
+unsigned long month_closer_rounds(struct month_closer *mc);
+
 /* Stops the thread, waits for it and frees mc. Accepts NULL. */
 void month_closer_stop(struct month_closer *mc);
 
