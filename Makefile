@@ -6,6 +6,7 @@
 #   make test       build, then Check unit tests and integration tests
 #   make bench      build, then the benchmarks with their baselines
 #   make lint       banned functions and module boundaries (CI runs it)
+#   make fuzz       the libFuzzer harnesses, FUZZ_SECONDS each (default 30)
 #
 # Variables: SANITIZE=address,undefined  WERROR=1  CC=clang
 
@@ -30,7 +31,7 @@ ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 .DEFAULT_GOAL := all
-.PHONY: all run test bench lint clean format FORCE
+.PHONY: all run test bench lint fuzz clean format FORCE
 
 # Every object and program depends on this file, which changes only when the
 # flags do: switching SANITIZE or WERROR on or off rebuilds everything.
@@ -79,6 +80,7 @@ include contexts/support/module.mk
 # A context takes part in the build once its main.c exists.
 CONTEXTS := $(patsubst contexts/%/main.c,%,$(wildcard contexts/*/main.c))
 include $(CONTEXTS:%=contexts/%/module.mk)
+include tests/fuzz/module.mk
 
 all: $(LIBRARIES) $(PROGRAMS)
 
@@ -107,6 +109,14 @@ bench: all $(TEST_TOOLS) $(BENCHES)
 lint: $(CONFIG)
 	@CC='$(CC)' FS_INCLUDES='$(FS_INCLUDES)' FR_INCLUDES='$(FR_INCLUDES)' \
 		CONTEXT_INCLUDES='$(CONTEXT_INCLUDES)' DEPS_CFLAGS='$(DEPS_CFLAGS)' sh mk/lint.sh
+
+# Fuzzing builds its own tree with clang, so the gcc build is left alone.
+FUZZ_SECONDS ?= 30
+fuzz: $(CONFIG)
+	@sh mk/configure.sh fuzz > /dev/null
+	$(MAKE) BUILD=$(BUILD)/fuzz BIN=$(BUILD)/fuzz/bin CC=clang SANITIZE=address,undefined \
+		CFLAGS='-O1 -g -fsanitize=fuzzer-no-link' fuzzers
+	sh mk/fuzz.sh $(BUILD)/fuzz $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD) $(BIN)

@@ -4,13 +4,14 @@
 # as a make fragment on standard output.
 #
 # Groups: build (always), test (Check tests and browser tests), bench (nginx
-# and wrk as baselines). As root, missing packages are installed with
+# and wrk as baselines), fuzz (clang and libFuzzer). As root, missing packages are installed with
 # apt-get; otherwise the script names them and fails.
 set -eu
 
 build_pkgs="pkg-config libmicrohttpd-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev libssl-dev check"
 test_pkgs="curl sqlite3 procps chromium chromium-driver"
 bench_pkgs="nginx-light wrk"
+fuzz_pkgs="clang libclang-rt-14-dev"
 
 want="$build_pkgs"
 for group in "$@"; do
@@ -18,6 +19,7 @@ for group in "$@"; do
     build) ;;
     test) want="$want $test_pkgs" ;;
     bench) want="$want $test_pkgs $bench_pkgs" ;;
+    fuzz) want="$want $fuzz_pkgs" ;;
     *) echo "configure.sh: unknown group '$group'" >&2; exit 2 ;;
     esac
 done

@@ -130,10 +130,8 @@ static char json_type_letter(const char *type)
 /* Reads a JSON object body with SQLite's json_each(), on the request's own
  * connection: no JSON parser of ours. Nested objects and arrays keep their
  * JSON text as value. */
-static int parse_json(struct fs_request *req, const char *body, struct form *f, char *err,
-                      size_t errlen)
+static int parse_json(sqlite3 *db, const char *body, struct form *f, char *err, size_t errlen)
 {
-    sqlite3 *db = fs_request_db(req);
     sqlite3_stmt *st = NULL;
     int rc, ret = -1;
 
@@ -229,12 +227,9 @@ static int check_fields(const struct form *f, const struct form_field *fields, c
     return 0;
 }
 
-int form_parse(struct fs_request *req, const struct form_field *fields, struct form *f, char *err,
-               size_t errlen)
+int form_parse_body(sqlite3 *db, const char *type, const char *body, size_t len,
+                    const struct form_field *fields, struct form *f, char *err, size_t errlen)
 {
-    size_t len = 0;
-    const char *body = fs_request_body(req, &len);
-    const char *type = fs_request_header(req, "Content-Type");
     int rc;
 
     memset(f, 0, sizeof *f);
@@ -245,7 +240,7 @@ int form_parse(struct fs_request *req, const struct form_field *fields, struct f
         return -1;
     }
     if (type && strncasecmp(type, "application/json", 16) == 0)
-        rc = parse_json(req, body, f, err, errlen);
+        rc = parse_json(db, body, f, err, errlen);
     else if (!type || strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0)
         rc = parse_urlencoded(body, len, f, err, errlen);
     else {
@@ -259,6 +254,20 @@ int form_parse(struct fs_request *req, const struct form_field *fields, struct f
     if (rc != 0)
         form_release(f);
     return rc;
+}
+
+int form_parse(struct fs_request *req, const struct form_field *fields, struct form *f, char *err,
+               size_t errlen)
+{
+    size_t len = 0;
+    const char *body = fs_request_body(req, &len);
+    const char *type = fs_request_header(req, "Content-Type");
+    sqlite3 *db = NULL;
+
+    /* Only JSON needs the connection (SQLite's JSON functions). */
+    if (type && strncasecmp(type, "application/json", 16) == 0)
+        db = fs_request_db(req);
+    return form_parse_body(db, type, body, len, fields, f, err, errlen);
 }
 
 const char *form_get(const struct form *f, const char *name)

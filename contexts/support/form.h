@@ -9,6 +9,7 @@
 #ifndef FORM_H
 #define FORM_H
 
+#include <sqlite3.h>
 #include <stddef.h>
 
 struct fs_request;
@@ -43,6 +44,12 @@ struct form {
  */
 int form_parse(struct fs_request *req, const struct form_field *fields, struct form *f, char *err,
                size_t errlen);
+
+/* The same as form_parse() for a body of len bytes of Content-Type type
+ * (NULL: a form), reading JSON with the connection db (may be NULL for a
+ * form). For tests and fuzzing, which have no request. */
+int form_parse_body(sqlite3 *db, const char *type, const char *body, size_t len,
+                    const struct form_field *fields, struct form *f, char *err, size_t errlen);
 
 /* The value of the first field called name, or NULL. Owned by f. */
 const char *form_get(const struct form *f, const char *name);
