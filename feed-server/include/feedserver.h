@@ -267,7 +267,11 @@ const char *fs_request_header(const struct fs_request *req, const char *name);
 const char *fs_request_query(const struct fs_request *req, const char *name);
 /* The body (NUL-terminated for convenience) and its length in *len. */
 const char *fs_request_body(const struct fs_request *req, size_t *len);
-/* Whether the client prefers HTML (a browser: Accept names text/html). */
+/* Whether the client prefers HTML to JSON: its Accept (RFC 9110 12.5.1:
+ * q-values, q=0 excludes, case-insensitive, most specific range first)
+ * gives text/html a higher weight than application/json. A browser gets
+ * true; no Accept, "Accept: * / *" (written without the spaces) or a tie
+ * gets false. */
 int fs_request_wants_html(const struct fs_request *req);
 /* Whether the client connected from a loopback address. */
 int fs_request_is_loopback(const struct fs_request *req);

@@ -3,10 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "documents.h"
 #include "log.h"
 #include "long_poll.h"
+#include "negotiate.h"
 
 static const char *const content_types[2] = {"application/atom+xml; charset=utf-8",
                                              "text/html; charset=utf-8"};
@@ -152,32 +154,27 @@ static int ensure_head(struct fs_request *req, int html)
     return -1;
 }
 
-/* Parses "wait=N" out of a Prefer header; 0 if absent or malformed. */
-static unsigned prefer_wait(const char *prefer)
+/* Looks through the request's Prefer headers, in order, for the first
+ * wait preference. */
+static enum MHD_Result scan_prefer(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
 {
-    const char *p = prefer;
+    unsigned *wait = cls;
 
-    while (p && (p = strstr(p, "wait")) != NULL) {
-        const char *v = p + 4;
-        unsigned long n = 0;
-        int digits = 0;
-        int at_start = p == prefer || p[-1] == ' ' || p[-1] == ',' || p[-1] == ';';
+    (void)kind;
+    if (value && strcasecmp(key, "Prefer") == 0 && fs__prefer_wait(value, FS_MAX_WAIT, wait))
+        return MHD_NO;
+    return MHD_YES;
+}
 
-        p = v;
-        while (*v == ' ')
-            v++;
-        if (!at_start || *v != '=')
-            continue;
-        v++;
-        while (*v == ' ')
-            v++;
-        for (; *v >= '0' && *v <= '9' && digits < 9; v++, digits++)
-            n = n * 10 + (unsigned long)(*v - '0');
-        if (!digits)
-            continue;
-        return n > FS_MAX_WAIT ? FS_MAX_WAIT : (unsigned)n;
-    }
-    return 0;
+/* The wait the request asks for with Prefer (RFC 7240), capped at
+ * FS_MAX_WAIT; 0 if none or malformed. */
+static unsigned prefer_wait(struct fs_request *req)
+{
+    unsigned wait = 0;
+
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, scan_prefer, &wait);
+    return wait;
 }
 
 /* Answers a long-poll that was held and has been resumed. */
@@ -226,7 +223,7 @@ static void serve_head(struct fs_request *req, const char *inm, int html)
 
     pthread_mutex_lock(&s->lock);
     if (inm && fs__etag_match(inm, f->etag[html])) {
-        unsigned wait = prefer_wait(fs_request_header(req, "Prefer"));
+        unsigned wait = prefer_wait(req);
 
         if (wait && !atomic_load(&s->stopping)) {
             if (atomic_load(&s->held) >= s->cfg.max_long_polls) {
@@ -337,7 +334,7 @@ static void serve_page(struct fs_request *req, const char *inm, int html)
 void fs__feed_serve(struct fs_request *req)
 {
     const char *inm = fs_request_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
-    int html = fs_request_wants_html(req);
+    int html = fs__negotiate_feed(fs_request_header(req, MHD_HTTP_HEADER_ACCEPT)) == FS_REPR_HTML;
 
     if (req->resumed)
         answer_held(req);

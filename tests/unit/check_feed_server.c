@@ -501,6 +501,171 @@ START_TEST(html_view_for_browsers)
 }
 END_TEST
 
+/* The representation a GET of the head gets for an Accept value (NULL: the
+ * request sends no Accept at all). */
+static void check_accept(const char *accept, const char *want)
+{
+    struct tk_response r;
+    char h[512];
+    const char *hs[] = {h, NULL};
+
+    snprintf(h, sizeof h, "Accept:%s%s", accept ? " " : "", accept ? accept : "");
+    get("/feeds/usage", hs, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_msg(strncmp(tk_header(&r, "Content-Type"), want, strlen(want)) == 0,
+                  "Accept: %s gave %s, not %s", accept ? accept : "(none)",
+                  tk_header(&r, "Content-Type"), want);
+    ck_assert_str_eq(tk_header(&r, "Vary"), "Accept");
+    tk_response_release(&r);
+}
+
+#define ATOM "application/atom+xml;"
+#define HTML "text/html;"
+
+START_TEST(accept_is_negotiated_with_q_values)
+{
+    /* What SimplePie sends by default: it can read Atom best. */
+    static const char simplepie[] =
+        "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
+        "application/xml;q=0.8, text/xml;q=0.8, text/html;q=0.7, unknown/unknown;q=0.1, "
+        "application/unknown;q=0.1, */*;q=0.1";
+    static const char browser[] = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    static const struct {
+        const char *accept, *want;
+    } cases[] = {
+        {NULL, ATOM},
+        {"*/*", ATOM},
+        {"application/atom+xml", ATOM},
+        {simplepie, ATOM},
+        {browser, HTML},
+        {"text/html", HTML},
+        {"TEXT/HTML", HTML},
+        {"Text/Html; Q=0.5, application/atom+xml;q=0.4", HTML},
+        {"text/html;q=0", ATOM},
+        {"text/html;q=0, */*", ATOM},
+        {"text/html;q=0.5, */*;q=0.6", ATOM},
+        /* the most specific range decides: text/html's 0.2 beats 1 for text/any */
+        {"text/*, text/html;q=0.2, application/atom+xml;q=0.1", HTML},
+        {"text/*;q=0.9, application/*;q=0.8", HTML},
+        {"application/*;q=0.9, text/html;q=0.8", ATOM},
+        /* application/xml and text/xml ask for Atom when they win */
+        {"application/xml, text/html;q=0.5", ATOM},
+        {"text/xml;q=0.9, text/html;q=0.8", ATOM},
+        {"text/html, application/xml;q=0.9", HTML},
+        /* parameters other than q are ignored, quoted ones too */
+        {"text/html;level=1;q=0.6, application/atom+xml;q=0.5", HTML},
+        {"text/html;x=\"a,b;q=0\";q=0.9, application/atom+xml;q=0.5", HTML},
+        {"text/html ; q=0.9 ,application/atom+xml ;q=0.5", HTML},
+        /* nothing acceptable, or only malformed ranges: Atom */
+        {"image/png", ATOM},
+        {"text/html;q=2", ATOM},
+        {"text/html;q=0.5x", ATOM},
+        {"text/html;q=", ATOM},
+        {"html", ATOM},
+        {",,, ;", ATOM},
+        {"text/html;q=2, text/html;q=0.3, application/atom+xml;q=0.2", HTML},
+    };
+
+    append_n(db, P + 1);
+    wait_head(P + 1);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_accept(cases[i].accept, cases[i].want);
+}
+END_TEST
+
+/* A Prefer case: the header lines sent with a long-poll of the unchanged
+ * head, and the Preference-Applied expected (NULL: not held). */
+struct prefer_case {
+    const char *headers[3];
+    const char *applied;
+};
+
+struct prefer_poll {
+    const struct prefer_case *c;
+    char etag[128];
+    struct tk_response r;
+};
+
+static void *prefer_poll(void *arg)
+{
+    struct prefer_poll *p = arg;
+    char inm[160];
+    const char *h[5] = {inm};
+    size_t n = 1;
+
+    snprintf(inm, sizeof inm, "If-None-Match: %s", p->etag);
+    for (size_t i = 0; i < 3 && p->c->headers[i]; i++)
+        h[n++] = p->c->headers[i];
+    h[n] = NULL;
+    get("/feeds/usage", h, &p->r);
+    return NULL;
+}
+
+START_TEST(prefer_wait_is_parsed_as_rfc_7240_says)
+{
+    static const struct prefer_case cases[] = {
+        {{"Prefer: wait=1"}, "wait=1"},
+        {{"Prefer: WAIT=1"}, "wait=1"},
+        {{"Prefer: Wait=\"1\""}, "wait=1"},
+        {{"Prefer: wait = 1"}, "wait=1"},
+        {{"Prefer: respond-async, wait=1;foo=bar"}, "wait=1"},
+        {{"Prefer: handling=lenient; x=\"wait=9\", wait=1 , return=minimal"}, "wait=1"},
+        {{"Prefer: respond-async", "Prefer: wait=1"}, "wait=1"},
+        {{"Prefer: wait=abc"}, NULL},
+        {{"Prefer: wait="}, NULL},
+        {{"Prefer: wait"}, NULL},
+        {{"Prefer: wait=-1"}, NULL},
+        {{"Prefer: wait=1x"}, NULL},
+        {{"Prefer: wait=1.5"}, NULL},
+        {{"Prefer: wait=0"}, NULL},
+        {{"Prefer: waiting=1"}, NULL},
+        {{"Prefer: x=\"wait=1\""}, NULL},
+        /* only the first wait counts */
+        {{"Prefer: wait=abc, wait=1"}, NULL},
+    };
+    enum { N = sizeof cases / sizeof cases[0] };
+    static struct prefer_poll polls[N];
+    pthread_t t[N];
+
+    /* All at once: each held one takes its second, the others none. */
+    for (size_t i = 0; i < N; i++) {
+        polls[i].c = &cases[i];
+        current_etag(polls[i].etag, sizeof polls[i].etag);
+        ck_assert_int_eq(pthread_create(&t[i], NULL, prefer_poll, &polls[i]), 0);
+    }
+    for (size_t i = 0; i < N; i++) {
+        const char *applied, *what = cases[i].headers[cases[i].headers[1] ? 1 : 0];
+
+        pthread_join(t[i], NULL);
+        ck_assert_msg(polls[i].r.status == 304, "%s: %ld", what, polls[i].r.status);
+        applied = tk_header(&polls[i].r, "Preference-Applied");
+        if (cases[i].applied)
+            ck_assert_msg(applied && strcmp(applied, cases[i].applied) == 0, "%s: applied %s",
+                          what, applied ? applied : "nothing");
+        else
+            ck_assert_msg(!applied, "%s: held (%s)", what, applied);
+        tk_response_release(&polls[i].r);
+    }
+}
+END_TEST
+
+START_TEST(prefer_wait_is_capped)
+{
+    static const struct prefer_case big = {{"Prefer: wait=99999999999999999999"}, NULL};
+    struct prefer_poll p = {.c = &big};
+    pthread_t t;
+
+    current_etag(p.etag, sizeof p.etag);
+    /* Held (capped, not parsed as garbage), then woken by an append. */
+    ck_assert_int_eq(pthread_create(&t, NULL, append_later, NULL), 0);
+    prefer_poll(&p);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(p.r.status, 200);
+    ck_assert_str_eq(tk_header(&p.r, "Preference-Applied"), "wait=30");
+    tk_response_release(&p.r);
+}
+END_TEST
+
 START_TEST(bad_page_numbers_and_unknown_feeds_are_404)
 {
     static const char *const paths[] = {
@@ -542,6 +707,16 @@ static void echo_route(struct fs_request *req, void *userdata)
     fs_reply(req, 200, "text/plain", out, (size_t)n);
 }
 
+/* Answers "html" or "json" as fs_request_wants_html() decides. */
+static void wants_route(struct fs_request *req, void *userdata)
+{
+    (void)userdata;
+    if (fs_request_wants_html(req))
+        fs_reply(req, 200, "text/plain", "html", 4);
+    else
+        fs_reply(req, 200, "text/plain", "json", 4);
+}
+
 static void error_route(struct fs_request *req, void *userdata)
 {
     (void)userdata;
@@ -568,6 +743,7 @@ static void routes_setup(void)
 {
     start(NULL, 0);
     ck_assert_int_eq(fs_server_route(srv, "POST", "/append", 0, append_route, NULL), FS_OK);
+    ck_assert_int_eq(fs_server_route(srv, "GET", "/wants", 0, wants_route, NULL), FS_OK);
     ck_assert_int_eq(fs_server_route(srv, "GET", "/things/*", 0, echo_route, &dir), FS_OK);
     ck_assert_int_eq(fs_server_route(srv, "POST", "/things", 16, echo_route, &dir), FS_OK);
     ck_assert_int_eq(fs_server_route(srv, "DELETE", "/things/*", 0, error_route, NULL), FS_OK);
@@ -629,6 +805,44 @@ START_TEST(routes_params_405_404_413)
     tk_http("POST", url, NULL, "x", &r);
     ck_assert_int_eq(r.status, 405);
     tk_response_release(&r);
+}
+END_TEST
+
+/* A context's own pages: HTML for a browser, JSON for everyone else. */
+START_TEST(wants_html_only_when_html_beats_json)
+{
+    static const struct {
+        const char *accept, *want;
+    } cases[] = {
+        {NULL, "json"},
+        {"*/*", "json"},
+        {"application/json", "json"},
+        {"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "html"},
+        {"text/html", "html"},
+        {"TEXT/HTML", "html"},
+        {"text/*", "html"},
+        {"text/html;q=0", "json"},
+        {"text/html;q=0, */*", "json"},
+        {"text/html, application/json", "json"},
+        {"text/html, application/json;q=0.9", "html"},
+        {"application/json;q=0.5, text/html", "html"},
+        {"text/html;q=0.5, */*", "json"},
+    };
+    char url[128], h[256];
+    const char *hs[] = {h, NULL};
+
+    snprintf(url, sizeof url, "%s/wants", base);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct tk_response r;
+        const char *a = cases[i].accept;
+
+        snprintf(h, sizeof h, "Accept:%s%s", a ? " " : "", a ? a : "");
+        tk_http("GET", url, hs, NULL, &r);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_msg(strcmp(r.body, cases[i].want) == 0, "Accept: %s gave %s", a ? a : "(none)",
+                      r.body);
+        tk_response_release(&r);
+    }
 }
 END_TEST
 
@@ -846,6 +1060,9 @@ int main(void)
     tcase_add_test(tc, long_poll_is_woken_by_an_append_in_another_process);
     tcase_add_test(tc, long_poll_times_out_with_304);
     tcase_add_test(tc, html_view_for_browsers);
+    tcase_add_test(tc, accept_is_negotiated_with_q_values);
+    tcase_add_test(tc, prefer_wait_is_parsed_as_rfc_7240_says);
+    tcase_add_test(tc, prefer_wait_is_capped);
     tcase_add_test(tc, bad_page_numbers_and_unknown_feeds_are_404);
     tcase_add_test(tc, oversized_headers_are_refused);
     tcase_add_test(tc, long_polls_past_the_cap_get_503);
@@ -855,6 +1072,7 @@ int main(void)
     tcase_add_checked_fixture(tr, routes_setup, teardown);
     tcase_set_timeout(tr, 60);
     tcase_add_test(tr, routes_params_405_404_413);
+    tcase_add_test(tr, wants_html_only_when_html_beats_json);
     tcase_add_test(tr, head_shows_an_append_as_soon_as_its_request_is_answered);
     suite_add_tcase(s, tr);
     tcase_add_checked_fixture(ta, auth_setup, teardown);
