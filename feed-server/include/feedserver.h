@@ -27,10 +27,14 @@
  * with one element named after the type, carrying xmlns="" so that it and
  * its field elements are in no namespace: <TYPE xmlns="" version="1">
  * <field>value</field>...</TYPE>. The feed's author is the feed's name.
- * ETags are strong: "<feed id>-h<head>" for the head and "<feed id>-p<N>"
- * for page N, "-html" appended for the HTML view; the feed id part is drawn
- * at random when the feed is declared, so a database made afresh gives
- * other ETags.
+ * ETags are strong and identify bytes, never by a count alone:
+ * "<feed>-<doc>-<entry>-<repr>-<coding>", where feed is 12 hex digits of
+ * the feed's uuid (drawn at random when the feed is declared, so a database
+ * made afresh gives other ETags), doc is "h<head>" for the head or "p<N>"
+ * for page N, entry is 16 hex digits of the SHA-256 of the id of the
+ * document's newest entry (so a database restored from a copy that grows
+ * back to the same count with other entries gives other ETags), repr is
+ * "atom" or "html", and coding is the content coding, "id" (identity).
  *
  * Read-your-writes: when a route handler changed the database, the server
  * re-reads its feeds' heads on the handler's connection before the answer

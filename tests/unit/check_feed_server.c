@@ -340,6 +340,153 @@ START_TEST(head_etag_changes_on_append_and_304_on_match)
 }
 END_TEST
 
+/* The ETag of a GET of path with the extra header h (or none), copied. */
+static void etag_of(const char *path, const char *h, char *out, size_t size)
+{
+    struct tk_response r;
+    const char *hs[] = {h, NULL};
+
+    get(path, h ? hs : NULL, &r);
+    ck_assert_msg(r.status == 200, "%s: %ld", path, r.status);
+    ck_assert_ptr_nonnull(tk_header(&r, "ETag"));
+    snprintf(out, size, "%s", tk_header(&r, "ETag"));
+    tk_response_release(&r);
+}
+
+#define ACCEPT_HTML "Accept: text/html"
+
+START_TEST(representations_never_share_an_etag)
+{
+    char head[2][128], page[2][128];
+
+    append_n(db, P + 1);
+    wait_head(P + 1);
+    etag_of("/feeds/usage", NULL, head[0], sizeof head[0]);
+    etag_of("/feeds/usage", ACCEPT_HTML, head[1], sizeof head[1]);
+    etag_of("/feeds/usage/pages/0", NULL, page[0], sizeof page[0]);
+    etag_of("/feeds/usage/pages/0", ACCEPT_HTML, page[1], sizeof page[1]);
+    ck_assert_str_ne(head[0], head[1]);
+    ck_assert_str_ne(page[0], page[1]);
+    ck_assert_str_ne(head[0], page[0]);
+    /* An ETag of one representation is not a match for another. */
+    {
+        struct tk_response r;
+        char inm[160];
+        const char *h[] = {inm, ACCEPT_HTML, NULL};
+
+        snprintf(inm, sizeof inm, "If-None-Match: %s", page[0]);
+        get("/feeds/usage/pages/0", h, &r);
+        ck_assert_int_eq(r.status, 200);
+        tk_response_release(&r);
+        snprintf(inm, sizeof inm, "If-None-Match: %s", page[1]);
+        get("/feeds/usage/pages/0", h, &r);
+        ck_assert_int_eq(r.status, 304);
+        ck_assert_str_eq(tk_header(&r, "ETag"), page[1]);
+        tk_response_release(&r);
+    }
+}
+END_TEST
+
+/* Measured defect: a database restored from a copy that grew back to the
+ * same count served other bytes under the ETags of the old ones. The copy
+ * keeps the feed's uuid; its entries after the copy are other entries. */
+START_TEST(etags_differ_after_a_restore_that_grows_back_to_the_same_count)
+{
+    char *copy = tk_path(dir, "copy.db"), sql[512];
+    char head[2][128], page[2][128], html[2][128];
+    struct fs_server_config cfg = {.listen = "127.0.0.1:0"};
+    sqlite3 *c;
+
+    append_n(db, 2);
+    wait_head(2);
+    snprintf(sql, sizeof sql, "VACUUM INTO '%s'", copy);
+    exec(db, sql);
+    append_n(db, P + 1);
+    wait_head(P + 3);
+    etag_of("/feeds/usage", NULL, head[0], sizeof head[0]);
+    etag_of("/feeds/usage", ACCEPT_HTML, html[0], sizeof html[0]);
+    etag_of("/feeds/usage/pages/0", NULL, page[0], sizeof page[0]);
+    fs_server_close(srv);
+    srv = NULL;
+
+    /* The restored copy grows back to P + 3 entries, other ones. */
+    ck_assert_int_eq(fs_db_open(copy, &c), FS_OK);
+    append_n(c, P + 1);
+    sqlite3_close(c);
+    cfg.db_path = copy;
+    ck_assert_int_eq(fs_server_open(&cfg, &srv), FS_OK);
+    ck_assert_int_eq(fs_server_feed(srv, "usage"), FS_OK);
+    go();
+    wait_head(P + 3);
+    etag_of("/feeds/usage", NULL, head[1], sizeof head[1]);
+    etag_of("/feeds/usage", ACCEPT_HTML, html[1], sizeof html[1]);
+    etag_of("/feeds/usage/pages/0", NULL, page[1], sizeof page[1]);
+    ck_assert_str_ne(head[0], head[1]);
+    ck_assert_str_ne(html[0], html[1]);
+    ck_assert_str_ne(page[0], page[1]);
+    {
+        /* A client holding the old ETags gets the new bytes, not 304,
+         * also for a page not rendered yet (its ETag is looked up). */
+        struct tk_response r;
+        char inm[160];
+        const char *h[] = {inm, NULL};
+
+        fs_server_close(srv);
+        cfg.db_path = copy;
+        ck_assert_int_eq(fs_server_open(&cfg, &srv), FS_OK);
+        ck_assert_int_eq(fs_server_feed(srv, "usage"), FS_OK);
+        go();
+        wait_head(P + 3);
+        snprintf(inm, sizeof inm, "If-None-Match: %s", page[0]);
+        get("/feeds/usage/pages/0", h, &r);
+        ck_assert_int_eq(r.status, 200);
+        tk_response_release(&r);
+        snprintf(inm, sizeof inm, "If-None-Match: %s", head[0]);
+        get("/feeds/usage", h, &r);
+        ck_assert_int_eq(r.status, 200);
+        tk_response_release(&r);
+    }
+    free(copy);
+}
+END_TEST
+
+/* A 304 for a page the server has not rendered (or has evicted) is
+ * decided with one lookup, and agrees with the rendered page's ETag. */
+START_TEST(page_304_without_the_page_cache)
+{
+    char etag[128], inm[160];
+    const char *h[] = {inm, NULL};
+    struct tk_response r;
+    struct fs_server_config cfg = {.listen = "127.0.0.1:0", .page_cache = 1};
+
+    append_n(db, 3 * P);
+    wait_head(3 * P);
+    etag_of("/feeds/usage/pages/1", NULL, etag, sizeof etag);
+    fs_server_close(srv);
+    cfg.db_path = dbpath;
+    ck_assert_int_eq(fs_server_open(&cfg, &srv), FS_OK);
+    ck_assert_int_eq(fs_server_feed(srv, "usage"), FS_OK);
+    go();
+    wait_head(3 * P);
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    get("/feeds/usage/pages/1", h, &r);
+    ck_assert_int_eq(r.status, 304);
+    ck_assert_str_eq(tk_header(&r, "ETag"), etag);
+    tk_response_release(&r);
+    /* Page 0 takes the only cache slot; page 1 is checked again without it. */
+    etag_of("/feeds/usage/pages/0", NULL, inm, sizeof inm);
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    get("/feeds/usage/pages/1", h, &r);
+    ck_assert_int_eq(r.status, 304);
+    tk_response_release(&r);
+    /* The page's ETag does not match another page. */
+    get("/feeds/usage/pages/2", h, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_ne(tk_header(&r, "ETag"), etag);
+    tk_response_release(&r);
+}
+END_TEST
+
 START_TEST(head_request_has_headers_and_no_body)
 {
     struct tk_response r;
@@ -1056,6 +1203,9 @@ int main(void)
     tcase_add_test(tc, paging_at_10p);
     tcase_add_test(tc, head_etag_changes_on_append_and_304_on_match);
     tcase_add_test(tc, head_request_has_headers_and_no_body);
+    tcase_add_test(tc, representations_never_share_an_etag);
+    tcase_add_test(tc, etags_differ_after_a_restore_that_grows_back_to_the_same_count);
+    tcase_add_test(tc, page_304_without_the_page_cache);
     tcase_add_test(tc, long_poll_is_woken_by_an_append_in_this_process);
     tcase_add_test(tc, long_poll_is_woken_by_an_append_in_another_process);
     tcase_add_test(tc, long_poll_times_out_with_304);
