@@ -27,6 +27,9 @@
  * with one element named after the type, carrying xmlns="" so that it and
  * its field elements are in no namespace: <TYPE xmlns="" version="1">
  * <field>value</field>...</TYPE>. The feed's author is the feed's name.
+ * Every answer for a document, 304s included, carries an RFC 8288 Link
+ * header with the same self, current, prev-archive and next-archive links
+ * as the document, so a client can page without parsing the body.
  * ETags are strong and identify bytes, never by a count alone:
  * "<feed>-<doc>-<entry>-<repr>-<coding>", where feed is 12 hex digits of
  * the feed's uuid (drawn at random when the feed is declared, so a database

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "atom_write.h"
 #include "documents.h"
 #include "log.h"
 #include "long_poll.h"
@@ -39,32 +40,69 @@ int fs__etag_match(const char *inm, const char *etag)
     return 0;
 }
 
-/* Adds the headers every feed answer carries. */
-static void doc_headers(struct MHD_Response *r, const char *etag, int page)
+/* Writes the RFC 8288 Link header value of a document (page -1: the head
+ * as of head) into out: the same links as its Atom <link> elements. */
+static void link_header(const struct fs__feed_meta *meta, int64_t page, int64_t head, char *out,
+                        size_t size)
 {
-    MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, page ? CC_PAGE : CC_HEAD);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept");
+    struct fs__link links[FS_MAX_LINKS];
+    size_t n = fs__doc_links(meta, page, head, links), len = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        char href[128];
+        int w;
+
+        fs__link_href(meta, links[i].page, href, sizeof href);
+        w = snprintf(out + len, size - len, "%s<%s>; rel=\"%s\"", i ? ", " : "", href,
+                     links[i].rel);
+        if (w < 0 || (size_t)w >= size - len) {
+            /* Cannot happen with names of at most 64 bytes; a cut link
+             * would mislead, so none is better. */
+            out[0] = '\0';
+            return;
+        }
+        len += (size_t)w;
+    }
 }
 
-static struct MHD_Response *doc_response(const char *body, size_t len, const char *etag,
-                                         enum fs__repr repr, int page)
+/* Adds the headers every feed answer carries, 304s included. */
+static void doc_headers(struct MHD_Response *r, const struct fs__feed_meta *meta, int64_t page,
+                        int64_t head, const char *etag)
+{
+    char links[640];
+
+    link_header(meta, page, head, links, sizeof links);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, page >= 0 ? CC_PAGE : CC_HEAD);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept");
+    if (links[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LINK, links);
+}
+
+/* A 200 answer of body (copied) for the document page (-1: the head as of
+ * head) in representation repr. NULL on out of memory. */
+static struct MHD_Response *doc_response(const struct fs__feed_meta *meta, int64_t page,
+                                         int64_t head, const char *body, size_t len,
+                                         const char *etag, enum fs__repr repr)
 {
     struct MHD_Response *r = fs__response(body, len);
 
     if (r) {
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, fs__repr_content_type(repr));
-        doc_headers(r, etag, page);
+        doc_headers(r, meta, page, head, etag);
     }
     return r;
 }
 
-static struct MHD_Response *not_modified(const char *etag, int page)
+/* A 304 answer for the same document. NULL on out of memory. */
+static struct MHD_Response *not_modified(const struct fs__feed_meta *meta, int64_t page,
+                                         int64_t head, const char *etag)
 {
     struct MHD_Response *r = fs__response("", 0);
 
     if (r)
-        doc_headers(r, etag, page);
+        doc_headers(r, meta, page, head, etag);
     return r;
 }
 
@@ -141,7 +179,7 @@ static int ensure_head(struct fs_request *req, enum fs__repr repr)
             return -1;
         pthread_mutex_lock(&s->lock);
         if (f->head == h && !f->head_resp[repr]) {
-            f->head_resp[repr] = doc_response(body, len, f->etag[repr], repr, 0);
+            f->head_resp[repr] = doc_response(&f->meta, -1, h, body, len, f->etag[repr], repr);
             if (!f->head_resp[repr]) {
                 pthread_mutex_unlock(&s->lock);
                 free(body);
@@ -192,7 +230,7 @@ static void answer_held(struct fs_request *req)
     snprintf(applied, sizeof applied, "wait=%u", req->wait_s);
     pthread_mutex_lock(&s->lock);
     if (strcmp(f->etag[repr], req->wait_etag) == 0) {
-        r = not_modified(f->etag[repr], 0);
+        r = not_modified(&f->meta, -1, f->head, f->etag[repr]);
         pthread_mutex_unlock(&s->lock);
         if (!r) {
             fs__answer_error(req, 500, "out of memory");
@@ -208,7 +246,8 @@ static void answer_held(struct fs_request *req)
         fs__answer_error(req, 500, "cannot read the feed");
         return;
     }
-    r = doc_response(f->head_body[repr], f->head_len[repr], f->etag[repr], repr, 0);
+    r = doc_response(&f->meta, -1, f->head, f->head_body[repr], f->head_len[repr],
+                     f->etag[repr], repr);
     pthread_mutex_unlock(&s->lock);
     if (!r) {
         fs__answer_error(req, 500, "out of memory");
@@ -242,7 +281,7 @@ static void serve_head(struct fs_request *req, const char *inm, enum fs__repr re
             return;
         }
         if (!f->nm_resp[repr])
-            f->nm_resp[repr] = not_modified(f->etag[repr], 0);
+            f->nm_resp[repr] = not_modified(&f->meta, -1, f->head, f->etag[repr]);
         if (f->nm_resp[repr])
             fs__queue(req, 304, f->nm_resp[repr]);
         pthread_mutex_unlock(&s->lock);
@@ -335,7 +374,7 @@ static void serve_page(struct fs_request *req, const char *inm, enum fs__repr re
         }
         fs__etag(&f->meta, page, head, digest, repr, etag);
         if (fs__etag_match(inm, etag)) {
-            r = not_modified(etag, 1);
+            r = not_modified(&f->meta, page, head, etag);
             if (r) {
                 fs__queue(req, 304, r);
                 MHD_destroy_response(r);
@@ -353,7 +392,7 @@ static void serve_page(struct fs_request *req, const char *inm, enum fs__repr re
     body = render(req, page, head, repr, &len, digest);
     if (body)
         fs__etag(&f->meta, page, head, digest, repr, etag);
-    r = body ? doc_response(body, len, etag, repr, 1) : NULL;
+    r = body ? doc_response(&f->meta, page, head, body, len, etag, repr) : NULL;
     free(body);
     if (!r) {
         fs__answer_error(req, 500, "cannot read the feed");

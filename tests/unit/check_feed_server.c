@@ -218,6 +218,41 @@ START_TEST(empty_feed_head_is_valid_atom)
 }
 END_TEST
 
+/* The Link header (RFC 8288) that document page (-1: the head) of a feed
+ * with `full` full pages carries: the same links as its Atom document. */
+static const char *links_of(int page, int full)
+{
+    static char out[512];
+    int n;
+
+    if (page < 0) {
+        n = snprintf(out, sizeof out, "</feeds/usage>; rel=\"self\", </feeds/usage>; rel=\"current\"");
+        if (full > 0)
+            snprintf(out + n, sizeof out - (size_t)n,
+                     ", </feeds/usage/pages/%d>; rel=\"prev-archive\"", full - 1);
+        return out;
+    }
+    n = snprintf(out, sizeof out,
+                 "</feeds/usage/pages/%d>; rel=\"self\", </feeds/usage>; rel=\"current\", ", page);
+    if (page > 0)
+        n += snprintf(out + n, sizeof out - (size_t)n,
+                      "</feeds/usage/pages/%d>; rel=\"prev-archive\", ", page - 1);
+    snprintf(out + n, sizeof out - (size_t)n, "</feeds/usage/pages/%d>; rel=\"next-archive\"",
+             page + 1);
+    return out;
+}
+
+static void expect_links(const struct tk_response *r, int page, int full)
+{
+    const char *got = tk_header(r, "Link");
+    char want[512];
+
+    snprintf(want, sizeof want, "%s", links_of(page, full));
+    ck_assert_msg(got && strcmp(got, want) == 0, "Link: %s, not %s", got ? got : "(none)", want);
+}
+
+static void etag_of(const char *path, const char *h, char *out, size_t size);
+
 /* Checks every document of a feed of n entries. */
 static void check_paging(int n)
 {
@@ -232,6 +267,7 @@ static void check_paging(int n)
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(tk_header(&r, "Cache-Control"), "no-cache");
     ck_assert_str_eq(tk_header(&r, "Vary"), "Accept");
+    expect_links(&r, -1, full);
     parse(&r, &d);
     ck_assert_int_eq(check_atom(&d, full * P + 1), n - full * P);
     ck_assert_int_eq((int)num(&d, "/a:feed/f:head"), n);
@@ -252,6 +288,7 @@ static void check_paging(int n)
         ck_assert_str_eq(tk_header(&r, "Cache-Control"), "public, max-age=31536000, immutable");
         ck_assert_str_eq(tk_header(&r, "Vary"), "Accept");
         ck_assert_ptr_nonnull(tk_header(&r, "ETag"));
+        expect_links(&r, p, full);
         parse(&r, &d);
         ck_assert_int_eq(check_atom(&d, p * P + 1), P);
         ck_assert_int_eq((int)num(&d, "count(/a:feed/fh:archive)"), 1);
@@ -320,6 +357,8 @@ START_TEST(head_etag_changes_on_append_and_304_on_match)
     ck_assert_int_eq(r.status, 304);
     ck_assert_int_eq(r.body_len, 0);
     ck_assert_str_eq(tk_header(&r, "ETag"), etag);
+    ck_assert_str_eq(tk_header(&r, "Cache-Control"), "no-cache");
+    expect_links(&r, -1, 0);
     tk_response_release(&r);
     append_n(db, 1);
     wait_head(3);
@@ -336,6 +375,16 @@ START_TEST(head_etag_changes_on_append_and_304_on_match)
     snprintf(inm, sizeof inm, "If-None-Match: \"other\", %s", page_etag);
     get("/feeds/usage/pages/0", h, &r);
     ck_assert_int_eq(r.status, 304);
+    ck_assert_str_eq(tk_header(&r, "ETag"), page_etag);
+    ck_assert_str_eq(tk_header(&r, "Cache-Control"), "public, max-age=31536000, immutable");
+    expect_links(&r, 0, 1);
+    tk_response_release(&r);
+    /* The head's 304 links to the full page now. */
+    etag_of("/feeds/usage", NULL, etag, sizeof etag);
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    get("/feeds/usage", h, &r);
+    ck_assert_int_eq(r.status, 304);
+    expect_links(&r, -1, 1);
     tk_response_release(&r);
 }
 END_TEST
@@ -635,6 +684,7 @@ START_TEST(html_view_for_browsers)
     tk_response_release(&a);
     get("/feeds/usage/pages/0", h, &r);
     ck_assert_int_eq(r.status, 200);
+    expect_links(&r, 0, 1);
     ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage/pages/1\""));
     ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage\""));
     ck_assert_ptr_nonnull(strstr(r.body, "<td>5</td>"));
