@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "atom_write.h"
+#include "cloudevents_write.h"
 #include "html_view.h"
 #include "stmt_cache.h"
 
@@ -127,8 +128,14 @@ enum fs_error fs__document(sqlite3 *db, const struct fs__feed_meta *meta, int64_
         goto out;
     }
     err = fs__atom_document(&doc, &atom);
-    if (err == FS_OK)
+    if (err == FS_OK && repr == FS_REPR_HTML) {
         err = fs__html_view(atom.data, atom.len, out);
+    } else if (err == FS_OK) {
+        char source[80];
+
+        snprintf(source, sizeof source, "/feeds/%s", meta->name);
+        err = fs__cloudevents_batch(atom.data, atom.len, source, out);
+    }
 out:
     fs__buf_release(&g.xml);
     fs__buf_release(&atom);

@@ -6,11 +6,13 @@
 
 static const char *const content_types[FS_REPR_COUNT] = {
     [FS_REPR_ATOM] = "application/atom+xml; charset=utf-8",
+    [FS_REPR_JSON] = "application/cloudevents-batch+json; charset=utf-8",
     [FS_REPR_HTML] = "text/html; charset=utf-8",
 };
 
 static const char *const tags[FS_REPR_COUNT] = {
     [FS_REPR_ATOM] = "atom",
+    [FS_REPR_JSON] = "json",
     [FS_REPR_HTML] = "html",
 };
 
@@ -202,12 +204,14 @@ unsigned fs__accept_weight(const char *accept, const char *const *names, unsigne
 enum fs__repr fs__negotiate_feed(const char *accept)
 {
     static const char *const atom[] = {"application/atom+xml", "application/xml", "text/xml"};
+    static const char *const json[] = {"application/cloudevents-batch+json", "application/json"};
     static const char *const html[] = {"text/html"};
     static const struct {
         const char *const *names;
         unsigned n;
     } reprs[FS_REPR_COUNT] = {
         [FS_REPR_ATOM] = {atom, 3},
+        [FS_REPR_JSON] = {json, 2},
         [FS_REPR_HTML] = {html, 1},
     };
     enum fs__repr best = FS_REPR_ATOM;

@@ -24,14 +24,15 @@
  * preference when the client likes several equally. */
 enum fs__repr {
     FS_REPR_ATOM, /* application/atom+xml, the default */
+    FS_REPR_JSON, /* application/cloudevents-batch+json, a CloudEvents batch */
     FS_REPR_HTML, /* text/html, a readable page for browsers */
 };
-#define FS_REPR_COUNT 2
+#define FS_REPR_COUNT 3
 
 /* The Content-Type of representation r (with its charset). */
 const char *fs__repr_content_type(enum fs__repr r);
 
-/* The short name of r that feed ETags carry ("atom", "html"). */
+/* The short name of r that feed ETags carry ("atom", "json", "html"). */
 const char *fs__repr_tag(enum fs__repr r);
 
 /*
@@ -47,8 +48,9 @@ unsigned fs__accept_weight(const char *accept, const char *const *names, unsigne
 /*
  * The representation of a feed document the Accept value accept asks for:
  * the acceptable one with the highest weight, ties going to the earlier in
- * enum fs__repr. Atom also answers application/xml and text/xml. No Accept
- * (NULL) or nothing acceptable gives Atom.
+ * enum fs__repr. Atom also answers application/xml and text/xml, and the
+ * CloudEvents batch application/json. No Accept (NULL) or nothing
+ * acceptable gives Atom.
  */
 enum fs__repr fs__negotiate_feed(const char *accept);
 

@@ -718,6 +718,7 @@ static void check_accept(const char *accept, const char *want)
 
 #define ATOM "application/atom+xml;"
 #define HTML "text/html;"
+#define JSON "application/cloudevents-batch+json;"
 
 START_TEST(accept_is_negotiated_with_q_values)
 {
@@ -761,6 +762,16 @@ START_TEST(accept_is_negotiated_with_q_values)
         {"html", ATOM},
         {",,, ;", ATOM},
         {"text/html;q=2, text/html;q=0.3, application/atom+xml;q=0.2", HTML},
+        /* the CloudEvents batch, by its name or as JSON */
+        {"application/cloudevents-batch+json", JSON},
+        {"Application/CloudEvents-Batch+JSON", JSON},
+        {"application/json", JSON},
+        {"application/json, text/html;q=0.9", JSON},
+        {"application/cloudevents-batch+json;q=0.5, application/atom+xml", ATOM},
+        {"application/cloudevents-batch+json;q=0, application/json", ATOM},
+        {"application/*", ATOM},
+        {"application/*;q=0.5, application/json;q=0.6", JSON},
+        {"text/html, application/cloudevents-batch+json", JSON},
     };
 
     append_n(db, P + 1);
@@ -860,6 +871,270 @@ START_TEST(prefer_wait_is_capped)
     ck_assert_int_eq(p.r.status, 200);
     ck_assert_str_eq(tk_header(&p.r, "Preference-Applied"), "wait=30");
     tk_response_release(&p.r);
+}
+END_TEST
+
+/* ---- the CloudEvents JSON batch ---- */
+
+#define ACCEPT_JSON "Accept: application/cloudevents-batch+json"
+
+/* Evaluates the SQL expression expr (SQLite's JSON functions) with ?1 bound
+ * to json, as an integer. */
+static long long jq_int(const char *json, const char *expr)
+{
+    sqlite3 *m;
+    sqlite3_stmt *st;
+    char sql[512];
+    long long v;
+
+    snprintf(sql, sizeof sql, "SELECT %s", expr);
+    ck_assert_int_eq(sqlite3_open(":memory:", &m), SQLITE_OK);
+    ck_assert_msg(sqlite3_prepare_v2(m, sql, -1, &st, NULL) == SQLITE_OK, "%s", sql);
+    sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(m);
+    return v;
+}
+
+/* The text of json_extract(json, path) in a static buffer; "(null)" for
+ * none. */
+static const char *jq_text(const char *json, const char *path)
+{
+    static char buf[1024];
+    sqlite3 *m;
+    sqlite3_stmt *st;
+    const unsigned char *t;
+
+    ck_assert_int_eq(sqlite3_open(":memory:", &m), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(m, "SELECT json_extract(?1, ?2)", -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    t = sqlite3_column_text(st, 0);
+    snprintf(buf, sizeof buf, "%s", t ? (const char *)t : "(null)");
+    sqlite3_finalize(st);
+    sqlite3_close(m);
+    return buf;
+}
+
+/* Texts that JSON must escape and XML must carry: quotes, backslashes,
+ * the control characters a feed may hold, markup, non-ASCII, nothing. */
+static const char *const tricky[] = {
+    "say \"hi\" \\ back\\",
+    "tab\there\nnew line\r\ncrlf",
+    "<&> 'apos' ]]> &amp;",
+    "\xc3\xa9 \xe2\x80\x93 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80",
+    "",
+    "   ",
+};
+#define NTRICKY (sizeof tricky / sizeof tricky[0])
+
+/* Appends n entries whose fields are the tricky texts (entry i has version
+ * i % 3 + 1), in one transaction. */
+static void append_tricky(sqlite3 *c, int n)
+{
+    exec(c, "BEGIN IMMEDIATE");
+    for (int i = 0; i < n; i++) {
+        char units[16];
+        struct fs_field f[NTRICKY + 2] = {{"customerId", "cus_42"}, {"units", units}};
+        struct fs_event ev = {
+            .type = "UsageRecorded", .version = i % 3 + 1, .fields = f, .nfields = NTRICKY + 2};
+        char names[NTRICKY][16];
+
+        snprintf(units, sizeof units, "%d", i);
+        for (size_t k = 0; k < NTRICKY; k++) {
+            snprintf(names[k], sizeof names[k], "text%zu", k);
+            f[k + 2] = (struct fs_field){names[k], tricky[k]};
+        }
+        ck_assert_int_eq(fs_feed_append(c, "usage", &ev, NULL), FS_OK);
+    }
+    exec(c, "COMMIT");
+}
+
+/*
+ * Checks that the JSON batch j is a CloudEvents batch of the same entries
+ * as the Atom document a of the same path: same count and order, the
+ * attributes of the mapping, and every field equal. Returns the count.
+ */
+static int check_batch(const char *j, const struct tk_response *a)
+{
+    struct doc d;
+    int n;
+
+    ck_assert_msg(jq_int(j, "json_valid(?1)") == 1, "not JSON: %s", j);
+    ck_assert_int_eq(jq_int(j, "json_type(?1) = 'array'"), 1);
+    parse(a, &d);
+    n = (int)jq_int(j, "json_array_length(?1)");
+    ck_assert_int_eq(n, (int)num(&d, "count(/a:feed/a:entry)"));
+    for (int i = 0; i < n; i++) {
+        char path[96], expr[256], atom[512];
+        int nfields;
+
+#define AT(suffix) (snprintf(path, sizeof path, "$[%d]%s", i, suffix), path)
+#define XP(suffix) (snprintf(expr, sizeof expr, "/a:feed/a:entry[%d]%s", i + 1, suffix), expr)
+        ck_assert_str_eq(jq_text(j, AT(".specversion")), "1.0");
+        ck_assert_str_eq(jq_text(j, AT(".source")), "/feeds/usage");
+        ck_assert_str_eq(jq_text(j, AT(".datacontenttype")), "application/json");
+        snprintf(atom, sizeof atom, "%s", str(&d, XP("/a:id")));
+        ck_assert_str_eq(jq_text(j, AT(".id")), atom);
+        snprintf(atom, sizeof atom, "%s", str(&d, XP("/a:category/@term")));
+        ck_assert_str_eq(jq_text(j, AT(".type")), atom);
+        snprintf(atom, sizeof atom, "%s", str(&d, XP("/a:updated")));
+        ck_assert_str_eq(jq_text(j, AT(".time")), atom);
+        snprintf(expr, sizeof expr, "json_type(?1, '$[%d].position') = 'integer'", i);
+        ck_assert_int_eq(jq_int(j, expr), 1);
+        snprintf(expr, sizeof expr, "json_type(?1, '$[%d].eventversion') = 'integer'", i);
+        ck_assert_int_eq(jq_int(j, expr), 1);
+        snprintf(expr, sizeof expr, "json_extract(?1, '$[%d].position')", i);
+        ck_assert_int_eq(jq_int(j, expr), (long long)num(&d, XP("/f:position")));
+        snprintf(expr, sizeof expr, "json_extract(?1, '$[%d].eventversion')", i);
+        ck_assert_int_eq(jq_int(j, expr), (long long)num(&d, XP("/a:content/*/@version")));
+        /* data: one string member per field, in the fields' order */
+        snprintf(expr, sizeof expr, "count(/a:feed/a:entry[%d]/a:content/*/*)", i + 1);
+        nfields = (int)num(&d, expr);
+        snprintf(expr, sizeof expr, "(SELECT count(*) FROM json_each(?1, '$[%d].data'))", i);
+        ck_assert_int_eq(jq_int(j, expr), nfields);
+        for (int k = 1; k <= nfields; k++) {
+            char name[64], sql[256];
+
+            snprintf(expr, sizeof expr, "local-name(/a:feed/a:entry[%d]/a:content/*/*[%d])", i + 1,
+                     k);
+            snprintf(name, sizeof name, "%s", str(&d, expr));
+            snprintf(sql, sizeof sql,
+                     "(SELECT key FROM json_each(?1, '$[%d].data') LIMIT 1 OFFSET %d) = '%s'", i,
+                     k - 1, name);
+            ck_assert_msg(jq_int(j, sql) == 1, "field %d of event %d is not %s", k, i, name);
+            snprintf(sql, sizeof sql, "json_type(?1, '$[%d].data.%s') = 'text'", i, name);
+            ck_assert_int_eq(jq_int(j, sql), 1);
+            snprintf(expr, sizeof expr, "/a:feed/a:entry[%d]/a:content/*/*[%d]", i + 1, k);
+            snprintf(atom, sizeof atom, "%s", str(&d, expr));
+            snprintf(path, sizeof path, "$[%d].data.%s", i, name);
+            ck_assert_msg(strcmp(jq_text(j, path), atom) == 0, "%s: %s vs Atom %s", path,
+                          jq_text(j, path), atom);
+        }
+#undef AT
+#undef XP
+    }
+    unparse(&d);
+    return n;
+}
+
+START_TEST(cloudevents_batch_of_the_head_and_pages)
+{
+    struct tk_response j, a;
+    const char *hj[] = {ACCEPT_JSON, NULL};
+    char etag[128];
+
+    /* The empty head is an empty batch. */
+    get("/feeds/usage", hj, &j);
+    ck_assert_int_eq(j.status, 200);
+    ck_assert_str_eq(tk_header(&j, "Content-Type"), "application/cloudevents-batch+json; charset=utf-8");
+    ck_assert_str_eq(j.body, "[]\n");
+    tk_response_release(&j);
+
+    append_tricky(db, 2 * P + 2);
+    wait_head(2 * P + 2);
+    get("/feeds/usage", hj, &j);
+    get("/feeds/usage", NULL, &a);
+    ck_assert_int_eq(j.status, 200);
+    ck_assert_str_eq(tk_header(&j, "Content-Type"), "application/cloudevents-batch+json; charset=utf-8");
+    ck_assert_str_eq(tk_header(&j, "Cache-Control"), "no-cache");
+    ck_assert_str_eq(tk_header(&j, "Vary"), "Accept");
+    expect_links(&j, -1, 2);
+    ck_assert_int_eq(check_batch(j.body, &a), 2);
+    ck_assert_int_eq(jq_int(j.body, "json_extract(?1, '$[0].position')"), 2 * P + 1);
+    /* Control characters are escaped as \u00XX, never sent raw. */
+    ck_assert_ptr_nonnull(strstr(j.body, "tab\\u0009here\\u000anew line\\u000d\\u000acrlf"));
+    ck_assert_ptr_nonnull(strstr(j.body, "say \\\"hi\\\" \\\\ back\\\\"));
+    ck_assert_ptr_null(strchr(j.body, '\t'));
+    ck_assert_ptr_null(strchr(j.body, '\r'));
+    for (size_t k = 0; k < NTRICKY; k++) {
+        char path[64];
+
+        snprintf(path, sizeof path, "$[1].data.text%zu", k);
+        ck_assert_str_eq(jq_text(j.body, path), tricky[k]);
+    }
+    tk_response_release(&j);
+    tk_response_release(&a);
+
+    for (int p = 0; p < 2; p++) {
+        char path[64];
+
+        snprintf(path, sizeof path, "/feeds/usage/pages/%d", p);
+        get(path, hj, &j);
+        get(path, NULL, &a);
+        ck_assert_int_eq(j.status, 200);
+        ck_assert_str_eq(tk_header(&j, "Cache-Control"), "public, max-age=31536000, immutable");
+        expect_links(&j, p, 2);
+        ck_assert_int_eq(check_batch(j.body, &a), P);
+        ck_assert_int_eq(jq_int(j.body, "json_extract(?1, '$[0].position')"), p * P + 1);
+        snprintf(etag, sizeof etag, "%s", tk_header(&j, "ETag"));
+        ck_assert_str_ne(tk_header(&a, "ETag"), etag);
+        tk_response_release(&a);
+        tk_response_release(&j);
+        /* From the page cache: the same bytes. */
+        get(path, hj, &a);
+        get(path, hj, &j);
+        ck_assert_str_eq(a.body, j.body);
+        ck_assert_str_eq(tk_header(&j, "ETag"), etag);
+        tk_response_release(&a);
+        tk_response_release(&j);
+    }
+    /* The page being filled is a JSON 404, as for Atom. */
+    get("/feeds/usage/pages/2", hj, &j);
+    ck_assert_int_eq(j.status, 404);
+    ck_assert_str_eq(tk_header(&j, "Content-Type"), "application/json");
+    ck_assert_ptr_nonnull(strstr(jq_text(j.body, "$.error"), "not full"));
+    tk_response_release(&j);
+}
+END_TEST
+
+START_TEST(cloudevents_batch_304_and_long_poll)
+{
+    struct tk_response r;
+    char etag[128], page_etag[128], atom_etag[128], inm[160];
+    const char *h[] = {inm, ACCEPT_JSON, NULL};
+    const char *poll[] = {inm, ACCEPT_JSON, "Prefer: wait=10", NULL};
+    pthread_t t;
+
+    append_n(db, P + 1);
+    wait_head(P + 1);
+    etag_of("/feeds/usage", ACCEPT_JSON, etag, sizeof etag);
+    etag_of("/feeds/usage", NULL, atom_etag, sizeof atom_etag);
+    etag_of("/feeds/usage/pages/0", ACCEPT_JSON, page_etag, sizeof page_etag);
+    ck_assert_str_ne(etag, atom_etag);
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    get("/feeds/usage", h, &r);
+    ck_assert_int_eq(r.status, 304);
+    expect_links(&r, -1, 1);
+    tk_response_release(&r);
+    snprintf(inm, sizeof inm, "If-None-Match: %s", page_etag);
+    get("/feeds/usage/pages/0", h, &r);
+    ck_assert_int_eq(r.status, 304);
+    expect_links(&r, 0, 1);
+    tk_response_release(&r);
+    /* The Atom ETag does not match the JSON head. */
+    snprintf(inm, sizeof inm, "If-None-Match: %s", atom_etag);
+    get("/feeds/usage", h, &r);
+    ck_assert_int_eq(r.status, 200);
+    tk_response_release(&r);
+
+    /* A held JSON long-poll is answered with the new entry, as JSON. */
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    ck_assert_int_eq(pthread_create(&t, NULL, append_later, NULL), 0);
+    get("/feeds/usage", poll, &r);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(tk_header(&r, "Preference-Applied"), "wait=10");
+    ck_assert_str_eq(tk_header(&r, "Content-Type"), "application/cloudevents-batch+json; charset=utf-8");
+    ck_assert_str_ne(tk_header(&r, "ETag"), etag);
+    expect_links(&r, -1, 1);
+    ck_assert_int_eq(jq_int(r.body, "json_array_length(?1)"), 2);
+    ck_assert_int_eq(jq_int(r.body, "json_extract(?1, '$[1].position')"), P + 2);
+    tk_response_release(&r);
 }
 END_TEST
 
@@ -1263,6 +1538,8 @@ int main(void)
     tcase_add_test(tc, accept_is_negotiated_with_q_values);
     tcase_add_test(tc, prefer_wait_is_parsed_as_rfc_7240_says);
     tcase_add_test(tc, prefer_wait_is_capped);
+    tcase_add_test(tc, cloudevents_batch_of_the_head_and_pages);
+    tcase_add_test(tc, cloudevents_batch_304_and_long_poll);
     tcase_add_test(tc, bad_page_numbers_and_unknown_feeds_are_404);
     tcase_add_test(tc, oversized_headers_are_refused);
     tcase_add_test(tc, long_polls_past_the_cap_get_503);
