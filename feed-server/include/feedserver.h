@@ -44,7 +44,8 @@
  *    "/feeds/NAME", "type", "time" (updated), "datacontenttype":
  *    "application/json", "position" and "eventversion" (integers), "data"
  *    (one string member per field)}; paging is in the Link headers only;
- *  - text/html, a readable page of the same entries for browsers.
+ *  - text/html, a readable page of the same entries for browsers, whose
+ *    <head> links to the other two as rel="alternate".
  * All three have the same paging, Cache-Control, 304 and long-poll rules,
  * and answer "Vary: Accept". Errors are JSON {"error": ...} (a readable
  * page for a browser that follows next-archive to a page not full yet).

@@ -659,6 +659,26 @@ START_TEST(long_poll_times_out_with_304)
 }
 END_TEST
 
+/* Checks that the HTML page html links, inside its <head>, to the Atom and
+ * JSON representations at href. */
+static void check_alternates(const char *html, const char *href)
+{
+    static const char *const types[] = {"application/atom+xml",
+                                        "application/cloudevents-batch+json"};
+    const char *end = strstr(html, "</head>");
+
+    ck_assert_ptr_nonnull(end);
+    for (size_t i = 0; i < 2; i++) {
+        char want[256];
+        const char *at;
+
+        snprintf(want, sizeof want, "<link rel=\"alternate\" type=\"%s\" href=\"%s\">", types[i],
+                 href);
+        at = strstr(html, want);
+        ck_assert_msg(at && at < end, "no %s in the head of %.400s", want, html);
+    }
+}
+
 START_TEST(html_view_for_browsers)
 {
     struct tk_response r, a;
@@ -673,6 +693,8 @@ START_TEST(html_view_for_browsers)
     ck_assert_str_eq(tk_header(&r, "Vary"), "Accept");
     ck_assert_ptr_nonnull(strstr(r.body, "<!DOCTYPE html>"));
     ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage/pages/0\""));
+    /* The page names its feed, as feed readers look for it. */
+    check_alternates(r.body, "/feeds/usage");
     ck_assert_ptr_nonnull(strstr(r.body, "cus_42"));
     ck_assert_ptr_nonnull(strstr(r.body, "customerId"));
     {
@@ -685,6 +707,7 @@ START_TEST(html_view_for_browsers)
     get("/feeds/usage/pages/0", h, &r);
     ck_assert_int_eq(r.status, 200);
     expect_links(&r, 0, 1);
+    check_alternates(r.body, "/feeds/usage/pages/0");
     ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage/pages/1\""));
     ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage\""));
     ck_assert_ptr_nonnull(strstr(r.body, "<td>5</td>"));
