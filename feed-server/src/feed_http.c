@@ -246,8 +246,8 @@ static void answer_held(struct fs_request *req)
         fs__answer_error(req, 500, "cannot read the feed");
         return;
     }
-    r = doc_response(&f->meta, -1, f->head, f->head_body[repr], f->head_len[repr],
-                     f->etag[repr], repr);
+    r = doc_response(&f->meta, -1, f->head, f->head_body[repr], f->head_len[repr], f->etag[repr],
+                     repr);
     pthread_mutex_unlock(&s->lock);
     if (!r) {
         fs__answer_error(req, 500, "out of memory");

@@ -49,10 +49,10 @@ struct fs__route {
  * arrays are indexed by enum fs__repr. */
 struct fs__feed {
     struct fs__feed_meta meta;
-    int64_t head;                    /* last head position seen (watcher or a write request) */
-    char head_id[201];               /* event id of the entry at head, "" when empty */
+    int64_t head;      /* last head position seen (watcher or a write request) */
+    char head_id[201]; /* event id of the entry at head, "" when empty */
     char etag[FS_REPR_COUNT][FS_ETAG_MAX]; /* head ETags */
-    char *head_body[FS_REPR_COUNT];  /* head document for `head`, or NULL */
+    char *head_body[FS_REPR_COUNT];        /* head document for `head`, or NULL */
     size_t head_len[FS_REPR_COUNT];
     struct MHD_Response *head_resp[FS_REPR_COUNT]; /* 200 answer made of head_body */
     struct MHD_Response *nm_resp[FS_REPR_COUNT];   /* 304 answer for `head` */
@@ -71,9 +71,9 @@ struct fs_server {
     struct fs__feed *feeds;
     size_t nfeeds;
     struct fs__page_cache *pages;
-    pthread_mutex_t lock;       /* feeds' heads and the waiters */
+    pthread_mutex_t lock;         /* feeds' heads and the waiters */
     pthread_mutex_t refresh_lock; /* one head refresh at a time: read and record */
-    struct fs_request *waiters; /* held long-polls, a doubly linked list */
+    struct fs_request *waiters;   /* held long-polls, a doubly linked list */
     pthread_mutex_t pool_lock;
     sqlite3 **pool; /* idle database connections */
     size_t npool;
@@ -110,8 +110,8 @@ struct fs_request {
     struct fs__header *headers; /* headers for resp */
     int queued;                 /* a response was queued */
     /* Long-poll state, guarded by server->lock. */
-    int held;    /* 1 while suspended in server->waiters */
-    int resumed; /* 1 once resumed (woken or timed out) */
+    int held;                    /* 1 while suspended in server->waiters */
+    int resumed;                 /* 1 once resumed (woken or timed out) */
     enum fs__repr repr;          /* the representation asked for */
     unsigned wait_s;             /* the wait applied */
     int64_t deadline_ms;         /* monotonic ms when a held poll ends */

@@ -6,8 +6,9 @@
  * acceptable"). Types and parameter names are case-insensitive. A media
  * type takes its weight from the most specific range that matches it (an
  * exact type/subtype, over a "type/" range with a star, over the range of
- * all types); parameters other than q are ignored for matching. An element that cannot be parsed (no "/", a bad q)
- * is skipped, as if it were not there.
+ * all types); parameters other than q are ignored for matching. An element
+ * that cannot be parsed (no "/", a bad q) is skipped, as if it were not
+ * there.
  *
  * Prefer is read as RFC 7240 says: a list of preferences "token [= word]"
  * with ";"-separated parameters that are ignored here; tokens are

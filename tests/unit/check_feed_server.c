@@ -226,7 +226,8 @@ static const char *links_of(int page, int full)
     int n;
 
     if (page < 0) {
-        n = snprintf(out, sizeof out, "</feeds/usage>; rel=\"self\", </feeds/usage>; rel=\"current\"");
+        n = snprintf(out, sizeof out,
+                     "</feeds/usage>; rel=\"self\", </feeds/usage>; rel=\"current\"");
         if (full > 0)
             snprintf(out + n, sizeof out - (size_t)n,
                      ", </feeds/usage/pages/%d>; rel=\"prev-archive\"", full - 1);
@@ -625,8 +626,8 @@ START_TEST(long_poll_is_woken_by_an_append_in_another_process)
         usleep(300 * 1000);
         if (null >= 0)
             dup2(null, STDOUT_FILENO);
-        execl("build/tests/feedgen", "feedgen", "--db", dbpath, "--feed", "usage", "--count",
-              "2", "--page-size", "5", (char *)NULL);
+        execl("build/tests/feedgen", "feedgen", "--db", dbpath, "--feed", "usage", "--count", "2",
+              "--page-size", "5", (char *)NULL);
         _exit(127);
     }
     long_poll(etag, 10, &r);
@@ -871,8 +872,8 @@ START_TEST(prefer_wait_is_parsed_as_rfc_7240_says)
         ck_assert_msg(polls[i].r.status == 304, "%s: %ld", what, polls[i].r.status);
         applied = tk_header(&polls[i].r, "Preference-Applied");
         if (cases[i].applied)
-            ck_assert_msg(applied && strcmp(applied, cases[i].applied) == 0, "%s: applied %s",
-                          what, applied ? applied : "nothing");
+            ck_assert_msg(applied && strcmp(applied, cases[i].applied) == 0, "%s: applied %s", what,
+                          applied ? applied : "nothing");
         else
             ck_assert_msg(!applied, "%s: held (%s)", what, applied);
         tk_response_release(&polls[i].r);
@@ -1054,7 +1055,8 @@ START_TEST(cloudevents_batch_of_the_head_and_pages)
     /* The empty head is an empty batch. */
     get("/feeds/usage", hj, &j);
     ck_assert_int_eq(j.status, 200);
-    ck_assert_str_eq(tk_header(&j, "Content-Type"), "application/cloudevents-batch+json; charset=utf-8");
+    ck_assert_str_eq(tk_header(&j, "Content-Type"),
+                     "application/cloudevents-batch+json; charset=utf-8");
     ck_assert_str_eq(j.body, "[]\n");
     tk_response_release(&j);
 
@@ -1063,7 +1065,8 @@ START_TEST(cloudevents_batch_of_the_head_and_pages)
     get("/feeds/usage", hj, &j);
     get("/feeds/usage", NULL, &a);
     ck_assert_int_eq(j.status, 200);
-    ck_assert_str_eq(tk_header(&j, "Content-Type"), "application/cloudevents-batch+json; charset=utf-8");
+    ck_assert_str_eq(tk_header(&j, "Content-Type"),
+                     "application/cloudevents-batch+json; charset=utf-8");
     ck_assert_str_eq(tk_header(&j, "Cache-Control"), "no-cache");
     ck_assert_str_eq(tk_header(&j, "Vary"), "Accept");
     expect_links(&j, -1, 2);
@@ -1152,7 +1155,8 @@ START_TEST(cloudevents_batch_304_and_long_poll)
     pthread_join(t, NULL);
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(tk_header(&r, "Preference-Applied"), "wait=10");
-    ck_assert_str_eq(tk_header(&r, "Content-Type"), "application/cloudevents-batch+json; charset=utf-8");
+    ck_assert_str_eq(tk_header(&r, "Content-Type"),
+                     "application/cloudevents-batch+json; charset=utf-8");
     ck_assert_str_ne(tk_header(&r, "ETag"), etag);
     expect_links(&r, -1, 1);
     ck_assert_int_eq(jq_int(r.body, "json_array_length(?1)"), 2);
