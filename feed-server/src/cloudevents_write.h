@@ -3,10 +3,11 @@
  * (application/cloudevents-batch+json), for consumers without an Atom
  * parser.
  *
- * The batch is made from the Atom document itself, as the HTML view is, so
- * the representations always hold the same entries in the same order. It
- * is a JSON array with one structured event per entry, one per line
- * (DESIGN.md section 5):
+ * The batch is made from the stored <entry> elements that the Atom
+ * document of the same page holds, read with libxml2's SAX2 parser (no
+ * tree), so the representations always hold the same entries in the same
+ * order. It is a JSON array with one structured event per entry, one per
+ * line (DESIGN.md section 5):
  *
  *   {"specversion":"1.0","id":ENTRY ID,"source":"/feeds/NAME","type":TYPE,
  *    "time":UPDATED,"datacontenttype":"application/json","position":N,
@@ -24,13 +25,14 @@
 #include "feedserver.h"
 
 /*
- * Appends to out the CloudEvents batch of the Atom document atom (len
- * bytes, as fs__atom_document() writes it), each event's source being
- * source ("/feeds/NAME"). FS_ERR_NOMEM when out of memory, FS_ERR_INVALID
- * if the document is not one the library wrote (an entry without id,
- * type, time or a whole-number position).
+ * Appends to out the CloudEvents batch of entries (len bytes of <entry>
+ * elements as fs__atom_entry() writes them and a document holds them, in
+ * ascending position order), each event's source being source
+ * ("/feeds/NAME"). FS_ERR_NOMEM when out of memory, FS_ERR_INVALID if they
+ * are not well-formed or an entry lacks its id, type, time or a
+ * whole-number position.
  */
-enum fs_error fs__cloudevents_batch(const char *atom, size_t len, const char *source,
+enum fs_error fs__cloudevents_batch(const char *entries, size_t len, const char *source,
                                     struct fs__buf *out);
 
 #endif

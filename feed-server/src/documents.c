@@ -125,16 +125,15 @@ enum fs_error fs__document(sqlite3 *db, const struct fs__feed_meta *meta, int64_
     doc.entries_len = g.xml.len;
     if (repr == FS_REPR_ATOM) {
         err = fs__atom_document(&doc, out);
-        goto out;
-    }
-    err = fs__atom_document(&doc, &atom);
-    if (err == FS_OK && repr == FS_REPR_HTML) {
-        err = fs__html_view(atom.data, atom.len, out);
-    } else if (err == FS_OK) {
+    } else if (repr == FS_REPR_JSON) {
         char source[80];
 
         snprintf(source, sizeof source, "/feeds/%s", meta->name);
-        err = fs__cloudevents_batch(atom.data, atom.len, source, out);
+        err = fs__cloudevents_batch(doc.entries ? doc.entries : "", doc.entries_len, source, out);
+    } else {
+        err = fs__atom_document(&doc, &atom);
+        if (err == FS_OK)
+            err = fs__html_view(atom.data, atom.len, out);
     }
 out:
     fs__buf_release(&g.xml);

@@ -103,12 +103,17 @@ void fs__buf_add_html(struct fs__buf *b, const char *s)
 
 void fs__buf_add_json(struct fs__buf *b, const char *s)
 {
+    fs__buf_add_json_len(b, s, strlen(s));
+}
+
+void fs__buf_add_json_len(struct fs__buf *b, const char *s, size_t len)
+{
     static const char hex[] = "0123456789abcdef";
-    const char *run = s;
+    const char *run = s, *end = s + len;
 
     /* Runs of plain bytes are copied at once; a page of events is mostly
      * plain text. */
-    for (; *s; s++) {
+    for (; s < end; s++) {
         unsigned char c = (unsigned char)*s;
 
         if (c >= 0x20 && c != '"' && c != '\\')

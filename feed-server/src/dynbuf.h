@@ -27,6 +27,8 @@ void fs__buf_add_html(struct fs__buf *b, const char *s);
  * are escaped with a backslash, control characters (below U+0020) as
  * \u00XX; everything else is copied as it is. */
 void fs__buf_add_json(struct fs__buf *b, const char *s);
+/* The same for the len bytes at s (which need not end with a NUL). */
+void fs__buf_add_json_len(struct fs__buf *b, const char *s, size_t len);
 /* Hands the bytes over to the caller (who frees them) and empties b. Returns
  * NULL if b ran out of memory (then b is released). */
 char *fs__buf_take(struct fs__buf *b, size_t *len);
