@@ -1,5 +1,6 @@
 /*
- * feedserver.h - publish facts as paged, cacheable Atom feeds over HTTP.
+ * feedserver.h - publish facts as paged, cacheable Atom feeds over HTTP
+ * (and the same feeds as CloudEvents JSON and HTML).
  *
  * This is the whole interface of the feed-server library. It knows nothing
  * of the contexts that use it: a context stores the events it publishes with
@@ -27,10 +28,37 @@
  * with one element named after the type, carrying xmlns="" so that it and
  * its field elements are in no namespace: <TYPE xmlns="" version="1">
  * <field>value</field>...</TYPE>. The feed's author is the feed's name.
- * ETags are strong: "<feed id>-h<head>" for the head and "<feed id>-p<N>"
- * for page N, "-html" appended for the HTML view; the feed id part is drawn
- * at random when the feed is declared, so a database made afresh gives
- * other ETags.
+ * Every answer for a document, 304s included, carries an RFC 8288 Link
+ * header with the same self, current, prev-archive and next-archive links
+ * as the document, so a client can page without parsing the body.
+ *
+ * Representations: each document is served in three, chosen by the
+ * request's Accept with q-values (RFC 9110 12.5.1; q=0 excludes; media
+ * types are case-insensitive; the most specific range decides; on a tie
+ * Atom, then JSON, then HTML; nothing acceptable or no Accept gives Atom):
+ *  - application/atom+xml, the document above (also what application/xml
+ *    and text/xml get);
+ *  - application/cloudevents-batch+json (also what application/json gets):
+ *    a JSON array of CloudEvents 1.0 structured events, one per entry, in
+ *    the same order, each {"specversion":"1.0", "id", "source":
+ *    "/feeds/NAME", "type", "time" (updated), "datacontenttype":
+ *    "application/json", "position" and "eventversion" (integers), "data"
+ *    (one string member per field)}; paging is in the Link headers only;
+ *  - text/html, a readable page of the same entries for browsers, whose
+ *    <head> links to the other two as rel="alternate".
+ * All three have the same paging, Cache-Control, 304 and long-poll rules,
+ * and answer "Vary: Accept". Errors are JSON {"error": ...} (a readable
+ * page for a browser that follows next-archive to a page not full yet).
+ *
+ * ETags are strong and identify bytes, never by a count alone:
+ * "<feed>-<doc>-<entry>-<repr>-<coding>", where feed is 12 hex digits of
+ * the feed's uuid (drawn at random when the feed is declared, so a database
+ * made afresh gives other ETags), doc is "h<head>" for the head or "p<N>"
+ * for page N, entry is 16 hex digits of the SHA-256 of the id of the
+ * document's newest entry (so a database restored from a copy that grows
+ * back to the same count with other entries gives other ETags), repr is
+ * "atom", "json" or "html", and coding is the content coding, "id"
+ * (identity, the only one so far).
  *
  * Read-your-writes: when a route handler changed the database, the server
  * re-reads its feeds' heads on the handler's connection before the answer
@@ -287,7 +315,11 @@ const char *fs_request_header(const struct fs_request *req, const char *name);
 const char *fs_request_query(const struct fs_request *req, const char *name);
 /* The body (NUL-terminated for convenience) and its length in *len. */
 const char *fs_request_body(const struct fs_request *req, size_t *len);
-/* Whether the client prefers HTML (a browser: Accept names text/html). */
+/* Whether the client prefers HTML to JSON: its Accept (RFC 9110 12.5.1:
+ * q-values, q=0 excludes, case-insensitive, most specific range first)
+ * gives text/html a higher weight than application/json. A browser gets
+ * true; no Accept, "Accept: * / *" (written without the spaces) or a tie
+ * gets false. */
 int fs_request_wants_html(const struct fs_request *req);
 /* Whether the client connected from a loopback address. */
 int fs_request_is_loopback(const struct fs_request *req);

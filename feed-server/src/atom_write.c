@@ -109,19 +109,40 @@ enum fs_error fs__atom_entry(const struct fs_event *ev, const char *id, const ch
     return finish(w, xb, rc, out);
 }
 
-/* Writes <link rel=REL href=/feeds/NAME[/pages/N]/>; page < 0 is the head. */
-static int write_link(xmlTextWriterPtr w, const char *rel, const char *feed, int64_t page)
+size_t fs__doc_links(const struct fs__feed_meta *meta, int64_t page, int64_t head,
+                     struct fs__link links[FS_MAX_LINKS])
+{
+    size_t n = 0;
+
+    links[n++] = (struct fs__link){"self", page};
+    links[n++] = (struct fs__link){"current", -1};
+    if (page > 0)
+        links[n++] = (struct fs__link){"prev-archive", page - 1};
+    else if (page < 0 && head >= (int64_t)meta->page_size)
+        links[n++] = (struct fs__link){"prev-archive", head / meta->page_size - 1};
+    if (page >= 0)
+        links[n++] = (struct fs__link){"next-archive", page + 1};
+    return n;
+}
+
+int fs__link_href(const struct fs__feed_meta *meta, int64_t page, char *out, size_t size)
+{
+    if (page < 0)
+        return snprintf(out, size, "/feeds/%s", meta->name);
+    return snprintf(out, size, "/feeds/%s/pages/%lld", meta->name, (long long)page);
+}
+
+/* Writes <link rel=REL href=... type="application/atom+xml"/>. */
+static int write_link(xmlTextWriterPtr w, const struct fs__feed_meta *meta,
+                      const struct fs__link *link)
 {
     char href[128];
     int rc;
 
-    if (page < 0)
-        snprintf(href, sizeof href, "/feeds/%s", feed);
-    else
-        snprintf(href, sizeof href, "/feeds/%s/pages/%lld", feed, (long long)page);
+    fs__link_href(meta, link->page, href, sizeof href);
     rc = xmlTextWriterStartElement(w, X("link"));
     if (rc >= 0)
-        rc = xmlTextWriterWriteAttribute(w, X("rel"), X(rel));
+        rc = xmlTextWriterWriteAttribute(w, X("rel"), X(link->rel));
     if (rc >= 0)
         rc = xmlTextWriterWriteAttribute(w, X("href"), X(href));
     if (rc >= 0)
@@ -136,6 +157,8 @@ enum fs_error fs__atom_document(const struct fs__doc *doc, struct fs__buf *out)
     const struct fs__feed_meta *m = doc->meta;
     xmlBufferPtr xb = xmlBufferCreateSize(1024 + doc->entries_len);
     xmlTextWriterPtr w = xb ? xmlNewTextWriterMemory(xb, 0) : NULL;
+    struct fs__link links[FS_MAX_LINKS];
+    size_t nlinks;
     char id[64], title[128];
     int rc = 0;
 
@@ -160,19 +183,11 @@ enum fs_error fs__atom_document(const struct fs__doc *doc, struct fs__buf *out)
     TRY(xmlTextWriterWriteElement(w, X("name"), X(m->name)));
     TRY(xmlTextWriterEndElement(w));
     TRY(xmlTextWriterWriteElement(w, X("generator"), X("feed-server")));
-    if (doc->page >= 0) {
+    if (doc->page >= 0)
         TRY(xmlTextWriterWriteElement(w, X("fh:archive"), NULL));
-        TRY(write_link(w, "self", m->name, doc->page));
-        TRY(write_link(w, "current", m->name, -1));
-        if (doc->page > 0)
-            TRY(write_link(w, "prev-archive", m->name, doc->page - 1));
-        TRY(write_link(w, "next-archive", m->name, doc->page + 1));
-    } else {
-        TRY(write_link(w, "self", m->name, -1));
-        TRY(write_link(w, "current", m->name, -1));
-        if (doc->head >= (int64_t)m->page_size)
-            TRY(write_link(w, "prev-archive", m->name, doc->head / m->page_size - 1));
-    }
+    nlinks = fs__doc_links(m, doc->page, doc->head, links);
+    for (size_t i = 0; i < nlinks; i++)
+        TRY(write_link(w, m, &links[i]));
     TRY(xmlTextWriterWriteFormatElement(w, X("f:pageSize"), "%u", m->page_size));
     if (doc->page < 0)
         TRY(xmlTextWriterWriteFormatElement(w, X("f:head"), "%lld", (long long)doc->head));

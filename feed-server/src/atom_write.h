@@ -46,6 +46,30 @@ struct fs__doc {
     size_t entries_len;
 };
 
+/* One link of a document: its relation and the page it leads to. */
+struct fs__link {
+    const char *rel; /* "self", "current", "prev-archive" or "next-archive" */
+    int64_t page;    /* the archive page linked to, or -1 for the head */
+};
+
+/* Most links a document has. */
+#define FS_MAX_LINKS 4
+
+/*
+ * Fills links with the links of the document of meta's feed that is page
+ * `page` (-1: the head as of head), in the order the document lists them,
+ * and returns how many: self and current always; for a page,
+ * prev-archive (except page 0) and next-archive (always, so the page never
+ * changes); for the head, prev-archive once a full page exists. The Atom
+ * <link> elements and the HTTP Link header are both made from it.
+ */
+size_t fs__doc_links(const struct fs__feed_meta *meta, int64_t page, int64_t head,
+                     struct fs__link links[FS_MAX_LINKS]);
+
+/* Writes the path a link leads to, "/feeds/NAME" or "/feeds/NAME/pages/N",
+ * into out (size bytes); returns snprintf's result. */
+int fs__link_href(const struct fs__feed_meta *meta, int64_t page, char *out, size_t size);
+
 /* Appends the whole Atom document described by doc to out. */
 enum fs_error fs__atom_document(const struct fs__doc *doc, struct fs__buf *out);
 

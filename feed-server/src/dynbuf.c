@@ -103,18 +103,32 @@ void fs__buf_add_html(struct fs__buf *b, const char *s)
 
 void fs__buf_add_json(struct fs__buf *b, const char *s)
 {
-    for (; *s; s++) {
+    fs__buf_add_json_len(b, s, strlen(s));
+}
+
+void fs__buf_add_json_len(struct fs__buf *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const char *run = s, *end = s + len;
+
+    /* Runs of plain bytes are copied at once; a page of events is mostly
+     * plain text. */
+    for (; s < end; s++) {
         unsigned char c = (unsigned char)*s;
 
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        fs__buf_add(b, run, (size_t)(s - run));
         if (c == '"' || c == '\\') {
             char esc[2] = {'\\', (char)c};
             fs__buf_add(b, esc, 2);
-        } else if (c < 0x20) {
-            fs__buf_printf(b, "\\u%04x", c);
         } else {
-            fs__buf_add(b, s, 1);
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            fs__buf_add(b, esc, 6);
         }
+        run = s + 1;
     }
+    fs__buf_add(b, run, (size_t)(s - run));
 }
 
 char *fs__buf_take(struct fs__buf *b, size_t *len)
@@ -142,4 +156,11 @@ void fs__buf_release(struct fs__buf *b)
 {
     free(b->data);
     memset(b, 0, sizeof *b);
+}
+
+void fs__buf_clear(struct fs__buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
 }

@@ -23,11 +23,17 @@ void fs__buf_printf(struct fs__buf *b, const char *fmt, ...) __attribute__((form
 /* Adds s with &, <, >, " and ' written as character references, for HTML
  * text and attribute values. */
 void fs__buf_add_html(struct fs__buf *b, const char *s);
-/* Adds s as the inside of a JSON string (quotes and controls escaped). */
+/* Adds s, UTF-8 text, as the inside of a JSON string: '"' and backslash
+ * are escaped with a backslash, control characters (below U+0020) as
+ * \u00XX; everything else is copied as it is. */
 void fs__buf_add_json(struct fs__buf *b, const char *s);
+/* The same for the len bytes at s (which need not end with a NUL). */
+void fs__buf_add_json_len(struct fs__buf *b, const char *s, size_t len);
 /* Hands the bytes over to the caller (who frees them) and empties b. Returns
  * NULL if b ran out of memory (then b is released). */
 char *fs__buf_take(struct fs__buf *b, size_t *len);
 void fs__buf_release(struct fs__buf *b);
+/* Empties b but keeps its memory for the next adds (oom stays as it is). */
+void fs__buf_clear(struct fs__buf *b);
 
 #endif

@@ -3,13 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "atom_write.h"
 #include "documents.h"
 #include "log.h"
 #include "long_poll.h"
+#include "negotiate.h"
 
-static const char *const content_types[2] = {"application/atom+xml; charset=utf-8",
-                                             "text/html; charset=utf-8"};
 #define CC_HEAD "no-cache"
 #define CC_PAGE "public, max-age=31536000, immutable"
 
@@ -39,42 +40,82 @@ int fs__etag_match(const char *inm, const char *etag)
     return 0;
 }
 
-/* Adds the headers every feed answer carries. */
-static void doc_headers(struct MHD_Response *r, const char *etag, int page)
+/* Writes the RFC 8288 Link header value of a document (page -1: the head
+ * as of head) into out: the same links as its Atom <link> elements. */
+static void link_header(const struct fs__feed_meta *meta, int64_t page, int64_t head, char *out,
+                        size_t size)
 {
-    MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, page ? CC_PAGE : CC_HEAD);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept");
+    struct fs__link links[FS_MAX_LINKS];
+    size_t n = fs__doc_links(meta, page, head, links), len = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        char href[128];
+        int w;
+
+        fs__link_href(meta, links[i].page, href, sizeof href);
+        w = snprintf(out + len, size - len, "%s<%s>; rel=\"%s\"", i ? ", " : "", href,
+                     links[i].rel);
+        if (w < 0 || (size_t)w >= size - len) {
+            /* Cannot happen with names of at most 64 bytes; a cut link
+             * would mislead, so none is better. */
+            out[0] = '\0';
+            return;
+        }
+        len += (size_t)w;
+    }
 }
 
-static struct MHD_Response *doc_response(const char *body, size_t len, const char *etag, int html,
-                                         int page)
+/* Adds the headers every feed answer carries, 304s included. */
+static void doc_headers(struct MHD_Response *r, const struct fs__feed_meta *meta, int64_t page,
+                        int64_t head, const char *etag)
+{
+    char links[640];
+
+    link_header(meta, page, head, links, sizeof links);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, page >= 0 ? CC_PAGE : CC_HEAD);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept");
+    if (links[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LINK, links);
+}
+
+/* A 200 answer of body (copied) for the document page (-1: the head as of
+ * head) in representation repr. NULL on out of memory. */
+static struct MHD_Response *doc_response(const struct fs__feed_meta *meta, int64_t page,
+                                         int64_t head, const char *body, size_t len,
+                                         const char *etag, enum fs__repr repr)
 {
     struct MHD_Response *r = fs__response(body, len);
 
     if (r) {
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_types[html]);
-        doc_headers(r, etag, page);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, fs__repr_content_type(repr));
+        doc_headers(r, meta, page, head, etag);
     }
     return r;
 }
 
-static struct MHD_Response *not_modified(const char *etag, int page)
+/* A 304 answer for the same document. NULL on out of memory. */
+static struct MHD_Response *not_modified(const struct fs__feed_meta *meta, int64_t page,
+                                         int64_t head, const char *etag)
 {
     struct MHD_Response *r = fs__response("", 0);
 
     if (r)
-        doc_headers(r, etag, page);
+        doc_headers(r, meta, page, head, etag);
     return r;
 }
 
 void fs__feed_set_head(struct fs__feed *f, int64_t head, const char *head_id)
 {
+    char digest[FS_DIGEST_HEX + 1];
+
     f->head = head;
     if (head_id != f->head_id)
         snprintf(f->head_id, sizeof f->head_id, "%s", head_id);
-    for (int h = 0; h < 2; h++) {
-        fs__etag(&f->meta, -1, head, h, f->etag[h]);
+    fs__entry_digest(f->head_id, digest);
+    for (int h = 0; h < FS_REPR_COUNT; h++) {
+        fs__etag(&f->meta, -1, head, digest, (enum fs__repr)h, f->etag[h]);
         free(f->head_body[h]);
         f->head_body[h] = NULL;
         f->head_len[h] = 0;
@@ -91,15 +132,17 @@ void fs__feed_release(struct fs__feed *f)
     fs__feed_set_head(f, f->head, f->head_id);
 }
 
-/* Renders a document with a pooled connection; NULL on failure (logged). */
-static char *render(struct fs_request *req, int64_t page, int64_t head, int html, size_t *len)
+/* Renders a document with a pooled connection, storing the digest of its
+ * newest entry id in digest (if not NULL); NULL on failure (logged). */
+static char *render(struct fs_request *req, int64_t page, int64_t head, enum fs__repr repr,
+                    size_t *len, char *digest)
 {
     struct fs__buf out = {0};
     sqlite3 *db = fs__pool_get(req->server);
     enum fs_error err = FS_ERR_DB;
 
     if (db) {
-        err = fs__document(db, &req->feed->meta, page, head, html, &out);
+        err = fs__document(db, &req->feed->meta, page, head, repr, &out, digest);
         fs__pool_put(req->server, db);
     }
     if (err != FS_OK) {
@@ -112,11 +155,11 @@ static char *render(struct fs_request *req, int64_t page, int64_t head, int html
 }
 
 /*
- * Makes sure f holds the rendered head of its current head position, for
- * representation html. Returns 0 with server->lock held and head_resp set,
+ * Makes sure f holds the rendered head of its current head position, in
+ * representation repr. Returns 0 with server->lock held and head_resp set,
  * or -1 without the lock.
  */
-static int ensure_head(struct fs_request *req, int html)
+static int ensure_head(struct fs_request *req, enum fs__repr repr)
 {
     struct fs_server *s = req->server;
     struct fs__feed *f = req->feed;
@@ -127,23 +170,23 @@ static int ensure_head(struct fs_request *req, int html)
         size_t len = 0;
 
         pthread_mutex_lock(&s->lock);
-        if (f->head_resp[html])
+        if (f->head_resp[repr])
             return 0;
         h = f->head;
         pthread_mutex_unlock(&s->lock);
-        body = render(req, -1, h, html, &len);
+        body = render(req, -1, h, repr, &len, NULL);
         if (!body)
             return -1;
         pthread_mutex_lock(&s->lock);
-        if (f->head == h && !f->head_resp[html]) {
-            f->head_resp[html] = doc_response(body, len, f->etag[html], html, 0);
-            if (!f->head_resp[html]) {
+        if (f->head == h && !f->head_resp[repr]) {
+            f->head_resp[repr] = doc_response(&f->meta, -1, h, body, len, f->etag[repr], repr);
+            if (!f->head_resp[repr]) {
                 pthread_mutex_unlock(&s->lock);
                 free(body);
                 return -1;
             }
-            f->head_body[html] = body;
-            f->head_len[html] = len;
+            f->head_body[repr] = body;
+            f->head_len[repr] = len;
             return 0;
         }
         pthread_mutex_unlock(&s->lock);
@@ -152,32 +195,27 @@ static int ensure_head(struct fs_request *req, int html)
     return -1;
 }
 
-/* Parses "wait=N" out of a Prefer header; 0 if absent or malformed. */
-static unsigned prefer_wait(const char *prefer)
+/* Looks through the request's Prefer headers, in order, for the first
+ * wait preference. */
+static enum MHD_Result scan_prefer(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
 {
-    const char *p = prefer;
+    unsigned *wait = cls;
 
-    while (p && (p = strstr(p, "wait")) != NULL) {
-        const char *v = p + 4;
-        unsigned long n = 0;
-        int digits = 0;
-        int at_start = p == prefer || p[-1] == ' ' || p[-1] == ',' || p[-1] == ';';
+    (void)kind;
+    if (value && strcasecmp(key, "Prefer") == 0 && fs__prefer_wait(value, FS_MAX_WAIT, wait))
+        return MHD_NO;
+    return MHD_YES;
+}
 
-        p = v;
-        while (*v == ' ')
-            v++;
-        if (!at_start || *v != '=')
-            continue;
-        v++;
-        while (*v == ' ')
-            v++;
-        for (; *v >= '0' && *v <= '9' && digits < 9; v++, digits++)
-            n = n * 10 + (unsigned long)(*v - '0');
-        if (!digits)
-            continue;
-        return n > FS_MAX_WAIT ? FS_MAX_WAIT : (unsigned)n;
-    }
-    return 0;
+/* The wait the request asks for with Prefer (RFC 7240), capped at
+ * FS_MAX_WAIT; 0 if none or malformed. */
+static unsigned prefer_wait(struct fs_request *req)
+{
+    unsigned wait = 0;
+
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, scan_prefer, &wait);
+    return wait;
 }
 
 /* Answers a long-poll that was held and has been resumed. */
@@ -185,14 +223,14 @@ static void answer_held(struct fs_request *req)
 {
     struct fs_server *s = req->server;
     struct fs__feed *f = req->feed;
-    int html = req->html;
+    enum fs__repr repr = req->repr;
     char applied[32];
     struct MHD_Response *r;
 
     snprintf(applied, sizeof applied, "wait=%u", req->wait_s);
     pthread_mutex_lock(&s->lock);
-    if (strcmp(f->etag[html], req->wait_etag) == 0) {
-        r = not_modified(f->etag[html], 0);
+    if (strcmp(f->etag[repr], req->wait_etag) == 0) {
+        r = not_modified(&f->meta, -1, f->head, f->etag[repr]);
         pthread_mutex_unlock(&s->lock);
         if (!r) {
             fs__answer_error(req, 500, "out of memory");
@@ -204,11 +242,12 @@ static void answer_held(struct fs_request *req)
         return;
     }
     pthread_mutex_unlock(&s->lock);
-    if (ensure_head(req, html) != 0) {
+    if (ensure_head(req, repr) != 0) {
         fs__answer_error(req, 500, "cannot read the feed");
         return;
     }
-    r = doc_response(f->head_body[html], f->head_len[html], f->etag[html], html, 0);
+    r = doc_response(&f->meta, -1, f->head, f->head_body[repr], f->head_len[repr], f->etag[repr],
+                     repr);
     pthread_mutex_unlock(&s->lock);
     if (!r) {
         fs__answer_error(req, 500, "out of memory");
@@ -219,14 +258,14 @@ static void answer_held(struct fs_request *req)
     MHD_destroy_response(r);
 }
 
-static void serve_head(struct fs_request *req, const char *inm, int html)
+static void serve_head(struct fs_request *req, const char *inm, enum fs__repr repr)
 {
     struct fs_server *s = req->server;
     struct fs__feed *f = req->feed;
 
     pthread_mutex_lock(&s->lock);
-    if (inm && fs__etag_match(inm, f->etag[html])) {
-        unsigned wait = prefer_wait(fs_request_header(req, "Prefer"));
+    if (inm && fs__etag_match(inm, f->etag[repr])) {
+        unsigned wait = prefer_wait(req);
 
         if (wait && !atomic_load(&s->stopping)) {
             if (atomic_load(&s->held) >= s->cfg.max_long_polls) {
@@ -235,27 +274,27 @@ static void serve_head(struct fs_request *req, const char *inm, int html)
                 fs__answer_error(req, 503, "too many long-polls are held; retry in a second");
                 return;
             }
-            req->html = html;
-            snprintf(req->wait_etag, sizeof req->wait_etag, "%s", f->etag[html]);
+            req->repr = repr;
+            snprintf(req->wait_etag, sizeof req->wait_etag, "%s", f->etag[repr]);
             fs__long_poll_hold(req, wait);
             pthread_mutex_unlock(&s->lock);
             return;
         }
-        if (!f->nm_resp[html])
-            f->nm_resp[html] = not_modified(f->etag[html], 0);
-        if (f->nm_resp[html])
-            fs__queue(req, 304, f->nm_resp[html]);
+        if (!f->nm_resp[repr])
+            f->nm_resp[repr] = not_modified(&f->meta, -1, f->head, f->etag[repr]);
+        if (f->nm_resp[repr])
+            fs__queue(req, 304, f->nm_resp[repr]);
         pthread_mutex_unlock(&s->lock);
         if (!req->queued)
             fs__answer_error(req, 500, "out of memory");
         return;
     }
     pthread_mutex_unlock(&s->lock);
-    if (ensure_head(req, html) != 0) {
+    if (ensure_head(req, repr) != 0) {
         fs__answer_error(req, 500, "cannot read the feed");
         return;
     }
-    fs__queue(req, 200, f->head_resp[html]);
+    fs__queue(req, 200, f->head_resp[repr]);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -283,12 +322,33 @@ static void not_full_html(struct fs_request *req, int64_t page)
     fs__queue_reply(req);
 }
 
-static void serve_page(struct fs_request *req, const char *inm, int html)
+/* The digest of the newest entry id of full page `page`: from the page
+ * cache, or else with one lookup. -1 on failure (logged). */
+static int page_digest(struct fs_request *req, int64_t page, char digest[FS_DIGEST_HEX + 1])
+{
+    struct fs_server *s = req->server;
+    sqlite3 *db;
+    enum fs_error err = FS_ERR_DB;
+
+    if (fs__page_cache_digest(s->pages, req->feed, page, digest))
+        return 0;
+    db = fs__pool_get(s);
+    if (db) {
+        err = fs__page_digest(db, &req->feed->meta, page, digest);
+        fs__pool_put(s, db);
+    }
+    if (err != FS_OK)
+        fs__log("error", "cannot read the newest entry of a page", "feed=%s page=%lld err=%d",
+                req->feed->meta.name, (long long)page, (int)err);
+    return err == FS_OK ? 0 : -1;
+}
+
+static void serve_page(struct fs_request *req, const char *inm, enum fs__repr repr)
 {
     struct fs_server *s = req->server;
     struct fs__feed *f = req->feed;
     int64_t head, page = req->page;
-    char etag[FS_ETAG_MAX], msg[200];
+    char etag[FS_ETAG_MAX], digest[FS_DIGEST_HEX + 1], msg[200];
     struct MHD_Response *r;
     char *body;
     size_t len = 0;
@@ -301,48 +361,56 @@ static void serve_page(struct fs_request *req, const char *inm, int html)
         snprintf(msg, sizeof msg,
                  "page %lld of feed %s is not full yet; newer entries are in /feeds/%s",
                  (long long)page, f->meta.name, f->meta.name);
-        if (html)
+        if (repr == FS_REPR_HTML)
             not_full_html(req, page);
         else
             fs__answer_error(req, 404, msg);
         return;
     }
-    fs__etag(&f->meta, page, head, html, etag);
-    if (inm && fs__etag_match(inm, etag)) {
-        r = not_modified(etag, 1);
-        if (r) {
-            fs__queue(req, 304, r);
-            MHD_destroy_response(r);
-        } else {
-            fs__answer_error(req, 500, "out of memory");
+    if (inm) {
+        if (page_digest(req, page, digest) != 0) {
+            fs__answer_error(req, 500, "cannot read the feed");
+            return;
         }
-        return;
+        fs__etag(&f->meta, page, head, digest, repr, etag);
+        if (fs__etag_match(inm, etag)) {
+            r = not_modified(&f->meta, page, head, etag);
+            if (r) {
+                fs__queue(req, 304, r);
+                MHD_destroy_response(r);
+            } else {
+                fs__answer_error(req, 500, "out of memory");
+            }
+            return;
+        }
     }
-    if (fs__page_cache_queue(s->pages, f, page, html, req->conn, &ok)) {
+    if (fs__page_cache_queue(s->pages, f, page, repr, req->conn, &ok)) {
         atomic_fetch_add(&s->cache_hits, 1);
         fs__queue(req, 200, NULL);
         return;
     }
-    body = render(req, page, head, html, &len);
-    r = body ? doc_response(body, len, etag, html, 1) : NULL;
+    body = render(req, page, head, repr, &len, digest);
+    if (body)
+        fs__etag(&f->meta, page, head, digest, repr, etag);
+    r = body ? doc_response(&f->meta, page, head, body, len, etag, repr) : NULL;
     free(body);
     if (!r) {
         fs__answer_error(req, 500, "cannot read the feed");
         return;
     }
     fs__queue(req, 200, r);
-    fs__page_cache_put(s->pages, f, page, html, r);
+    fs__page_cache_put(s->pages, f, page, repr, digest, r);
 }
 
 void fs__feed_serve(struct fs_request *req)
 {
     const char *inm = fs_request_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
-    int html = fs_request_wants_html(req);
+    enum fs__repr repr = fs__negotiate_feed(fs_request_header(req, MHD_HTTP_HEADER_ACCEPT));
 
     if (req->resumed)
         answer_held(req);
     else if (req->page < 0)
-        serve_head(req, inm, html);
+        serve_head(req, inm, repr);
     else
-        serve_page(req, inm, html);
+        serve_page(req, inm, repr);
 }

@@ -41,6 +41,34 @@ static const char style[] =
     "gap:0 1em}dt{color:#666}dd{margin:0;font-family:monospace}"
     "nav a{margin-right:1.5em}.id{font-family:monospace;font-size:.85em;color:#666}";
 
+/* Writes <link rel="alternate"> elements for the other representations of
+ * the same document, at the address of its self link (the server chooses
+ * by Accept), so that tools that find feeds in a page find this one. */
+static void add_alternates(struct fs__buf *out, xmlNode *feed)
+{
+    static const char *const types[] = {"application/atom+xml",
+                                        "application/cloudevents-batch+json"};
+
+    for (xmlNode *n = feed->children; n; n = n->next) {
+        xmlChar *rel;
+        int self;
+
+        if (!is(n, FS_ATOM_NS, "link"))
+            continue;
+        rel = xmlGetProp(n, (const xmlChar *)"rel");
+        self = rel && strcmp((const char *)rel, "self") == 0;
+        xmlFree(rel);
+        if (!self)
+            continue;
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+            fs__buf_printf(out, "<link rel=\"alternate\" type=\"%s\" href=\"", types[i]);
+            add_attr(out, n, "href");
+            fs__buf_adds(out, "\">");
+        }
+        return;
+    }
+}
+
 /* Writes the paging navigation from the feed's link elements. */
 static void add_nav(struct fs__buf *out, xmlNode *feed)
 {
@@ -132,7 +160,9 @@ enum fs_error fs__html_view(const char *atom, size_t len, struct fs__buf *out)
         if (is(n, FS_ATOM_NS, "title"))
             add_text(out, n);
     }
-    fs__buf_printf(out, "</title><style>%s</style></head><body>\n<h1>", style);
+    fs__buf_adds(out, "</title>");
+    add_alternates(out, feed);
+    fs__buf_printf(out, "<style>%s</style></head><body>\n<h1>", style);
     for (xmlNode *n = feed->children; n; n = n->next) {
         if (is(n, FS_ATOM_NS, "title"))
             add_text(out, n);

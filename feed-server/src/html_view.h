@@ -4,7 +4,9 @@
  * The page is made from the Atom document itself, so both views always show
  * the same entries; it lists each entry's position, type, time, fields and
  * id in a table, and turns the paging links (prev-archive, current,
- * next-archive) into links a browser follows to more HTML.
+ * next-archive) into links a browser follows to more HTML. Its <head> has
+ * a <link rel="alternate"> for the Atom and the CloudEvents JSON
+ * representations, at the document's own address.
  */
 #ifndef FS_HTML_VIEW_H
 #define FS_HTML_VIEW_H

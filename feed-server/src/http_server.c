@@ -18,6 +18,7 @@
 #include "feed_http.h"
 #include "log.h"
 #include "long_poll.h"
+#include "negotiate.h"
 #include "routes.h"
 #include "slow_clients.h"
 
@@ -228,9 +229,7 @@ const char *fs_request_body(const struct fs_request *req, size_t *len)
 
 int fs_request_wants_html(const struct fs_request *req)
 {
-    const char *a = fs_request_header(req, MHD_HTTP_HEADER_ACCEPT);
-
-    return a && strstr(a, "text/html") != NULL;
+    return fs__negotiate_html(fs_request_header(req, MHD_HTTP_HEADER_ACCEPT));
 }
 
 int fs_request_is_loopback(const struct fs_request *req)

@@ -21,9 +21,11 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "documents.h"
 #include "dynbuf.h"
 #include "feed_store.h"
 #include "feedserver.h"
+#include "negotiate.h"
 #include "page_cache.h"
 
 #define FS_MAX_PARAMS 8
@@ -43,16 +45,17 @@ struct fs__route {
     void *userdata;
 };
 
-/* A feed the server serves. All but meta are guarded by server->lock. */
+/* A feed the server serves. All but meta are guarded by server->lock; the
+ * arrays are indexed by enum fs__repr. */
 struct fs__feed {
     struct fs__feed_meta meta;
-    int64_t head;       /* last head position seen (watcher or a write request) */
-    char head_id[201];  /* event id of the entry at head, "" when empty */
-    char etag[2][72];   /* head ETags: [0] Atom, [1] HTML */
-    char *head_body[2]; /* head document for `head`, or NULL */
-    size_t head_len[2];
-    struct MHD_Response *head_resp[2]; /* 200 answer made of head_body */
-    struct MHD_Response *nm_resp[2];   /* 304 answer for `head` */
+    int64_t head;      /* last head position seen (watcher or a write request) */
+    char head_id[201]; /* event id of the entry at head, "" when empty */
+    char etag[FS_REPR_COUNT][FS_ETAG_MAX]; /* head ETags */
+    char *head_body[FS_REPR_COUNT];        /* head document for `head`, or NULL */
+    size_t head_len[FS_REPR_COUNT];
+    struct MHD_Response *head_resp[FS_REPR_COUNT]; /* 200 answer made of head_body */
+    struct MHD_Response *nm_resp[FS_REPR_COUNT];   /* 304 answer for `head` */
 };
 
 enum fs__kind { FS_KIND_ERROR, FS_KIND_HEALTHZ, FS_KIND_FEED, FS_KIND_ROUTE };
@@ -69,9 +72,9 @@ struct fs_server {
     size_t nfeeds;
     struct fs__page_cache *pages;
     struct fs__slow_clients *slow; /* deadlines slow senders cannot extend */
-    pthread_mutex_t lock;       /* feeds' heads and the waiters */
+    pthread_mutex_t lock;         /* feeds' heads and the waiters */
     pthread_mutex_t refresh_lock; /* one head refresh at a time: read and record */
-    struct fs_request *waiters; /* held long-polls, a doubly linked list */
+    struct fs_request *waiters;   /* held long-polls, a doubly linked list */
     pthread_mutex_t pool_lock;
     sqlite3 **pool; /* idle database connections */
     size_t npool;
@@ -109,12 +112,12 @@ struct fs_request {
     int queued;                 /* a response was queued */
     int answering;              /* told the slow-client clock it is answered */
     /* Long-poll state, guarded by server->lock. */
-    int held;    /* 1 while suspended in server->waiters */
-    int resumed; /* 1 once resumed (woken or timed out) */
-    int html;
-    unsigned wait_s;     /* the wait applied */
-    int64_t deadline_ms; /* monotonic ms when a held poll ends */
-    char wait_etag[72];  /* the ETag the client holds */
+    int held;                    /* 1 while suspended in server->waiters */
+    int resumed;                 /* 1 once resumed (woken or timed out) */
+    enum fs__repr repr;          /* the representation asked for */
+    unsigned wait_s;             /* the wait applied */
+    int64_t deadline_ms;         /* monotonic ms when a held poll ends */
+    char wait_etag[FS_ETAG_MAX]; /* the ETag the client holds */
     struct fs_request *wprev, *wnext;
 };
 

@@ -1,13 +1,15 @@
 #include "page_cache.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 struct slot {
     const void *feed; /* NULL when the slot is free */
     int64_t page;
-    int html;
-    uint64_t used; /* tick of the last use, for LRU */
+    enum fs__repr repr;
+    char digest[FS_DIGEST_HEX + 1]; /* of the page's newest entry id */
+    uint64_t used;                  /* tick of the last use, for LRU */
     struct MHD_Response *resp;
 };
 
@@ -47,24 +49,25 @@ void fs__page_cache_free(struct fs__page_cache *c)
     free(c);
 }
 
-static struct slot *find(struct fs__page_cache *c, const void *feed, int64_t page, int html)
+/* The slot of (feed, page, repr); any representation when repr is -1. */
+static struct slot *find(struct fs__page_cache *c, const void *feed, int64_t page, int repr)
 {
     for (unsigned i = 0; i < c->n; i++) {
         struct slot *s = &c->slots[i];
-        if (s->feed == feed && s->page == page && s->html == html)
+        if (s->feed == feed && s->page == page && (repr < 0 || (int)s->repr == repr))
             return s;
     }
     return NULL;
 }
 
-int fs__page_cache_queue(struct fs__page_cache *c, const void *feed, int64_t page, int html,
-                         struct MHD_Connection *conn, int *ok)
+int fs__page_cache_queue(struct fs__page_cache *c, const void *feed, int64_t page,
+                         enum fs__repr repr, struct MHD_Connection *conn, int *ok)
 {
     struct slot *s;
     int hit = 0;
 
     pthread_mutex_lock(&c->lock);
-    s = find(c, feed, page, html);
+    s = find(c, feed, page, (int)repr);
     if (s) {
         s->used = ++c->tick;
         *ok = MHD_queue_response(conn, MHD_HTTP_OK, s->resp) == MHD_YES;
@@ -74,13 +77,26 @@ int fs__page_cache_queue(struct fs__page_cache *c, const void *feed, int64_t pag
     return hit;
 }
 
-void fs__page_cache_put(struct fs__page_cache *c, const void *feed, int64_t page, int html,
-                        struct MHD_Response *resp)
+int fs__page_cache_digest(struct fs__page_cache *c, const void *feed, int64_t page,
+                          char digest[FS_DIGEST_HEX + 1])
+{
+    struct slot *s;
+
+    pthread_mutex_lock(&c->lock);
+    s = find(c, feed, page, -1);
+    if (s)
+        snprintf(digest, FS_DIGEST_HEX + 1, "%s", s->digest);
+    pthread_mutex_unlock(&c->lock);
+    return s != NULL;
+}
+
+void fs__page_cache_put(struct fs__page_cache *c, const void *feed, int64_t page,
+                        enum fs__repr repr, const char *digest, struct MHD_Response *resp)
 {
     struct slot *s, *victim;
 
     pthread_mutex_lock(&c->lock);
-    s = find(c, feed, page, html);
+    s = find(c, feed, page, (int)repr);
     if (s) {
         /* Another thread rendered the same page meanwhile; keep one. */
         MHD_destroy_response(resp);
@@ -99,7 +115,8 @@ void fs__page_cache_put(struct fs__page_cache *c, const void *feed, int64_t page
         MHD_destroy_response(victim->resp);
     victim->feed = feed;
     victim->page = page;
-    victim->html = html;
+    victim->repr = repr;
+    snprintf(victim->digest, sizeof victim->digest, "%s", digest);
     victim->used = ++c->tick;
     victim->resp = resp;
 out:

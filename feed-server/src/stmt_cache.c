@@ -9,6 +9,7 @@ static const char *const sql[FS_STMT_COUNT] = {
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [FS_STMT_NEWEST] = "SELECT position, event_id FROM fs_entries WHERE feed = ?1"
                        " ORDER BY position DESC LIMIT 1",
+    [FS_STMT_ENTRY_ID] = "SELECT event_id FROM fs_entries WHERE feed = ?1 AND position = ?2",
 };
 
 /* One connection's statements. */

@@ -1,6 +1,7 @@
 /*
- * stmt_cache.h - the prepared statements fs_feed_append() and the head
- * refresh after a write request reuse, per connection.
+ * stmt_cache.h - the prepared statements fs_feed_append(), the head
+ * refresh after a write request and the ETag check of an uncached archive
+ * page reuse, per connection.
  *
  * Preparing a statement costs more than running it, so an append keeps its
  * statements prepared for the life of the caller's connection. The
@@ -20,7 +21,7 @@
 
 #include <sqlite3.h>
 
-enum fs__stmt_id { FS_STMT_HEAD, FS_STMT_INSERT, FS_STMT_NEWEST, FS_STMT_COUNT };
+enum fs__stmt_id { FS_STMT_HEAD, FS_STMT_INSERT, FS_STMT_NEWEST, FS_STMT_ENTRY_ID, FS_STMT_COUNT };
 
 /* The prepared statement id for db, prepared on first use; NULL on error
  * (the database's message is available from db). The statement stays owned

@@ -3,6 +3,7 @@
 # measured in the same run on the same machine:
 #   (a) 304 polls of the head per second   vs nginx answering 304 for a file
 #   (b) full archive pages per second      vs nginx serving the same bytes
+#   (b') the same page as CloudEvents JSON  vs the Atom page of (b)
 #   (c) appends per second (fs_feed_append) vs raw SQLite inserts
 #   (d) uncached page 10,000 vs page 0 of a 1,000,000-entry feed
 #   (e) how soon a held long-poll answers after another process commits
@@ -104,9 +105,19 @@ ng_etag=$(curl -s -o /dev/null -w '%header{etag}' "$N/page.xml")
 a_fs=$(rate "$F/feeds/usage" -H "If-None-Match: $fs_etag")
 a_ng=$(rate "$N/page.xml" -H "If-None-Match: $ng_etag")
 
-# (b) a full archive page, and the same bytes from a file.
+# (b) a full archive page, and the same bytes from a file; (b') the same
+# page as JSON. Atom and JSON alternate over two rounds, best of each, so
+# a burst of other work on the machine does not favour one of them.
+JSON_ACCEPT="Accept: application/cloudevents-batch+json"
 size=$(wc -c <"$tmp/www/page.xml")
-b_fs=$(rate "$F/feeds/usage/pages/1")
+jsize=$(curl -s -H "$JSON_ACCEPT" "$F/feeds/usage/pages/1" | wc -c)
+[ "$(status "$F/feeds/usage/pages/1" -H "$JSON_ACCEPT")" = 200 ] || { echo "no JSON page"; exit 1; }
+b_fs=0
+b_js=0
+for _ in 1 2; do
+    r=$(rate "$F/feeds/usage/pages/1"); [ "${r:-0}" -gt "$b_fs" ] && b_fs=$r
+    r=$(rate "$F/feeds/usage/pages/1" -H "$JSON_ACCEPT"); [ "${r:-0}" -gt "$b_js" ] && b_js=$r
+done
 b_ng=$(rate "$N/page.xml")
 
 # (c) appends.
@@ -146,6 +157,7 @@ echo "| benchmark | feed-server | baseline | ratio | goal |"
 echo "|---|---|---|---|---|"
 echo "| (a) 304 polls of the head (wrk -t1 -c32) | $a_fs/s | nginx 304: $a_ng/s | $(ratio "$a_fs" "$a_ng")x | >= 1.0x |"
 echo "| (b) full archive page, $size bytes | $b_fs/s | nginx, same file: $b_ng/s | $(ratio "$b_fs" "$b_ng")x | >= 1.0x |"
+echo "| (b') the same page as CloudEvents JSON, $jsize bytes | $b_js/s | Atom page (b): $b_fs/s | $(ratio "$b_js" "$b_fs")x | >= 1.0x |"
 echo "| (c) appends, transactions of 1000 | $c_lib/s | raw SQLite inserts: $c_raw/s | $(ratio "$c_lib" "$c_raw")x | >= 0.5x |"
 echo "| (d) uncached page, $BIG entries, pages of 50 | page 10,000: $d_10k/s | page 0: $d_0/s | cost $(ratio "$d_0" "$d_10k")x | <= 1.2x |"
 echo "| (e) long-poll wake after a commit in another process (20 rounds) | median $e_med ms | max $e_max ms | | < 50 ms |"

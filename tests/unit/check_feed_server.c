@@ -218,6 +218,42 @@ START_TEST(empty_feed_head_is_valid_atom)
 }
 END_TEST
 
+/* The Link header (RFC 8288) that document page (-1: the head) of a feed
+ * with `full` full pages carries: the same links as its Atom document. */
+static const char *links_of(int page, int full)
+{
+    static char out[512];
+    int n;
+
+    if (page < 0) {
+        n = snprintf(out, sizeof out,
+                     "</feeds/usage>; rel=\"self\", </feeds/usage>; rel=\"current\"");
+        if (full > 0)
+            snprintf(out + n, sizeof out - (size_t)n,
+                     ", </feeds/usage/pages/%d>; rel=\"prev-archive\"", full - 1);
+        return out;
+    }
+    n = snprintf(out, sizeof out,
+                 "</feeds/usage/pages/%d>; rel=\"self\", </feeds/usage>; rel=\"current\", ", page);
+    if (page > 0)
+        n += snprintf(out + n, sizeof out - (size_t)n,
+                      "</feeds/usage/pages/%d>; rel=\"prev-archive\", ", page - 1);
+    snprintf(out + n, sizeof out - (size_t)n, "</feeds/usage/pages/%d>; rel=\"next-archive\"",
+             page + 1);
+    return out;
+}
+
+static void expect_links(const struct tk_response *r, int page, int full)
+{
+    const char *got = tk_header(r, "Link");
+    char want[512];
+
+    snprintf(want, sizeof want, "%s", links_of(page, full));
+    ck_assert_msg(got && strcmp(got, want) == 0, "Link: %s, not %s", got ? got : "(none)", want);
+}
+
+static void etag_of(const char *path, const char *h, char *out, size_t size);
+
 /* Checks every document of a feed of n entries. */
 static void check_paging(int n)
 {
@@ -232,6 +268,7 @@ static void check_paging(int n)
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(tk_header(&r, "Cache-Control"), "no-cache");
     ck_assert_str_eq(tk_header(&r, "Vary"), "Accept");
+    expect_links(&r, -1, full);
     parse(&r, &d);
     ck_assert_int_eq(check_atom(&d, full * P + 1), n - full * P);
     ck_assert_int_eq((int)num(&d, "/a:feed/f:head"), n);
@@ -252,6 +289,7 @@ static void check_paging(int n)
         ck_assert_str_eq(tk_header(&r, "Cache-Control"), "public, max-age=31536000, immutable");
         ck_assert_str_eq(tk_header(&r, "Vary"), "Accept");
         ck_assert_ptr_nonnull(tk_header(&r, "ETag"));
+        expect_links(&r, p, full);
         parse(&r, &d);
         ck_assert_int_eq(check_atom(&d, p * P + 1), P);
         ck_assert_int_eq((int)num(&d, "count(/a:feed/fh:archive)"), 1);
@@ -320,6 +358,8 @@ START_TEST(head_etag_changes_on_append_and_304_on_match)
     ck_assert_int_eq(r.status, 304);
     ck_assert_int_eq(r.body_len, 0);
     ck_assert_str_eq(tk_header(&r, "ETag"), etag);
+    ck_assert_str_eq(tk_header(&r, "Cache-Control"), "no-cache");
+    expect_links(&r, -1, 0);
     tk_response_release(&r);
     append_n(db, 1);
     wait_head(3);
@@ -336,6 +376,163 @@ START_TEST(head_etag_changes_on_append_and_304_on_match)
     snprintf(inm, sizeof inm, "If-None-Match: \"other\", %s", page_etag);
     get("/feeds/usage/pages/0", h, &r);
     ck_assert_int_eq(r.status, 304);
+    ck_assert_str_eq(tk_header(&r, "ETag"), page_etag);
+    ck_assert_str_eq(tk_header(&r, "Cache-Control"), "public, max-age=31536000, immutable");
+    expect_links(&r, 0, 1);
+    tk_response_release(&r);
+    /* The head's 304 links to the full page now. */
+    etag_of("/feeds/usage", NULL, etag, sizeof etag);
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    get("/feeds/usage", h, &r);
+    ck_assert_int_eq(r.status, 304);
+    expect_links(&r, -1, 1);
+    tk_response_release(&r);
+}
+END_TEST
+
+/* The ETag of a GET of path with the extra header h (or none), copied. */
+static void etag_of(const char *path, const char *h, char *out, size_t size)
+{
+    struct tk_response r;
+    const char *hs[] = {h, NULL};
+
+    get(path, h ? hs : NULL, &r);
+    ck_assert_msg(r.status == 200, "%s: %ld", path, r.status);
+    ck_assert_ptr_nonnull(tk_header(&r, "ETag"));
+    snprintf(out, size, "%s", tk_header(&r, "ETag"));
+    tk_response_release(&r);
+}
+
+#define ACCEPT_HTML "Accept: text/html"
+
+START_TEST(representations_never_share_an_etag)
+{
+    char head[2][128], page[2][128];
+
+    append_n(db, P + 1);
+    wait_head(P + 1);
+    etag_of("/feeds/usage", NULL, head[0], sizeof head[0]);
+    etag_of("/feeds/usage", ACCEPT_HTML, head[1], sizeof head[1]);
+    etag_of("/feeds/usage/pages/0", NULL, page[0], sizeof page[0]);
+    etag_of("/feeds/usage/pages/0", ACCEPT_HTML, page[1], sizeof page[1]);
+    ck_assert_str_ne(head[0], head[1]);
+    ck_assert_str_ne(page[0], page[1]);
+    ck_assert_str_ne(head[0], page[0]);
+    /* An ETag of one representation is not a match for another. */
+    {
+        struct tk_response r;
+        char inm[160];
+        const char *h[] = {inm, ACCEPT_HTML, NULL};
+
+        snprintf(inm, sizeof inm, "If-None-Match: %s", page[0]);
+        get("/feeds/usage/pages/0", h, &r);
+        ck_assert_int_eq(r.status, 200);
+        tk_response_release(&r);
+        snprintf(inm, sizeof inm, "If-None-Match: %s", page[1]);
+        get("/feeds/usage/pages/0", h, &r);
+        ck_assert_int_eq(r.status, 304);
+        ck_assert_str_eq(tk_header(&r, "ETag"), page[1]);
+        tk_response_release(&r);
+    }
+}
+END_TEST
+
+/* Measured defect: a database restored from a copy that grew back to the
+ * same count served other bytes under the ETags of the old ones. The copy
+ * keeps the feed's uuid; its entries after the copy are other entries. */
+START_TEST(etags_differ_after_a_restore_that_grows_back_to_the_same_count)
+{
+    char *copy = tk_path(dir, "copy.db"), sql[512];
+    char head[2][128], page[2][128], html[2][128];
+    struct fs_server_config cfg = {.listen = "127.0.0.1:0"};
+    sqlite3 *c;
+
+    append_n(db, 2);
+    wait_head(2);
+    snprintf(sql, sizeof sql, "VACUUM INTO '%s'", copy);
+    exec(db, sql);
+    append_n(db, P + 1);
+    wait_head(P + 3);
+    etag_of("/feeds/usage", NULL, head[0], sizeof head[0]);
+    etag_of("/feeds/usage", ACCEPT_HTML, html[0], sizeof html[0]);
+    etag_of("/feeds/usage/pages/0", NULL, page[0], sizeof page[0]);
+    fs_server_close(srv);
+    srv = NULL;
+
+    /* The restored copy grows back to P + 3 entries, other ones. */
+    ck_assert_int_eq(fs_db_open(copy, &c), FS_OK);
+    append_n(c, P + 1);
+    sqlite3_close(c);
+    cfg.db_path = copy;
+    ck_assert_int_eq(fs_server_open(&cfg, &srv), FS_OK);
+    ck_assert_int_eq(fs_server_feed(srv, "usage"), FS_OK);
+    go();
+    wait_head(P + 3);
+    etag_of("/feeds/usage", NULL, head[1], sizeof head[1]);
+    etag_of("/feeds/usage", ACCEPT_HTML, html[1], sizeof html[1]);
+    etag_of("/feeds/usage/pages/0", NULL, page[1], sizeof page[1]);
+    ck_assert_str_ne(head[0], head[1]);
+    ck_assert_str_ne(html[0], html[1]);
+    ck_assert_str_ne(page[0], page[1]);
+    {
+        /* A client holding the old ETags gets the new bytes, not 304,
+         * also for a page not rendered yet (its ETag is looked up). */
+        struct tk_response r;
+        char inm[160];
+        const char *h[] = {inm, NULL};
+
+        fs_server_close(srv);
+        cfg.db_path = copy;
+        ck_assert_int_eq(fs_server_open(&cfg, &srv), FS_OK);
+        ck_assert_int_eq(fs_server_feed(srv, "usage"), FS_OK);
+        go();
+        wait_head(P + 3);
+        snprintf(inm, sizeof inm, "If-None-Match: %s", page[0]);
+        get("/feeds/usage/pages/0", h, &r);
+        ck_assert_int_eq(r.status, 200);
+        tk_response_release(&r);
+        snprintf(inm, sizeof inm, "If-None-Match: %s", head[0]);
+        get("/feeds/usage", h, &r);
+        ck_assert_int_eq(r.status, 200);
+        tk_response_release(&r);
+    }
+    free(copy);
+}
+END_TEST
+
+/* A 304 for a page the server has not rendered (or has evicted) is
+ * decided with one lookup, and agrees with the rendered page's ETag. */
+START_TEST(page_304_without_the_page_cache)
+{
+    char etag[128], inm[160];
+    const char *h[] = {inm, NULL};
+    struct tk_response r;
+    struct fs_server_config cfg = {.listen = "127.0.0.1:0", .page_cache = 1};
+
+    append_n(db, 3 * P);
+    wait_head(3 * P);
+    etag_of("/feeds/usage/pages/1", NULL, etag, sizeof etag);
+    fs_server_close(srv);
+    cfg.db_path = dbpath;
+    ck_assert_int_eq(fs_server_open(&cfg, &srv), FS_OK);
+    ck_assert_int_eq(fs_server_feed(srv, "usage"), FS_OK);
+    go();
+    wait_head(3 * P);
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    get("/feeds/usage/pages/1", h, &r);
+    ck_assert_int_eq(r.status, 304);
+    ck_assert_str_eq(tk_header(&r, "ETag"), etag);
+    tk_response_release(&r);
+    /* Page 0 takes the only cache slot; page 1 is checked again without it. */
+    etag_of("/feeds/usage/pages/0", NULL, inm, sizeof inm);
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    get("/feeds/usage/pages/1", h, &r);
+    ck_assert_int_eq(r.status, 304);
+    tk_response_release(&r);
+    /* The page's ETag does not match another page. */
+    get("/feeds/usage/pages/2", h, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_ne(tk_header(&r, "ETag"), etag);
     tk_response_release(&r);
 }
 END_TEST
@@ -429,8 +626,8 @@ START_TEST(long_poll_is_woken_by_an_append_in_another_process)
         usleep(300 * 1000);
         if (null >= 0)
             dup2(null, STDOUT_FILENO);
-        execl("build/tests/feedgen", "feedgen", "--db", dbpath, "--feed", "usage", "--count",
-              "2", "--page-size", "5", (char *)NULL);
+        execl("build/tests/feedgen", "feedgen", "--db", dbpath, "--feed", "usage", "--count", "2",
+              "--page-size", "5", (char *)NULL);
         _exit(127);
     }
     long_poll(etag, 10, &r);
@@ -463,6 +660,26 @@ START_TEST(long_poll_times_out_with_304)
 }
 END_TEST
 
+/* Checks that the HTML page html links, inside its <head>, to the Atom and
+ * JSON representations at href. */
+static void check_alternates(const char *html, const char *href)
+{
+    static const char *const types[] = {"application/atom+xml",
+                                        "application/cloudevents-batch+json"};
+    const char *end = strstr(html, "</head>");
+
+    ck_assert_ptr_nonnull(end);
+    for (size_t i = 0; i < 2; i++) {
+        char want[256];
+        const char *at;
+
+        snprintf(want, sizeof want, "<link rel=\"alternate\" type=\"%s\" href=\"%s\">", types[i],
+                 href);
+        at = strstr(html, want);
+        ck_assert_msg(at && at < end, "no %s in the head of %.400s", want, html);
+    }
+}
+
 START_TEST(html_view_for_browsers)
 {
     struct tk_response r, a;
@@ -477,6 +694,8 @@ START_TEST(html_view_for_browsers)
     ck_assert_str_eq(tk_header(&r, "Vary"), "Accept");
     ck_assert_ptr_nonnull(strstr(r.body, "<!DOCTYPE html>"));
     ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage/pages/0\""));
+    /* The page names its feed, as feed readers look for it. */
+    check_alternates(r.body, "/feeds/usage");
     ck_assert_ptr_nonnull(strstr(r.body, "cus_42"));
     ck_assert_ptr_nonnull(strstr(r.body, "customerId"));
     {
@@ -488,6 +707,8 @@ START_TEST(html_view_for_browsers)
     tk_response_release(&a);
     get("/feeds/usage/pages/0", h, &r);
     ck_assert_int_eq(r.status, 200);
+    expect_links(&r, 0, 1);
+    check_alternates(r.body, "/feeds/usage/pages/0");
     ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage/pages/1\""));
     ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage\""));
     ck_assert_ptr_nonnull(strstr(r.body, "<td>5</td>"));
@@ -497,6 +718,449 @@ START_TEST(html_view_for_browsers)
     ck_assert_int_eq(r.status, 404);
     ck_assert_str_eq(tk_header(&r, "Content-Type"), "text/html; charset=utf-8");
     ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage\""));
+    tk_response_release(&r);
+}
+END_TEST
+
+/* The representation a GET of the head gets for an Accept value (NULL: the
+ * request sends no Accept at all). */
+static void check_accept(const char *accept, const char *want)
+{
+    struct tk_response r;
+    char h[512];
+    const char *hs[] = {h, NULL};
+
+    snprintf(h, sizeof h, "Accept:%s%s", accept ? " " : "", accept ? accept : "");
+    get("/feeds/usage", hs, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_msg(strncmp(tk_header(&r, "Content-Type"), want, strlen(want)) == 0,
+                  "Accept: %s gave %s, not %s", accept ? accept : "(none)",
+                  tk_header(&r, "Content-Type"), want);
+    ck_assert_str_eq(tk_header(&r, "Vary"), "Accept");
+    tk_response_release(&r);
+}
+
+#define ATOM "application/atom+xml;"
+#define HTML "text/html;"
+#define JSON "application/cloudevents-batch+json;"
+
+START_TEST(accept_is_negotiated_with_q_values)
+{
+    /* What SimplePie sends by default: it can read Atom best. */
+    static const char simplepie[] =
+        "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
+        "application/xml;q=0.8, text/xml;q=0.8, text/html;q=0.7, unknown/unknown;q=0.1, "
+        "application/unknown;q=0.1, */*;q=0.1";
+    static const char browser[] = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    static const struct {
+        const char *accept, *want;
+    } cases[] = {
+        {NULL, ATOM},
+        {"*/*", ATOM},
+        {"application/atom+xml", ATOM},
+        {simplepie, ATOM},
+        {browser, HTML},
+        {"text/html", HTML},
+        {"TEXT/HTML", HTML},
+        {"Text/Html; Q=0.5, application/atom+xml;q=0.4", HTML},
+        {"text/html;q=0", ATOM},
+        {"text/html;q=0, */*", ATOM},
+        {"text/html;q=0.5, */*;q=0.6", ATOM},
+        /* the most specific range decides: text/html's 0.2 beats 1 for text/any */
+        {"text/*, text/html;q=0.2, application/atom+xml;q=0.1", HTML},
+        {"text/*;q=0.9, application/*;q=0.8", HTML},
+        {"application/*;q=0.9, text/html;q=0.8", ATOM},
+        /* application/xml and text/xml ask for Atom when they win */
+        {"application/xml, text/html;q=0.5", ATOM},
+        {"text/xml;q=0.9, text/html;q=0.8", ATOM},
+        {"text/html, application/xml;q=0.9", HTML},
+        /* parameters other than q are ignored, quoted ones too */
+        {"text/html;level=1;q=0.6, application/atom+xml;q=0.5", HTML},
+        {"text/html;x=\"a,b;q=0\";q=0.9, application/atom+xml;q=0.5", HTML},
+        {"text/html ; q=0.9 ,application/atom+xml ;q=0.5", HTML},
+        /* nothing acceptable, or only malformed ranges: Atom */
+        {"image/png", ATOM},
+        {"text/html;q=2", ATOM},
+        {"text/html;q=0.5x", ATOM},
+        {"text/html;q=", ATOM},
+        {"html", ATOM},
+        {",,, ;", ATOM},
+        {"text/html;q=2, text/html;q=0.3, application/atom+xml;q=0.2", HTML},
+        /* the CloudEvents batch, by its name or as JSON */
+        {"application/cloudevents-batch+json", JSON},
+        {"Application/CloudEvents-Batch+JSON", JSON},
+        {"application/json", JSON},
+        {"application/json, text/html;q=0.9", JSON},
+        {"application/cloudevents-batch+json;q=0.5, application/atom+xml", ATOM},
+        {"application/cloudevents-batch+json;q=0, application/json", ATOM},
+        {"application/*", ATOM},
+        {"application/*;q=0.5, application/json;q=0.6", JSON},
+        {"text/html, application/cloudevents-batch+json", JSON},
+    };
+
+    append_n(db, P + 1);
+    wait_head(P + 1);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_accept(cases[i].accept, cases[i].want);
+}
+END_TEST
+
+/* A Prefer case: the header lines sent with a long-poll of the unchanged
+ * head, and the Preference-Applied expected (NULL: not held). */
+struct prefer_case {
+    const char *headers[3];
+    const char *applied;
+};
+
+struct prefer_poll {
+    const struct prefer_case *c;
+    char etag[128];
+    struct tk_response r;
+};
+
+static void *prefer_poll(void *arg)
+{
+    struct prefer_poll *p = arg;
+    char inm[160];
+    const char *h[5] = {inm};
+    size_t n = 1;
+
+    snprintf(inm, sizeof inm, "If-None-Match: %s", p->etag);
+    for (size_t i = 0; i < 3 && p->c->headers[i]; i++)
+        h[n++] = p->c->headers[i];
+    h[n] = NULL;
+    get("/feeds/usage", h, &p->r);
+    return NULL;
+}
+
+START_TEST(prefer_wait_is_parsed_as_rfc_7240_says)
+{
+    static const struct prefer_case cases[] = {
+        {{"Prefer: wait=1"}, "wait=1"},
+        {{"Prefer: WAIT=1"}, "wait=1"},
+        {{"Prefer: Wait=\"1\""}, "wait=1"},
+        {{"Prefer: wait = 1"}, "wait=1"},
+        {{"Prefer: respond-async, wait=1;foo=bar"}, "wait=1"},
+        {{"Prefer: handling=lenient; x=\"wait=9\", wait=1 , return=minimal"}, "wait=1"},
+        {{"Prefer: respond-async", "Prefer: wait=1"}, "wait=1"},
+        {{"Prefer: wait=abc"}, NULL},
+        {{"Prefer: wait="}, NULL},
+        {{"Prefer: wait"}, NULL},
+        {{"Prefer: wait=-1"}, NULL},
+        {{"Prefer: wait=1x"}, NULL},
+        {{"Prefer: wait=1.5"}, NULL},
+        {{"Prefer: wait=0"}, NULL},
+        {{"Prefer: waiting=1"}, NULL},
+        {{"Prefer: x=\"wait=1\""}, NULL},
+        /* only the first wait counts */
+        {{"Prefer: wait=abc, wait=1"}, NULL},
+    };
+    enum { N = sizeof cases / sizeof cases[0] };
+    static struct prefer_poll polls[N];
+    pthread_t t[N];
+
+    /* All at once: each held one takes its second, the others none. */
+    for (size_t i = 0; i < N; i++) {
+        polls[i].c = &cases[i];
+        current_etag(polls[i].etag, sizeof polls[i].etag);
+        ck_assert_int_eq(pthread_create(&t[i], NULL, prefer_poll, &polls[i]), 0);
+    }
+    for (size_t i = 0; i < N; i++) {
+        const char *applied, *what = cases[i].headers[cases[i].headers[1] ? 1 : 0];
+
+        pthread_join(t[i], NULL);
+        ck_assert_msg(polls[i].r.status == 304, "%s: %ld", what, polls[i].r.status);
+        applied = tk_header(&polls[i].r, "Preference-Applied");
+        if (cases[i].applied)
+            ck_assert_msg(applied && strcmp(applied, cases[i].applied) == 0, "%s: applied %s", what,
+                          applied ? applied : "nothing");
+        else
+            ck_assert_msg(!applied, "%s: held (%s)", what, applied);
+        tk_response_release(&polls[i].r);
+    }
+}
+END_TEST
+
+START_TEST(prefer_wait_is_capped)
+{
+    static const struct prefer_case big = {{"Prefer: wait=99999999999999999999"}, NULL};
+    struct prefer_poll p = {.c = &big};
+    pthread_t t;
+
+    current_etag(p.etag, sizeof p.etag);
+    /* Held (capped, not parsed as garbage), then woken by an append. */
+    ck_assert_int_eq(pthread_create(&t, NULL, append_later, NULL), 0);
+    prefer_poll(&p);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(p.r.status, 200);
+    ck_assert_str_eq(tk_header(&p.r, "Preference-Applied"), "wait=30");
+    tk_response_release(&p.r);
+}
+END_TEST
+
+/* ---- the CloudEvents JSON batch ---- */
+
+#define ACCEPT_JSON "Accept: application/cloudevents-batch+json"
+
+/* Evaluates the SQL expression expr (SQLite's JSON functions) with ?1 bound
+ * to json, as an integer. */
+static long long jq_int(const char *json, const char *expr)
+{
+    sqlite3 *m;
+    sqlite3_stmt *st;
+    char sql[512];
+    long long v;
+
+    snprintf(sql, sizeof sql, "SELECT %s", expr);
+    ck_assert_int_eq(sqlite3_open(":memory:", &m), SQLITE_OK);
+    ck_assert_msg(sqlite3_prepare_v2(m, sql, -1, &st, NULL) == SQLITE_OK, "%s", sql);
+    sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(m);
+    return v;
+}
+
+/* The text of json_extract(json, path) in a static buffer; "(null)" for
+ * none. */
+static const char *jq_text(const char *json, const char *path)
+{
+    static char buf[1024];
+    sqlite3 *m;
+    sqlite3_stmt *st;
+    const unsigned char *t;
+
+    ck_assert_int_eq(sqlite3_open(":memory:", &m), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(m, "SELECT json_extract(?1, ?2)", -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    t = sqlite3_column_text(st, 0);
+    snprintf(buf, sizeof buf, "%s", t ? (const char *)t : "(null)");
+    sqlite3_finalize(st);
+    sqlite3_close(m);
+    return buf;
+}
+
+/* Texts that JSON must escape and XML must carry: quotes, backslashes,
+ * the control characters a feed may hold, markup, non-ASCII, nothing. */
+static const char *const tricky[] = {
+    "say \"hi\" \\ back\\",
+    "tab\there\nnew line\r\ncrlf",
+    "<&> 'apos' ]]> &amp;",
+    "\xc3\xa9 \xe2\x80\x93 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80",
+    "",
+    "   ",
+};
+#define NTRICKY (sizeof tricky / sizeof tricky[0])
+
+/* Appends n entries whose fields are the tricky texts (entry i has version
+ * i % 3 + 1), in one transaction. */
+static void append_tricky(sqlite3 *c, int n)
+{
+    exec(c, "BEGIN IMMEDIATE");
+    for (int i = 0; i < n; i++) {
+        char units[16];
+        struct fs_field f[NTRICKY + 2] = {{"customerId", "cus_42"}, {"units", units}};
+        struct fs_event ev = {
+            .type = "UsageRecorded", .version = i % 3 + 1, .fields = f, .nfields = NTRICKY + 2};
+        char names[NTRICKY][16];
+
+        snprintf(units, sizeof units, "%d", i);
+        for (size_t k = 0; k < NTRICKY; k++) {
+            snprintf(names[k], sizeof names[k], "text%zu", k);
+            f[k + 2] = (struct fs_field){names[k], tricky[k]};
+        }
+        ck_assert_int_eq(fs_feed_append(c, "usage", &ev, NULL), FS_OK);
+    }
+    exec(c, "COMMIT");
+}
+
+/*
+ * Checks that the JSON batch j is a CloudEvents batch of the same entries
+ * as the Atom document a of the same path: same count and order, the
+ * attributes of the mapping, and every field equal. Returns the count.
+ */
+static int check_batch(const char *j, const struct tk_response *a)
+{
+    struct doc d;
+    int n;
+
+    ck_assert_msg(jq_int(j, "json_valid(?1)") == 1, "not JSON: %s", j);
+    ck_assert_int_eq(jq_int(j, "json_type(?1) = 'array'"), 1);
+    parse(a, &d);
+    n = (int)jq_int(j, "json_array_length(?1)");
+    ck_assert_int_eq(n, (int)num(&d, "count(/a:feed/a:entry)"));
+    for (int i = 0; i < n; i++) {
+        char path[96], expr[256], atom[512];
+        int nfields;
+
+#define AT(suffix) (snprintf(path, sizeof path, "$[%d]%s", i, suffix), path)
+#define XP(suffix) (snprintf(expr, sizeof expr, "/a:feed/a:entry[%d]%s", i + 1, suffix), expr)
+        ck_assert_str_eq(jq_text(j, AT(".specversion")), "1.0");
+        ck_assert_str_eq(jq_text(j, AT(".source")), "/feeds/usage");
+        ck_assert_str_eq(jq_text(j, AT(".datacontenttype")), "application/json");
+        snprintf(atom, sizeof atom, "%s", str(&d, XP("/a:id")));
+        ck_assert_str_eq(jq_text(j, AT(".id")), atom);
+        snprintf(atom, sizeof atom, "%s", str(&d, XP("/a:category/@term")));
+        ck_assert_str_eq(jq_text(j, AT(".type")), atom);
+        snprintf(atom, sizeof atom, "%s", str(&d, XP("/a:updated")));
+        ck_assert_str_eq(jq_text(j, AT(".time")), atom);
+        snprintf(expr, sizeof expr, "json_type(?1, '$[%d].position') = 'integer'", i);
+        ck_assert_int_eq(jq_int(j, expr), 1);
+        snprintf(expr, sizeof expr, "json_type(?1, '$[%d].eventversion') = 'integer'", i);
+        ck_assert_int_eq(jq_int(j, expr), 1);
+        snprintf(expr, sizeof expr, "json_extract(?1, '$[%d].position')", i);
+        ck_assert_int_eq(jq_int(j, expr), (long long)num(&d, XP("/f:position")));
+        snprintf(expr, sizeof expr, "json_extract(?1, '$[%d].eventversion')", i);
+        ck_assert_int_eq(jq_int(j, expr), (long long)num(&d, XP("/a:content/*/@version")));
+        /* data: one string member per field, in the fields' order */
+        snprintf(expr, sizeof expr, "count(/a:feed/a:entry[%d]/a:content/*/*)", i + 1);
+        nfields = (int)num(&d, expr);
+        snprintf(expr, sizeof expr, "(SELECT count(*) FROM json_each(?1, '$[%d].data'))", i);
+        ck_assert_int_eq(jq_int(j, expr), nfields);
+        for (int k = 1; k <= nfields; k++) {
+            char name[64], sql[256];
+
+            snprintf(expr, sizeof expr, "local-name(/a:feed/a:entry[%d]/a:content/*/*[%d])", i + 1,
+                     k);
+            snprintf(name, sizeof name, "%s", str(&d, expr));
+            snprintf(sql, sizeof sql,
+                     "(SELECT key FROM json_each(?1, '$[%d].data') LIMIT 1 OFFSET %d) = '%s'", i,
+                     k - 1, name);
+            ck_assert_msg(jq_int(j, sql) == 1, "field %d of event %d is not %s", k, i, name);
+            snprintf(sql, sizeof sql, "json_type(?1, '$[%d].data.%s') = 'text'", i, name);
+            ck_assert_int_eq(jq_int(j, sql), 1);
+            snprintf(expr, sizeof expr, "/a:feed/a:entry[%d]/a:content/*/*[%d]", i + 1, k);
+            snprintf(atom, sizeof atom, "%s", str(&d, expr));
+            snprintf(path, sizeof path, "$[%d].data.%s", i, name);
+            ck_assert_msg(strcmp(jq_text(j, path), atom) == 0, "%s: %s vs Atom %s", path,
+                          jq_text(j, path), atom);
+        }
+#undef AT
+#undef XP
+    }
+    unparse(&d);
+    return n;
+}
+
+START_TEST(cloudevents_batch_of_the_head_and_pages)
+{
+    struct tk_response j, a;
+    const char *hj[] = {ACCEPT_JSON, NULL};
+    char etag[128];
+
+    /* The empty head is an empty batch. */
+    get("/feeds/usage", hj, &j);
+    ck_assert_int_eq(j.status, 200);
+    ck_assert_str_eq(tk_header(&j, "Content-Type"),
+                     "application/cloudevents-batch+json; charset=utf-8");
+    ck_assert_str_eq(j.body, "[]\n");
+    tk_response_release(&j);
+
+    append_tricky(db, 2 * P + 2);
+    wait_head(2 * P + 2);
+    get("/feeds/usage", hj, &j);
+    get("/feeds/usage", NULL, &a);
+    ck_assert_int_eq(j.status, 200);
+    ck_assert_str_eq(tk_header(&j, "Content-Type"),
+                     "application/cloudevents-batch+json; charset=utf-8");
+    ck_assert_str_eq(tk_header(&j, "Cache-Control"), "no-cache");
+    ck_assert_str_eq(tk_header(&j, "Vary"), "Accept");
+    expect_links(&j, -1, 2);
+    ck_assert_int_eq(check_batch(j.body, &a), 2);
+    ck_assert_int_eq(jq_int(j.body, "json_extract(?1, '$[0].position')"), 2 * P + 1);
+    /* Control characters are escaped as \u00XX, never sent raw. */
+    ck_assert_ptr_nonnull(strstr(j.body, "tab\\u0009here\\u000anew line\\u000d\\u000acrlf"));
+    ck_assert_ptr_nonnull(strstr(j.body, "say \\\"hi\\\" \\\\ back\\\\"));
+    ck_assert_ptr_null(strchr(j.body, '\t'));
+    ck_assert_ptr_null(strchr(j.body, '\r'));
+    for (size_t k = 0; k < NTRICKY; k++) {
+        char path[64];
+
+        snprintf(path, sizeof path, "$[1].data.text%zu", k);
+        ck_assert_str_eq(jq_text(j.body, path), tricky[k]);
+    }
+    tk_response_release(&j);
+    tk_response_release(&a);
+
+    for (int p = 0; p < 2; p++) {
+        char path[64];
+
+        snprintf(path, sizeof path, "/feeds/usage/pages/%d", p);
+        get(path, hj, &j);
+        get(path, NULL, &a);
+        ck_assert_int_eq(j.status, 200);
+        ck_assert_str_eq(tk_header(&j, "Cache-Control"), "public, max-age=31536000, immutable");
+        expect_links(&j, p, 2);
+        ck_assert_int_eq(check_batch(j.body, &a), P);
+        ck_assert_int_eq(jq_int(j.body, "json_extract(?1, '$[0].position')"), p * P + 1);
+        snprintf(etag, sizeof etag, "%s", tk_header(&j, "ETag"));
+        ck_assert_str_ne(tk_header(&a, "ETag"), etag);
+        tk_response_release(&a);
+        tk_response_release(&j);
+        /* From the page cache: the same bytes. */
+        get(path, hj, &a);
+        get(path, hj, &j);
+        ck_assert_str_eq(a.body, j.body);
+        ck_assert_str_eq(tk_header(&j, "ETag"), etag);
+        tk_response_release(&a);
+        tk_response_release(&j);
+    }
+    /* The page being filled is a JSON 404, as for Atom. */
+    get("/feeds/usage/pages/2", hj, &j);
+    ck_assert_int_eq(j.status, 404);
+    ck_assert_str_eq(tk_header(&j, "Content-Type"), "application/json");
+    ck_assert_ptr_nonnull(strstr(jq_text(j.body, "$.error"), "not full"));
+    tk_response_release(&j);
+}
+END_TEST
+
+START_TEST(cloudevents_batch_304_and_long_poll)
+{
+    struct tk_response r;
+    char etag[128], page_etag[128], atom_etag[128], inm[160];
+    const char *h[] = {inm, ACCEPT_JSON, NULL};
+    const char *poll[] = {inm, ACCEPT_JSON, "Prefer: wait=10", NULL};
+    pthread_t t;
+
+    append_n(db, P + 1);
+    wait_head(P + 1);
+    etag_of("/feeds/usage", ACCEPT_JSON, etag, sizeof etag);
+    etag_of("/feeds/usage", NULL, atom_etag, sizeof atom_etag);
+    etag_of("/feeds/usage/pages/0", ACCEPT_JSON, page_etag, sizeof page_etag);
+    ck_assert_str_ne(etag, atom_etag);
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    get("/feeds/usage", h, &r);
+    ck_assert_int_eq(r.status, 304);
+    expect_links(&r, -1, 1);
+    tk_response_release(&r);
+    snprintf(inm, sizeof inm, "If-None-Match: %s", page_etag);
+    get("/feeds/usage/pages/0", h, &r);
+    ck_assert_int_eq(r.status, 304);
+    expect_links(&r, 0, 1);
+    tk_response_release(&r);
+    /* The Atom ETag does not match the JSON head. */
+    snprintf(inm, sizeof inm, "If-None-Match: %s", atom_etag);
+    get("/feeds/usage", h, &r);
+    ck_assert_int_eq(r.status, 200);
+    tk_response_release(&r);
+
+    /* A held JSON long-poll is answered with the new entry, as JSON. */
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    ck_assert_int_eq(pthread_create(&t, NULL, append_later, NULL), 0);
+    get("/feeds/usage", poll, &r);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(tk_header(&r, "Preference-Applied"), "wait=10");
+    ck_assert_str_eq(tk_header(&r, "Content-Type"),
+                     "application/cloudevents-batch+json; charset=utf-8");
+    ck_assert_str_ne(tk_header(&r, "ETag"), etag);
+    expect_links(&r, -1, 1);
+    ck_assert_int_eq(jq_int(r.body, "json_array_length(?1)"), 2);
+    ck_assert_int_eq(jq_int(r.body, "json_extract(?1, '$[1].position')"), P + 2);
     tk_response_release(&r);
 }
 END_TEST
@@ -542,6 +1206,16 @@ static void echo_route(struct fs_request *req, void *userdata)
     fs_reply(req, 200, "text/plain", out, (size_t)n);
 }
 
+/* Answers "html" or "json" as fs_request_wants_html() decides. */
+static void wants_route(struct fs_request *req, void *userdata)
+{
+    (void)userdata;
+    if (fs_request_wants_html(req))
+        fs_reply(req, 200, "text/plain", "html", 4);
+    else
+        fs_reply(req, 200, "text/plain", "json", 4);
+}
+
 static void error_route(struct fs_request *req, void *userdata)
 {
     (void)userdata;
@@ -568,6 +1242,7 @@ static void routes_setup(void)
 {
     start(NULL, 0);
     ck_assert_int_eq(fs_server_route(srv, "POST", "/append", 0, append_route, NULL), FS_OK);
+    ck_assert_int_eq(fs_server_route(srv, "GET", "/wants", 0, wants_route, NULL), FS_OK);
     ck_assert_int_eq(fs_server_route(srv, "GET", "/things/*", 0, echo_route, &dir), FS_OK);
     ck_assert_int_eq(fs_server_route(srv, "POST", "/things", 16, echo_route, &dir), FS_OK);
     ck_assert_int_eq(fs_server_route(srv, "DELETE", "/things/*", 0, error_route, NULL), FS_OK);
@@ -629,6 +1304,44 @@ START_TEST(routes_params_405_404_413)
     tk_http("POST", url, NULL, "x", &r);
     ck_assert_int_eq(r.status, 405);
     tk_response_release(&r);
+}
+END_TEST
+
+/* A context's own pages: HTML for a browser, JSON for everyone else. */
+START_TEST(wants_html_only_when_html_beats_json)
+{
+    static const struct {
+        const char *accept, *want;
+    } cases[] = {
+        {NULL, "json"},
+        {"*/*", "json"},
+        {"application/json", "json"},
+        {"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "html"},
+        {"text/html", "html"},
+        {"TEXT/HTML", "html"},
+        {"text/*", "html"},
+        {"text/html;q=0", "json"},
+        {"text/html;q=0, */*", "json"},
+        {"text/html, application/json", "json"},
+        {"text/html, application/json;q=0.9", "html"},
+        {"application/json;q=0.5, text/html", "html"},
+        {"text/html;q=0.5, */*", "json"},
+    };
+    char url[128], h[256];
+    const char *hs[] = {h, NULL};
+
+    snprintf(url, sizeof url, "%s/wants", base);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct tk_response r;
+        const char *a = cases[i].accept;
+
+        snprintf(h, sizeof h, "Accept:%s%s", a ? " " : "", a ? a : "");
+        tk_http("GET", url, hs, NULL, &r);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_msg(strcmp(r.body, cases[i].want) == 0, "Accept: %s gave %s", a ? a : "(none)",
+                      r.body);
+        tk_response_release(&r);
+    }
 }
 END_TEST
 
@@ -842,10 +1555,18 @@ int main(void)
     tcase_add_test(tc, paging_at_10p);
     tcase_add_test(tc, head_etag_changes_on_append_and_304_on_match);
     tcase_add_test(tc, head_request_has_headers_and_no_body);
+    tcase_add_test(tc, representations_never_share_an_etag);
+    tcase_add_test(tc, etags_differ_after_a_restore_that_grows_back_to_the_same_count);
+    tcase_add_test(tc, page_304_without_the_page_cache);
     tcase_add_test(tc, long_poll_is_woken_by_an_append_in_this_process);
     tcase_add_test(tc, long_poll_is_woken_by_an_append_in_another_process);
     tcase_add_test(tc, long_poll_times_out_with_304);
     tcase_add_test(tc, html_view_for_browsers);
+    tcase_add_test(tc, accept_is_negotiated_with_q_values);
+    tcase_add_test(tc, prefer_wait_is_parsed_as_rfc_7240_says);
+    tcase_add_test(tc, prefer_wait_is_capped);
+    tcase_add_test(tc, cloudevents_batch_of_the_head_and_pages);
+    tcase_add_test(tc, cloudevents_batch_304_and_long_poll);
     tcase_add_test(tc, bad_page_numbers_and_unknown_feeds_are_404);
     tcase_add_test(tc, oversized_headers_are_refused);
     tcase_add_test(tc, long_polls_past_the_cap_get_503);
@@ -855,6 +1576,7 @@ int main(void)
     tcase_add_checked_fixture(tr, routes_setup, teardown);
     tcase_set_timeout(tr, 60);
     tcase_add_test(tr, routes_params_405_404_413);
+    tcase_add_test(tr, wants_html_only_when_html_beats_json);
     tcase_add_test(tr, head_shows_an_append_as_soon_as_its_request_is_answered);
     suite_add_tcase(s, tr);
     tcase_add_checked_fixture(ta, auth_setup, teardown);
