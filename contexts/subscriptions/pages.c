@@ -1,6 +1,7 @@
 #include "pages.h"
 
 #include "calendar.h"
+#include "csrf.h"
 #include "customers.h"
 #include "db.h"
 #include "log.h"
@@ -14,28 +15,68 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Cents as "-12.34" for people; the JSON API keeps integer cents. */
-static void money(struct strbuf *sb, long long cents)
-{
-    unsigned long long a = cents < 0 ? 0ULL - (unsigned long long)cents : (unsigned long long)cents;
-
-    sb_printf(sb, "%s%llu.%02llu", cents < 0 ? "-" : "", a / 100, a % 100);
-}
-
 static const char *col(sqlite3_stmt *st, int i)
 {
     const unsigned char *s = sqlite3_column_text(st, i);
     return s ? (const char *)s : "";
 }
 
-static void reply(struct fs_request *req, unsigned status, const char *title, struct strbuf *sb)
+void page_reply(struct fs_request *req, unsigned status, const char *title, struct strbuf *sb)
 {
+    fs_reply_header(req, "X-Frame-Options", "DENY");
+    fs_reply_header(req, "Content-Security-Policy", "frame-ancestors 'none'");
     web_reply_page(req, status, SUB_PROG, title, sb->buf ? sb->buf : "");
     sb_release(sb);
 }
 
-static void nav(struct strbuf *sb, const char *customer_id)
+void page_csrf_field(struct strbuf *sb, const struct caller *who)
 {
+    if (who && who->csrf[0])
+        sb_printf(sb, "<input type=\"hidden\" name=\"" CSRF_FIELD "\" value=\"%s\">", who->csrf);
+}
+
+/* Opens a form posting to path (escaped), with the CSRF field. */
+static void form_open(struct strbuf *sb, const struct caller *who, const char *cls,
+                      const char *path)
+{
+    sb_puts(sb, "<form");
+    if (cls)
+        sb_printf(sb, " class=\"%s\"", cls);
+    sb_puts(sb, " method=\"post\" action=\"");
+    sb_html(sb, path);
+    sb_puts(sb, "\">");
+    page_csrf_field(sb, who);
+}
+
+static void button_form(struct strbuf *sb, const struct caller *who, const char *path,
+                        const char *label, const char *cls)
+{
+    form_open(sb, who, "inline", path);
+    sb_printf(sb, "<button type=\"submit\" class=\"%s\">%s</button></form> ", cls, label);
+}
+
+/* Who is signed in, and the sign-out button. */
+static void signed_in_as(struct strbuf *sb, const struct caller *who)
+{
+    if (!who || who->kind == CALLER_NOBODY)
+        return;
+    sb_puts(sb, "<p class=\"muted\" id=\"signed-in\">");
+    if (who->token_index < 0) {
+        sb_puts(sb, "Operator on loopback: no admin token is configured, so this server answers "
+                    "loopback clients only.");
+    } else {
+        sb_printf(sb, "Signed in as operator (admin token %d)", who->token_index + 1);
+        if (who->has_session) {
+            sb_puts(sb, " ");
+            button_form(sb, who, "/logout", "Sign out", "secondary");
+        }
+    }
+    sb_puts(sb, "</p>\n");
+}
+
+static void nav(struct strbuf *sb, const struct caller *who, const char *customer_id)
+{
+    signed_in_as(sb, who);
     sb_puts(sb, "<p class=\"pager\"><a href=\"/customers\">All customers</a>");
     if (customer_id) {
         sb_puts(sb, "<a href=\"/customers/");
@@ -48,7 +89,7 @@ static void nav(struct strbuf *sb, const char *customer_id)
                 "<a href=\"/status\">Status</a></p>\n");
 }
 
-void page_customers(struct fs_request *req)
+void page_customers(struct fs_request *req, const struct caller *who)
 {
     sqlite3 *db = fs_request_db(req);
     struct strbuf sb = STRBUF_INIT;
@@ -58,7 +99,7 @@ void page_customers(struct fs_request *req)
 
     sub_month_of(sub_clock_now(), month);
     sb_puts(&sb, "<h1>Customers</h1>\n");
-    nav(&sb, NULL);
+    nav(&sb, who, NULL);
     sb_puts(&sb, "<table><tr><th>Name</th><th>Id</th><th>Plan</th><th class=\"num\">Balance</th>"
                  "<th>Status</th></tr>\n");
     if (sqlite3_prepare_v2(db,
@@ -80,7 +121,7 @@ void page_customers(struct fs_request *req)
             sb_puts(&sb, "</code></td><td>");
             sb_html(&sb, col(st, 2));
             sb_puts(&sb, "</td><td class=\"num\">");
-            money(&sb, sqlite3_column_int64(st, 3));
+            view_money(&sb, sqlite3_column_int64(st, 3));
             sb_printf(&sb, "</td><td><span class=\"badge %s\">%s</span></td></tr>\n",
                       *reason ? "locked" : "active", *reason ? "locked" : "active");
         }
@@ -88,30 +129,22 @@ void page_customers(struct fs_request *req)
     sqlite3_finalize(st);
     if (!rows)
         sb_puts(&sb, "<tr><td colspan=\"5\">No customers yet: register one below.</td></tr>\n");
-    sb_puts(&sb, "</table>\n<h2>Register a customer</h2>\n"
-                 "<form method=\"post\" action=\"/customers\">"
-                 "<label>Name <input type=\"text\" name=\"name\" required maxlength=\"200\"></label>"
+    sb_puts(&sb, "</table>\n<h2>Register a customer</h2>\n");
+    form_open(&sb, who, NULL, "/customers");
+    sb_puts(&sb, "<label>Name <input type=\"text\" name=\"name\" required maxlength=\"200\"></label>"
                  "<label>Plan <select name=\"plan\"><option value=\"payg\">payg: no monthly fee, "
                  "1 cent a unit, credit limit 10.00</option><option value=\"team\">team: 29.00 a "
                  "month, 1 cent a unit, credit limit 100.00</option></select></label>"
                  "<label>Credit limit in cents (empty: the plan's) <input type=\"number\" "
                  "name=\"credit_limit_cents\" min=\"0\"></label>"
                  "<button type=\"submit\">Register</button></form>\n");
-    reply(req, 200, "Customers", &sb);
+    page_reply(req, 200, "Customers", &sb);
 }
 
-static void button_form(struct strbuf *sb, const char *action, const char *label,
-                        const char *cls)
-{
-    sb_puts(sb, "<form class=\"inline\" method=\"post\" action=\"");
-    sb_html(sb, action);
-    sb_printf(sb, "\"><button type=\"submit\" class=\"%s\">%s</button></form> ", cls, label);
-}
-
-static void users_section(struct strbuf *sb, sqlite3 *db, const char *id)
+static void users_section(struct strbuf *sb, sqlite3 *db, const char *id, const struct caller *who)
 {
     sqlite3_stmt *st = NULL;
-    char action[256];
+    char path[256];
     int rows = 0;
 
     sb_puts(sb, "<h2>Users and login keys</h2>\n<table><tr><th>Email</th><th>User</th>"
@@ -126,6 +159,7 @@ static void users_section(struct strbuf *sb, sqlite3 *db, const char *id)
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *uid = col(st, 0), *kid = col(st, 2);
+
         rows++;
         sb_puts(sb, "<tr><td>");
         sb_html(sb, col(st, 1));
@@ -138,16 +172,16 @@ static void users_section(struct strbuf *sb, sqlite3 *db, const char *id)
             sb_puts(sb, "</code> <code>");
             sb_html(sb, col(st, 3));
             sb_puts(sb, "</code> ");
-            snprintf(action, sizeof action, "/customers/%s/users/%s/keys/%s/revoke", id, uid, kid);
-            button_form(sb, action, "Revoke key", "danger");
+            snprintf(path, sizeof path, "/customers/%s/users/%s/keys/%s/revoke", id, uid, kid);
+            button_form(sb, who, path, "Revoke key", "danger");
         } else {
             sb_puts(sb, "no valid key");
         }
         sb_puts(sb, "</td><td>");
-        snprintf(action, sizeof action, "/customers/%s/users/%s/keys", id, uid);
-        button_form(sb, action, "Issue a key", "secondary");
-        snprintf(action, sizeof action, "/customers/%s/users/%s/remove", id, uid);
-        button_form(sb, action, "Remove user", "danger");
+        snprintf(path, sizeof path, "/customers/%s/users/%s/keys", id, uid);
+        button_form(sb, who, path, "Issue a key", "secondary");
+        snprintf(path, sizeof path, "/customers/%s/users/%s/remove", id, uid);
+        button_form(sb, who, path, "Remove user", "danger");
         sb_puts(sb, "</td></tr>\n");
     }
 out:
@@ -155,6 +189,10 @@ out:
     if (!rows)
         sb_puts(sb, "<tr><td colspan=\"4\">No users yet.</td></tr>\n");
     sb_puts(sb, "</table>\n");
+    snprintf(path, sizeof path, "/customers/%s/users", id);
+    form_open(sb, who, NULL, path);
+    sb_puts(sb, "<label>Email <input type=\"email\" name=\"email\" required></label>"
+                "<button type=\"submit\">Add user</button></form>\n");
 }
 
 static void charges_section(struct strbuf *sb, sqlite3 *db, const char *id)
@@ -180,7 +218,7 @@ static void charges_section(struct strbuf *sb, sqlite3 *db, const char *id)
             sb_puts(sb, "</td><td>");
             sb_html(sb, col(st, 3));
             sb_puts(sb, "</td><td class=\"num\">");
-            money(sb, sqlite3_column_int64(st, 4));
+            view_money(sb, sqlite3_column_int64(st, 4));
             sb_puts(sb, "</td></tr>\n");
         }
     }
@@ -190,12 +228,37 @@ static void charges_section(struct strbuf *sb, sqlite3 *db, const char *id)
     sb_puts(sb, "</table>\n");
 }
 
-void page_customer(struct fs_request *req, const char *id)
+static void operator_forms(struct strbuf *sb, const char *id, const struct caller *who)
+{
+    char path[160];
+
+    snprintf(path, sizeof path, "/customers/%s/payments", id);
+    sb_puts(sb, "<h2>Payment</h2>");
+    form_open(sb, who, NULL, path);
+    sb_puts(sb, "<label>Amount in cents <input type=\"number\" name=\"amount_cents\" min=\"1\" "
+                "required></label><button type=\"submit\">Record payment</button></form>\n");
+
+    snprintf(path, sizeof path, "/customers/%s/plan", id);
+    sb_puts(sb, "<h2>Plan</h2>");
+    form_open(sb, who, NULL, path);
+    sb_puts(sb, "<label>Plan from next month <select name=\"plan\">"
+                "<option value=\"payg\">payg</option><option value=\"team\">team</option>"
+                "</select></label><button type=\"submit\">Change plan</button></form>\n");
+
+    sb_puts(sb, "<h2>Lock</h2><div>");
+    snprintf(path, sizeof path, "/customers/%s/lock", id);
+    button_form(sb, who, path, "Lock", "danger");
+    snprintf(path, sizeof path, "/customers/%s/unlock", id);
+    button_form(sb, who, path, "Unlock", "secondary");
+    sb_puts(sb, "</div>\n");
+}
+
+void page_customer(struct fs_request *req, const char *id, const struct caller *who)
 {
     sqlite3 *db = fs_request_db(req);
     struct strbuf sb = STRBUF_INIT;
     struct customer_state s;
-    char why[256], month[SUB_MONTH_SIZE], now_month[SUB_MONTH_SIZE], action[160];
+    char why[256], month[SUB_MONTH_SIZE], now_month[SUB_MONTH_SIZE];
     char *name = NULL, *next = NULL;
     enum sub_result r = customer_load(db, id, &s, why, sizeof why);
     long long units, charges;
@@ -224,7 +287,7 @@ void page_customer(struct fs_request *req, const char *id)
     sb_html(&sb, name ? name : id);
     sb_printf(&sb, " <span class=\"badge %s\">%s</span></h1>\n",
               s.lock_reason[0] ? "locked" : "active", s.lock_reason[0] ? "locked" : "active");
-    nav(&sb, id);
+    nav(&sb, who, id);
     if (s.lock_reason[0])
         sb_printf(&sb, "<p class=\"banner bad\">Locked (%s): the Cloud API and Product 1 refuse "
                        "every key of this customer. %s</p>\n",
@@ -241,47 +304,23 @@ void page_customer(struct fs_request *req, const char *id)
         sb_html(&sb, next);
         sb_puts(&sb, ")");
     }
-    sb_puts(&sb, "</dd><dt>Balance</dt><dd>");
-    money(&sb, s.balance_cents);
+    sb_puts(&sb, "</dd><dt>Balance</dt><dd id=\"balance\">");
+    view_money(&sb, s.balance_cents);
     sb_puts(&sb, "</dd><dt>Credit limit</dt><dd>");
-    money(&sb, s.credit_limit_cents);
+    view_money(&sb, s.credit_limit_cents);
     sb_printf(&sb, "</dd><dt>Usage in %s</dt><dd>%lld units, ", month, units);
-    money(&sb, charges);
+    view_money(&sb, charges);
     sb_puts(&sb, "</dd></dl>\n");
 
-    users_section(&sb, db, id);
-    snprintf(action, sizeof action, "/customers/%s/users", id);
-    sb_puts(&sb, "<form method=\"post\" action=\"");
-    sb_html(&sb, action);
-    sb_puts(&sb, "\"><label>Email <input type=\"email\" name=\"email\" required></label>"
-                 "<button type=\"submit\">Add user</button></form>\n");
-
+    users_section(&sb, db, id, who);
     charges_section(&sb, db, id);
-    snprintf(action, sizeof action, "/customers/%s/payments", id);
-    sb_puts(&sb, "<h2>Payment</h2><form method=\"post\" action=\"");
-    sb_html(&sb, action);
-    sb_puts(&sb, "\"><label>Amount in cents <input type=\"number\" name=\"amount_cents\" min=\"1\" "
-                 "required></label><button type=\"submit\">Record payment</button></form>\n");
-
-    snprintf(action, sizeof action, "/customers/%s/plan", id);
-    sb_puts(&sb, "<h2>Plan</h2><form method=\"post\" action=\"");
-    sb_html(&sb, action);
-    sb_puts(&sb, "\"><label>Plan from next month <select name=\"plan\">"
-                 "<option value=\"payg\">payg</option><option value=\"team\">team</option>"
-                 "</select></label><button type=\"submit\">Change plan</button></form>\n");
-
-    sb_puts(&sb, "<h2>Lock</h2><div>");
-    snprintf(action, sizeof action, "/customers/%s/lock", id);
-    button_form(&sb, action, "Lock", "danger");
-    snprintf(action, sizeof action, "/customers/%s/unlock", id);
-    button_form(&sb, action, "Unlock", "secondary");
-    sb_puts(&sb, "</div>\n");
+    operator_forms(&sb, id, who);
     free(name);
     free(next);
-    reply(req, 200, "Customer", &sb);
+    page_reply(req, 200, "Customer", &sb);
 }
 
-void page_invoices(struct fs_request *req, const char *id)
+void page_invoices(struct fs_request *req, const char *id, const struct caller *who)
 {
     sqlite3 *db = fs_request_db(req);
     struct strbuf sb = STRBUF_INIT;
@@ -295,7 +334,7 @@ void page_invoices(struct fs_request *req, const char *id)
         return;
     }
     sb_puts(&sb, "<h1>Invoices</h1>\n");
-    nav(&sb, id);
+    nav(&sb, who, id);
     sb_puts(&sb, "<table><tr><th>Month</th><th>Plan</th><th class=\"num\">Fee</th>"
                  "<th class=\"num\">Units</th><th class=\"num\">Usage</th>"
                  "<th class=\"num\">Total</th><th>Issued</th></tr>\n");
@@ -311,12 +350,12 @@ void page_invoices(struct fs_request *req, const char *id)
             sb_puts(&sb, "</td><td>");
             sb_html(&sb, col(st, 1));
             sb_puts(&sb, "</td><td class=\"num\">");
-            money(&sb, sqlite3_column_int64(st, 2));
+            view_money(&sb, sqlite3_column_int64(st, 2));
             sb_printf(&sb, "</td><td class=\"num\">%lld</td><td class=\"num\">",
                       (long long)sqlite3_column_int64(st, 3));
-            money(&sb, sqlite3_column_int64(st, 4));
+            view_money(&sb, sqlite3_column_int64(st, 4));
             sb_puts(&sb, "</td><td class=\"num\">");
-            money(&sb, sqlite3_column_int64(st, 5));
+            view_money(&sb, sqlite3_column_int64(st, 5));
             sb_puts(&sb, "</td><td>");
             sb_html(&sb, col(st, 6));
             sb_puts(&sb, "</td></tr>\n");
@@ -327,16 +366,16 @@ void page_invoices(struct fs_request *req, const char *id)
         sb_puts(&sb, "<tr><td colspan=\"7\">No invoices yet: one is issued when a month "
                      "ends.</td></tr>\n");
     sb_puts(&sb, "</table>\n");
-    reply(req, 200, "Invoices", &sb);
+    page_reply(req, 200, "Invoices", &sb);
 }
 
-void page_new_key(struct fs_request *req, const char *customer_id, const char *email,
-                  const struct new_key *key)
+void page_new_key(struct fs_request *req, const struct caller *who, const char *customer_id,
+                  const char *email, const struct new_key *key)
 {
     struct strbuf sb = STRBUF_INIT;
 
     sb_puts(&sb, email ? "<h1>User added</h1>\n" : "<h1>Login key issued</h1>\n");
-    nav(&sb, customer_id);
+    nav(&sb, who, customer_id);
     sb_puts(&sb, "<p class=\"banner warn\">Copy the login key now: it is shown only this once "
                  "and cannot be recovered (only its SHA-256 is kept).</p>\n<dl class=\"fields\">");
     if (email) {
@@ -354,7 +393,7 @@ void page_new_key(struct fs_request *req, const char *customer_id, const char *e
     sb_html(&sb, customer_id);
     sb_puts(&sb, "\">Back to the customer</a></p>\n");
     fs_reply_header(req, "Cache-Control", "no-store");
-    reply(req, 201, email ? "User added" : "Login key issued", &sb);
+    page_reply(req, 201, email ? "User added" : "Login key issued", &sb);
 }
 
 void page_error(struct fs_request *req, unsigned status, const char *why, const char *back_href)
@@ -362,10 +401,13 @@ void page_error(struct fs_request *req, unsigned status, const char *why, const 
     struct strbuf sb = STRBUF_INIT;
 
     sb_printf(&sb, "<h1>%s</h1>\n<p class=\"banner bad\">",
-              status == 404 ? "Not found" : status >= 500 ? "Server error" : "Cannot do that");
+              status == 404   ? "Not found"
+              : status == 401 ? "Sign in first"
+              : status >= 500 ? "Server error"
+                              : "Cannot do that");
     sb_html(&sb, why);
     sb_puts(&sb, "</p>\n<p><a href=\"");
     sb_html(&sb, back_href);
-    sb_puts(&sb, "\">Back</a></p>\n");
-    reply(req, status, "Error", &sb);
+    sb_printf(&sb, "\">%s</a></p>\n", status == 401 ? "Sign in" : "Back");
+    page_reply(req, status, "Error", &sb);
 }

@@ -93,7 +93,21 @@ static const char SCHEMA[] =
     " customer_id TEXT,"
     " units TEXT,"
     " reason TEXT NOT NULL,"
-    " at TEXT NOT NULL);";
+    " at TEXT NOT NULL);"
+    /* Signed-in browsers (sessions.h), keyed by the SHA-256 of the session
+     * id: an operator's (which admin token) or a portal user's (which user
+     * and key). Not a projection: rebuild leaves it alone. Times are Unix
+     * seconds. */
+    "CREATE TABLE IF NOT EXISTS sessions ("
+    " id_sha256 TEXT PRIMARY KEY,"
+    " kind TEXT NOT NULL CHECK (kind IN ('operator', 'portal')),"
+    " token_index INTEGER,"
+    " customer_id TEXT,"
+    " user_id TEXT,"
+    " key_id TEXT,"
+    " created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL);";
+
 
 int schema_create(sqlite3 *db)
 {

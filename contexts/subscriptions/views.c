@@ -4,8 +4,16 @@
 #include "calendar.h"
 #include "customers.h"
 #include "db.h"
+#include "strbuf.h"
 
 #include <stdlib.h>
+
+void view_money(struct strbuf *sb, long long cents)
+{
+    unsigned long long a = cents < 0 ? 0ULL - (unsigned long long)cents : (unsigned long long)cents;
+
+    sb_printf(sb, "%s%llu.%02llu", cents < 0 ? "-" : "", a / 100, a % 100);
+}
 
 int view_open_month(sqlite3 *db, char month[8])
 {

@@ -10,6 +10,8 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
+struct strbuf;
+
 /*
  * The customer document: {"id","name","plan","next_plan","balance_cents",
  * "credit_limit_cents","status","lock_reason","registered_at","users":[{
@@ -31,6 +33,10 @@ char *view_customers(sqlite3 *db);
  * "issued_at"}, ...] newest first; SUB_NOT_FOUND for an unknown customer. */
 enum sub_result view_invoices(sqlite3 *db, const char *id, char **json, char *why,
                               size_t why_size);
+
+/* Appends cents for people, as "-12.34"; the JSON documents keep integer
+ * cents. */
+void view_money(struct strbuf *sb, long long cents);
 
 /* Writes into month the month new usage counts in now: this month, or the
  * first open month after it when it is closed. */
