@@ -24,6 +24,7 @@ enum sub_result access_anonymous(const struct access_config *cfg, int loopback,
                         "configured (start serve with --admin-token TOKEN to serve others)");
     who->kind = CALLER_OPERATOR;
     who->token_index = -1;
+    author_operator(-1, NULL, who->author);
     return SUB_OK;
 }
 
@@ -117,6 +118,7 @@ static enum sub_result identify_operator(struct fs_request *req, const struct ac
                             "this admin token is not valid: check the token given to serve with "
                             "--admin-token");
         who->kind = CALLER_OPERATOR;
+        author_operator(who->token_index, NULL, who->author);
         return SUB_OK;
     }
     live = cfg->nadmin_tokens ? session_of(req, SESSION_OPERATOR, who) : NO_SESSION;
@@ -127,6 +129,7 @@ static enum sub_result identify_operator(struct fs_request *req, const struct ac
     if (live == LIVE_SESSION) {
         who->kind = CALLER_OPERATOR;
         who->token_index = who->session.token_index;
+        author_operator(who->token_index, who->session.hash, who->author);
         return SUB_OK;
     }
     return access_anonymous(cfg, fs_request_is_loopback(req), who, why, why_size);

@@ -26,6 +26,7 @@
 #ifndef SUB_ACCESS_H
 #define SUB_ACCESS_H
 
+#include "audit.h"
 #include "result.h"
 #include "sessions.h"
 
@@ -53,6 +54,7 @@ enum caller_kind {
 /* Who sent a request, as access_check() found it. */
 struct caller {
     enum caller_kind kind;
+    char author[AUTHOR_SIZE];   /* who, for the audit trail and the logs (audit.h) */
     int token_index;            /* operator: the admin token, from 0; -1 on loopback without one */
     int has_session;            /* whether a session cookie identified the caller */
     struct session session;     /* that session, when has_session */

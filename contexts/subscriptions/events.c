@@ -140,12 +140,13 @@ int events_project(sqlite3 *db, long long seq, const char *type)
 }
 
 enum sub_result event_append(sqlite3 *db, const char *type, const char *customer_id,
-                             const char *at, const char *dedupe, const char *data_json)
+                             const char *at, const char *dedupe, const char *data_json,
+                             const char *author)
 {
     int rc = db_exec(db,
-                     "INSERT INTO domain_events (type, customer_id, at, dedupe, data)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (dedupe) DO NOTHING",
-                     "ttttt", type, customer_id, at, dedupe, data_json);
+                     "INSERT INTO domain_events (type, customer_id, at, dedupe, data, author)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (dedupe) DO NOTHING",
+                     "tttttt", type, customer_id, at, dedupe, data_json, author);
 
     if (rc != SQLITE_DONE)
         return SUB_ERROR;

@@ -180,7 +180,7 @@ static void on_register(struct fs_request *req, struct call *c)
                                 "credit_limit_cents: a whole number of cents from 0 to %lld",
                                 SUB_MONEY_MAX);
         else
-            a.result = customer_register(fs_request_db(req), form_get(&f, "name"),
+            a.result = customer_register(fs_request_db(req), c->who.author, form_get(&f, "name"),
                                          form_get(&f, "plan"), has_limit ? &limit : NULL, id,
                                          a.why, sizeof a.why);
         if (a.result == SUB_OK) {
@@ -224,6 +224,19 @@ static void on_invoices(struct fs_request *req, struct call *c)
     answer(req, &a);
 }
 
+static void on_history(struct fs_request *req, struct call *c)
+{
+    const char *id = fs_request_param(req, 0);
+    struct answer a = answer_for(c, 200, id);
+
+    if (fs_request_wants_html(req)) {
+        page_history(req, id, &c->who);
+        return;
+    }
+    a.result = view_history(fs_request_db(req), id, &a.json, a.why, sizeof a.why);
+    answer(req, &a);
+}
+
 /* Answers a new key: JSON {"user_id","key_id","login_key"} 201, or for a
  * browser the page that shows it once. */
 static void answer_key(struct fs_request *req, struct answer *a, const char *email,
@@ -262,7 +275,7 @@ static void on_add_user(struct fs_request *req, struct call *c)
 
     memset(&key, 0, sizeof key);
     if (read_form(req, user_fields, &f, &a) == 0)
-        a.result = user_add(fs_request_db(req), a.customer, form_get(&f, "email"),
+        a.result = user_add(fs_request_db(req), c->who.author, a.customer, form_get(&f, "email"),
                             &key, a.why, sizeof a.why);
     answer_key(req, &a, a.result == SUB_OK ? form_get(&f, "email") : NULL, &key);
     form_release(&f);
@@ -273,7 +286,7 @@ static void on_issue_key(struct fs_request *req, struct call *c)
     struct answer a = answer_for(c, 201, fs_request_param(req, 0));
     struct new_key key;
 
-    a.result = key_issue(fs_request_db(req), a.customer, fs_request_param(req, 1),
+    a.result = key_issue(fs_request_db(req), c->who.author, a.customer, fs_request_param(req, 1),
                          &key, a.why, sizeof a.why);
     answer_key(req, &a, NULL, &key);
 }
@@ -282,7 +295,7 @@ static void on_revoke_key(struct fs_request *req, struct call *c)
 {
     struct answer a = answer_for(c, 204, fs_request_param(req, 0));
 
-    a.result = key_revoke(fs_request_db(req), a.customer, fs_request_param(req, 1),
+    a.result = key_revoke(fs_request_db(req), c->who.author, a.customer, fs_request_param(req, 1),
                           fs_request_param(req, 2), a.why, sizeof a.why);
     answer(req, &a);
 }
@@ -291,7 +304,7 @@ static void on_remove_user(struct fs_request *req, struct call *c)
 {
     struct answer a = answer_for(c, 204, fs_request_param(req, 0));
 
-    a.result = user_remove(fs_request_db(req), a.customer, fs_request_param(req, 1),
+    a.result = user_remove(fs_request_db(req), c->who.author, a.customer, fs_request_param(req, 1),
                            a.why, sizeof a.why);
     answer(req, &a);
 }
@@ -312,7 +325,7 @@ static void on_payment(struct fs_request *req, struct call *c)
                                 "amount_cents: a whole number of cents from 1 to %lld",
                                 SUB_MONEY_MAX);
         else
-            a.result = billing_pay(fs_request_db(req), a.customer, cents, a.why,
+            a.result = billing_pay(fs_request_db(req), c->who.author, a.customer, cents, a.why,
                                    sizeof a.why);
         with_customer(req, &a);
     }
@@ -324,7 +337,7 @@ static void on_lock(struct fs_request *req, struct call *c)
 {
     struct answer a = answer_for(c, 200, fs_request_param(req, 0));
 
-    a.result = customer_lock(fs_request_db(req), a.customer, a.why, sizeof a.why);
+    a.result = customer_lock(fs_request_db(req), c->who.author, a.customer, a.why, sizeof a.why);
     with_customer(req, &a);
     answer(req, &a);
 }
@@ -333,7 +346,7 @@ static void on_unlock(struct fs_request *req, struct call *c)
 {
     struct answer a = answer_for(c, 200, fs_request_param(req, 0));
 
-    a.result = customer_unlock(fs_request_db(req), a.customer, a.why, sizeof a.why);
+    a.result = customer_unlock(fs_request_db(req), c->who.author, a.customer, a.why, sizeof a.why);
     with_customer(req, &a);
     answer(req, &a);
 }
@@ -347,7 +360,7 @@ static void on_plan(struct fs_request *req, struct call *c)
     struct form f;
 
     if (read_form(req, plan_fields, &f, &a) == 0) {
-        a.result = customer_change_plan(fs_request_db(req), a.customer,
+        a.result = customer_change_plan(fs_request_db(req), c->who.author, a.customer,
                                         form_get(&f, "plan"), from, a.why, sizeof a.why);
         with_customer(req, &a);
     }
@@ -371,7 +384,8 @@ static enum sub_result start_session(struct fs_request *req, const struct access
                       id, hash) != 0)
         return sub_fail(SUB_ERROR, why, why_size, "signing in failed on our side: try again");
     cookie_set(req, OPERATOR_COOKIE, id, "/", cfg->session_lifetime);
-    log_info("operator signed in", "token=%d session=%.12s", token_index + 1, hash);
+    log_info("operator signed in", "token=%d session=%.*s", token_index + 1,
+             AUTHOR_SESSION_DIGITS, hash);
     memset(id, 0, sizeof id);
     return SUB_OK;
 }
@@ -421,7 +435,8 @@ static void on_login(struct fs_request *req, struct call *c)
 static void on_logout(struct fs_request *req, struct call *c)
 {
     if (c->who.has_session && session_end(fs_request_db(req), c->who.session.hash) == 0)
-        log_info("operator signed out", "session=%.12s", c->who.session.hash);
+        log_info("operator signed out", "session=%.*s", AUTHOR_SESSION_DIGITS,
+                 c->who.session.hash);
     cookie_clear(req, OPERATOR_COOKIE, "/");
     redirect(req, "/login");
 }
@@ -434,6 +449,7 @@ static const struct route ROUTES[] = {
     {"POST", "/customers", ACCESS_OPERATOR, on_register},
     {"GET", "/customers/*", ACCESS_OPERATOR, on_customer},
     {"GET", "/customers/*/invoices", ACCESS_OPERATOR, on_invoices},
+    {"GET", "/customers/*/history", ACCESS_OPERATOR, on_history},
     {"POST", "/customers/*/users", ACCESS_OPERATOR, on_add_user},
     {"POST", "/customers/*/users/*/keys", ACCESS_OPERATOR, on_issue_key},
     {"DELETE", "/customers/*/users/*/keys/*", ACCESS_OPERATOR, on_revoke_key},

@@ -8,6 +8,7 @@
  *   POST   /customers                            register: name, plan?, credit_limit_cents?
  *   GET    /customers/ID                         one customer
  *   GET    /customers/ID/invoices                its invoices
+ *   GET    /customers/ID/history                 its changes, newest first, with their authors
  *   POST   /customers/ID/users                   add a user: email
  *   POST   /customers/ID/users/UID/keys          issue a key
  *   DELETE /customers/ID/users/UID/keys/KID      revoke a key

@@ -1,5 +1,6 @@
 #include "pages.h"
 
+#include "audit.h"
 #include "calendar.h"
 #include "csrf.h"
 #include "customers.h"
@@ -14,6 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Changes listed on a customer's page; its history page lists up to
+ * HISTORY_ALL. */
+#define HISTORY_RECENT 30
+#define HISTORY_ALL 1000
 
 static const char *col(sqlite3_stmt *st, int i)
 {
@@ -83,7 +89,9 @@ static void nav(struct strbuf *sb, const struct caller *who, const char *custome
         sb_html(sb, customer_id);
         sb_puts(sb, "\">Customer</a><a href=\"/customers/");
         sb_html(sb, customer_id);
-        sb_puts(sb, "/invoices\">Invoices</a>");
+        sb_puts(sb, "/invoices\">Invoices</a><a href=\"/customers/");
+        sb_html(sb, customer_id);
+        sb_puts(sb, "/history\">History</a>");
     }
     sb_puts(sb, "<a href=\"/feeds/subscriptions\">Feed <code>subscriptions</code></a>"
                 "<a href=\"/status\">Status</a></p>\n");
@@ -228,6 +236,35 @@ static void charges_section(struct strbuf *sb, sqlite3 *db, const char *id)
     sb_puts(sb, "</table>\n");
 }
 
+static void history_row(const struct history_item *item, void *userdata)
+{
+    struct strbuf *sb = userdata;
+
+    sb_puts(sb, "<tr><td>");
+    sb_html(sb, item->at);
+    sb_puts(sb, "</td><td>");
+    sb_html(sb, item->what);
+    sb_puts(sb, "</td><td>");
+    audit_author_words(sb, item->author, 1);
+    sb_puts(sb, "</td></tr>\n");
+}
+
+/* The table of the latest limit changes of customer id. */
+static void history_section(struct strbuf *sb, sqlite3 *db, const char *id, int limit)
+{
+    size_t before;
+
+    sb_puts(sb, "<h2 id=\"history\">History</h2>\n<table class=\"history\"><tr><th>When</th>"
+                "<th>What</th><th>Who</th></tr>\n");
+    before = sb->len;
+    if (audit_history(db, id, limit, history_row, sb) != 0)
+        sb_puts(sb, "<tr><td colspan=\"3\">The history cannot be read now: try again.</td></tr>\n");
+    else if (sb->len == before)
+        sb_puts(sb, "<tr><td colspan=\"3\">No changes yet.</td></tr>\n");
+    sb_puts(sb, "</table>\n<p class=\"muted\">Usage charges, made by billing, are listed under "
+                "recent charges.</p>\n");
+}
+
 static void operator_forms(struct strbuf *sb, const char *id, const struct caller *who)
 {
     char path[160];
@@ -315,6 +352,7 @@ void page_customer(struct fs_request *req, const char *id, const struct caller *
     users_section(&sb, db, id, who);
     charges_section(&sb, db, id);
     operator_forms(&sb, id, who);
+    history_section(&sb, db, id, HISTORY_RECENT);
     free(name);
     free(next);
     page_reply(req, 200, "Customer", &sb);
@@ -367,6 +405,23 @@ void page_invoices(struct fs_request *req, const char *id, const struct caller *
                      "ends.</td></tr>\n");
     sb_puts(&sb, "</table>\n");
     page_reply(req, 200, "Invoices", &sb);
+}
+
+void page_history(struct fs_request *req, const char *id, const struct caller *who)
+{
+    sqlite3 *db = fs_request_db(req);
+    struct strbuf sb = STRBUF_INIT;
+    struct customer_state s;
+    char why[256];
+
+    if (customer_load(db, id, &s, why, sizeof why) != SUB_OK) {
+        page_error(req, 404, why, "/customers");
+        return;
+    }
+    sb_puts(&sb, "<h1>History</h1>\n");
+    nav(&sb, who, id);
+    history_section(&sb, db, id, HISTORY_ALL);
+    page_reply(req, 200, "History", &sb);
 }
 
 void page_new_key(struct fs_request *req, const struct caller *who, const char *customer_id,

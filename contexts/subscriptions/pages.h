@@ -3,9 +3,9 @@
  *
  * For operators: the customer list with a form to register one, a
  * customer's page (users, keys, balance, status, this month's usage,
- * recent charges, and the forms that act on them), its invoices, and the
- * page that shows a new login key once. And the sign-in page
- * (sign_in_pages.c).
+ * recent charges, its history, and the forms that act on them), its
+ * invoices and history, and the page that shows a new login key once. And
+ * the sign-in page (sign_in_pages.c).
  *
  * Every page works without JavaScript; forms post
  * application/x-www-form-urlencoded to the same routes as the JSON API and
@@ -33,6 +33,9 @@ void page_customer(struct fs_request *req, const char *id, const struct caller *
 
 /* Answers 200 with customer id's invoices, or 404. */
 void page_invoices(struct fs_request *req, const char *id, const struct caller *who);
+
+/* Answers 200 with customer id's whole history, or 404. */
+void page_history(struct fs_request *req, const char *id, const struct caller *who);
 
 /* Answers 201 with the page that shows key (a new user's first key when
  * email is not NULL) once. */

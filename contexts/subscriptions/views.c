@@ -1,5 +1,6 @@
 #include "views.h"
 
+#include "audit.h"
 #include "billing.h"
 #include "calendar.h"
 #include "customers.h"
@@ -103,5 +104,47 @@ enum sub_result view_invoices(sqlite3 *db, const char *id, char **json, char *wh
                     "t", id);
     if (!*json)
         return sub_fail(SUB_ERROR, why, why_size, "the database failed; try again");
+    return SUB_OK;
+}
+
+/* Most changes GET /customers/ID/history answers with. */
+#define HISTORY_MAX 1000
+
+static void history_json(const struct history_item *item, void *userdata)
+{
+    struct strbuf *sb = userdata;
+
+    sb_puts(sb, sb->len > 1 ? "," : "");
+    sb_printf(sb, "{\"seq\":%lld,\"at\":", item->seq);
+    sb_json_string(sb, item->at);
+    sb_puts(sb, ",\"type\":");
+    sb_json_string(sb, item->type);
+    sb_puts(sb, ",\"what\":");
+    sb_json_string(sb, item->what);
+    sb_puts(sb, ",\"author\":");
+    if (item->author)
+        sb_json_string(sb, item->author);
+    else
+        sb_puts(sb, "null");
+    sb_puts(sb, "}");
+}
+
+enum sub_result view_history(sqlite3 *db, const char *id, char **json, char *why,
+                             size_t why_size)
+{
+    struct customer_state s;
+    struct strbuf sb = STRBUF_INIT;
+    enum sub_result r = customer_load(db, id, &s, why, why_size);
+
+    *json = NULL;
+    if (r != SUB_OK)
+        return r;
+    sb_puts(&sb, "[");
+    if (audit_history(db, id, HISTORY_MAX, history_json, &sb) != 0) {
+        sb_release(&sb);
+        return sub_fail(SUB_ERROR, why, why_size, "the database failed; try again");
+    }
+    sb_puts(&sb, "]");
+    *json = sb_detach(&sb, NULL);
     return SUB_OK;
 }

@@ -34,6 +34,12 @@ char *view_customers(sqlite3 *db);
 enum sub_result view_invoices(sqlite3 *db, const char *id, char **json, char *why,
                               size_t why_size);
 
+/* [{"seq","at","type","what","author"}, ...]: the changes of customer id,
+ * newest first (audit.h; "author" null when not recorded). SUB_NOT_FOUND
+ * for an unknown customer. */
+enum sub_result view_history(sqlite3 *db, const char *id, char **json, char *why,
+                             size_t why_size);
+
 /* Appends cents for people, as "-12.34"; the JSON documents keep integer
  * cents. */
 void view_money(struct strbuf *sb, long long cents);

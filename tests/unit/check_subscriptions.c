@@ -25,6 +25,9 @@
 #include <string.h>
 #include <time.h>
 
+/* The author of the changes the tests make. */
+#define BY "operator:token-1"
+
 static char *dir;
 static sqlite3 *db;
 
@@ -63,7 +66,7 @@ static void new_customer(const char *plan, const long long *limit, char id[SUB_I
 {
     char why[256] = "";
 
-    ck_assert_msg(customer_register(db, "Acme", plan, limit, id, why, sizeof why) == SUB_OK, "%s",
+    ck_assert_msg(customer_register(db, BY, "Acme", plan, limit, id, why, sizeof why) == SUB_OK, "%s",
                   why);
 }
 
@@ -181,13 +184,13 @@ START_TEST(test_register_validates)
     char id[SUB_ID_SIZE], why[256];
     long long bad = -1, good = 5000;
 
-    ck_assert_int_eq(customer_register(db, "", NULL, NULL, id, why, sizeof why), SUB_INVALID);
-    ck_assert_int_eq(customer_register(db, "   ", NULL, NULL, id, why, sizeof why), SUB_INVALID);
-    ck_assert_int_eq(customer_register(db, NULL, NULL, NULL, id, why, sizeof why), SUB_INVALID);
-    ck_assert_int_eq(customer_register(db, "A", "gold", NULL, id, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(customer_register(db, BY, "", NULL, NULL, id, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(customer_register(db, BY, "   ", NULL, NULL, id, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(customer_register(db, BY, NULL, NULL, NULL, id, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(customer_register(db, BY, "A", "gold", NULL, id, why, sizeof why), SUB_INVALID);
     ck_assert_ptr_nonnull(strstr(why, "payg"));
-    ck_assert_int_eq(customer_register(db, "A", NULL, &bad, id, why, sizeof why), SUB_INVALID);
-    ck_assert_int_eq(customer_register(db, "A", "team", &good, id, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_register(db, BY, "A", NULL, &bad, id, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(customer_register(db, BY, "A", "team", &good, id, why, sizeof why), SUB_OK);
     ck_assert_str_eq(published(), "CustomerRegistered");
     ck_assert_int_eq(db_int(db, NULL, 0, "SELECT credit_limit_cents FROM customers", ""), 5000);
     ck_assert_uint_eq(strlen(id), 18);
@@ -200,25 +203,25 @@ START_TEST(test_users_and_keys)
     struct new_key k1, k2, k3;
 
     new_customer(NULL, NULL, c);
-    ck_assert_int_eq(user_add(db, c, "nope", &k1, why, sizeof why), SUB_INVALID);
-    ck_assert_int_eq(user_add(db, "c_unknown", "ada@example.com", &k1, why, sizeof why),
+    ck_assert_int_eq(user_add(db, BY, c, "nope", &k1, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(user_add(db, BY, "c_unknown", "ada@example.com", &k1, why, sizeof why),
                      SUB_NOT_FOUND);
-    ck_assert_int_eq(user_add(db, c, "ada@example.com", &k1, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_add(db, BY, c, "ada@example.com", &k1, why, sizeof why), SUB_OK);
     ck_assert_uint_eq(strlen(k1.login_key), 43);
-    ck_assert_int_eq(user_add(db, c, "ADA@example.com", &k2, why, sizeof why), SUB_CONFLICT);
-    ck_assert_int_eq(key_issue(db, c, k1.user_id, &k2, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_add(db, BY, c, "ADA@example.com", &k2, why, sizeof why), SUB_CONFLICT);
+    ck_assert_int_eq(key_issue(db, BY, c, k1.user_id, &k2, why, sizeof why), SUB_OK);
     ck_assert_str_ne(k1.key_id, k2.key_id);
-    ck_assert_int_eq(key_issue(db, c, "u_unknown", &k3, why, sizeof why), SUB_NOT_FOUND);
-    ck_assert_int_eq(key_revoke(db, c, k1.user_id, k1.key_id, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(key_revoke(db, c, k1.user_id, k1.key_id, why, sizeof why), SUB_NOT_FOUND);
-    ck_assert_int_eq(key_revoke(db, c, k1.user_id, "k_unknown", why, sizeof why), SUB_NOT_FOUND);
-    ck_assert_int_eq(user_remove(db, c, k1.user_id, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(user_remove(db, c, k1.user_id, why, sizeof why), SUB_NOT_FOUND);
+    ck_assert_int_eq(key_issue(db, BY, c, "u_unknown", &k3, why, sizeof why), SUB_NOT_FOUND);
+    ck_assert_int_eq(key_revoke(db, BY, c, k1.user_id, k1.key_id, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(key_revoke(db, BY, c, k1.user_id, k1.key_id, why, sizeof why), SUB_NOT_FOUND);
+    ck_assert_int_eq(key_revoke(db, BY, c, k1.user_id, "k_unknown", why, sizeof why), SUB_NOT_FOUND);
+    ck_assert_int_eq(user_remove(db, BY, c, k1.user_id, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_remove(db, BY, c, k1.user_id, why, sizeof why), SUB_NOT_FOUND);
     ck_assert_int_eq(db_int(db, NULL, -1,
                             "SELECT count(*) FROM login_keys WHERE revoked_at IS NULL", ""),
                      0);
     /* The email is free again once its user is removed. */
-    ck_assert_int_eq(user_add(db, c, "ada@example.com", &k3, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_add(db, BY, c, "ada@example.com", &k3, why, sizeof why), SUB_OK);
     ck_assert_str_eq(published(), "CustomerRegistered UserAdded LoginKeyIssued LoginKeyRevoked "
                                   "UserRemoved UserAdded");
     /* Only hashes are kept: no plain key anywhere in the events or keys. */
@@ -240,11 +243,11 @@ START_TEST(test_balance_arithmetic)
     new_customer("payg", NULL, c);
     ck_assert_int_eq(charge(c, "urn:uuid:1", "300", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
     ck_assert_int_eq(balance(c), -300);
-    ck_assert_int_eq(billing_pay(db, c, 500, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(billing_pay(db, BY, c, 500, why, sizeof why), SUB_OK);
     ck_assert_int_eq(balance(c), 200);
-    ck_assert_int_eq(billing_pay(db, c, 0, why, sizeof why), SUB_INVALID);
-    ck_assert_int_eq(billing_pay(db, c, -5, why, sizeof why), SUB_INVALID);
-    ck_assert_int_eq(billing_pay(db, "c_unknown", 5, why, sizeof why), SUB_NOT_FOUND);
+    ck_assert_int_eq(billing_pay(db, BY, c, 0, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(billing_pay(db, BY, c, -5, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(billing_pay(db, BY, "c_unknown", 5, why, sizeof why), SUB_NOT_FOUND);
     ck_assert_int_eq(charge(c, "urn:uuid:2", "0", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
     ck_assert_int_eq(balance(c), 200);
     ck_assert_int_eq(db_int(db, NULL, 0,
@@ -299,9 +302,9 @@ START_TEST(test_overdraft_lock_and_payment_unlock)
     ck_assert_int_eq(charge(c, "urn:uuid:3", "50", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
     ck_assert_int_eq(balance(c), -1051);
     ck_assert_str_eq(published(), "CustomerRegistered CustomerLocked");
-    ck_assert_int_eq(billing_pay(db, c, 50, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(billing_pay(db, BY, c, 50, why, sizeof why), SUB_OK);
     ck_assert_str_eq(lock_reason(c), "overdraft"); /* -1001: still past the limit */
-    ck_assert_int_eq(billing_pay(db, c, 1, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(billing_pay(db, BY, c, 1, why, sizeof why), SUB_OK);
     ck_assert_str_eq(lock_reason(c), ""); /* -1000: back within */
     ck_assert_str_eq(published(), "CustomerRegistered CustomerLocked CustomerUnlocked");
 }
@@ -323,21 +326,21 @@ START_TEST(test_manual_lock_only_lifted_by_unlock)
     char c[SUB_ID_SIZE], why[256];
 
     new_customer("payg", NULL, c);
-    ck_assert_int_eq(customer_lock(db, c, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_lock(db, BY, c, why, sizeof why), SUB_OK);
     ck_assert_str_eq(lock_reason(c), "manual");
-    ck_assert_int_eq(customer_lock(db, c, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(billing_pay(db, c, 100, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_lock(db, BY, c, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(billing_pay(db, BY, c, 100, why, sizeof why), SUB_OK);
     ck_assert_str_eq(lock_reason(c), "manual");
     ck_assert_int_eq(charge(c, "urn:uuid:1", "5000", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
     ck_assert_str_eq(lock_reason(c), "manual");
-    ck_assert_int_eq(billing_pay(db, c, 5000, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(billing_pay(db, BY, c, 5000, why, sizeof why), SUB_OK);
     ck_assert_str_eq(lock_reason(c), "manual");
-    ck_assert_int_eq(customer_unlock(db, c, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_unlock(db, BY, c, why, sizeof why), SUB_OK);
     ck_assert_str_eq(lock_reason(c), "");
-    ck_assert_int_eq(customer_unlock(db, c, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_unlock(db, BY, c, why, sizeof why), SUB_OK);
     ck_assert_str_eq(published(), "CustomerRegistered CustomerLocked CustomerUnlocked");
-    ck_assert_int_eq(customer_lock(db, "c_unknown", why, sizeof why), SUB_NOT_FOUND);
-    ck_assert_int_eq(customer_unlock(db, "c_unknown", why, sizeof why), SUB_NOT_FOUND);
+    ck_assert_int_eq(customer_lock(db, BY, "c_unknown", why, sizeof why), SUB_NOT_FOUND);
+    ck_assert_int_eq(customer_unlock(db, BY, "c_unknown", why, sizeof why), SUB_NOT_FOUND);
 }
 END_TEST
 
@@ -350,9 +353,9 @@ START_TEST(test_unlock_of_overdrawn_customer)
     ck_assert_str_eq(lock_reason(c), "overdraft");
     /* A manual lock over an overdraft lock makes it manual: payments no
      * longer lift it. */
-    ck_assert_int_eq(customer_lock(db, c, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_lock(db, BY, c, why, sizeof why), SUB_OK);
     ck_assert_str_eq(lock_reason(c), "manual");
-    ck_assert_int_eq(customer_unlock(db, c, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_unlock(db, BY, c, why, sizeof why), SUB_OK);
     ck_assert_str_eq(lock_reason(c), "");
     /* Still overdrawn: the next charge locks again. */
     ck_assert_int_eq(charge(c, "urn:uuid:2", "1", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
@@ -425,10 +428,10 @@ START_TEST(test_plan_change_from_next_month)
     long long issued;
 
     new_customer("payg", NULL, c);
-    ck_assert_int_eq(customer_change_plan(db, c, "gold", from, why, sizeof why), SUB_INVALID);
-    ck_assert_int_eq(customer_change_plan(db, "c_unknown", "team", from, why, sizeof why),
+    ck_assert_int_eq(customer_change_plan(db, BY, c, "gold", from, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(customer_change_plan(db, BY, "c_unknown", "team", from, why, sizeof why),
                      SUB_NOT_FOUND);
-    ck_assert_int_eq(customer_change_plan(db, c, "team", from, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_change_plan(db, BY, c, "team", from, why, sizeof why), SUB_OK);
     ck_assert_str_eq(from, "2026-04");
     ck_assert_int_eq(invoices_close_month(db, "2026-03", &issued, why, sizeof why), SUB_OK);
     ck_assert_int_eq(db_int(db, NULL, -1, "SELECT fee_cents FROM invoices WHERE month = '2026-03'",
@@ -491,17 +494,17 @@ START_TEST(test_rebuild_equals_live)
 
     new_customer("payg", NULL, c);
     new_customer("team", NULL, d);
-    ck_assert_int_eq(user_add(db, c, "ada@example.com", &k, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(key_issue(db, c, k.user_id, &k2, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(key_revoke(db, c, k.user_id, k2.key_id, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(user_add(db, d, "bob@example.com", &k, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(user_remove(db, d, k.user_id, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_add(db, BY, c, "ada@example.com", &k, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(key_issue(db, BY, c, k.user_id, &k2, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(key_revoke(db, BY, c, k.user_id, k2.key_id, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_add(db, BY, d, "bob@example.com", &k, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_remove(db, BY, d, k.user_id, why, sizeof why), SUB_OK);
     ck_assert_int_eq(charge(c, "urn:uuid:1", "1500", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
     ck_assert_int_eq(charge("c_nobody", "urn:uuid:2", "1", "2026-03-15T10:00:00Z"),
                      USAGE_UNBILLED);
-    ck_assert_int_eq(billing_pay(db, c, 600, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(customer_lock(db, d, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(customer_change_plan(db, c, "team", from, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(billing_pay(db, BY, c, 600, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_lock(db, BY, d, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_change_plan(db, BY, c, "team", from, why, sizeof why), SUB_OK);
     ck_assert_int_eq(invoices_close_month(db, "2026-03", NULL, why, sizeof why), SUB_OK);
     ck_assert_int_eq(charge(d, "urn:uuid:3", "7", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
 
@@ -522,7 +525,7 @@ START_TEST(test_views)
     char *json = NULL;
 
     new_customer("payg", NULL, c);
-    ck_assert_int_eq(user_add(db, c, "ada@example.com", &k, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_add(db, BY, c, "ada@example.com", &k, why, sizeof why), SUB_OK);
     ck_assert_int_eq(charge(c, "urn:uuid:1", "12", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
     ck_assert_int_eq(view_customer(db, c, &json, why, sizeof why), SUB_OK);
     ck_assert_ptr_nonnull(strstr(json, "\"balance_cents\":-12"));
