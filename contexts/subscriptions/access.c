@@ -11,6 +11,11 @@
 #include <string.h>
 #include <strings.h>
 
+const char *caller_base(const struct caller *who)
+{
+    return who && who->kind == CALLER_USER ? "/portal" : "";
+}
+
 enum sub_result access_anonymous(const struct access_config *cfg, int loopback,
                                  struct caller *who, char *why, size_t why_size)
 {
@@ -135,6 +140,31 @@ static enum sub_result identify_operator(struct fs_request *req, const struct ac
     return access_anonymous(cfg, fs_request_is_loopback(req), who, why, why_size);
 }
 
+static enum sub_result identify_user(struct fs_request *req, enum access_rule rule,
+                                     struct caller *who, char *why, size_t why_size)
+{
+    const char *customer = fs_request_param(req, 0);
+    enum cookie_session live = session_of(req, SESSION_PORTAL, who);
+
+    if (live == SESSION_FAILED)
+        return sub_fail(SUB_ERROR, why, why_size, "the database failed; try again");
+    if (live == NO_SESSION)
+        return sub_fail(SUB_UNAUTHENTICATED, why, why_size,
+                        "sign in to the customer portal first, at /portal/login");
+    if (live == NO_CSRF)
+        return sub_fail(SUB_FORBIDDEN, why, why_size, "%s", NO_CSRF_WHY);
+    who->kind = CALLER_USER;
+    who->token_index = -1;
+    author_user(who->session.user_id, who->author);
+    if (customer && strcmp(customer, who->session.customer_id) != 0)
+        return sub_fail(SUB_NOT_FOUND, why, why_size, "no customer with id %s", customer);
+    if (rule == ACCESS_PORTAL_ADMIN && !who->session.is_admin)
+        return sub_fail(SUB_FORBIDDEN, why, why_size,
+                        "only an administrator of your customer may manage its users and keys: "
+                        "ask one of them, or the operator");
+    return SUB_OK;
+}
+
 /* The request's path for a log line: itself when it is made of characters
  * that cannot break the line, else a placeholder. */
 static const char *printable_path(const struct fs_request *req)
@@ -160,6 +190,8 @@ enum sub_result access_check(struct fs_request *req, const struct access_config 
         r = SUB_FORBIDDEN;
     else if (rule == ACCESS_OPERATOR)
         r = identify_operator(req, cfg, who, why, why_size);
+    else if (rule == ACCESS_PORTAL || rule == ACCESS_PORTAL_ADMIN)
+        r = identify_user(req, rule, who, why, why_size);
     if (r == SUB_UNAUTHENTICATED || r == SUB_FORBIDDEN)
         log_info("request refused", "method=%s path=\"%s\" status=%s loopback=%d reason=\"%s\"",
                  fs_request_method(req), printable_path(req),

@@ -3,8 +3,10 @@
  *
  * Every route of Subscriptions has one rule:
  *
- *   ACCESS_ANYONE        the sign-in page and its form
+ *   ACCESS_ANYONE        the sign-in pages and their forms
  *   ACCESS_OPERATOR      every customer: the operator's routes
+ *   ACCESS_PORTAL        a signed-in user, of the customer named in the path
+ *   ACCESS_PORTAL_ADMIN  an administrator of that customer
  *
  * access_check() applies a rule to a request, in this order:
  *
@@ -15,10 +17,14 @@
  *     tokens as "Authorization: Bearer TOKEN", or the cookie of a live
  *     operator session; with no admin token configured, every loopback
  *     client is the operator and others get 403. Otherwise no (or wrong)
- *     credentials get 401.
+ *     credentials get 401. A portal user presents the cookie of a live
+ *     portal session, else 401.
  *  3. A request that changes state with a session cookie carries that
  *     session's CSRF token (form field "csrf" or header X-CSRF-Token), else
  *     403. Bearer tokens need none: a page of another site cannot send one.
+ *  4. A portal user naming another customer's id in the path gets 404, as
+ *     for an id that does not exist, so ids are never confirmed; one who is
+ *     not an administrator gets 403 on ACCESS_PORTAL_ADMIN routes.
  *
  * /healthz, /status, /metrics, /system, /static and the feeds are not
  * Subscriptions' routes and keep their own rules (feeds: --feed-token).
@@ -37,6 +43,8 @@ struct fs_request;
 enum access_rule {
     ACCESS_ANYONE,
     ACCESS_OPERATOR,
+    ACCESS_PORTAL,
+    ACCESS_PORTAL_ADMIN,
 };
 
 /* What serve was told about access. Borrowed for the life of the server. */
@@ -49,6 +57,7 @@ struct access_config {
 enum caller_kind {
     CALLER_NOBODY,   /* not signed in: only ACCESS_ANYONE routes */
     CALLER_OPERATOR, /* an operator */
+    CALLER_USER,     /* a user of a customer, in the portal */
 };
 
 /* Who sent a request, as access_check() found it. */
@@ -65,7 +74,8 @@ struct caller {
 /*
  * Applies rule to req as described above and fills *who. Returns SUB_OK
  * when req may go on; otherwise SUB_UNAUTHENTICATED (401), SUB_FORBIDDEN
- * (403) or SUB_ERROR, with what to do in why.
+ * (403), SUB_NOT_FOUND (404, a portal user naming another customer) or
+ * SUB_ERROR, with what to do in why.
  */
 enum sub_result access_check(struct fs_request *req, const struct access_config *cfg,
                              enum access_rule rule, struct caller *who, char *why,
@@ -80,5 +90,9 @@ enum sub_result access_check(struct fs_request *req, const struct access_config 
  */
 enum sub_result access_anonymous(const struct access_config *cfg, int loopback,
                                  struct caller *who, char *why, size_t why_size);
+
+/* The path prefix of the caller's pages: "/portal" for a portal user, ""
+ * for an operator. */
+const char *caller_base(const struct caller *who);
 
 #endif

@@ -19,6 +19,11 @@ void author_operator(int token_index, const char *session_hash, char out[AUTHOR_
         snprintf(out, AUTHOR_SIZE, "operator:token-%d", token_index + 1);
 }
 
+void author_user(const char *user_id, char out[AUTHOR_SIZE])
+{
+    snprintf(out, AUTHOR_SIZE, "user:%s", user_id);
+}
+
 static void put(struct strbuf *sb, const char *s, int html)
 {
     if (html)
@@ -40,6 +45,9 @@ void audit_author_words(struct strbuf *sb, const char *author, int html)
         sb_printf(sb, "operator (token %d)", token);
     } else if (sscanf(author, "operator:token-%d:session-%12[0-9a-f]", &token, session) == 2) {
         sb_printf(sb, "operator (token %d, session %s)", token, session);
+    } else if (strncmp(author, "user:", 5) == 0) {
+        sb_puts(sb, "customer admin ");
+        put(sb, author + 5, html);
     } else {
         put(sb, author, html);
     }
@@ -48,7 +56,7 @@ void audit_author_words(struct strbuf *sb, const char *author, int html)
 /* Columns of the history query, by name. */
 enum {
     H_SEQ, H_AT, H_TYPE, H_AUTHOR, H_NAME, H_PLAN, H_FROM_MONTH, H_USER, H_EMAIL, H_KEY,
-    H_AMOUNT, H_REASON, H_MONTH, H_TOTAL,
+    H_AMOUNT, H_REASON, H_MONTH, H_TOTAL, H_ADMIN,
 };
 
 static const char *text(sqlite3_stmt *st, int col)
@@ -88,6 +96,10 @@ static void describe(struct strbuf *sb, sqlite3_stmt *st)
     } else if (strcmp(type, "user_removed") == 0) {
         sb_puts(sb, "user removed: ");
         user_words(sb, st);
+    } else if (strcmp(type, "user_admin_set") == 0) {
+        user_words(sb, st);
+        sb_puts(sb, sqlite3_column_int64(st, H_ADMIN) ? " made an administrator"
+                                                      : " no longer an administrator");
     } else if (strcmp(type, "payment_recorded") == 0) {
         sb_puts(sb, "payment of ");
         view_money(sb, sqlite3_column_int64(st, H_AMOUNT));
@@ -109,7 +121,7 @@ static void describe(struct strbuf *sb, sqlite3_stmt *st)
 static const char HISTORY_SQL[] =
     "SELECT e.seq, e.at, e.type, e.author, " F("name") ", " F("plan") ", " F("from_month") ", "
     F("user_id") ", (SELECT u.email FROM users u WHERE u.id = " F("user_id") "), " F("key_id") ", "
-    F("amount_cents") ", " F("reason") ", " F("month") ", " F("total_cents")
+    F("amount_cents") ", " F("reason") ", " F("month") ", " F("total_cents") ", " F("admin")
     " FROM domain_events e WHERE e.customer_id = ?1"
     " AND e.type NOT IN ('usage_charged', 'usage_unbilled') ORDER BY e.seq DESC LIMIT ?2";
 #undef F

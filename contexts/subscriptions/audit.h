@@ -13,6 +13,8 @@
  *                                     its row in sessions), never the id
  *   operator:loopback                 a loopback client of a server that has
  *                                     no admin token
+ *   user:UID                          an administrator of the customer,
+ *                                     signed in to the portal
  *   billing                           the billing rules: usage charges, the
  *                                     month closer, and the locks they cause
  *
@@ -41,9 +43,12 @@ struct strbuf;
  * session_hash (may be NULL) the SHA-256 hex of the session id. */
 void author_operator(int token_index, const char *session_hash, char out[AUTHOR_SIZE]);
 
+/* Writes the author of a customer's administrator user_id into out. */
+void author_user(const char *user_id, char out[AUTHOR_SIZE]);
+
 /* Appends author (may be NULL) in words for people, such as "operator
- * (token 1, session 3f2a9c1b04de)" (escaped for HTML when html is
- * non-zero). */
+ * (token 1, session 3f2a9c1b04de)" or "customer admin u_..." (escaped for
+ * HTML when html is non-zero). */
 void audit_author_words(struct strbuf *sb, const char *author, int html);
 
 /* One change in a customer's history. Every pointer is valid only during

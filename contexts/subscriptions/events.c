@@ -85,6 +85,9 @@ static const struct projection PROJECTIONS[] = {
       " WHERE users.id = json_extract(e.data, '$.user_id')",
       "UPDATE login_keys SET revoked_at = e.at FROM " EV " AS e"
       " WHERE login_keys.user_id = json_extract(e.data, '$.user_id') AND revoked_at IS NULL"}},
+    {"user_admin_set",
+     {"UPDATE users SET is_admin = json_extract(e.data, '$.admin') FROM " EV " AS e"
+      " WHERE users.id = json_extract(e.data, '$.user_id')"}},
     {"payment_recorded",
      {"UPDATE customers SET balance_cents = balance_cents + json_extract(e.data, '$.amount_cents')"
       " FROM " EV " AS e WHERE customers.id = e.cid",

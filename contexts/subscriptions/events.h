@@ -24,6 +24,7 @@
  *   key_issued           user_id, key_id, key_sha256
  *   key_revoked          user_id, key_id
  *   user_removed         user_id (its keys are revoked with it)
+ *   user_admin_set       user_id, admin (1: administrator of the customer, 0: not)
  *   payment_recorded     amount_cents
  *   usage_charged        entry_id, user_id, key_id, node, window_start,
  *                        window_end, units, unit_price_cents, amount_cents, month

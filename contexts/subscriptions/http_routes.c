@@ -45,6 +45,7 @@ struct answer {
     char *json;                   /* the JSON body on success (malloc), or NULL for none */
     const char *customer;         /* the customer concerned, for the browser's redirect */
     const struct caller *who;     /* who asked (may be NULL) */
+    int portal;                   /* whether the route is the portal's */
 };
 
 static unsigned status_of(enum sub_result r)
@@ -82,27 +83,33 @@ static void redirect(struct fs_request *req, const char *location)
  */
 static void answer(struct fs_request *req, struct answer *a)
 {
+    const char *base = a->portal ? "/portal" : "";
+    const char *login = a->portal ? "/portal/login" : "/login";
     int html = fs_request_wants_html(req), get = strcmp(fs_request_method(req), "GET") == 0;
     char location[160];
 
-    if (a->who && a->who->stale_cookie)
-        cookie_clear(req, OPERATOR_COOKIE, "/");
+    if (a->who && a->who->stale_cookie) {
+        if (a->portal)
+            cookie_clear(req, PORTAL_COOKIE, PORTAL_COOKIE_PATH);
+        else
+            cookie_clear(req, OPERATOR_COOKIE, "/");
+    }
     if (a->customer)
-        snprintf(location, sizeof location, "/customers/%s", a->customer);
+        snprintf(location, sizeof location, "%s/customers/%s", base, a->customer);
     else
-        snprintf(location, sizeof location, "/customers");
+        snprintf(location, sizeof location, "%s", a->portal ? "/portal" : "/customers");
     if (a->result != SUB_OK) {
         if (!a->why[0])
             snprintf(a->why, sizeof a->why, "the database failed; try again");
         if (a->result == SUB_UNAUTHENTICATED && html && get) {
-            redirect(req, "/login");
+            redirect(req, login);
         } else if (html) {
             page_error(req, status_of(a->result), a->why,
-                       a->result == SUB_UNAUTHENTICATED ? "/login"
-                       : a->result == SUB_NOT_FOUND     ? "/customers"
+                       a->result == SUB_UNAUTHENTICATED ? login
+                       : a->result == SUB_NOT_FOUND     ? (a->portal ? "/portal" : "/customers")
                                                         : location);
         } else {
-            if (a->result == SUB_UNAUTHENTICATED)
+            if (a->result == SUB_UNAUTHENTICATED && !a->portal)
                 fs_reply_header(req, "WWW-Authenticate", "Bearer realm=\"subscriptions\"");
             fs_reply_error(req, status_of(a->result), "%s", a->why);
         }
@@ -123,6 +130,7 @@ static struct answer answer_for(const struct call *c, unsigned status, const cha
 {
     struct answer a = {.status = status, .customer = customer, .who = &c->who};
 
+    a.portal = c->who.kind == CALLER_USER;
     return a;
 }
 
@@ -309,6 +317,29 @@ static void on_remove_user(struct fs_request *req, struct call *c)
     answer(req, &a);
 }
 
+static const struct form_field admin_fields[] = {{"admin", FORM_INTEGER}, {NULL, 0}};
+
+static void on_set_admin(struct fs_request *req, struct call *c)
+{
+    struct answer a = answer_for(c, 200, fs_request_param(req, 0));
+    const char *value;
+    long long admin = 0;
+    struct form f;
+
+    if (read_form(req, admin_fields, &f, &a) == 0) {
+        value = form_get(&f, "admin");
+        if (!value || parse_int64(value, 0, 1, &admin) != 0)
+            a.result = sub_fail(SUB_INVALID, a.why, sizeof a.why,
+                                "admin: 1 (make the user an administrator) or 0 (not)");
+        else
+            a.result = user_set_admin(fs_request_db(req), c->who.author, a.customer,
+                                      fs_request_param(req, 1), (int)admin, a.why, sizeof a.why);
+        with_customer(req, &a);
+    }
+    form_release(&f);
+    answer(req, &a);
+}
+
 static const struct form_field payment_fields[] = {{"amount_cents", FORM_INTEGER}, {NULL, 0}};
 
 static void on_payment(struct fs_request *req, struct call *c)
@@ -370,22 +401,31 @@ static void on_plan(struct fs_request *req, struct call *c)
 
 /* ---- Signing in and out ------------------------------------------------ */
 
-/* Starts an operator's session with admin token token_index after a good
- * sign-in and sets its cookie. Returns SUB_OK, or SUB_ERROR with why
- * filled. */
+/* Starts a session of kind after a good sign-in and sets its cookie.
+ * Returns SUB_OK, or SUB_ERROR with why filled. */
 static enum sub_result start_session(struct fs_request *req, const struct access_config *cfg,
-                                     int token_index, char *why, size_t why_size)
+                                     enum session_kind kind, int token_index,
+                                     const struct portal_user *user, char *why, size_t why_size)
 {
     char id[SHA256_HEX_SIZE], hash[SHA256_HEX_SIZE];
     sqlite3 *db = fs_request_db(req);
+    int rc;
 
     sessions_purge_expired(db);
-    if (session_start(db, SESSION_OPERATOR, token_index, NULL, NULL, NULL, cfg->session_lifetime,
-                      id, hash) != 0)
+    rc = session_start(db, kind, token_index, user ? user->customer_id : NULL,
+                       user ? user->user_id : NULL, user ? user->key_id : NULL,
+                       cfg->session_lifetime, id, hash);
+    if (rc != 0)
         return sub_fail(SUB_ERROR, why, why_size, "signing in failed on our side: try again");
-    cookie_set(req, OPERATOR_COOKIE, id, "/", cfg->session_lifetime);
-    log_info("operator signed in", "token=%d session=%.*s", token_index + 1,
-             AUTHOR_SESSION_DIGITS, hash);
+    if (kind == SESSION_OPERATOR) {
+        cookie_set(req, OPERATOR_COOKIE, id, "/", cfg->session_lifetime);
+        log_info("operator signed in", "token=%d session=%.*s", token_index + 1,
+                 AUTHOR_SESSION_DIGITS, hash);
+    } else {
+        cookie_set(req, PORTAL_COOKIE, id, PORTAL_COOKIE_PATH, cfg->session_lifetime);
+        log_info("portal user signed in", "customer=%s user=%s key=%s session=%.*s",
+                 user->customer_id, user->user_id, user->key_id, AUTHOR_SESSION_DIGITS, hash);
+    }
     memset(id, 0, sizeof id);
     return SUB_OK;
 }
@@ -404,6 +444,7 @@ static void on_login(struct fs_request *req, struct call *c)
     int index = -1;
     struct form f;
 
+    memset(&f, 0, sizeof f);
     if (c->cfg->nadmin_tokens == 0) {
         a.result = sub_fail(SUB_NOT_FOUND, a.why, sizeof a.why,
                             "there is no operator sign-in: no admin token is configured, so "
@@ -418,7 +459,8 @@ static void on_login(struct fs_request *req, struct call *c)
             a.result = sub_fail(SUB_UNAUTHENTICATED, a.why, sizeof a.why,
                                 "this admin token is not valid: check it and try again");
         else
-            a.result = start_session(req, c->cfg, index, a.why, sizeof a.why);
+            a.result = start_session(req, c->cfg, SESSION_OPERATOR, index, NULL, a.why,
+                                     sizeof a.why);
     }
     form_release(&f);
     if (a.result == SUB_OK) {
@@ -441,6 +483,59 @@ static void on_logout(struct fs_request *req, struct call *c)
     redirect(req, "/login");
 }
 
+static void on_portal_login_page(struct fs_request *req, struct call *c)
+{
+    (void)c;
+    page_portal_sign_in(req, 200, NULL);
+}
+
+static const struct form_field portal_login_fields[] = {
+    {"email", FORM_TEXT}, {"login_key", FORM_TEXT}, {NULL, 0}};
+
+static void on_portal_login(struct fs_request *req, struct call *c)
+{
+    struct answer a = answer_for(c, 303, NULL);
+    struct portal_user user;
+    char location[80];
+    struct form f;
+
+    a.portal = 1;
+    memset(&user, 0, sizeof user);
+    if (read_form(req, portal_login_fields, &f, &a) == 0)
+        a.result = sign_in_portal(fs_request_db(req), form_get(&f, "email"),
+                                  form_get(&f, "login_key"), &user, a.why, sizeof a.why);
+    form_release(&f);
+    if (a.result == SUB_OK)
+        a.result = start_session(req, c->cfg, SESSION_PORTAL, -1, &user, a.why, sizeof a.why);
+    if (a.result == SUB_OK) {
+        snprintf(location, sizeof location, "/portal/customers/%s", user.customer_id);
+        redirect(req, location);
+        return;
+    }
+    log_info("portal sign-in refused", "reason=\"%s\"", a.why);
+    if (fs_request_wants_html(req))
+        page_portal_sign_in(req, status_of(a.result), a.why);
+    else
+        answer(req, &a);
+}
+
+static void on_portal_logout(struct fs_request *req, struct call *c)
+{
+    if (session_end(fs_request_db(req), c->who.session.hash) == 0)
+        log_info("portal user signed out", "session=%.*s", AUTHOR_SESSION_DIGITS,
+                 c->who.session.hash);
+    cookie_clear(req, PORTAL_COOKIE, PORTAL_COOKIE_PATH);
+    redirect(req, "/portal/login");
+}
+
+static void on_portal_home(struct fs_request *req, struct call *c)
+{
+    char location[80];
+
+    snprintf(location, sizeof location, "/portal/customers/%s", c->who.session.customer_id);
+    redirect(req, location);
+}
+
 /* ---- Mounting ---------------------------------------------------------- */
 
 static const struct route ROUTES[] = {
@@ -456,6 +551,7 @@ static const struct route ROUTES[] = {
     {"POST", "/customers/*/users/*/keys/*/revoke", ACCESS_OPERATOR, on_revoke_key},
     {"DELETE", "/customers/*/users/*", ACCESS_OPERATOR, on_remove_user},
     {"POST", "/customers/*/users/*/remove", ACCESS_OPERATOR, on_remove_user},
+    {"POST", "/customers/*/users/*/admin", ACCESS_OPERATOR, on_set_admin},
     {"POST", "/customers/*/payments", ACCESS_OPERATOR, on_payment},
     {"POST", "/customers/*/lock", ACCESS_OPERATOR, on_lock},
     {"POST", "/customers/*/unlock", ACCESS_OPERATOR, on_unlock},
@@ -463,6 +559,18 @@ static const struct route ROUTES[] = {
     {"GET", "/login", ACCESS_ANYONE, on_login_page},
     {"POST", "/login", ACCESS_ANYONE, on_login},
     {"POST", "/logout", ACCESS_OPERATOR, on_logout},
+    {"GET", "/portal", ACCESS_PORTAL, on_portal_home},
+    {"GET", "/portal/login", ACCESS_ANYONE, on_portal_login_page},
+    {"POST", "/portal/login", ACCESS_ANYONE, on_portal_login},
+    {"POST", "/portal/logout", ACCESS_PORTAL, on_portal_logout},
+    {"GET", "/portal/customers/*", ACCESS_PORTAL, on_customer},
+    {"GET", "/portal/customers/*/invoices", ACCESS_PORTAL, on_invoices},
+    {"POST", "/portal/customers/*/users", ACCESS_PORTAL_ADMIN, on_add_user},
+    {"POST", "/portal/customers/*/users/*/keys", ACCESS_PORTAL_ADMIN, on_issue_key},
+    {"DELETE", "/portal/customers/*/users/*/keys/*", ACCESS_PORTAL_ADMIN, on_revoke_key},
+    {"POST", "/portal/customers/*/users/*/keys/*/revoke", ACCESS_PORTAL_ADMIN, on_revoke_key},
+    {"DELETE", "/portal/customers/*/users/*", ACCESS_PORTAL_ADMIN, on_remove_user},
+    {"POST", "/portal/customers/*/users/*/remove", ACCESS_PORTAL_ADMIN, on_remove_user},
 };
 
 #define NROUTES (sizeof ROUTES / sizeof ROUTES[0])
@@ -479,6 +587,7 @@ static void dispatch(struct fs_request *req, void *userdata)
     struct call c = {.cfg = b->cfg};
     struct answer a = {.status = 200, .who = &c.who};
 
+    a.portal = b->route->rule == ACCESS_PORTAL || b->route->rule == ACCESS_PORTAL_ADMIN;
     a.result = access_check(req, b->cfg, b->route->rule, &c.who, a.why, sizeof a.why);
     if (a.result == SUB_OK)
         b->route->fn(req, &c);

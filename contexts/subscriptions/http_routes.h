@@ -13,6 +13,7 @@
  *   POST   /customers/ID/users/UID/keys          issue a key
  *   DELETE /customers/ID/users/UID/keys/KID      revoke a key
  *   DELETE /customers/ID/users/UID               remove a user
+ *   POST   /customers/ID/users/UID/admin         make the user an administrator: admin=1|0
  *   POST   /customers/ID/payments                record a payment: amount_cents
  *   POST   /customers/ID/lock, /unlock           the operator's lock and unlock
  *   POST   /customers/ID/plan                    change plan from next month: plan
@@ -21,9 +22,20 @@
  * Signing in (ACCESS_ANYONE):
  *
  *   GET    /login, POST /login                   operator: token
+ *   GET    /portal/login, POST /portal/login     a customer's user: email, login_key
+ *
+ * The customer portal (ACCESS_PORTAL; ACCESS_PORTAL_ADMIN for changes):
+ *
+ *   GET    /portal                               303 to the user's own customer
+ *   GET    /portal/customers/ID                  the user's own customer (another id: 404)
+ *   GET    /portal/customers/ID/invoices
+ *   POST   /portal/customers/ID/users            admin: add a user
+ *   POST   /portal/customers/ID/users/UID/keys   admin: issue a key
+ *   DELETE /portal/customers/ID/users/UID/keys/KID, DELETE /portal/customers/ID/users/UID
+ *   POST   /portal/logout
  *
  * HTML forms cannot send DELETE, so the pages post to aliases:
- * /customers/ID/users/UID/keys/KID/revoke and /customers/ID/users/UID/remove. A browser
+ * .../users/UID/keys/KID/revoke and .../users/UID/remove. A browser
  * (Accept: text/html) gets HTML pages, and a 303 back to the customer's
  * page after a change; other clients get JSON and the statuses of
  * DESIGN.md.

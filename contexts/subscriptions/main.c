@@ -105,7 +105,7 @@ static int cmd_serve(int argc, char **argv)
          "an operator's bearer token, also for the sign-in page (repeatable; none: loopback "
          "only)"},
         {"session-lifetime", CLI_UINT, &lifetime, 0, 1, 30u * 24 * 3600, "SECONDS",
-         "how long an operator's sign-in lasts (default 28800)"},
+         "how long a sign-in (operator or portal) lasts (default 28800)"},
     };
     struct access_config access = {0};
     struct http_routes *routes = NULL;

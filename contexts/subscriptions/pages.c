@@ -41,7 +41,7 @@ void page_csrf_field(struct strbuf *sb, const struct caller *who)
         sb_printf(sb, "<input type=\"hidden\" name=\"" CSRF_FIELD "\" value=\"%s\">", who->csrf);
 }
 
-/* Opens a form posting to path (escaped), with the CSRF field. */
+/* Opens a form posting to base + path (escaped), with the CSRF field. */
 static void form_open(struct strbuf *sb, const struct caller *who, const char *cls,
                       const char *path)
 {
@@ -49,6 +49,7 @@ static void form_open(struct strbuf *sb, const struct caller *who, const char *c
     if (cls)
         sb_printf(sb, " class=\"%s\"", cls);
     sb_puts(sb, " method=\"post\" action=\"");
+    sb_html(sb, caller_base(who));
     sb_html(sb, path);
     sb_puts(sb, "\">");
     page_csrf_field(sb, who);
@@ -67,7 +68,13 @@ static void signed_in_as(struct strbuf *sb, const struct caller *who)
     if (!who || who->kind == CALLER_NOBODY)
         return;
     sb_puts(sb, "<p class=\"muted\" id=\"signed-in\">");
-    if (who->token_index < 0) {
+    if (who->kind == CALLER_USER) {
+        sb_puts(sb, "Signed in as ");
+        sb_html(sb, who->session.email);
+        sb_puts(sb, who->session.is_admin ? " (administrator)" : "");
+        sb_puts(sb, " ");
+        button_form(sb, who, "/logout", "Sign out", "secondary");
+    } else if (who->token_index < 0) {
         sb_puts(sb, "Operator on loopback: no admin token is configured, so this server answers "
                     "loopback clients only.");
     } else {
@@ -82,19 +89,29 @@ static void signed_in_as(struct strbuf *sb, const struct caller *who)
 
 static void nav(struct strbuf *sb, const struct caller *who, const char *customer_id)
 {
+    const char *base = caller_base(who);
+
     signed_in_as(sb, who);
-    sb_puts(sb, "<p class=\"pager\"><a href=\"/customers\">All customers</a>");
+    sb_puts(sb, "<p class=\"pager\">");
+    if (who->kind != CALLER_USER)
+        sb_puts(sb, "<a href=\"/customers\">All customers</a>");
     if (customer_id) {
-        sb_puts(sb, "<a href=\"/customers/");
+        sb_printf(sb, "<a href=\"%s/customers/", base);
         sb_html(sb, customer_id);
-        sb_puts(sb, "\">Customer</a><a href=\"/customers/");
+        sb_puts(sb, "\">Customer</a>");
+        sb_printf(sb, "<a href=\"%s/customers/", base);
         sb_html(sb, customer_id);
-        sb_puts(sb, "/invoices\">Invoices</a><a href=\"/customers/");
-        sb_html(sb, customer_id);
-        sb_puts(sb, "/history\">History</a>");
+        sb_puts(sb, "/invoices\">Invoices</a>");
+        if (who->kind != CALLER_USER) {
+            sb_puts(sb, "<a href=\"/customers/");
+            sb_html(sb, customer_id);
+            sb_puts(sb, "/history\">History</a>");
+        }
     }
-    sb_puts(sb, "<a href=\"/feeds/subscriptions\">Feed <code>subscriptions</code></a>"
-                "<a href=\"/status\">Status</a></p>\n");
+    if (who->kind != CALLER_USER)
+        sb_puts(sb, "<a href=\"/feeds/subscriptions\">Feed <code>subscriptions</code></a>"
+                    "<a href=\"/status\">Status</a>");
+    sb_puts(sb, "</p>\n");
 }
 
 void page_customers(struct fs_request *req, const struct caller *who)
@@ -151,6 +168,7 @@ void page_customers(struct fs_request *req, const struct caller *who)
 
 static void users_section(struct strbuf *sb, sqlite3 *db, const char *id, const struct caller *who)
 {
+    int manage = who->kind == CALLER_OPERATOR || (who->kind == CALLER_USER && who->session.is_admin);
     sqlite3_stmt *st = NULL;
     char path[256];
     int rows = 0;
@@ -158,7 +176,7 @@ static void users_section(struct strbuf *sb, sqlite3 *db, const char *id, const 
     sb_puts(sb, "<h2>Users and login keys</h2>\n<table><tr><th>Email</th><th>User</th>"
                 "<th>Keys (SHA-256 shown; the key itself is shown only once)</th><th></th></tr>\n");
     if (sqlite3_prepare_v2(db,
-                           "SELECT u.id, u.email, k.id, k.key_sha256 FROM users u"
+                           "SELECT u.id, u.email, k.id, k.key_sha256, u.is_admin FROM users u"
                            " LEFT JOIN login_keys k ON k.user_id = u.id AND k.revoked_at IS NULL"
                            " WHERE u.customer_id = ?1 AND u.removed_at IS NULL"
                            " ORDER BY u.added_at, u.id, k.issued_at, k.id",
@@ -167,10 +185,13 @@ static void users_section(struct strbuf *sb, sqlite3 *db, const char *id, const 
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *uid = col(st, 0), *kid = col(st, 2);
+        int is_admin = sqlite3_column_int(st, 4) != 0;
 
         rows++;
         sb_puts(sb, "<tr><td>");
         sb_html(sb, col(st, 1));
+        if (is_admin)
+            sb_puts(sb, " <span class=\"badge active\">admin</span>");
         sb_puts(sb, "</td><td><code>");
         sb_html(sb, uid);
         sb_puts(sb, "</code></td><td>");
@@ -181,15 +202,26 @@ static void users_section(struct strbuf *sb, sqlite3 *db, const char *id, const 
             sb_html(sb, col(st, 3));
             sb_puts(sb, "</code> ");
             snprintf(path, sizeof path, "/customers/%s/users/%s/keys/%s/revoke", id, uid, kid);
-            button_form(sb, who, path, "Revoke key", "danger");
+            if (manage)
+                button_form(sb, who, path, "Revoke key", "danger");
         } else {
             sb_puts(sb, "no valid key");
         }
         sb_puts(sb, "</td><td>");
-        snprintf(path, sizeof path, "/customers/%s/users/%s/keys", id, uid);
-        button_form(sb, who, path, "Issue a key", "secondary");
-        snprintf(path, sizeof path, "/customers/%s/users/%s/remove", id, uid);
-        button_form(sb, who, path, "Remove user", "danger");
+        if (manage) {
+            snprintf(path, sizeof path, "/customers/%s/users/%s/keys", id, uid);
+            button_form(sb, who, path, "Issue a key", "secondary");
+            snprintf(path, sizeof path, "/customers/%s/users/%s/remove", id, uid);
+            button_form(sb, who, path, "Remove user", "danger");
+        }
+        if (who->kind == CALLER_OPERATOR) {
+            snprintf(path, sizeof path, "/customers/%s/users/%s/admin", id, uid);
+            form_open(sb, who, "inline", path);
+            sb_printf(sb,
+                      "<input type=\"hidden\" name=\"admin\" value=\"%d\"><button type=\"submit\""
+                      " class=\"secondary\">%s</button></form> ",
+                      is_admin ? 0 : 1, is_admin ? "Remove admin" : "Make admin");
+        }
         sb_puts(sb, "</td></tr>\n");
     }
 out:
@@ -197,10 +229,12 @@ out:
     if (!rows)
         sb_puts(sb, "<tr><td colspan=\"4\">No users yet.</td></tr>\n");
     sb_puts(sb, "</table>\n");
-    snprintf(path, sizeof path, "/customers/%s/users", id);
-    form_open(sb, who, NULL, path);
-    sb_puts(sb, "<label>Email <input type=\"email\" name=\"email\" required></label>"
-                "<button type=\"submit\">Add user</button></form>\n");
+    if (manage) {
+        snprintf(path, sizeof path, "/customers/%s/users", id);
+        form_open(sb, who, NULL, path);
+        sb_puts(sb, "<label>Email <input type=\"email\" name=\"email\" required></label>"
+                    "<button type=\"submit\">Add user</button></form>\n");
+    }
 }
 
 static void charges_section(struct strbuf *sb, sqlite3 *db, const char *id)
@@ -301,7 +335,8 @@ void page_customer(struct fs_request *req, const char *id, const struct caller *
     long long units, charges;
 
     if (r != SUB_OK) {
-        page_error(req, r == SUB_NOT_FOUND ? 404 : 500, why, "/customers");
+        page_error(req, r == SUB_NOT_FOUND ? 404 : 500, why,
+                   who->kind == CALLER_USER ? "/portal" : "/customers");
         return;
     }
     sub_month_of(sub_clock_now(), now_month);
@@ -351,8 +386,10 @@ void page_customer(struct fs_request *req, const char *id, const struct caller *
 
     users_section(&sb, db, id, who);
     charges_section(&sb, db, id);
-    operator_forms(&sb, id, who);
-    history_section(&sb, db, id, HISTORY_RECENT);
+    if (who->kind == CALLER_OPERATOR) {
+        operator_forms(&sb, id, who);
+        history_section(&sb, db, id, HISTORY_RECENT);
+    }
     free(name);
     free(next);
     page_reply(req, 200, "Customer", &sb);
@@ -368,7 +405,7 @@ void page_invoices(struct fs_request *req, const char *id, const struct caller *
     int rows = 0;
 
     if (customer_load(db, id, &s, why, sizeof why) != SUB_OK) {
-        page_error(req, 404, why, "/customers");
+        page_error(req, 404, why, who->kind == CALLER_USER ? "/portal" : "/customers");
         return;
     }
     sb_puts(&sb, "<h1>Invoices</h1>\n");
@@ -444,7 +481,7 @@ void page_new_key(struct fs_request *req, const struct caller *who, const char *
     sb_html(&sb, key->key_id);
     sb_puts(&sb, "</dd><dt>Login key</dt><dd><code id=\"login-key\">");
     sb_html(&sb, key->login_key);
-    sb_puts(&sb, "</code></dd></dl>\n<p><a href=\"/customers/");
+    sb_printf(&sb, "</code></dd></dl>\n<p><a href=\"%s/customers/", caller_base(who));
     sb_html(&sb, customer_id);
     sb_puts(&sb, "\">Back to the customer</a></p>\n");
     fs_reply_header(req, "Cache-Control", "no-store");

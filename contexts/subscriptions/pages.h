@@ -4,8 +4,11 @@
  * For operators: the customer list with a form to register one, a
  * customer's page (users, keys, balance, status, this month's usage,
  * recent charges, its history, and the forms that act on them), its
- * invoices and history, and the page that shows a new login key once. And
- * the sign-in page (sign_in_pages.c).
+ * invoices and history, and the page that shows a new login key once. For
+ * a customer's user, in the portal (under /portal): the same customer page
+ * and invoices of the user's own customer, with the forms for users and
+ * keys only when the user is an administrator of it. And the two sign-in
+ * pages (sign_in_pages.c).
  *
  * Every page works without JavaScript; forms post
  * application/x-www-form-urlencoded to the same routes as the JSON API and
@@ -28,13 +31,13 @@ struct strbuf;
 /* Answers 200 with the customer list (operators). */
 void page_customers(struct fs_request *req, const struct caller *who);
 
-/* Answers 200 with customer id's page, or 404. */
+/* Answers 200 with customer id's page, as who may see it, or 404. */
 void page_customer(struct fs_request *req, const char *id, const struct caller *who);
 
 /* Answers 200 with customer id's invoices, or 404. */
 void page_invoices(struct fs_request *req, const char *id, const struct caller *who);
 
-/* Answers 200 with customer id's whole history, or 404. */
+/* Answers 200 with customer id's whole history (operators), or 404. */
 void page_history(struct fs_request *req, const char *id, const struct caller *who);
 
 /* Answers 201 with the page that shows key (a new user's first key when
@@ -50,6 +53,10 @@ void page_error(struct fs_request *req, unsigned status, const char *why, const 
  * sign-in, since no admin token is configured. */
 void page_operator_sign_in(struct fs_request *req, unsigned status, const char *why,
                            int has_tokens);
+
+/* Answers status with the portal's sign-in page (email and login key),
+ * saying why above it when why is not NULL. */
+void page_portal_sign_in(struct fs_request *req, unsigned status, const char *why);
 
 /* Answers status with the page whose body is sb (released here), in the
  * layout, with the headers every page of Subscriptions carries. */

@@ -42,12 +42,15 @@ static const char SCHEMA[] =
     " from_month TEXT NOT NULL,"
     " plan TEXT NOT NULL,"
     " PRIMARY KEY (customer_id, from_month));"
+    /* is_admin 1: the user manages the customer's users and keys in the
+     * portal. */
     "CREATE TABLE IF NOT EXISTS users ("
     " id TEXT PRIMARY KEY,"
     " customer_id TEXT NOT NULL,"
     " email TEXT NOT NULL,"
     " added_at TEXT NOT NULL,"
-    " removed_at TEXT);"
+    " removed_at TEXT,"
+    " is_admin INTEGER NOT NULL DEFAULT 0);"
     "CREATE UNIQUE INDEX IF NOT EXISTS users_email ON users (customer_id, email COLLATE NOCASE)"
     " WHERE removed_at IS NULL;"
     "CREATE TABLE IF NOT EXISTS login_keys ("
@@ -58,6 +61,7 @@ static const char SCHEMA[] =
     " issued_at TEXT NOT NULL,"
     " revoked_at TEXT);"
     "CREATE INDEX IF NOT EXISTS login_keys_user ON login_keys (user_id);"
+    "CREATE INDEX IF NOT EXISTS login_keys_sha256 ON login_keys (key_sha256);"
     /* Every movement of a balance: kind 'usage', 'fee' or 'payment';
      * amount_cents is its effect on the balance (negative for a charge). */
     "CREATE TABLE IF NOT EXISTS ledger ("
@@ -117,6 +121,7 @@ static const struct {
     const char *table, *column, *definition;
 } MIGRATIONS[] = {
     {"domain_events", "author", "TEXT"},
+    {"users", "is_admin", "INTEGER NOT NULL DEFAULT 0"},
 };
 
 /* Adds the missing columns of MIGRATIONS in one transaction, so that two

@@ -1,8 +1,9 @@
 /*
- * sign_in_pages.c - the operator's sign-in page of pages.h (an admin
- * token). Its form carries no CSRF token, as there is no session yet; the
- * server's origin rule (csrf.h) still refuses a sign-in posted by a page of
- * another site.
+ * sign_in_pages.c - the two sign-in pages of pages.h: the operator's (an
+ * admin token) and the customer portal's (an email and a login key).
+ * Their forms carry no CSRF token, as there is no session yet; the
+ * server's origin rule (csrf.h) still refuses a sign-in posted by a page
+ * of another site.
  */
 #include "pages.h"
 
@@ -42,6 +43,26 @@ void page_operator_sign_in(struct fs_request *req, unsigned status, const char *
                      "<code>var/admin-token</code>). Scripts send it as <code>Authorization: "
                      "Bearer TOKEN</code> instead.</p>\n");
     }
+    sb_puts(&sb, "<p class=\"muted\">A customer's user? Sign in to the <a href=\"/portal/login\">"
+                 "customer portal</a>.</p>\n");
     fs_reply_header(req, "Cache-Control", "no-store");
     page_reply(req, status, "Sign in", &sb);
+}
+
+void page_portal_sign_in(struct fs_request *req, unsigned status, const char *why)
+{
+    struct strbuf sb = STRBUF_INIT;
+
+    sb_puts(&sb, "<h1>Customer portal</h1>\n");
+    banner(&sb, why);
+    sb_puts(&sb, "<p>See your balance, this month's consumption and your invoices; an "
+                 "administrator of your customer also manages its users and login keys.</p>\n"
+                 "<form method=\"post\" action=\"/portal/login\">"
+                 "<label>Email <input type=\"email\" name=\"email\" required "
+                 "autocomplete=\"username\"></label>"
+                 "<label>Login key <input type=\"password\" name=\"login_key\" required "
+                 "autocomplete=\"current-password\" maxlength=\"100\"></label>"
+                 "<button type=\"submit\">Sign in</button></form>\n");
+    fs_reply_header(req, "Cache-Control", "no-store");
+    page_reply(req, status, "Customer portal", &sb);
 }

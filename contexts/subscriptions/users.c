@@ -225,3 +225,39 @@ enum sub_result user_remove(sqlite3 *db, const char *author, const char *custome
         sub_fail(r, why, why_size, "the database failed; try again");
     return r;
 }
+
+enum sub_result user_set_admin(sqlite3 *db, const char *author, const char *customer_id,
+                               const char *user_id, int admin, char *why, size_t why_size)
+{
+    char at[SUB_TIME_SIZE];
+    struct event_data d;
+    enum sub_result r;
+    long long now;
+    int rc;
+
+    if (admin != 0 && admin != 1)
+        return sub_fail(SUB_INVALID, why, why_size, "admin: 1 (an administrator) or 0 (not)");
+    sub_time_format(sub_clock_now(), at);
+    event_data_init(&d);
+    event_data_str(&d, "user_id", user_id);
+    event_data_int(&d, "admin", admin);
+    r = events_begin(db);
+    if (r == SUB_OK)
+        r = find_user(db, customer_id, user_id, why, why_size);
+    if (r == SUB_OK) {
+        now = db_int(db, &rc, 0, "SELECT is_admin FROM users WHERE id = ?1", "t", user_id);
+        if (rc != SQLITE_ROW)
+            r = SUB_ERROR;
+        else if (now != admin)
+            r = event_append(db, "user_admin_set", customer_id, at, NULL, event_data_json(&d),
+                             author);
+    }
+    r = events_end(db, r);
+    event_data_release(&d);
+    if (r == SUB_OK)
+        log_info("user administrator set", "customer=%s user=%s admin=%d by=%s", customer_id,
+                 user_id, admin, author);
+    if (r == SUB_ERROR)
+        sub_fail(r, why, why_size, "the database failed; try again");
+    return r;
+}

@@ -5,8 +5,10 @@
  * current users (case-insensitively). Each user starts with one login key
  * and may get more; a key can be revoked, and removing a user revokes all
  * its keys. The plain key leaves these functions only in struct new_key,
- * for the one answer that shows it; nothing stores it. Every command takes
- * the author of the change (audit.h, never NULL).
+ * for the one answer that shows it; nothing stores it. A user may be made
+ * an administrator of its customer: it then manages the customer's users
+ * and keys in the portal. Every command takes the author of the change
+ * (audit.h, never NULL).
  */
 #ifndef SUB_USERS_H
 #define SUB_USERS_H
@@ -51,5 +53,12 @@ enum sub_result key_revoke(sqlite3 *db, const char *author, const char *customer
  * SUB_NOT_FOUND for an unknown customer or a user not current there. */
 enum sub_result user_remove(sqlite3 *db, const char *author, const char *customer_id,
                             const char *user_id, char *why, size_t why_size);
+
+/* Makes user user_id of customer customer_id an administrator of it (admin
+ * 1) or not (admin 0); setting what is already so changes nothing. Internal
+ * only: nothing is published. SUB_INVALID for admin other than 0 or 1,
+ * SUB_NOT_FOUND for an unknown customer or a user not current there. */
+enum sub_result user_set_admin(sqlite3 *db, const char *author, const char *customer_id,
+                               const char *user_id, int admin, char *why, size_t why_size);
 
 #endif

@@ -48,6 +48,7 @@ enum sub_result view_customer(sqlite3 *db, const char *id, char **json, char *wh
         " 'lock_reason', c.lock_reason, 'registered_at', c.registered_at,"
         " 'users', (SELECT json_group_array(json(u.doc)) FROM (SELECT json_object("
         "   'user_id', u.id, 'email', u.email, 'added_at', u.added_at,"
+        "   'admin', json(CASE WHEN u.is_admin THEN 'true' ELSE 'false' END),"
         "   'keys', (SELECT json_group_array(json_object('key_id', k.id,"
         "     'key_sha256', k.key_sha256, 'issued_at', k.issued_at)) FROM"
         "     (SELECT * FROM login_keys k WHERE k.user_id = u.id AND k.revoked_at IS NULL"

@@ -15,7 +15,7 @@ struct strbuf;
 /*
  * The customer document: {"id","name","plan","next_plan","balance_cents",
  * "credit_limit_cents","status","lock_reason","registered_at","users":[{
- * "user_id","email","added_at","keys":[{"key_id","key_sha256",
+ * "user_id","email","added_at","admin","keys":[{"key_id","key_sha256",
  * "issued_at"}]}],"current_month":{"month","units","charges_cents"},
  * "recent_charges":[{"kind","amount_cents","units","month","at"}]}.
  * Only current users and valid keys are listed; "current_month" is the
