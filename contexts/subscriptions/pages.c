@@ -67,7 +67,8 @@ static void signed_in_as(struct strbuf *sb, const struct caller *who)
 {
     if (!who || who->kind == CALLER_NOBODY)
         return;
-    sb_puts(sb, "<p class=\"muted\" id=\"signed-in\">");
+    /* A div, not a p: the sign-out form would end a p. */
+    sb_puts(sb, "<div class=\"muted\" id=\"signed-in\">");
     if (who->kind == CALLER_USER) {
         sb_puts(sb, "Signed in as ");
         sb_html(sb, who->session.email);
@@ -84,7 +85,7 @@ static void signed_in_as(struct strbuf *sb, const struct caller *who)
             button_form(sb, who, "/logout", "Sign out", "secondary");
         }
     }
-    sb_puts(sb, "</p>\n");
+    sb_puts(sb, "</div>\n");
 }
 
 static void nav(struct strbuf *sb, const struct caller *who, const char *customer_id)
