@@ -16,13 +16,14 @@ const char *caller_base(const struct caller *who)
     return who && who->kind == CALLER_USER ? "/portal" : "";
 }
 
-enum sub_result access_anonymous(const struct access_config *cfg, int loopback,
-                                 struct caller *who, char *why, size_t why_size)
+enum sub_result access_anonymous(const struct access_config *cfg, int loopback, struct caller *who,
+                                 char *why, size_t why_size)
 {
     if (cfg->nadmin_tokens > 0)
-        return sub_fail(SUB_UNAUTHENTICATED, why, why_size,
-                        "sign in first: send an admin token in the header Authorization: Bearer TOKEN, "
-                        "or sign in at /login");
+        return sub_fail(
+            SUB_UNAUTHENTICATED, why, why_size,
+            "sign in first: send an admin token in the header Authorization: Bearer TOKEN, "
+            "or sign in at /login");
     if (!loopback)
         return sub_fail(SUB_FORBIDDEN, why, why_size,
                         "Subscriptions answers loopback clients only: no admin token is "
@@ -70,9 +71,9 @@ static void presented_csrf(struct fs_request *req, char *out, size_t out_size)
 
 /* What the session cookie of a request shows. */
 enum cookie_session {
-    NO_SESSION,   /* no cookie, or one whose session is over */
-    LIVE_SESSION, /* a live session, and the CSRF token if the request needs one */
-    NO_CSRF,      /* a live session, but a change without its CSRF token */
+    NO_SESSION,     /* no cookie, or one whose session is over */
+    LIVE_SESSION,   /* a live session, and the CSRF token if the request needs one */
+    NO_CSRF,        /* a live session, but a change without its CSRF token */
     SESSION_FAILED, /* the database failed */
 };
 
@@ -179,8 +180,7 @@ static const char *printable_path(const struct fs_request *req)
 }
 
 enum sub_result access_check(struct fs_request *req, const struct access_config *cfg,
-                             enum access_rule rule, struct caller *who, char *why,
-                             size_t why_size)
+                             enum access_rule rule, struct caller *who, char *why, size_t why_size)
 {
     enum sub_result r = SUB_OK;
 

@@ -51,7 +51,7 @@ enum access_rule {
 struct access_config {
     const char *const *admin_tokens; /* --admin-token, in order (index 0 is "token 1") */
     size_t nadmin_tokens;
-    unsigned session_lifetime;       /* seconds a sign-in lasts */
+    unsigned session_lifetime; /* seconds a sign-in lasts */
 };
 
 enum caller_kind {
@@ -78,8 +78,7 @@ struct caller {
  * SUB_ERROR, with what to do in why.
  */
 enum sub_result access_check(struct fs_request *req, const struct access_config *cfg,
-                             enum access_rule rule, struct caller *who, char *why,
-                             size_t why_size);
+                             enum access_rule rule, struct caller *who, char *why, size_t why_size);
 
 /*
  * Step 2 for a caller who presents nothing: with no admin token configured,
@@ -88,8 +87,8 @@ enum sub_result access_check(struct fs_request *req, const struct access_config 
  * Separate from access_check() so that the non-loopback case can be tested
  * without another network.
  */
-enum sub_result access_anonymous(const struct access_config *cfg, int loopback,
-                                 struct caller *who, char *why, size_t why_size);
+enum sub_result access_anonymous(const struct access_config *cfg, int loopback, struct caller *who,
+                                 char *why, size_t why_size);
 
 /* The path prefix of the caller's pages: "/portal" for a portal user, ""
  * for an operator. */

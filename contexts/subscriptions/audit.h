@@ -68,7 +68,6 @@ typedef void history_fn(const struct history_item *item, void *userdata);
  * first: every internal event about it except usage charges (those are
  * listed with the charges). Returns 0, or -1 (logged) on a database error.
  */
-int audit_history(sqlite3 *db, const char *customer_id, int limit, history_fn *fn,
-                  void *userdata);
+int audit_history(sqlite3 *db, const char *customer_id, int limit, history_fn *fn, void *userdata);
 
 #endif

@@ -34,13 +34,13 @@ enum session_kind { SESSION_OPERATOR, SESSION_PORTAL };
 
 /* A live session as found by session_find(). */
 struct session {
-    char hash[SHA256_HEX_SIZE];       /* SHA-256 of the session id: its row's key */
-    int token_index;                  /* operator: the admin token signed in with, from 0 */
-    char customer_id[SUB_ID_SIZE];    /* portal: the user's customer */
-    char user_id[SUB_ID_SIZE];        /* portal: the user */
-    char key_id[SUB_ID_SIZE];         /* portal: the key signed in with */
-    char email[EMAIL_MAX + 1];        /* portal: the user's email */
-    int is_admin;                     /* portal: whether the user is an administrator now */
+    char hash[SHA256_HEX_SIZE];    /* SHA-256 of the session id: its row's key */
+    int token_index;               /* operator: the admin token signed in with, from 0 */
+    char customer_id[SUB_ID_SIZE]; /* portal: the user's customer */
+    char user_id[SUB_ID_SIZE];     /* portal: the user */
+    char key_id[SUB_ID_SIZE];      /* portal: the key signed in with */
+    char email[EMAIL_MAX + 1];     /* portal: the user's email */
+    int is_admin;                  /* portal: whether the user is an administrator now */
 };
 
 /*

@@ -21,8 +21,7 @@ static void banner(struct strbuf *sb, const char *why)
     sb_puts(sb, "</p>\n");
 }
 
-void page_operator_sign_in(struct fs_request *req, unsigned status, const char *why,
-                           int has_tokens)
+void page_operator_sign_in(struct fs_request *req, unsigned status, const char *why, int has_tokens)
 {
     struct strbuf sb = STRBUF_INIT;
 
