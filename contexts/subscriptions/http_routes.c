@@ -116,6 +116,8 @@ static void answer(struct fs_request *req, struct answer *a)
     } else if (html && !get) {
         redirect(req, location);
     } else if (a->json) {
+        /* Answers depend on who asks (a cookie, a token): no cache keeps them. */
+        fs_reply_header(req, "Cache-Control", "no-store");
         fs_reply_take(req, a->status, "application/json", a->json, strlen(a->json));
         a->json = NULL;
     } else {
@@ -256,7 +258,6 @@ static void answer_key(struct fs_request *req, struct answer *a, const char *ema
         answer(req, a);
         return;
     }
-    fs_reply_header(req, "Cache-Control", "no-store");
     if (fs_request_wants_html(req)) {
         page_new_key(req, a->who, a->customer, email, key);
     } else {

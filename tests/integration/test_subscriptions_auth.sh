@@ -258,6 +258,7 @@ ASID=$(jar_value "$AJ" sub_portal); secret "$ASID"
 expect_eq "GET /portal: 303 to her customer" 303 "$(http GET "$U/portal" -b "$AJ")"
 expect_eq "... there" "/portal/customers/$C" "$(header Location)"
 expect_eq "portal: her customer as JSON" 200 "$(http GET "$U/portal/customers/$C" -b "$AJ")"
+expect_eq "... which no cache may keep" no-store "$(header Cache-Control)"
 expect_eq "... its balance" "$(balance_of "$C")" "$(http GET "$U/portal/customers/$C" -b "$AJ" >/dev/null; json '$.balance_cents')"
 expect_eq "... its credit limit" 1000 "$(json '$.credit_limit_cents')"
 # (this month was closed above, so new usage counts in the next one)
