@@ -353,8 +353,21 @@ expect_eq "... at /portal/login" /portal/login "$(header Location)"
 expect_eq "portal: sign-out: 303" 303 "$(http POST "$U/portal/logout" -b "$AJ" -H "$SAME" -d "csrf=$PCSRF")"
 expect_eq "... to the portal's sign-in" /portal/login "$(header Location)"
 expect_eq "portal: the session has ended" 401 "$(http GET "$U/portal/customers/$C" -b "$AJ")"
-expect_eq "portal routes without a session: 401" "401 401 401" \
-    "$(http GET "$U/portal" ) $(http GET "$U/portal/customers/$C/invoices") $(http POST "$U/portal/customers/$C/users" -d email=z@acme.example)"
+AK=$(sqlite3 "$DB" "select id from login_keys where user_id = '$ADA' and revoked_at is null")
+BEFORE=$(events)
+FAKE="sub_portal=$(printf '%064d' 0)"
+for r in "GET /portal" "GET /portal/customers/$C" "GET /portal/customers/$C/invoices" \
+    "POST /portal/customers/$C/users -d email=z@acme.example" "POST /portal/customers/$C/users/$ADA/keys" \
+    "DELETE /portal/customers/$C/users/$ADA/keys/$AK" "POST /portal/customers/$C/users/$ADA/keys/$AK/revoke" \
+    "DELETE /portal/customers/$C/users/$ADA" "POST /portal/customers/$C/users/$ADA/remove" "POST /portal/logout"; do
+    # shellcheck disable=SC2086
+    set -- $r
+    m=$1; p=$2; shift 2
+    expect_eq "portal: $m $p without a session: 401" 401 "$(http "$m" "$U$p" "$@")"
+    expect_eq "portal: $m $p with a made-up session cookie: 401" 401 "$(http "$m" "$U$p" -b "$FAKE" "$@")"
+    expect_eq "portal: $m $p with the ended session: 401" 401 "$(http "$m" "$U$p" -b "$AJ" -H "X-CSRF-Token: $PCSRF" "$@")"
+done
+expect_eq "portal: none of those changed anything" "$BEFORE" "$(events)"
 
 # --- untrusted input at the door
 BIGC=$(head -c 9000 /dev/zero | tr '\0' 'a')
