@@ -26,6 +26,15 @@ if [ ! -s var/feed-token ]; then
 fi
 TOKEN=$(cat var/feed-token)
 
+# One admin token for the operators of Subscriptions, made once and kept,
+# readable by this user only: curl sends it as a Bearer token, a browser
+# signs in with it at /login.
+if [ ! -s var/admin-token ]; then
+    (umask 077 && od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >var/admin-token)
+fi
+chmod 600 var/admin-token
+ADMIN_TOKEN=$(cat var/admin-token)
+
 for port in "$SP" "$CP" "$PP"; do
     if curl -s -o /dev/null --max-time 1 "http://$HOST:$port/healthz"; then
         echo "run: something already answers on $HOST:$port; stop it or set *_PORT" >&2
@@ -36,7 +45,8 @@ done
 PIDS=""
 launch() {
     name=$1; shift
-    printf '%s\n' "$*" >"var/run/$name.cmd"
+    # The command lines hold the tokens: readable by this user only.
+    (umask 077 && printf '%s\n' "$*" >"var/run/$name.cmd")
     "$@" >>"var/log/$name.log" 2>&1 &
     echo $! >"var/run/$name.pid"
     PIDS="$PIDS $!"
@@ -54,7 +64,7 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
-launch subscriptions bin/subscriptions serve --listen "$HOST:$SP" --db var/subscriptions.db --feed-token "$TOKEN"
+launch subscriptions bin/subscriptions serve --listen "$HOST:$SP" --db var/subscriptions.db --feed-token "$TOKEN" --admin-token "$ADMIN_TOKEN"
 launch cloud-api bin/cloud-api serve --listen "$HOST:$CP" --db var/cloud-api.db --feed-token "$TOKEN" --node node-1
 launch product1 bin/product1 serve --listen "$HOST:$PP" --db var/product1.db --cloud-api "http://$HOST:$CP" --feed-token "$TOKEN"
 launch subscriptions-follow-usage bin/subscriptions follow --db var/subscriptions.db --feed "http://$HOST:$CP/feeds/usage" --token "$TOKEN"
@@ -79,7 +89,8 @@ cat <<MSG
 
 All three contexts are running (logs in var/log/, data in var/).
 
-  Subscriptions  http://$HOST:$SP/            customers, users, login keys, balances
+  Subscriptions  http://$HOST:$SP/            customers, users, login keys, balances (sign in: admin token below)
+                 http://$HOST:$SP/portal/login  the customer portal: a user signs in with email and login key
   Cloud API      http://$HOST:$CP/            the metered API (POST /api/v1/analyze)
   Product 1      http://$HOST:$PP/            sign in with an email and login key
   System         http://$HOST:$SP/system      the three contexts, the feeds between them, each follower's lag
@@ -90,6 +101,9 @@ All three contexts are running (logs in var/log/, data in var/).
     http://$HOST:$PP/feeds/product1
   Feed token: $TOKEN
     curl -H "Authorization: Bearer $TOKEN" http://$HOST:$SP/feeds/subscriptions
+
+  Admin token of Subscriptions (kept in var/admin-token): $ADMIN_TOKEN
+    curl -H "Authorization: Bearer $ADMIN_TOKEN" http://$HOST:$SP/customers
 
   Status and metrics on every program: /status, /metrics
   Restart one process alone: sh -c "\$(cat var/run/NAME.cmd)"  (names: $(cd var/run && ls *.cmd | sed 's/\.cmd$//' | tr '\n' ' '))

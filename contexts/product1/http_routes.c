@@ -1,6 +1,7 @@
 #include "http_routes.h"
 
 #include "analyses.h"
+#include "cookies.h"
 #include "feedserver.h"
 #include "form.h"
 #include "log.h"
@@ -151,7 +152,7 @@ static void login_route(struct fs_request *req, void *userdata)
     struct product1_app *app = userdata;
     struct form f;
     struct user_ref user = {0};
-    char err[256], id[SHA256_HEX_SIZE], cookie[200];
+    char err[256], id[SHA256_HEX_SIZE];
     const char *email, *key;
     enum sign_in_result r;
     int html = fs_request_wants_html(req);
@@ -181,9 +182,7 @@ static void login_route(struct fs_request *req, void *userdata)
             fs_reply_error(req, sign_in_status(r), "%s", sign_in_message(r));
         goto out;
     }
-    snprintf(cookie, sizeof cookie, "%s=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%u",
-             SESSION_COOKIE, id, app->session_lifetime);
-    fs_reply_header(req, "Set-Cookie", cookie);
+    cookie_set(req, SESSION_COOKIE, id, "/", app->session_lifetime);
     retry_worker_wake(app->worker);
     redirect(req, "/");
 out:
@@ -203,8 +202,7 @@ static void logout_route(struct fs_request *req, void *userdata)
         vault_forget(app->vault, hash);
         log_info("signed out", NULL);
     }
-    fs_reply_header(req, "Set-Cookie",
-                    SESSION_COOKIE "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    cookie_clear(req, SESSION_COOKIE, "/");
     redirect(req, "/");
 }
 

@@ -1,5 +1,6 @@
 #include "sessions.h"
 
+#include "cookies.h"
 #include "db.h"
 #include "log.h"
 #include "strbuf.h"
@@ -114,27 +115,16 @@ int sessions_clear(sqlite3 *db)
 
 int session_cookie_id(const char *cookie_header, char id[SHA256_HEX_SIZE])
 {
-    static const char name[] = SESSION_COOKIE "=";
-    const char *p = cookie_header;
+    size_t n;
 
-    id[0] = '\0';
-    while (p && *p) {
-        while (*p == ' ' || *p == ';')
-            p++;
-        if (strncmp(p, name, sizeof name - 1) == 0) {
-            const char *v = p + sizeof name - 1;
-            size_t n = 0;
-            while (n < SHA256_HEX_SIZE - 1 && isxdigit((unsigned char)v[n]))
-                n++;
-            if (n != SHA256_HEX_SIZE - 1 || (v[n] && v[n] != ';' && v[n] != ' '))
-                return 0;
-            memcpy(id, v, n);
-            id[n] = '\0';
-            for (size_t i = 0; i < n; i++)
-                id[i] = (char)tolower((unsigned char)id[i]);
-            return 1;
-        }
-        p = strchr(p, ';');
+    if (!cookie_get(cookie_header, SESSION_COOKIE, id, SHA256_HEX_SIZE))
+        return 0;
+    n = strlen(id);
+    if (n != SHA256_HEX_SIZE - 1 || strspn(id, "0123456789abcdefABCDEF") != n) {
+        id[0] = '\0';
+        return 0;
     }
-    return 0;
+    for (size_t i = 0; i < n; i++)
+        id[i] = (char)tolower((unsigned char)id[i]);
+    return 1;
 }

@@ -1,5 +1,6 @@
 #include "billing.h"
 
+#include "audit.h"
 #include "calendar.h"
 #include "customers.h"
 #include "db.h"
@@ -16,8 +17,8 @@
  * overflow. */
 #define UNITS_MAX 1000000000000LL
 
-enum sub_result billing_pay(sqlite3 *db, const char *customer_id, long long amount_cents,
-                            char *why, size_t why_size)
+enum sub_result billing_pay(sqlite3 *db, const char *author, const char *customer_id,
+                            long long amount_cents, char *why, size_t why_size)
 {
     struct customer_state state;
     char at[SUB_TIME_SIZE];
@@ -36,13 +37,15 @@ enum sub_result billing_pay(sqlite3 *db, const char *customer_id, long long amou
     if (r == SUB_OK && state.balance_cents > SUB_MONEY_MAX * 1000)
         r = sub_fail(SUB_INVALID, why, why_size, "amount_cents: the balance is already too large");
     if (r == SUB_OK)
-        r = event_append(db, "payment_recorded", customer_id, at, NULL, event_data_json(&d));
+        r = event_append(db, "payment_recorded", customer_id, at, NULL, event_data_json(&d),
+                         author);
     if (r == SUB_OK)
-        r = lockout_after_payment(db, customer_id, at);
+        r = lockout_after_payment(db, author, customer_id, at);
     r = events_end(db, r);
     event_data_release(&d);
     if (r == SUB_OK)
-        log_info("payment recorded", "customer=%s amount_cents=%lld", customer_id, amount_cents);
+        log_info("payment recorded", "customer=%s amount_cents=%lld by=%s", customer_id,
+                 amount_cents, author);
     else if (r == SUB_ERROR)
         sub_fail(r, why, why_size, "the database failed; try again");
     return r;
@@ -78,7 +81,8 @@ static enum sub_result unbilled(sqlite3 *db, const struct usage_record *u, const
     event_data_str(&d, "entry_id", u->entry_id);
     event_data_str(&d, "units", u->units);
     event_data_str(&d, "reason", reason);
-    r = event_append(db, "usage_unbilled", u->customer_id, at, u->entry_id, event_data_json(&d));
+    r = event_append(db, "usage_unbilled", u->customer_id, at, u->entry_id, event_data_json(&d),
+                     AUTHOR_BILLING);
     event_data_release(&d);
     if (r == SUB_CONFLICT) {
         *outcome = USAGE_DUPLICATE;
@@ -139,7 +143,8 @@ enum sub_result billing_charge_usage(sqlite3 *db, const struct usage_record *u,
     event_data_int(&d, "unit_price_cents", plan->unit_price_cents);
     event_data_int(&d, "amount_cents", amount);
     event_data_str(&d, "month", month);
-    r = event_append(db, "usage_charged", u->customer_id, at, u->entry_id, event_data_json(&d));
+    r = event_append(db, "usage_charged", u->customer_id, at, u->entry_id, event_data_json(&d),
+                     AUTHOR_BILLING);
     event_data_release(&d);
     if (r == SUB_CONFLICT) {
         *outcome = USAGE_DUPLICATE;
@@ -147,7 +152,7 @@ enum sub_result billing_charge_usage(sqlite3 *db, const struct usage_record *u,
         return SUB_OK;
     }
     if (r == SUB_OK)
-        r = lockout_after_charge(db, u->customer_id, at);
+        r = lockout_after_charge(db, AUTHOR_BILLING, u->customer_id, at);
     if (r == SUB_OK) {
         *outcome = USAGE_CHARGED;
         log_info("usage charged", "entry=%s customer=%s units=%lld amount_cents=%lld month=%s",

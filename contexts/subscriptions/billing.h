@@ -18,9 +18,10 @@
 #include <stddef.h>
 
 /* Records a payment of amount_cents (1 .. SUB_MONEY_MAX) by customer_id,
- * which may unlock a customer locked for overdraft. */
-enum sub_result billing_pay(sqlite3 *db, const char *customer_id, long long amount_cents,
-                            char *why, size_t why_size);
+ * entered by author (audit.h), which may unlock a customer locked for
+ * overdraft. */
+enum sub_result billing_pay(sqlite3 *db, const char *author, const char *customer_id,
+                            long long amount_cents, char *why, size_t why_size);
 
 /* One UsageRecorded entry of a `usage` feed. Every pointer is borrowed; a
  * field the entry lacks is NULL. */
@@ -49,7 +50,7 @@ enum usage_outcome {
  * below its limit. A record that cannot be charged (an unknown customer,
  * units that are not a whole number) is recorded in unbilled_usage and
  * logged, so that one bad entry never stops the billing of everyone.
- * Returns SUB_OK with *outcome set, or SUB_ERROR (logged): roll back then.
+ * The events' author is AUTHOR_BILLING. Returns SUB_OK with *outcome set, or SUB_ERROR (logged): roll back then.
  */
 enum sub_result billing_charge_usage(sqlite3 *db, const struct usage_record *u,
                                      enum usage_outcome *outcome);

@@ -90,7 +90,8 @@ static int name_ok(const char *name)
     return visible;
 }
 
-enum sub_result customer_register(sqlite3 *db, const char *name, const char *plan,
+enum sub_result customer_register(sqlite3 *db, const char *author, const char *name,
+                                  const char *plan,
                                   const long long *credit_limit_cents, char id[SUB_ID_SIZE],
                                   char *why, size_t why_size)
 {
@@ -125,21 +126,22 @@ enum sub_result customer_register(sqlite3 *db, const char *name, const char *pla
 
     r = events_begin(db);
     if (r == SUB_OK)
-        r = event_append(db, "customer_registered", id, at, NULL, event_data_json(&d));
+        r = event_append(db, "customer_registered", id, at, NULL, event_data_json(&d), author);
     if (r == SUB_OK)
         r = publish(db, "CustomerRegistered", at, "customerId", id, "name", name, "plan", p->name,
                     NULL);
     r = events_end(db, r);
     event_data_release(&d);
     if (r == SUB_OK)
-        log_info("customer registered", "id=%s plan=%s", id, p->name);
+        log_info("customer registered", "id=%s plan=%s by=%s", id, p->name, author);
     else
         sub_fail(r, why, why_size, "the database failed; try again");
     return r;
 }
 
-enum sub_result customer_change_plan(sqlite3 *db, const char *id, const char *plan,
-                                     char from_month[SUB_MONTH_SIZE], char *why, size_t why_size)
+enum sub_result customer_change_plan(sqlite3 *db, const char *author, const char *id,
+                                     const char *plan, char from_month[SUB_MONTH_SIZE], char *why,
+                                     size_t why_size)
 {
     const struct plan *p = plan_find(plan);
     struct customer_state state;
@@ -162,15 +164,17 @@ enum sub_result customer_change_plan(sqlite3 *db, const char *id, const char *pl
     if (r == SUB_OK)
         r = customer_load(db, id, &state, why, why_size);
     if (r == SUB_OK && (customer_plan_in(db, id, from_month, due) != 0 || strcmp(due, p->name) != 0))
-        r = event_append(db, "plan_change_scheduled", id, at, NULL, event_data_json(&d));
+        r = event_append(db, "plan_change_scheduled", id, at, NULL, event_data_json(&d), author);
     r = events_end(db, r);
     event_data_release(&d);
     if (r == SUB_OK)
-        log_info("plan change scheduled", "id=%s plan=%s from=%s", id, p->name, from_month);
+        log_info("plan change scheduled", "id=%s plan=%s from=%s by=%s", id, p->name, from_month,
+                 author);
     return r;
 }
 
-enum sub_result customer_lock(sqlite3 *db, const char *id, char *why, size_t why_size)
+enum sub_result customer_lock(sqlite3 *db, const char *author, const char *id, char *why,
+                              size_t why_size)
 {
     struct customer_state state;
     char at[SUB_TIME_SIZE];
@@ -181,11 +185,12 @@ enum sub_result customer_lock(sqlite3 *db, const char *id, char *why, size_t why
     if (r == SUB_OK)
         r = customer_load(db, id, &state, why, why_size);
     if (r == SUB_OK && strcmp(state.lock_reason, "manual") != 0)
-        r = lockout_lock(db, id, "manual", at);
+        r = lockout_lock(db, author, id, "manual", at);
     return events_end(db, r);
 }
 
-enum sub_result customer_unlock(sqlite3 *db, const char *id, char *why, size_t why_size)
+enum sub_result customer_unlock(sqlite3 *db, const char *author, const char *id, char *why,
+                                size_t why_size)
 {
     struct customer_state state;
     char at[SUB_TIME_SIZE];
@@ -196,6 +201,6 @@ enum sub_result customer_unlock(sqlite3 *db, const char *id, char *why, size_t w
     if (r == SUB_OK)
         r = customer_load(db, id, &state, why, why_size);
     if (r == SUB_OK && state.lock_reason[0])
-        r = lockout_unlock(db, id, "manual", at);
+        r = lockout_unlock(db, author, id, "manual", at);
     return events_end(db, r);
 }

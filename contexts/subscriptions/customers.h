@@ -7,6 +7,9 @@
  * the month of registration; a plan change starts one in the next month, so
  * it takes effect from the next month. The credit limit is the customer's
  * own when set at registration, else the limit of the plan in effect.
+ *
+ * Every command takes the author of the change (audit.h, never NULL) and
+ * records it with the events it appends.
  */
 #ifndef SUB_CUSTOMERS_H
 #define SUB_CUSTOMERS_H
@@ -49,23 +52,27 @@ int customer_plan_in(sqlite3 *db, const char *id, const char *month, char plan[S
  * CustomerRegistered, and writes its new id into id. SUB_INVALID for an
  * empty or too long name, an unknown plan or a limit out of range.
  */
-enum sub_result customer_register(sqlite3 *db, const char *name, const char *plan,
+enum sub_result customer_register(sqlite3 *db, const char *author, const char *name,
+                                  const char *plan,
                                   const long long *credit_limit_cents, char id[SUB_ID_SIZE],
                                   char *why, size_t why_size);
 
 /* Schedules plan for customer id from the next month, written into
  * from_month. Changing to the plan already due then changes nothing. */
-enum sub_result customer_change_plan(sqlite3 *db, const char *id, const char *plan,
-                                     char from_month[SUB_MONTH_SIZE], char *why, size_t why_size);
+enum sub_result customer_change_plan(sqlite3 *db, const char *author, const char *id,
+                                     const char *plan, char from_month[SUB_MONTH_SIZE], char *why,
+                                     size_t why_size);
 
 /* The operator's lock: the customer is locked for reason "manual", which
  * only customer_unlock() lifts. Locking a customer already locked by hand
  * changes nothing. */
-enum sub_result customer_lock(sqlite3 *db, const char *id, char *why, size_t why_size);
+enum sub_result customer_lock(sqlite3 *db, const char *author, const char *id, char *why,
+                              size_t why_size);
 
 /* The operator's unlock: lifts any lock, manual or overdraft. An overdrawn
  * customer unlocked this way is locked again by its next charge. Unlocking
  * an active customer changes nothing. */
-enum sub_result customer_unlock(sqlite3 *db, const char *id, char *why, size_t why_size);
+enum sub_result customer_unlock(sqlite3 *db, const char *author, const char *id, char *why,
+                                size_t why_size);
 
 #endif

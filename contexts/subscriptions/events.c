@@ -85,6 +85,9 @@ static const struct projection PROJECTIONS[] = {
       " WHERE users.id = json_extract(e.data, '$.user_id')",
       "UPDATE login_keys SET revoked_at = e.at FROM " EV " AS e"
       " WHERE login_keys.user_id = json_extract(e.data, '$.user_id') AND revoked_at IS NULL"}},
+    {"user_admin_set",
+     {"UPDATE users SET is_admin = json_extract(e.data, '$.admin') FROM " EV " AS e"
+      " WHERE users.id = json_extract(e.data, '$.user_id')"}},
     {"payment_recorded",
      {"UPDATE customers SET balance_cents = balance_cents + json_extract(e.data, '$.amount_cents')"
       " FROM " EV " AS e WHERE customers.id = e.cid",
@@ -140,12 +143,13 @@ int events_project(sqlite3 *db, long long seq, const char *type)
 }
 
 enum sub_result event_append(sqlite3 *db, const char *type, const char *customer_id,
-                             const char *at, const char *dedupe, const char *data_json)
+                             const char *at, const char *dedupe, const char *data_json,
+                             const char *author)
 {
     int rc = db_exec(db,
-                     "INSERT INTO domain_events (type, customer_id, at, dedupe, data)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (dedupe) DO NOTHING",
-                     "ttttt", type, customer_id, at, dedupe, data_json);
+                     "INSERT INTO domain_events (type, customer_id, at, dedupe, data, author)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (dedupe) DO NOTHING",
+                     "tttttt", type, customer_id, at, dedupe, data_json, author);
 
     if (rc != SQLITE_DONE)
         return SUB_ERROR;

@@ -11,6 +11,8 @@
  *    call it right after appending the event, in the same transaction, and
  *    events_rebuild() calls it for every event after emptying the
  *    projections: live and rebuilt projections are equal by construction.
+ *  - Every event records its author (audit.h): who made the change. The
+ *    projections never read it, so replaying needs no author either.
  *  - An event with a dedupe key is stored at most once: appending one whose
  *    key is taken stores nothing and reports SUB_CONFLICT, which is how a
  *    usage entry is charged once and a month invoiced once.
@@ -22,6 +24,7 @@
  *   key_issued           user_id, key_id, key_sha256
  *   key_revoked          user_id, key_id
  *   user_removed         user_id (its keys are revoked with it)
+ *   user_admin_set       user_id, admin (1: administrator of the customer, 0: not)
  *   payment_recorded     amount_cents
  *   usage_charged        entry_id, user_id, key_id, node, window_start,
  *                        window_end, units, unit_price_cents, amount_cents, month
@@ -55,14 +58,15 @@ void event_data_release(struct event_data *d);
 
 /*
  * Appends the event type for customer_id (NULL for none) at time at with
- * data (a JSON object) and applies it to the projections. Must run inside a
- * write transaction. dedupe (may be NULL) is the event's idempotency key:
+ * data (a JSON object), made by author (audit.h; NULL only in tests), and
+ * applies it to the projections. Must run inside a write transaction. dedupe (may be NULL) is the event's idempotency key:
  * if an event with that key exists, nothing is written and SUB_CONFLICT is
  * returned. Otherwise SUB_OK, or SUB_ERROR (logged) when SQLite failed,
  * after which the caller rolls back.
  */
 enum sub_result event_append(sqlite3 *db, const char *type, const char *customer_id,
-                             const char *at, const char *dedupe, const char *data_json);
+                             const char *at, const char *dedupe, const char *data_json,
+                             const char *author);
 
 /* Applies the stored event seq, of type type, to the projections. Returns
  * 0, or -1 (logged). */

@@ -1,5 +1,6 @@
 #include "invoices.h"
 
+#include "audit.h"
 #include "calendar.h"
 #include "customers.h"
 #include "db.h"
@@ -89,12 +90,12 @@ static enum sub_result issue_invoice(sqlite3 *db, const char *id, const char *mo
     event_data_int(&d, "units", units);
     event_data_int(&d, "usage_cents", usage_cents);
     event_data_int(&d, "total_cents", plan->monthly_fee_cents + usage_cents);
-    r = event_append(db, "invoice_issued", id, at, dedupe, event_data_json(&d));
+    r = event_append(db, "invoice_issued", id, at, dedupe, event_data_json(&d), AUTHOR_BILLING);
     event_data_release(&d);
     if (r == SUB_CONFLICT)
         return SUB_OK;
     if (r == SUB_OK && plan->monthly_fee_cents > 0)
-        r = lockout_after_charge(db, id, at);
+        r = lockout_after_charge(db, AUTHOR_BILLING, id, at);
     return r;
 }
 
@@ -143,7 +144,8 @@ enum sub_result invoices_close_month(sqlite3 *db, const char *month, long long *
     event_data_init(&d);
     event_data_str(&d, "month", month);
     if (r == SUB_OK)
-        r = event_append(db, "month_closed", NULL, at, dedupe, event_data_json(&d));
+        r = event_append(db, "month_closed", NULL, at, dedupe, event_data_json(&d),
+                         AUTHOR_BILLING);
     event_data_release(&d);
 out:
     r = events_end(db, r);

@@ -7,7 +7,8 @@
  * may lock the customer for overdraft. The month is then closed: usage that
  * arrives later for it counts in the next open month (billing.h). Closing
  * a closed month changes nothing. A month is closed by an operator
- * (`close-month`, also the current month) or by `serve` once it has ended.
+ * (`close-month`, also the current month) or by `serve` once it has ended;
+ * either way the events' author is AUTHOR_BILLING (audit.h).
  */
 #ifndef SUB_INVOICES_H
 #define SUB_INVOICES_H

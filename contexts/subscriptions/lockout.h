@@ -10,7 +10,7 @@
  * at least -credit_limit_cents unlocks it; a manual lock is lifted only by
  * the operator's unlock. Each transition is an internal event and a
  * published CustomerLocked or CustomerUnlocked entry, in the caller's
- * transaction.
+ * transaction, made by the caller's author (audit.h).
  */
 #ifndef SUB_LOCKOUT_H
 #define SUB_LOCKOUT_H
@@ -20,18 +20,22 @@
 #include <sqlite3.h>
 
 /* Locks customer id for reason ("overdraft" or "manual") at time at. */
-enum sub_result lockout_lock(sqlite3 *db, const char *id, const char *reason, const char *at);
+enum sub_result lockout_lock(sqlite3 *db, const char *author, const char *id, const char *reason,
+                             const char *at);
 
 /* Unlocks customer id at time at; reason ("payment" or "manual") is kept
  * in the internal event. */
-enum sub_result lockout_unlock(sqlite3 *db, const char *id, const char *reason, const char *at);
+enum sub_result lockout_unlock(sqlite3 *db, const char *author, const char *id, const char *reason,
+                               const char *at);
 
 /* After a charge to customer id: locks it for overdraft if it is active and
  * below its limit. */
-enum sub_result lockout_after_charge(sqlite3 *db, const char *id, const char *at);
+enum sub_result lockout_after_charge(sqlite3 *db, const char *author, const char *id,
+                                     const char *at);
 
 /* After a payment by customer id: unlocks it if it is locked for overdraft
  * and back within its limit. */
-enum sub_result lockout_after_payment(sqlite3 *db, const char *id, const char *at);
+enum sub_result lockout_after_payment(sqlite3 *db, const char *author, const char *id,
+                                      const char *at);
 
 #endif

@@ -8,6 +8,7 @@
  *
  * DESIGN.md section 4 fixes these command lines.
  */
+#include "access.h"
 #include "customers.h"
 #include "db.h"
 #include "events.h"
@@ -19,6 +20,8 @@
 #include "backup.h"
 #include "program.h"
 #include "schema.h"
+#include "sessions.h"
+#include "sign_in.h"
 #include "strbuf.h"
 #include "usage_follow.h"
 #include "web.h"
@@ -73,28 +76,76 @@ static void metrics(struct fs_request *req, struct strbuf *out, void *userdata)
               db_int(db, NULL, 0, "SELECT count(*) FROM domain_events", ""));
 }
 
+/* Checks every --admin-token and fills cfg from them. Returns 0, or 2
+ * after printing what to fix (never the token itself). */
+static int admin_tokens(const struct cli_list *tokens, unsigned lifetime,
+                        struct access_config *cfg)
+{
+    char why[160];
+
+    for (size_t i = 0; i < tokens->count; i++) {
+        if (sign_in_token_fit(tokens->items[i], why, sizeof why) != 0) {
+            fprintf(stderr, "bad value for --admin-token (number %zu): %s\n", i + 1, why);
+            return 2;
+        }
+    }
+    cfg->admin_tokens = tokens->items;
+    cfg->nadmin_tokens = tokens->count;
+    cfg->session_lifetime = lifetime;
+    return 0;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     struct serve_options o = {DEFAULT_LISTEN, DEFAULT_DB, {{0}, 0}};
-    const struct cli_option options[] = {SERVE_OPTION_ROWS(o)};
+    struct cli_list tokens = {{0}, 0};
+    unsigned lifetime = SESSION_DEFAULT_LIFETIME;
+    const struct cli_option options[] = {
+        SERVE_OPTION_ROWS(o),
+        {"admin-token", CLI_LIST, &tokens, 0, 0, 0, "TOKEN",
+         "an operator's bearer token, also for the sign-in page (repeatable; none: loopback "
+         "only)"},
+        {"session-lifetime", CLI_UINT, &lifetime, 0, 1, 30u * 24 * 3600, "SECONDS",
+         "how long a sign-in (operator or portal) lasts (default 28800)"},
+    };
+    struct access_config access = {0};
+    struct http_routes *routes = NULL;
     struct fs_server *server = NULL;
     struct month_closer *closer = NULL;
     sqlite3 *db;
     int status = 1;
 
-    cli_parse("bin/subscriptions serve --listen ADDR:PORT --db FILE [--feed-token TOKEN]...",
+    cli_parse("bin/subscriptions serve --listen ADDR:PORT --db FILE [--feed-token TOKEN]... "
+              "[--admin-token TOKEN]... [--session-lifetime SECONDS]",
               argc, argv, options, sizeof options / sizeof options[0]);
+    if (admin_tokens(&tokens, lifetime, &access) != 0)
+        return 2;
     server = program_open_server(&o, 4);
     if (!server)
         goto out;
     db = open_db(o.db);
     if (!db)
         goto out;
+    /* The admin tokens may have changed since the last start: operators
+     * sign in again. */
+    if (sessions_end_operators(db) != 0) {
+        sqlite3_close(db);
+        goto out;
+    }
     sqlite3_close(db);
-    if (fs_server_feed(server, SUB_FEED) != FS_OK || http_routes_mount(server) != 0)
+    if (fs_server_feed(server, SUB_FEED) != FS_OK)
+        goto out;
+    routes = http_routes_mount(server, &access);
+    if (!routes)
         goto out;
     ops_mount(server, "subscriptions", metrics, NULL);
     web_mount_static(server);
+    if (access.nadmin_tokens == 0)
+        log_info("no admin token configured: the operator's routes answer loopback clients only",
+                 NULL);
+    else
+        log_info("the operator's routes need an admin token or a sign-in", "admin_tokens=%zu",
+                 access.nadmin_tokens);
     closer = month_closer_start(o.db, MONTH_CHECK_SECONDS);
     if (!closer)
         goto out;
@@ -103,6 +154,7 @@ static int cmd_serve(int argc, char **argv)
 out:
     month_closer_stop(closer);
     fs_server_close(server);
+    http_routes_free(routes);
     return status;
 }
 

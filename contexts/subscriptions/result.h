@@ -4,7 +4,8 @@
  * Every command returns one enum sub_result and, when it is not SUB_OK,
  * writes into the caller's why buffer a sentence that tells the caller what
  * to fix. The HTTP layer maps the results to statuses in one place
- * (http_routes.c): INVALID 400, NOT_FOUND 404, CONFLICT 409, ERROR 500.
+ * (http_routes.c): INVALID 400, UNAUTHENTICATED 401, FORBIDDEN 403,
+ * NOT_FOUND 404, CONFLICT 409, ERROR 500.
  */
 #ifndef SUB_RESULT_H
 #define SUB_RESULT_H
@@ -17,6 +18,8 @@ enum sub_result {
     SUB_NOT_FOUND, /* no such customer, user or key */
     SUB_CONFLICT,  /* the change conflicts with the state (email already used) */
     SUB_ERROR,     /* the database failed; logged */
+    SUB_UNAUTHENTICATED, /* no credentials, or wrong ones (access.h) */
+    SUB_FORBIDDEN,       /* known caller, or a cross-site request, not allowed to do this */
 };
 
 /* Writes the message made from fmt into why (why_size bytes, may be 0) and

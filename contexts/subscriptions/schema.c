@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <feedserver.h>
+#include <stdio.h>
 
 const char *const SUB_PROJECTION_TABLES[] = {
     "customers",   "plan_periods", "users",         "login_keys",     "ledger",
@@ -13,15 +14,17 @@ const unsigned SUB_NPROJECTION_TABLES = sizeof SUB_PROJECTION_TABLES / sizeof SU
 
 static const char SCHEMA[] =
     /* The internal events: type, the customer concerned (NULL for a month
-     * closing), when, an idempotency key (usage entry id, invoice, month)
-     * and the event's data as a JSON object. */
+     * closing), when, an idempotency key (usage entry id, invoice, month),
+     * the event's data as a JSON object, and who made the change (audit.h;
+     * NULL for events stored before authors were recorded). */
     "CREATE TABLE IF NOT EXISTS domain_events ("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     " type TEXT NOT NULL,"
     " customer_id TEXT,"
     " at TEXT NOT NULL,"
     " dedupe TEXT UNIQUE,"
-    " data TEXT NOT NULL CHECK (json_valid(data)));"
+    " data TEXT NOT NULL CHECK (json_valid(data)),"
+    " author TEXT);"
     /* lock_reason NULL: active; 'overdraft' or 'manual': locked.
      * credit_limit_cents NULL: the limit of the plan in effect. */
     "CREATE TABLE IF NOT EXISTS customers ("
@@ -39,12 +42,15 @@ static const char SCHEMA[] =
     " from_month TEXT NOT NULL,"
     " plan TEXT NOT NULL,"
     " PRIMARY KEY (customer_id, from_month));"
+    /* is_admin 1: the user manages the customer's users and keys in the
+     * portal. */
     "CREATE TABLE IF NOT EXISTS users ("
     " id TEXT PRIMARY KEY,"
     " customer_id TEXT NOT NULL,"
     " email TEXT NOT NULL,"
     " added_at TEXT NOT NULL,"
-    " removed_at TEXT);"
+    " removed_at TEXT,"
+    " is_admin INTEGER NOT NULL DEFAULT 0);"
     "CREATE UNIQUE INDEX IF NOT EXISTS users_email ON users (customer_id, email COLLATE NOCASE)"
     " WHERE removed_at IS NULL;"
     "CREATE TABLE IF NOT EXISTS login_keys ("
@@ -55,6 +61,7 @@ static const char SCHEMA[] =
     " issued_at TEXT NOT NULL,"
     " revoked_at TEXT);"
     "CREATE INDEX IF NOT EXISTS login_keys_user ON login_keys (user_id);"
+    "CREATE INDEX IF NOT EXISTS login_keys_sha256 ON login_keys (key_sha256);"
     /* Every movement of a balance: kind 'usage', 'fee' or 'payment';
      * amount_cents is its effect on the balance (negative for a charge). */
     "CREATE TABLE IF NOT EXISTS ledger ("
@@ -93,13 +100,67 @@ static const char SCHEMA[] =
     " customer_id TEXT,"
     " units TEXT,"
     " reason TEXT NOT NULL,"
-    " at TEXT NOT NULL);";
+    " at TEXT NOT NULL);"
+    /* Signed-in browsers (sessions.h), keyed by the SHA-256 of the session
+     * id: an operator's (which admin token) or a portal user's (which user
+     * and key). Not a projection: rebuild leaves it alone. Times are Unix
+     * seconds. */
+    "CREATE TABLE IF NOT EXISTS sessions ("
+    " id_sha256 TEXT PRIMARY KEY,"
+    " kind TEXT NOT NULL CHECK (kind IN ('operator', 'portal')),"
+    " token_index INTEGER,"
+    " customer_id TEXT,"
+    " user_id TEXT,"
+    " key_id TEXT,"
+    " created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL);";
+
+/* Columns added after the first release: a database made before them gets
+ * them with ALTER TABLE (the CREATE TABLE above has them for new ones). */
+static const struct {
+    const char *table, *column, *definition;
+} MIGRATIONS[] = {
+    {"domain_events", "author", "TEXT"},
+    {"users", "is_admin", "INTEGER NOT NULL DEFAULT 0"},
+};
+
+/* Adds the missing columns of MIGRATIONS in one transaction, so that two
+ * processes starting together do not both add one. */
+static int migrate(sqlite3 *db)
+{
+    char sql[160];
+    int rc;
+
+    if (db_begin(db) != SQLITE_OK)
+        return -1;
+    for (size_t i = 0; i < sizeof MIGRATIONS / sizeof MIGRATIONS[0]; i++) {
+        long long present =
+            db_int(db, &rc, 0, "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2", "tt",
+                   MIGRATIONS[i].table, MIGRATIONS[i].column);
+        if (rc != SQLITE_ROW)
+            goto fail;
+        if (present)
+            continue;
+        rc = snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", MIGRATIONS[i].table,
+                      MIGRATIONS[i].column, MIGRATIONS[i].definition);
+        if (rc < 0 || (size_t)rc >= sizeof sql || db_exec_script(db, sql) != SQLITE_OK)
+            goto fail;
+        log_info("database migrated", "table=%s column=%s", MIGRATIONS[i].table,
+                 MIGRATIONS[i].column);
+    }
+    if (db_commit(db) != SQLITE_OK)
+        goto fail;
+    return 0;
+fail:
+    db_rollback(db);
+    return -1;
+}
 
 int schema_create(sqlite3 *db)
 {
     enum fs_error err;
 
-    if (db_exec_script(db, SCHEMA) != SQLITE_OK)
+    if (db_exec_script(db, SCHEMA) != SQLITE_OK || migrate(db) != 0)
         return -1;
     err = fs_feed_declare(db, SUB_FEED, 0);
     if (err != FS_OK) {

@@ -56,8 +56,9 @@ static enum sub_result find_user(sqlite3 *db, const char *customer_id, const cha
 }
 
 /* Makes a key for out->user_id and appends its key_issued event. */
-static enum sub_result new_key_event(sqlite3 *db, const char *customer_id, const char *at,
-                                     struct new_key *out, char *why, size_t why_size)
+static enum sub_result new_key_event(sqlite3 *db, const char *author, const char *customer_id,
+                                     const char *at, struct new_key *out, char *why,
+                                     size_t why_size)
 {
     struct event_data d;
     enum sub_result r;
@@ -68,13 +69,13 @@ static enum sub_result new_key_event(sqlite3 *db, const char *customer_id, const
     event_data_str(&d, "user_id", out->user_id);
     event_data_str(&d, "key_id", out->key_id);
     event_data_str(&d, "key_sha256", out->key_sha256);
-    r = event_append(db, "key_issued", customer_id, at, NULL, event_data_json(&d));
+    r = event_append(db, "key_issued", customer_id, at, NULL, event_data_json(&d), author);
     event_data_release(&d);
     return r;
 }
 
-enum sub_result user_add(sqlite3 *db, const char *customer_id, const char *email,
-                         struct new_key *out, char *why, size_t why_size)
+enum sub_result user_add(sqlite3 *db, const char *author, const char *customer_id,
+                         const char *email, struct new_key *out, char *why, size_t why_size)
 {
     struct customer_state state;
     char at[SUB_TIME_SIZE];
@@ -111,17 +112,17 @@ enum sub_result user_add(sqlite3 *db, const char *customer_id, const char *email
                          "email: %s is already a user of this customer", email);
     }
     if (r == SUB_OK)
-        r = event_append(db, "user_added", customer_id, at, NULL, event_data_json(&d));
+        r = event_append(db, "user_added", customer_id, at, NULL, event_data_json(&d), author);
     if (r == SUB_OK)
-        r = new_key_event(db, customer_id, at, out, why, why_size);
+        r = new_key_event(db, author, customer_id, at, out, why, why_size);
     if (r == SUB_OK)
         r = publish(db, "UserAdded", at, "customerId", customer_id, "userId", out->user_id,
                     "email", email, "keyId", out->key_id, "keySha256", out->key_sha256, NULL);
     r = events_end(db, r);
     event_data_release(&d);
     if (r == SUB_OK)
-        log_info("user added", "customer=%s user=%s key=%s", customer_id, out->user_id,
-                 out->key_id);
+        log_info("user added", "customer=%s user=%s key=%s by=%s", customer_id, out->user_id,
+                 out->key_id, author);
     else
         memset(out->login_key, 0, sizeof out->login_key);
     if (r == SUB_ERROR)
@@ -129,8 +130,8 @@ enum sub_result user_add(sqlite3 *db, const char *customer_id, const char *email
     return r;
 }
 
-enum sub_result key_issue(sqlite3 *db, const char *customer_id, const char *user_id,
-                          struct new_key *out, char *why, size_t why_size)
+enum sub_result key_issue(sqlite3 *db, const char *author, const char *customer_id,
+                          const char *user_id, struct new_key *out, char *why, size_t why_size)
 {
     char at[SUB_TIME_SIZE];
     enum sub_result r;
@@ -142,13 +143,14 @@ enum sub_result key_issue(sqlite3 *db, const char *customer_id, const char *user
     if (r == SUB_OK)
         r = find_user(db, customer_id, user_id, why, why_size);
     if (r == SUB_OK)
-        r = new_key_event(db, customer_id, at, out, why, why_size);
+        r = new_key_event(db, author, customer_id, at, out, why, why_size);
     if (r == SUB_OK)
         r = publish(db, "LoginKeyIssued", at, "customerId", customer_id, "userId", user_id,
                     "keyId", out->key_id, "keySha256", out->key_sha256, NULL);
     r = events_end(db, r);
     if (r == SUB_OK)
-        log_info("key issued", "customer=%s user=%s key=%s", customer_id, user_id, out->key_id);
+        log_info("key issued", "customer=%s user=%s key=%s by=%s", customer_id, user_id,
+                 out->key_id, author);
     else
         memset(out->login_key, 0, sizeof out->login_key);
     if (r == SUB_ERROR)
@@ -156,8 +158,8 @@ enum sub_result key_issue(sqlite3 *db, const char *customer_id, const char *user
     return r;
 }
 
-enum sub_result key_revoke(sqlite3 *db, const char *customer_id, const char *user_id,
-                           const char *key_id, char *why, size_t why_size)
+enum sub_result key_revoke(sqlite3 *db, const char *author, const char *customer_id,
+                           const char *user_id, const char *key_id, char *why, size_t why_size)
 {
     char at[SUB_TIME_SIZE];
     struct event_data d;
@@ -184,21 +186,22 @@ enum sub_result key_revoke(sqlite3 *db, const char *customer_id, const char *use
                          user_id, key_id);
     }
     if (r == SUB_OK)
-        r = event_append(db, "key_revoked", customer_id, at, NULL, event_data_json(&d));
+        r = event_append(db, "key_revoked", customer_id, at, NULL, event_data_json(&d), author);
     if (r == SUB_OK)
         r = publish(db, "LoginKeyRevoked", at, "customerId", customer_id, "userId", user_id,
                     "keyId", key_id, NULL);
     r = events_end(db, r);
     event_data_release(&d);
     if (r == SUB_OK)
-        log_info("key revoked", "customer=%s user=%s key=%s", customer_id, user_id, key_id);
+        log_info("key revoked", "customer=%s user=%s key=%s by=%s", customer_id, user_id, key_id,
+                 author);
     if (r == SUB_ERROR)
         sub_fail(r, why, why_size, "the database failed; try again");
     return r;
 }
 
-enum sub_result user_remove(sqlite3 *db, const char *customer_id, const char *user_id,
-                            char *why, size_t why_size)
+enum sub_result user_remove(sqlite3 *db, const char *author, const char *customer_id,
+                            const char *user_id, char *why, size_t why_size)
 {
     char at[SUB_TIME_SIZE];
     struct event_data d;
@@ -211,13 +214,49 @@ enum sub_result user_remove(sqlite3 *db, const char *customer_id, const char *us
     if (r == SUB_OK)
         r = find_user(db, customer_id, user_id, why, why_size);
     if (r == SUB_OK)
-        r = event_append(db, "user_removed", customer_id, at, NULL, event_data_json(&d));
+        r = event_append(db, "user_removed", customer_id, at, NULL, event_data_json(&d), author);
     if (r == SUB_OK)
         r = publish(db, "UserRemoved", at, "customerId", customer_id, "userId", user_id, NULL);
     r = events_end(db, r);
     event_data_release(&d);
     if (r == SUB_OK)
-        log_info("user removed", "customer=%s user=%s", customer_id, user_id);
+        log_info("user removed", "customer=%s user=%s by=%s", customer_id, user_id, author);
+    if (r == SUB_ERROR)
+        sub_fail(r, why, why_size, "the database failed; try again");
+    return r;
+}
+
+enum sub_result user_set_admin(sqlite3 *db, const char *author, const char *customer_id,
+                               const char *user_id, int admin, char *why, size_t why_size)
+{
+    char at[SUB_TIME_SIZE];
+    struct event_data d;
+    enum sub_result r;
+    long long now;
+    int rc;
+
+    if (admin != 0 && admin != 1)
+        return sub_fail(SUB_INVALID, why, why_size, "admin: 1 (an administrator) or 0 (not)");
+    sub_time_format(sub_clock_now(), at);
+    event_data_init(&d);
+    event_data_str(&d, "user_id", user_id);
+    event_data_int(&d, "admin", admin);
+    r = events_begin(db);
+    if (r == SUB_OK)
+        r = find_user(db, customer_id, user_id, why, why_size);
+    if (r == SUB_OK) {
+        now = db_int(db, &rc, 0, "SELECT is_admin FROM users WHERE id = ?1", "t", user_id);
+        if (rc != SQLITE_ROW)
+            r = SUB_ERROR;
+        else if (now != admin)
+            r = event_append(db, "user_admin_set", customer_id, at, NULL, event_data_json(&d),
+                             author);
+    }
+    r = events_end(db, r);
+    event_data_release(&d);
+    if (r == SUB_OK)
+        log_info("user administrator set", "customer=%s user=%s admin=%d by=%s", customer_id,
+                 user_id, admin, author);
     if (r == SUB_ERROR)
         sub_fail(r, why, why_size, "the database failed; try again");
     return r;

@@ -1,11 +1,20 @@
 #include "views.h"
 
+#include "audit.h"
 #include "billing.h"
 #include "calendar.h"
 #include "customers.h"
 #include "db.h"
+#include "strbuf.h"
 
 #include <stdlib.h>
+
+void view_money(struct strbuf *sb, long long cents)
+{
+    unsigned long long a = cents < 0 ? 0ULL - (unsigned long long)cents : (unsigned long long)cents;
+
+    sb_printf(sb, "%s%llu.%02llu", cents < 0 ? "-" : "", a / 100, a % 100);
+}
 
 int view_open_month(sqlite3 *db, char month[8])
 {
@@ -39,6 +48,7 @@ enum sub_result view_customer(sqlite3 *db, const char *id, char **json, char *wh
         " 'lock_reason', c.lock_reason, 'registered_at', c.registered_at,"
         " 'users', (SELECT json_group_array(json(u.doc)) FROM (SELECT json_object("
         "   'user_id', u.id, 'email', u.email, 'added_at', u.added_at,"
+        "   'admin', json(CASE WHEN u.is_admin THEN 'true' ELSE 'false' END),"
         "   'keys', (SELECT json_group_array(json_object('key_id', k.id,"
         "     'key_sha256', k.key_sha256, 'issued_at', k.issued_at)) FROM"
         "     (SELECT * FROM login_keys k WHERE k.user_id = u.id AND k.revoked_at IS NULL"
@@ -95,5 +105,47 @@ enum sub_result view_invoices(sqlite3 *db, const char *id, char **json, char *wh
                     "t", id);
     if (!*json)
         return sub_fail(SUB_ERROR, why, why_size, "the database failed; try again");
+    return SUB_OK;
+}
+
+/* Most changes GET /customers/ID/history answers with. */
+#define HISTORY_MAX 1000
+
+static void history_json(const struct history_item *item, void *userdata)
+{
+    struct strbuf *sb = userdata;
+
+    sb_puts(sb, sb->len > 1 ? "," : "");
+    sb_printf(sb, "{\"seq\":%lld,\"at\":", item->seq);
+    sb_json_string(sb, item->at);
+    sb_puts(sb, ",\"type\":");
+    sb_json_string(sb, item->type);
+    sb_puts(sb, ",\"what\":");
+    sb_json_string(sb, item->what);
+    sb_puts(sb, ",\"author\":");
+    if (item->author)
+        sb_json_string(sb, item->author);
+    else
+        sb_puts(sb, "null");
+    sb_puts(sb, "}");
+}
+
+enum sub_result view_history(sqlite3 *db, const char *id, char **json, char *why,
+                             size_t why_size)
+{
+    struct customer_state s;
+    struct strbuf sb = STRBUF_INIT;
+    enum sub_result r = customer_load(db, id, &s, why, why_size);
+
+    *json = NULL;
+    if (r != SUB_OK)
+        return r;
+    sb_puts(&sb, "[");
+    if (audit_history(db, id, HISTORY_MAX, history_json, &sb) != 0) {
+        sb_release(&sb);
+        return sub_fail(SUB_ERROR, why, why_size, "the database failed; try again");
+    }
+    sb_puts(&sb, "]");
+    *json = sb_detach(&sb, NULL);
     return SUB_OK;
 }

@@ -10,10 +10,12 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
+struct strbuf;
+
 /*
  * The customer document: {"id","name","plan","next_plan","balance_cents",
  * "credit_limit_cents","status","lock_reason","registered_at","users":[{
- * "user_id","email","added_at","keys":[{"key_id","key_sha256",
+ * "user_id","email","added_at","admin","keys":[{"key_id","key_sha256",
  * "issued_at"}]}],"current_month":{"month","units","charges_cents"},
  * "recent_charges":[{"kind","amount_cents","units","month","at"}]}.
  * Only current users and valid keys are listed; "current_month" is the
@@ -31,6 +33,16 @@ char *view_customers(sqlite3 *db);
  * "issued_at"}, ...] newest first; SUB_NOT_FOUND for an unknown customer. */
 enum sub_result view_invoices(sqlite3 *db, const char *id, char **json, char *why,
                               size_t why_size);
+
+/* [{"seq","at","type","what","author"}, ...]: the changes of customer id,
+ * newest first (audit.h; "author" null when not recorded). SUB_NOT_FOUND
+ * for an unknown customer. */
+enum sub_result view_history(sqlite3 *db, const char *id, char **json, char *why,
+                             size_t why_size);
+
+/* Appends cents for people, as "-12.34"; the JSON documents keep integer
+ * cents. */
+void view_money(struct strbuf *sb, long long cents);
 
 /* Writes into month the month new usage counts in now: this month, or the
  * first open month after it when it is closed. */

@@ -3,8 +3,13 @@
  * temporary database, without HTTP: keys and ids, registration, users and
  * keys, balance arithmetic, overdraft lock and unlock, usage charged once,
  * invoices and plan changes, month closing, rebuild equal to live, and the
- * published entries.
+ * published entries. And who may do what: the cross-site rules, CSRF
+ * tokens, admin tokens, cookies, the refusal of non-loopback clients
+ * without an admin token, sessions, the portal's sign-in, the authors of
+ * changes and the history, and the migration of an older database.
  */
+#include "access.h"
+#include "audit.h"
 #include "billing.h"
 #include "calendar.h"
 #include "customers.h"
@@ -13,17 +18,24 @@
 #include "invoices.h"
 #include "login_keys.h"
 #include "schema.h"
+#include "sessions.h"
+#include "sign_in.h"
 #include "strbuf.h"
 #include "testkit.h"
 #include "users.h"
 #include "views.h"
 
 #include <check.h>
+#include <cookies.h>
+#include <csrf.h>
 #include <feedserver.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* The author of the changes the tests make. */
+#define BY "operator:token-1"
 
 static char *dir;
 static sqlite3 *db;
@@ -63,7 +75,7 @@ static void new_customer(const char *plan, const long long *limit, char id[SUB_I
 {
     char why[256] = "";
 
-    ck_assert_msg(customer_register(db, "Acme", plan, limit, id, why, sizeof why) == SUB_OK, "%s",
+    ck_assert_msg(customer_register(db, BY, "Acme", plan, limit, id, why, sizeof why) == SUB_OK, "%s",
                   why);
 }
 
@@ -181,13 +193,13 @@ START_TEST(test_register_validates)
     char id[SUB_ID_SIZE], why[256];
     long long bad = -1, good = 5000;
 
-    ck_assert_int_eq(customer_register(db, "", NULL, NULL, id, why, sizeof why), SUB_INVALID);
-    ck_assert_int_eq(customer_register(db, "   ", NULL, NULL, id, why, sizeof why), SUB_INVALID);
-    ck_assert_int_eq(customer_register(db, NULL, NULL, NULL, id, why, sizeof why), SUB_INVALID);
-    ck_assert_int_eq(customer_register(db, "A", "gold", NULL, id, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(customer_register(db, BY, "", NULL, NULL, id, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(customer_register(db, BY, "   ", NULL, NULL, id, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(customer_register(db, BY, NULL, NULL, NULL, id, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(customer_register(db, BY, "A", "gold", NULL, id, why, sizeof why), SUB_INVALID);
     ck_assert_ptr_nonnull(strstr(why, "payg"));
-    ck_assert_int_eq(customer_register(db, "A", NULL, &bad, id, why, sizeof why), SUB_INVALID);
-    ck_assert_int_eq(customer_register(db, "A", "team", &good, id, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_register(db, BY, "A", NULL, &bad, id, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(customer_register(db, BY, "A", "team", &good, id, why, sizeof why), SUB_OK);
     ck_assert_str_eq(published(), "CustomerRegistered");
     ck_assert_int_eq(db_int(db, NULL, 0, "SELECT credit_limit_cents FROM customers", ""), 5000);
     ck_assert_uint_eq(strlen(id), 18);
@@ -200,25 +212,25 @@ START_TEST(test_users_and_keys)
     struct new_key k1, k2, k3;
 
     new_customer(NULL, NULL, c);
-    ck_assert_int_eq(user_add(db, c, "nope", &k1, why, sizeof why), SUB_INVALID);
-    ck_assert_int_eq(user_add(db, "c_unknown", "ada@example.com", &k1, why, sizeof why),
+    ck_assert_int_eq(user_add(db, BY, c, "nope", &k1, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(user_add(db, BY, "c_unknown", "ada@example.com", &k1, why, sizeof why),
                      SUB_NOT_FOUND);
-    ck_assert_int_eq(user_add(db, c, "ada@example.com", &k1, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_add(db, BY, c, "ada@example.com", &k1, why, sizeof why), SUB_OK);
     ck_assert_uint_eq(strlen(k1.login_key), 43);
-    ck_assert_int_eq(user_add(db, c, "ADA@example.com", &k2, why, sizeof why), SUB_CONFLICT);
-    ck_assert_int_eq(key_issue(db, c, k1.user_id, &k2, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_add(db, BY, c, "ADA@example.com", &k2, why, sizeof why), SUB_CONFLICT);
+    ck_assert_int_eq(key_issue(db, BY, c, k1.user_id, &k2, why, sizeof why), SUB_OK);
     ck_assert_str_ne(k1.key_id, k2.key_id);
-    ck_assert_int_eq(key_issue(db, c, "u_unknown", &k3, why, sizeof why), SUB_NOT_FOUND);
-    ck_assert_int_eq(key_revoke(db, c, k1.user_id, k1.key_id, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(key_revoke(db, c, k1.user_id, k1.key_id, why, sizeof why), SUB_NOT_FOUND);
-    ck_assert_int_eq(key_revoke(db, c, k1.user_id, "k_unknown", why, sizeof why), SUB_NOT_FOUND);
-    ck_assert_int_eq(user_remove(db, c, k1.user_id, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(user_remove(db, c, k1.user_id, why, sizeof why), SUB_NOT_FOUND);
+    ck_assert_int_eq(key_issue(db, BY, c, "u_unknown", &k3, why, sizeof why), SUB_NOT_FOUND);
+    ck_assert_int_eq(key_revoke(db, BY, c, k1.user_id, k1.key_id, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(key_revoke(db, BY, c, k1.user_id, k1.key_id, why, sizeof why), SUB_NOT_FOUND);
+    ck_assert_int_eq(key_revoke(db, BY, c, k1.user_id, "k_unknown", why, sizeof why), SUB_NOT_FOUND);
+    ck_assert_int_eq(user_remove(db, BY, c, k1.user_id, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_remove(db, BY, c, k1.user_id, why, sizeof why), SUB_NOT_FOUND);
     ck_assert_int_eq(db_int(db, NULL, -1,
                             "SELECT count(*) FROM login_keys WHERE revoked_at IS NULL", ""),
                      0);
     /* The email is free again once its user is removed. */
-    ck_assert_int_eq(user_add(db, c, "ada@example.com", &k3, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_add(db, BY, c, "ada@example.com", &k3, why, sizeof why), SUB_OK);
     ck_assert_str_eq(published(), "CustomerRegistered UserAdded LoginKeyIssued LoginKeyRevoked "
                                   "UserRemoved UserAdded");
     /* Only hashes are kept: no plain key anywhere in the events or keys. */
@@ -240,11 +252,11 @@ START_TEST(test_balance_arithmetic)
     new_customer("payg", NULL, c);
     ck_assert_int_eq(charge(c, "urn:uuid:1", "300", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
     ck_assert_int_eq(balance(c), -300);
-    ck_assert_int_eq(billing_pay(db, c, 500, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(billing_pay(db, BY, c, 500, why, sizeof why), SUB_OK);
     ck_assert_int_eq(balance(c), 200);
-    ck_assert_int_eq(billing_pay(db, c, 0, why, sizeof why), SUB_INVALID);
-    ck_assert_int_eq(billing_pay(db, c, -5, why, sizeof why), SUB_INVALID);
-    ck_assert_int_eq(billing_pay(db, "c_unknown", 5, why, sizeof why), SUB_NOT_FOUND);
+    ck_assert_int_eq(billing_pay(db, BY, c, 0, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(billing_pay(db, BY, c, -5, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(billing_pay(db, BY, "c_unknown", 5, why, sizeof why), SUB_NOT_FOUND);
     ck_assert_int_eq(charge(c, "urn:uuid:2", "0", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
     ck_assert_int_eq(balance(c), 200);
     ck_assert_int_eq(db_int(db, NULL, 0,
@@ -299,9 +311,9 @@ START_TEST(test_overdraft_lock_and_payment_unlock)
     ck_assert_int_eq(charge(c, "urn:uuid:3", "50", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
     ck_assert_int_eq(balance(c), -1051);
     ck_assert_str_eq(published(), "CustomerRegistered CustomerLocked");
-    ck_assert_int_eq(billing_pay(db, c, 50, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(billing_pay(db, BY, c, 50, why, sizeof why), SUB_OK);
     ck_assert_str_eq(lock_reason(c), "overdraft"); /* -1001: still past the limit */
-    ck_assert_int_eq(billing_pay(db, c, 1, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(billing_pay(db, BY, c, 1, why, sizeof why), SUB_OK);
     ck_assert_str_eq(lock_reason(c), ""); /* -1000: back within */
     ck_assert_str_eq(published(), "CustomerRegistered CustomerLocked CustomerUnlocked");
 }
@@ -323,21 +335,21 @@ START_TEST(test_manual_lock_only_lifted_by_unlock)
     char c[SUB_ID_SIZE], why[256];
 
     new_customer("payg", NULL, c);
-    ck_assert_int_eq(customer_lock(db, c, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_lock(db, BY, c, why, sizeof why), SUB_OK);
     ck_assert_str_eq(lock_reason(c), "manual");
-    ck_assert_int_eq(customer_lock(db, c, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(billing_pay(db, c, 100, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_lock(db, BY, c, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(billing_pay(db, BY, c, 100, why, sizeof why), SUB_OK);
     ck_assert_str_eq(lock_reason(c), "manual");
     ck_assert_int_eq(charge(c, "urn:uuid:1", "5000", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
     ck_assert_str_eq(lock_reason(c), "manual");
-    ck_assert_int_eq(billing_pay(db, c, 5000, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(billing_pay(db, BY, c, 5000, why, sizeof why), SUB_OK);
     ck_assert_str_eq(lock_reason(c), "manual");
-    ck_assert_int_eq(customer_unlock(db, c, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_unlock(db, BY, c, why, sizeof why), SUB_OK);
     ck_assert_str_eq(lock_reason(c), "");
-    ck_assert_int_eq(customer_unlock(db, c, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_unlock(db, BY, c, why, sizeof why), SUB_OK);
     ck_assert_str_eq(published(), "CustomerRegistered CustomerLocked CustomerUnlocked");
-    ck_assert_int_eq(customer_lock(db, "c_unknown", why, sizeof why), SUB_NOT_FOUND);
-    ck_assert_int_eq(customer_unlock(db, "c_unknown", why, sizeof why), SUB_NOT_FOUND);
+    ck_assert_int_eq(customer_lock(db, BY, "c_unknown", why, sizeof why), SUB_NOT_FOUND);
+    ck_assert_int_eq(customer_unlock(db, BY, "c_unknown", why, sizeof why), SUB_NOT_FOUND);
 }
 END_TEST
 
@@ -350,9 +362,9 @@ START_TEST(test_unlock_of_overdrawn_customer)
     ck_assert_str_eq(lock_reason(c), "overdraft");
     /* A manual lock over an overdraft lock makes it manual: payments no
      * longer lift it. */
-    ck_assert_int_eq(customer_lock(db, c, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_lock(db, BY, c, why, sizeof why), SUB_OK);
     ck_assert_str_eq(lock_reason(c), "manual");
-    ck_assert_int_eq(customer_unlock(db, c, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_unlock(db, BY, c, why, sizeof why), SUB_OK);
     ck_assert_str_eq(lock_reason(c), "");
     /* Still overdrawn: the next charge locks again. */
     ck_assert_int_eq(charge(c, "urn:uuid:2", "1", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
@@ -425,10 +437,10 @@ START_TEST(test_plan_change_from_next_month)
     long long issued;
 
     new_customer("payg", NULL, c);
-    ck_assert_int_eq(customer_change_plan(db, c, "gold", from, why, sizeof why), SUB_INVALID);
-    ck_assert_int_eq(customer_change_plan(db, "c_unknown", "team", from, why, sizeof why),
+    ck_assert_int_eq(customer_change_plan(db, BY, c, "gold", from, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(customer_change_plan(db, BY, "c_unknown", "team", from, why, sizeof why),
                      SUB_NOT_FOUND);
-    ck_assert_int_eq(customer_change_plan(db, c, "team", from, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_change_plan(db, BY, c, "team", from, why, sizeof why), SUB_OK);
     ck_assert_str_eq(from, "2026-04");
     ck_assert_int_eq(invoices_close_month(db, "2026-03", &issued, why, sizeof why), SUB_OK);
     ck_assert_int_eq(db_int(db, NULL, -1, "SELECT fee_cents FROM invoices WHERE month = '2026-03'",
@@ -491,17 +503,18 @@ START_TEST(test_rebuild_equals_live)
 
     new_customer("payg", NULL, c);
     new_customer("team", NULL, d);
-    ck_assert_int_eq(user_add(db, c, "ada@example.com", &k, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(key_issue(db, c, k.user_id, &k2, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(key_revoke(db, c, k.user_id, k2.key_id, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(user_add(db, d, "bob@example.com", &k, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(user_remove(db, d, k.user_id, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_add(db, BY, c, "ada@example.com", &k, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(key_issue(db, BY, c, k.user_id, &k2, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(key_revoke(db, BY, c, k.user_id, k2.key_id, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_set_admin(db, BY, c, k.user_id, 1, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_add(db, BY, d, "bob@example.com", &k, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_remove(db, BY, d, k.user_id, why, sizeof why), SUB_OK);
     ck_assert_int_eq(charge(c, "urn:uuid:1", "1500", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
     ck_assert_int_eq(charge("c_nobody", "urn:uuid:2", "1", "2026-03-15T10:00:00Z"),
                      USAGE_UNBILLED);
-    ck_assert_int_eq(billing_pay(db, c, 600, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(customer_lock(db, d, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(customer_change_plan(db, c, "team", from, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(billing_pay(db, BY, c, 600, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_lock(db, BY, d, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_change_plan(db, BY, c, "team", from, why, sizeof why), SUB_OK);
     ck_assert_int_eq(invoices_close_month(db, "2026-03", NULL, why, sizeof why), SUB_OK);
     ck_assert_int_eq(charge(d, "urn:uuid:3", "7", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
 
@@ -510,6 +523,7 @@ START_TEST(test_rebuild_equals_live)
     after = dump_projections();
     ck_assert_str_eq(before, after);
     ck_assert_ptr_nonnull(strstr(before, "2900"));
+    ck_assert_int_eq(db_int(db, NULL, 0, "SELECT count(*) FROM users WHERE is_admin = 1", ""), 1);
     free(before);
     free(after);
 }
@@ -522,7 +536,7 @@ START_TEST(test_views)
     char *json = NULL;
 
     new_customer("payg", NULL, c);
-    ck_assert_int_eq(user_add(db, c, "ada@example.com", &k, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_add(db, BY, c, "ada@example.com", &k, why, sizeof why), SUB_OK);
     ck_assert_int_eq(charge(c, "urn:uuid:1", "12", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
     ck_assert_int_eq(view_customer(db, c, &json, why, sizeof why), SUB_OK);
     ck_assert_ptr_nonnull(strstr(json, "\"balance_cents\":-12"));
@@ -536,6 +550,416 @@ START_TEST(test_views)
     ck_assert_int_eq(view_invoices(db, c, &json, why, sizeof why), SUB_OK);
     ck_assert_str_eq(json, "[]");
     free(json);
+}
+END_TEST
+
+
+START_TEST(test_origin_rules)
+{
+    const char *host = "127.0.0.1:8081";
+    char why[256];
+
+    /* Programs send neither header; a browser's own page names itself. */
+    ck_assert_int_eq(csrf_check_origin(NULL, NULL, host, why, sizeof why), 0);
+    ck_assert_int_eq(csrf_check_origin("http://127.0.0.1:8081", "same-origin", host, why,
+                                       sizeof why),
+                     0);
+    ck_assert_int_eq(csrf_check_origin(NULL, "none", host, why, sizeof why), 0);
+    ck_assert_int_eq(csrf_check_origin("http://EXAMPLE.com", NULL, "example.com", why, sizeof why),
+                     0);
+    ck_assert_int_eq(csrf_check_origin("https://example.com", NULL, "example.com:443", why,
+                                       sizeof why),
+                     0);
+    ck_assert_int_eq(csrf_check_origin("http://[::1]:8081", NULL, "[::1]:8081", why, sizeof why),
+                     0);
+    /* Another site, another port, another host, no origin at all. */
+    ck_assert_int_eq(csrf_check_origin("http://evil.example", NULL, host, why, sizeof why), -1);
+    ck_assert_ptr_nonnull(strstr(why, "another origin"));
+    ck_assert_int_eq(csrf_check_origin("http://127.0.0.1:9999", NULL, host, why, sizeof why), -1);
+    ck_assert_int_eq(csrf_check_origin("http://127.0.0.1", NULL, host, why, sizeof why), -1);
+    ck_assert_int_eq(csrf_check_origin("http://localhost:8081", NULL, host, why, sizeof why), -1);
+    ck_assert_int_eq(csrf_check_origin("http://127.0.0.1:8081.evil.example", NULL, host, why,
+                                       sizeof why),
+                     -1);
+    ck_assert_int_eq(csrf_check_origin("http://user@127.0.0.1:8081", NULL, host, why, sizeof why),
+                     -1);
+    ck_assert_int_eq(csrf_check_origin("ftp://127.0.0.1:8081", NULL, host, why, sizeof why), -1);
+    ck_assert_int_eq(csrf_check_origin("null", NULL, host, why, sizeof why), -1);
+    ck_assert_int_eq(csrf_check_origin("null", "same-origin", host, why, sizeof why), 0);
+    ck_assert_int_eq(csrf_check_origin("http://127.0.0.1:8081", NULL, NULL, why, sizeof why), -1);
+    ck_assert_int_eq(csrf_check_origin("http://127.0.0.1:80810", NULL, host, why, sizeof why), -1);
+    /* Sec-Fetch-Site: only same-origin and none. */
+    ck_assert_int_eq(csrf_check_origin(NULL, "cross-site", host, why, sizeof why), -1);
+    ck_assert_ptr_nonnull(strstr(why, "Sec-Fetch-Site"));
+    ck_assert_int_eq(csrf_check_origin(NULL, "same-site", host, why, sizeof why), -1);
+    ck_assert_int_eq(csrf_check_origin("http://127.0.0.1:8081", "cross-site", host, why,
+                                       sizeof why),
+                     -1);
+    ck_assert_int_eq(csrf_check_origin(NULL, "bogus", host, why, sizeof why), -1);
+    /* Which methods change state. */
+    ck_assert(csrf_changes_state("POST"));
+    ck_assert(csrf_changes_state("DELETE"));
+    ck_assert(csrf_changes_state("PUT"));
+    ck_assert(!csrf_changes_state("GET"));
+    ck_assert(!csrf_changes_state("HEAD"));
+}
+END_TEST
+
+START_TEST(test_csrf_tokens_and_secrets)
+{
+    char a[SHA256_HEX_SIZE], b[SHA256_HEX_SIZE], again[SHA256_HEX_SIZE];
+    const char *tokens[] = {"first-admin-token-0001", "second-admin-token-002"};
+    char why[160];
+
+    ck_assert_int_eq(csrf_token("session-one", a), 0);
+    ck_assert_int_eq(csrf_token("session-one", again), 0);
+    ck_assert_int_eq(csrf_token("session-two", b), 0);
+    ck_assert_str_eq(a, again);
+    ck_assert_str_ne(a, b);
+    ck_assert_uint_eq(strlen(a), 64);
+    ck_assert(csrf_token_ok("session-one", a));
+    ck_assert(!csrf_token_ok("session-two", a));
+    ck_assert(!csrf_token_ok("session-one", NULL));
+    ck_assert(!csrf_token_ok("session-one", ""));
+    a[63] = a[63] == '0' ? '1' : '0';
+    ck_assert(!csrf_token_ok("session-one", a));
+
+    ck_assert(secret_equal("abc", 3, "abc", 3));
+    ck_assert(!secret_equal("abc", 3, "abd", 3));
+    ck_assert(!secret_equal("abc", 3, "abcd", 4));
+    ck_assert(!secret_equal("", 0, "a", 1));
+
+    ck_assert_int_eq(sign_in_token_index(tokens, 2, "first-admin-token-0001"), 0);
+    ck_assert_int_eq(sign_in_token_index(tokens, 2, "second-admin-token-002"), 1);
+    ck_assert_int_eq(sign_in_token_index(tokens, 2, "second-admin-token-00"), -1);
+    ck_assert_int_eq(sign_in_token_index(tokens, 2, "second-admin-token-0022"), -1);
+    ck_assert_int_eq(sign_in_token_index(tokens, 2, ""), -1);
+    ck_assert_int_eq(sign_in_token_index(tokens, 2, NULL), -1);
+    ck_assert_int_eq(sign_in_token_index(tokens, 0, "first-admin-token-0001"), -1);
+
+    ck_assert_int_eq(sign_in_token_fit("0123456789abcdef", why, sizeof why), 0);
+    ck_assert_int_eq(sign_in_token_fit("short", why, sizeof why), -1);
+    ck_assert_int_eq(sign_in_token_fit("has a space in it, long enough", why, sizeof why), -1);
+    ck_assert_ptr_null(strstr(why, "long enough"));
+}
+END_TEST
+
+START_TEST(test_cookies)
+{
+    char v[65];
+
+    ck_assert_int_eq(cookie_get("a=1; sub_operator=abc123; b=2", "sub_operator", v, sizeof v), 1);
+    ck_assert_str_eq(v, "abc123");
+    ck_assert_int_eq(cookie_get("sub_operator=first; sub_operator=second", "sub_operator", v,
+                                sizeof v),
+                     1);
+    ck_assert_str_eq(v, "first");
+    ck_assert_int_eq(cookie_get("xsub_operator=abc", "sub_operator", v, sizeof v), 0);
+    ck_assert_int_eq(cookie_get("sub_operatorx=abc", "sub_operator", v, sizeof v), 0);
+    ck_assert_int_eq(cookie_get("sub_operator=", "sub_operator", v, sizeof v), 0);
+    ck_assert_int_eq(cookie_get("sub_operator=a\"b", "sub_operator", v, sizeof v), 0);
+    ck_assert_int_eq(cookie_get(NULL, "sub_operator", v, sizeof v), 0);
+    ck_assert_str_eq(v, "");
+    /* A value that does not fit is no cookie, never a cut one. */
+    ck_assert_int_eq(cookie_get("sub_operator=0123456789", "sub_operator", v, 6), 0);
+}
+END_TEST
+
+START_TEST(test_anonymous_callers)
+{
+    const char *tokens[] = {"first-admin-token-0001"};
+    struct access_config none = {NULL, 0, 60}, some = {tokens, 1, 60};
+    struct caller who;
+    char why[256];
+
+    /* No admin token: loopback clients are the operator, others are not
+     * served (the same function access_check() calls for them). */
+    memset(&who, 0, sizeof who);
+    ck_assert_int_eq(access_anonymous(&none, 1, &who, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(who.kind, CALLER_OPERATOR);
+    ck_assert_str_eq(who.author, "operator:loopback");
+    memset(&who, 0, sizeof who);
+    ck_assert_int_eq(access_anonymous(&none, 0, &who, why, sizeof why), SUB_FORBIDDEN);
+    ck_assert_int_eq(who.kind, CALLER_NOBODY);
+    ck_assert_ptr_nonnull(strstr(why, "loopback clients only"));
+    ck_assert_ptr_nonnull(strstr(why, "--admin-token"));
+    /* With admin tokens, nobody is let in without one, loopback or not. */
+    ck_assert_int_eq(access_anonymous(&some, 1, &who, why, sizeof why), SUB_UNAUTHENTICATED);
+    ck_assert_int_eq(access_anonymous(&some, 0, &who, why, sizeof why), SUB_UNAUTHENTICATED);
+    ck_assert_int_eq(who.kind, CALLER_NOBODY);
+}
+END_TEST
+
+START_TEST(test_operator_sessions)
+{
+    char id[SHA256_HEX_SIZE], hash[SHA256_HEX_SIZE], other[SHA256_HEX_SIZE], h2[SHA256_HEX_SIZE];
+    struct session s;
+
+    ck_assert_int_eq(session_start(db, SESSION_OPERATOR, 1, NULL, NULL, NULL, 600, id, hash), 0);
+    ck_assert_uint_eq(strlen(id), 64);
+    /* Only the SHA-256 of the id is stored. */
+    ck_assert_int_eq(db_int(db, NULL, -1, "SELECT count(*) FROM sessions WHERE id_sha256 = ?1",
+                            "t", id),
+                     0);
+    ck_assert_int_eq(db_int(db, NULL, -1, "SELECT count(*) FROM sessions WHERE id_sha256 = ?1",
+                            "t", hash),
+                     1);
+    ck_assert_int_eq(session_find(db, SESSION_OPERATOR, id, &s), 1);
+    ck_assert_int_eq(s.token_index, 1);
+    ck_assert_str_eq(s.hash, hash);
+    ck_assert_int_eq(session_find(db, SESSION_PORTAL, id, &s), 0);
+    ck_assert_int_eq(session_find(db, SESSION_OPERATOR, "0000", &s), 0);
+    /* The server's own clock ends it, whatever the cookie says. */
+    sub_clock_set(at_utc(2026, 3, 15) + 599);
+    ck_assert_int_eq(session_find(db, SESSION_OPERATOR, id, &s), 1);
+    sub_clock_set(at_utc(2026, 3, 15) + 600);
+    ck_assert_int_eq(session_find(db, SESSION_OPERATOR, id, &s), 0);
+    ck_assert_int_eq(sessions_purge_expired(db), 1);
+    sub_clock_set(at_utc(2026, 3, 15));
+    /* Sign-out, and serve's start. */
+    ck_assert_int_eq(session_start(db, SESSION_OPERATOR, 0, NULL, NULL, NULL, 600, id, hash), 0);
+    ck_assert_int_eq(session_start(db, SESSION_OPERATOR, 0, NULL, NULL, NULL, 600, other, h2), 0);
+    ck_assert_str_ne(id, other);
+    ck_assert_int_eq(session_end(db, hash), 0);
+    ck_assert_int_eq(session_find(db, SESSION_OPERATOR, id, &s), 0);
+    ck_assert_int_eq(session_find(db, SESSION_OPERATOR, other, &s), 1);
+    ck_assert_int_eq(sessions_end_operators(db), 0);
+    ck_assert_int_eq(session_find(db, SESSION_OPERATOR, other, &s), 0);
+}
+END_TEST
+
+START_TEST(test_portal_sign_in)
+{
+    char c[SUB_ID_SIZE], d[SUB_ID_SIZE], why[256], wrong_why[256];
+    char id[SHA256_HEX_SIZE], hash[SHA256_HEX_SIZE];
+    struct new_key k, k2, other;
+    struct portal_user u;
+    struct session s;
+
+    new_customer("payg", NULL, c);
+    new_customer("payg", NULL, d);
+    ck_assert_int_eq(user_add(db, BY, c, "ada@example.com", &k, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(key_issue(db, BY, c, k.user_id, &k2, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_add(db, BY, d, "ada@example.com", &other, why, sizeof why), SUB_OK);
+
+    ck_assert_int_eq(sign_in_portal(db, "ADA@example.com", k.login_key, &u, why, sizeof why),
+                     SUB_OK);
+    ck_assert_str_eq(u.customer_id, c);
+    ck_assert_str_eq(u.user_id, k.user_id);
+    ck_assert_str_eq(u.key_id, k.key_id);
+    /* The same email at another customer: the key decides. */
+    ck_assert_int_eq(sign_in_portal(db, "ada@example.com", other.login_key, &u, why, sizeof why),
+                     SUB_OK);
+    ck_assert_str_eq(u.customer_id, d);
+
+    /* Wrong, revoked and removed are refused alike. */
+    ck_assert_int_eq(sign_in_portal(db, "ada@example.com", "not-a-key", &u, wrong_why,
+                                    sizeof wrong_why),
+                     SUB_UNAUTHENTICATED);
+    ck_assert_str_eq(u.customer_id, "");
+    ck_assert_int_eq(sign_in_portal(db, "bob@example.com", k.login_key, &u, why, sizeof why),
+                     SUB_UNAUTHENTICATED);
+    ck_assert_str_eq(why, wrong_why);
+    ck_assert_int_eq(sign_in_portal(db, "", k.login_key, &u, why, sizeof why), SUB_UNAUTHENTICATED);
+    ck_assert_int_eq(sign_in_portal(db, "ada@example.com", NULL, &u, why, sizeof why),
+                     SUB_UNAUTHENTICATED);
+
+    /* A session of k2, then k2 revoked: the session ends, sign-in refused. */
+    ck_assert_int_eq(sign_in_portal(db, "ada@example.com", k2.login_key, &u, why, sizeof why),
+                     SUB_OK);
+    ck_assert_int_eq(session_start(db, SESSION_PORTAL, -1, u.customer_id, u.user_id, u.key_id,
+                                   600, id, hash),
+                     0);
+    ck_assert_int_eq(session_find(db, SESSION_PORTAL, id, &s), 1);
+    ck_assert_str_eq(s.customer_id, c);
+    ck_assert_str_eq(s.email, "ada@example.com");
+    ck_assert_int_eq(s.is_admin, 0);
+    ck_assert_int_eq(session_find(db, SESSION_OPERATOR, id, &s), 0);
+    /* The admin flag is read live. */
+    ck_assert_int_eq(user_set_admin(db, BY, c, k.user_id, 1, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(session_find(db, SESSION_PORTAL, id, &s), 1);
+    ck_assert_int_eq(s.is_admin, 1);
+    /* A locked customer's users still get in, to see why. */
+    ck_assert_int_eq(customer_lock(db, BY, c, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(session_find(db, SESSION_PORTAL, id, &s), 1);
+    ck_assert_int_eq(sign_in_portal(db, "ada@example.com", k.login_key, &u, why, sizeof why),
+                     SUB_OK);
+    ck_assert_int_eq(key_revoke(db, BY, c, k.user_id, k2.key_id, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(session_find(db, SESSION_PORTAL, id, &s), 0);
+    ck_assert_int_eq(sign_in_portal(db, "ada@example.com", k2.login_key, &u, why, sizeof why),
+                     SUB_UNAUTHENTICATED);
+    ck_assert_str_eq(why, wrong_why);
+    /* A session of k, then its user removed. */
+    ck_assert_int_eq(session_start(db, SESSION_PORTAL, -1, c, k.user_id, k.key_id, 600, id, hash),
+                     0);
+    ck_assert_int_eq(session_find(db, SESSION_PORTAL, id, &s), 1);
+    ck_assert_int_eq(user_remove(db, BY, c, k.user_id, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(session_find(db, SESSION_PORTAL, id, &s), 0);
+    ck_assert_int_eq(sign_in_portal(db, "ada@example.com", k.login_key, &u, why, sizeof why),
+                     SUB_UNAUTHENTICATED);
+    ck_assert_str_eq(why, wrong_why);
+}
+END_TEST
+
+START_TEST(test_user_admin_flag)
+{
+    char c[SUB_ID_SIZE], d[SUB_ID_SIZE], why[256];
+    struct new_key k;
+    char *json = NULL;
+
+    new_customer("payg", NULL, c);
+    new_customer("payg", NULL, d);
+    ck_assert_int_eq(user_add(db, BY, c, "ada@example.com", &k, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_set_admin(db, BY, c, k.user_id, 2, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(user_set_admin(db, BY, d, k.user_id, 1, why, sizeof why), SUB_NOT_FOUND);
+    ck_assert_int_eq(user_set_admin(db, BY, "c_unknown", k.user_id, 1, why, sizeof why),
+                     SUB_NOT_FOUND);
+    ck_assert_int_eq(user_set_admin(db, BY, c, k.user_id, 1, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_set_admin(db, BY, c, k.user_id, 1, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(db_int(db, NULL, 0, "SELECT count(*) FROM domain_events WHERE type = ?1", "t",
+                            "user_admin_set"),
+                     1);
+    ck_assert_int_eq(view_customer(db, c, &json, why, sizeof why), SUB_OK);
+    ck_assert_ptr_nonnull(strstr(json, "\"admin\":true"));
+    free(json);
+    ck_assert_int_eq(user_set_admin(db, BY, c, k.user_id, 0, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(view_customer(db, c, &json, why, sizeof why), SUB_OK);
+    ck_assert_ptr_nonnull(strstr(json, "\"admin\":false"));
+    free(json);
+    /* Internal only: the feed does not carry it. */
+    ck_assert_str_eq(published(), "CustomerRegistered CustomerRegistered UserAdded");
+}
+END_TEST
+
+/* The history of customer id as "what / author" lines, newest first. */
+static void history_line(const struct history_item *item, void *userdata)
+{
+    struct strbuf *sb = userdata;
+
+    sb_printf(sb, "%s / %s\n", item->what, item->author ? item->author : "-");
+}
+
+static char *history_of(const char *id)
+{
+    struct strbuf sb = STRBUF_INIT;
+
+    ck_assert_int_eq(audit_history(db, id, 100, history_line, &sb), 0);
+    return sb_detach(&sb, NULL);
+}
+
+START_TEST(test_authors_and_history)
+{
+    char c[SUB_ID_SIZE], why[256], author[AUTHOR_SIZE], from[SUB_MONTH_SIZE];
+    const char *hash = "3f2a9c1b04de5566778899aabbccddeeff00112233445566778899aabbccddee";
+    struct strbuf words = STRBUF_INIT;
+    char expected[1024];
+    struct new_key k;
+    char *h, *json = NULL;
+
+    author_operator(-1, NULL, author);
+    ck_assert_str_eq(author, "operator:loopback");
+    author_operator(1, hash, author);
+    ck_assert_str_eq(author, "operator:token-2:session-3f2a9c1b04de");
+    author_user("u_1", author);
+    ck_assert_str_eq(author, "user:u_1");
+
+    ck_assert_int_eq(customer_register(db, "operator:token-1", "Acme", NULL, NULL, c, why,
+                                       sizeof why),
+                     SUB_OK);
+    ck_assert_int_eq(user_add(db, "user:u_admin", c, "ada@example.com", &k, why, sizeof why),
+                     SUB_OK);
+    ck_assert_int_eq(billing_pay(db, "operator:token-2:session-3f2a9c1b04de", c, 1250, why,
+                                 sizeof why),
+                     SUB_OK);
+    ck_assert_int_eq(customer_change_plan(db, "operator:loopback", c, "team", from, why,
+                                          sizeof why),
+                     SUB_OK);
+    ck_assert_int_eq(charge(c, "urn:uuid:1", "3000", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
+    ck_assert_int_eq(invoices_close_month(db, "2026-03", NULL, why, sizeof why), SUB_OK);
+
+    ck_assert_int_eq(billing_pay(db, "operator:token-1", c, 1000, why, sizeof why), SUB_OK);
+
+    h = history_of(c);
+    snprintf(expected, sizeof expected,
+             "unlocked (payment) / operator:token-1\n"
+             "payment of 10.00 / operator:token-1\n"
+             "invoice for 2026-03 issued: 30.00 / billing\n"
+             "locked (overdraft) / billing\n"
+             "plan changed to team from 2026-04 / operator:loopback\n"
+             "payment of 12.50 / operator:token-2:session-3f2a9c1b04de\n"
+             "login key %s issued to ada@example.com (%s) / user:u_admin\n"
+             "user added: ada@example.com (%s) / user:u_admin\n"
+             "registered as \"Acme\" on plan payg / operator:token-1\n",
+             k.key_id, k.user_id, k.user_id);
+    ck_assert_str_eq(h, expected);
+    free(h);
+    /* The usage charge is an event of billing too, but not in the list. */
+    ck_assert_int_eq(db_int(db, NULL, 0, "SELECT count(*) FROM domain_events WHERE type = ?1"
+                                         " AND author = ?2",
+                            "tt", "usage_charged", AUTHOR_BILLING),
+                     1);
+    ck_assert_int_eq(view_history(db, c, &json, why, sizeof why), SUB_OK);
+    ck_assert_ptr_nonnull(strstr(json, "{\"seq\":"));
+    ck_assert_ptr_nonnull(strstr(json, "\"type\":\"payment_recorded\",\"what\":\"payment of "
+                                       "10.00\",\"author\":\"operator:token-1\"}"));
+    free(json);
+    ck_assert_int_eq(view_history(db, "c_unknown", &json, why, sizeof why), SUB_NOT_FOUND);
+
+    audit_author_words(&words, "operator:token-2:session-3f2a9c1b04de", 0);
+    sb_puts(&words, "|");
+    audit_author_words(&words, "operator:loopback", 0);
+    sb_puts(&words, "|");
+    audit_author_words(&words, "user:u_<1>", 1);
+    sb_puts(&words, "|");
+    audit_author_words(&words, NULL, 1);
+    ck_assert_str_eq(words.buf, "operator (token 2, session 3f2a9c1b04de)|operator on loopback (no "
+                                "admin token configured)|customer admin u_&lt;1&gt;|not recorded");
+    sb_release(&words);
+}
+END_TEST
+
+START_TEST(test_migrates_an_older_database)
+{
+    char *path = tk_path(dir, "old.db");
+    struct strbuf sb = STRBUF_INIT;
+    char why[256];
+    struct new_key k;
+    sqlite3 *old;
+
+    ck_assert_int_eq(fs_db_open(path, &old), FS_OK);
+    ck_assert_int_eq(
+        db_exec_script(old,
+                       "CREATE TABLE domain_events (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                       " type TEXT NOT NULL, customer_id TEXT, at TEXT NOT NULL,"
+                       " dedupe TEXT UNIQUE, data TEXT NOT NULL CHECK (json_valid(data)));"
+                       "CREATE TABLE users (id TEXT PRIMARY KEY, customer_id TEXT NOT NULL,"
+                       " email TEXT NOT NULL, added_at TEXT NOT NULL, removed_at TEXT);"
+                       "INSERT INTO domain_events (type, customer_id, at, data) VALUES"
+                       " ('customer_registered', 'c_old', '2026-03-01T00:00:00Z',"
+                       "  '{\"name\":\"Old\",\"plan\":\"payg\",\"credit_limit_cents\":null,"
+                       "\"month\":\"2026-03\"}'),"
+                       " ('user_added', 'c_old', '2026-03-01T00:00:00Z',"
+                       "  '{\"user_id\":\"u_old\",\"email\":\"old@example.com\"}');"),
+        SQLITE_OK);
+    ck_assert_int_eq(schema_create(old), 0);
+    ck_assert_int_eq(schema_create(old), 0);
+    ck_assert_int_eq(db_int(old, NULL, 0,
+                            "SELECT count(*) FROM pragma_table_info('domain_events')"
+                            " WHERE name = 'author'",
+                            ""),
+                     1);
+    ck_assert_int_eq(events_rebuild(old), 2);
+    ck_assert_int_eq(db_int(old, NULL, -1, "SELECT is_admin FROM users WHERE id = 'u_old'", ""), 0);
+    ck_assert_int_eq(user_set_admin(old, BY, "c_old", "u_old", 1, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(user_add(old, BY, "c_old", "new@example.com", &k, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(events_rebuild(old), 5);
+    ck_assert_int_eq(db_int(old, NULL, -1, "SELECT is_admin FROM users WHERE id = 'u_old'", ""), 1);
+    ck_assert_int_eq(audit_history(old, "c_old", 10, history_line, &sb), 0);
+    ck_assert_ptr_nonnull(strstr(sb.buf, "user added: old@example.com (u_old) / -\n"));
+    ck_assert_ptr_nonnull(strstr(sb.buf, "old@example.com (u_old) made an administrator / " BY));
+    sb_release(&sb);
+    sqlite3_close(old);
+    free(path);
 }
 END_TEST
 
@@ -564,6 +988,18 @@ static Suite *suite(void)
     tcase_add_test(t, test_close_past_months);
     tcase_add_test(t, test_rebuild_equals_live);
     tcase_add_test(t, test_views);
+    suite_add_tcase(s, t);
+    t = tcase_create("access");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_test(t, test_origin_rules);
+    tcase_add_test(t, test_csrf_tokens_and_secrets);
+    tcase_add_test(t, test_cookies);
+    tcase_add_test(t, test_anonymous_callers);
+    tcase_add_test(t, test_operator_sessions);
+    tcase_add_test(t, test_portal_sign_in);
+    tcase_add_test(t, test_user_admin_flag);
+    tcase_add_test(t, test_authors_and_history);
+    tcase_add_test(t, test_migrates_an_older_database);
     suite_add_tcase(s, t);
     return s;
 }
