@@ -96,8 +96,10 @@ START_TEST(test_the_closer_invoices_each_customer_once_when_the_month_ends)
     unsigned long ra, rb;
 
     sub_clock_set(at_utc(2026, 11, 30, 23, 59, 58));
-    ck_assert_int_eq(customer_register(db, "Team", "team", NULL, team, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(customer_register(db, "Payg", "payg", NULL, payg, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_register(db, "operator:token-1", "Team", "team", NULL, team, why, sizeof why),
+                     SUB_OK);
+    ck_assert_int_eq(customer_register(db, "operator:token-1", "Payg", "payg", NULL, payg, why, sizeof why),
+                     SUB_OK);
     charge(payg, "urn:uuid:nov", "40", "2026-11-30T23:59:50Z");
 
     /* Two servers on one database, each with its closer, checking every second. */
