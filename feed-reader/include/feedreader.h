@@ -25,6 +25,24 @@
  *    exponentially with jitter (capped, reset by the next success) and then
  *    catches up at full speed.
  *
+ * Busy databases. SQLITE_BUSY and SQLITE_LOCKED are transient, wherever
+ * they come from: the follower's own statements (begin, load, save, commit,
+ * recording an error), or a handler, which either returns FR_HANDLER_RETRY
+ * or refuses an entry after a statement on the connection failed with one
+ * of them (the follower reads sqlite3_errcode()). The document's transaction
+ * is rolled back, FR_ERR_BUSY is recorded as the last error and the
+ * document is fetched and applied again after the normal back-off; the
+ * follower never stops for it. Each statement first waits up to
+ * busy_timeout_ms for the lock (less when fr_follower_stop() is called). An
+ * error that cannot be written because the database is busy is kept in
+ * memory and written with the next transaction that succeeds.
+ *
+ * Fatal errors, the only ones that end fr_follower_run(): FR_ERR_BACKWARDS,
+ * FR_ERR_REFUSED (a handler refused an entry, the database not being busy),
+ * FR_ERR_DB (any database failure but busy and locked: disk full, I/O
+ * error, corruption, a read-only file, a schema error, the follower's row
+ * deleted), FR_ERR_NOMEM, FR_ERR_INVALID.
+ *
  * The follower keeps its state in the table feed_followers of the consumer's
  * database (see fr_status_list()), so /status and /metrics can show it.
  *
@@ -49,6 +67,8 @@ enum fr_error {
     FR_ERR_BACKWARDS, /* the feed went backwards: fatal, see above */
     FR_ERR_REFUSED,   /* a handler refused an entry: fatal */
     FR_ERR_STOPPED,   /* fr_follower_stop() was called */
+    FR_ERR_BUSY,      /* the database was busy or locked, or a handler asked to
+                       * retry: transient, retried with back-off */
 };
 
 /* A short English description of err; never NULL, never to be freed. */
@@ -68,14 +88,29 @@ struct fr_entry {
  * no such field. Valid only during the handler call. */
 const char *fr_entry_field(const struct fr_entry *entry, const char *name);
 
+/* What a handler returns (any other non-zero value refuses, as 1 does). */
+enum fr_handler_result {
+    /* applied (or deliberately ignored): go on */
+    FR_HANDLER_OK = 0,
+    /* refused: the follower stops with FR_ERR_REFUSED, unless the last
+     * statement on db failed with SQLITE_BUSY or SQLITE_LOCKED, which is
+     * FR_HANDLER_RETRY */
+    FR_HANDLER_REFUSE = 1,
+    /* cannot be applied now (a transient failure): the document is rolled
+     * back and applied again after the back-off (FR_ERR_BUSY) */
+    FR_HANDLER_RETRY = 2,
+};
+
 /*
- * Applies one entry to db, inside the transaction the follower opened. It
- * returns 0 to accept it; any other value refuses it: the whole document's
- * transaction is rolled back and the follower stops with FR_ERR_REFUSED and
- * the reason the handler wrote in why (why_size bytes, NUL-terminated).
+ * Applies one entry to db, inside the transaction the follower opened, and
+ * returns an fr_handler_result. On anything but FR_HANDLER_OK the whole
+ * document's transaction is rolled back, and the reason the handler wrote in
+ * why (why_size bytes, NUL-terminated) goes into the last error. A handler
+ * whose database call failed should return at once, so that
+ * sqlite3_errcode(db) still tells a busy database from a real fault.
  */
-typedef int fr_handler_fn(const struct fr_entry *entry, sqlite3 *db, char *why,
-                          size_t why_size, void *userdata);
+typedef int fr_handler_fn(const struct fr_entry *entry, sqlite3 *db, char *why, size_t why_size,
+                          void *userdata);
 
 struct fr_follower;
 
@@ -105,13 +140,16 @@ struct fr_config {
      * timeout of a request is wait + read_timeout + connect_timeout
      * (default 10). */
     unsigned read_timeout;
+    /* Milliseconds a statement waits for a database locked by another
+     * connection before the attempt fails with FR_ERR_BUSY (default 5000). */
+    unsigned busy_timeout_ms;
 };
 
 /*
  * Creates a follower for cfg. It creates the feed_followers table in cfg->db
- * if needed, reads the stored position, and sets a busy timeout of 5 s on
- * cfg->db (the producer's server may share the file). The caller owns *out
- * and frees it with fr_follower_close().
+ * if needed, reads the stored position, and installs a busy handler on
+ * cfg->db that waits up to busy_timeout_ms (the producer's server may share
+ * the file). The caller owns *out and frees it with fr_follower_close().
  */
 enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower **out);
 
@@ -122,9 +160,9 @@ enum fr_error fr_follower_on(struct fr_follower *f, const char *type, fr_handler
 
 /*
  * Follows the feed until fr_follower_stop() (returns FR_ERR_STOPPED) or a
- * fatal error (FR_ERR_BACKWARDS, FR_ERR_REFUSED, FR_ERR_DB, FR_ERR_NOMEM).
- * Failures of the producer or of its documents are not fatal: they are
- * logged, recorded as the last error, and retried with back-off.
+ * fatal error (listed at the top). Failures of the producer or of its
+ * documents, and a busy database, are not fatal: they are logged, recorded
+ * as the last error, and retried with back-off.
  */
 enum fr_error fr_follower_run(struct fr_follower *f);
 
@@ -146,7 +184,8 @@ const char *fr_follower_last_error(const struct fr_follower *f);
 /* The stored position: the last entry applied (0 before the first). */
 int64_t fr_follower_position(const struct fr_follower *f);
 
-/* Frees f. Accepts NULL. Does not close the database. */
+/* Frees f. Accepts NULL. Does not close the database; puts back the busy
+ * timeout the connection had before fr_follower_open(). */
 void fr_follower_close(struct fr_follower *f);
 
 /* ---- State, for /status and /metrics ------------------------------------ */
@@ -155,13 +194,13 @@ void fr_follower_close(struct fr_follower *f);
  * during the fr_status_fn call. */
 struct fr_status {
     const char *feed_url;
-    int64_t position;         /* last entry applied */
-    int64_t head;             /* last head position seen at the producer */
-    int64_t skipped;          /* entries of types without a handler */
-    int64_t errors;           /* failures so far */
-    const char *last_success; /* RFC 3339 time of the last good fetch, or "" */
-    const char *last_error;   /* message of the last failure, or "" */
-    const char *last_error_at;/* RFC 3339 time of it, or "" */
+    int64_t position;          /* last entry applied */
+    int64_t head;              /* last head position seen at the producer */
+    int64_t skipped;           /* entries of types without a handler */
+    int64_t errors;            /* failures so far */
+    const char *last_success;  /* RFC 3339 time of the last good fetch, or "" */
+    const char *last_error;    /* message of the last failure, or "" */
+    const char *last_error_at; /* RFC 3339 time of it, or "" */
 };
 
 typedef void fr_status_fn(const struct fr_status *status, void *userdata);

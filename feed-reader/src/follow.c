@@ -34,6 +34,8 @@ const char *fr_strerror(enum fr_error err)
         return "a handler refused an entry";
     case FR_ERR_STOPPED:
         return "stopped";
+    case FR_ERR_BUSY:
+        return "the consumer's database is busy (will retry)";
     }
     return "unknown error";
 }
@@ -42,6 +44,47 @@ static int is_fatal(enum fr_error err)
 {
     return err == FR_ERR_BACKWARDS || err == FR_ERR_REFUSED || err == FR_ERR_DB ||
            err == FR_ERR_NOMEM || err == FR_ERR_INVALID;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The busy handler of the consumer's connection: like sqlite3_busy_timeout()
+ * (short sleeps, growing to 100 ms) for at most cfg.busy_timeout_ms, but it
+ * gives up at once when the follower is asked to stop, or while it records
+ * an error that may as well wait for the next transaction.
+ */
+static int on_busy(void *userdata, int count)
+{
+    static const int delays[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
+    struct fr_follower *f = userdata;
+    int64_t t = now_ms();
+
+    if (count == 0)
+        f->busy_since = t;
+    if (f->stop || f->busy_no_wait || t - f->busy_since >= (int64_t)f->cfg.busy_timeout_ms)
+        return 0;
+    sqlite3_sleep(count < (int)(sizeof delays / sizeof delays[0]) ? delays[count] : 100);
+    return 1;
+}
+
+/* The busy timeout set on db (PRAGMA busy_timeout), 0 if none. */
+static int busy_timeout_of(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int ms = 0;
+
+    if (sqlite3_prepare_v2(db, "PRAGMA busy_timeout", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        ms = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return ms;
 }
 
 enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower **out)
@@ -69,6 +112,7 @@ enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower *
         goto fail;
     }
     f->pipe[0] = f->pipe[1] = -1;
+    f->saved_busy_timeout = -1;
     f->cfg = *cfg;
     if (!f->cfg.wait)
         f->cfg.wait = 25;
@@ -76,6 +120,8 @@ enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower *
         f->cfg.wait = 30;
     if (!f->cfg.max_depth)
         f->cfg.max_depth = 32;
+    if (!f->cfg.busy_timeout_ms)
+        f->cfg.busy_timeout_ms = 5000;
     f->feed_url = strndup(cfg->feed_url, n);
     f->url_size = n + 32;
     f->url = malloc(f->url_size);
@@ -95,13 +141,15 @@ enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower *
     err = fr__fetch_init(&f->fetch, cfg, &f->stop);
     if (err)
         goto fail;
-    sqlite3_busy_timeout(cfg->db, 5000);
+    f->saved_busy_timeout = busy_timeout_of(cfg->db);
+    sqlite3_busy_handler(cfg->db, on_busy, f);
     err = fr__store_open(&f->store, cfg->db, f->feed_url);
-    if (err)
+    if (err == FR_OK)
+        err = fr__store_load(&f->store, &f->state);
+    if (err) {
+        fr__log("error", f->feed_url, f->store.msg, " error=\"%s\"", fr_strerror(err));
         goto fail;
-    err = fr__store_load(&f->store, &f->state);
-    if (err)
-        goto fail;
+    }
     f->verified = f->state.position == 0;
     *out = f;
     return FR_OK;
@@ -159,6 +207,8 @@ void fr_follower_close(struct fr_follower *f)
     if (!f)
         return;
     fr__store_release(&f->store);
+    if (f->saved_busy_timeout >= 0)
+        sqlite3_busy_timeout(f->cfg.db, f->saved_busy_timeout);
     fr__fetch_release(&f->fetch);
     fr__doc_release(&f->doc);
     for (size_t i = 0; i < f->nhandlers; i++)
@@ -174,18 +224,39 @@ void fr_follower_close(struct fr_follower *f)
     curl_global_cleanup();
 }
 
-/* Records err with the message in f->last_error: logged, and stored in the
- * database (unless the database itself failed). Returns err. */
+/*
+ * Records err with the message in f->last_error: logged, and stored in the
+ * database (unless the database itself failed). An error that cannot be
+ * stored because the database is busy (a busy database is not waited for
+ * here: the next transaction will do) is kept and stored with the next
+ * success. Returns err.
+ */
 static enum fr_error record(struct fr_follower *f, enum fr_error err)
 {
+    enum fr_error werr;
+    char now[21];
+
     if (err == FR_OK || err == FR_ERR_STOPPED)
         return err;
     if (!f->last_error[0])
         snprintf(f->last_error, sizeof f->last_error, "%s", fr_strerror(err));
     fr__log(is_fatal(err) ? "fatal" : "error", f->feed_url, f->last_error,
             " error=\"%s\" position=%lld", fr_strerror(err), (long long)f->state.position);
-    if (err != FR_ERR_DB)
-        fr__store_error(&f->store, f->last_error);
+    if (err == FR_ERR_DB || err == FR_ERR_NOMEM)
+        return err;
+    fr__now_rfc3339(now);
+    f->busy_no_wait = err == FR_ERR_BUSY;
+    werr = fr__store_error(&f->store, f->last_error, now, 1 + f->pending_errors);
+    f->busy_no_wait = 0;
+    if (werr == FR_OK) {
+        f->pending_errors = 0;
+    } else if (werr == FR_ERR_BUSY) {
+        f->pending_errors++;
+        snprintf(f->pending_error, sizeof f->pending_error, "%s", f->last_error);
+        memcpy(f->pending_at, now, sizeof now);
+    } else {
+        fr__log("error", f->feed_url, f->store.msg, " what=\"cannot record the error\"");
+    }
     return err;
 }
 
@@ -199,14 +270,61 @@ static fr_handler_fn *find_handler(const struct fr_follower *f, const char *type
     return NULL;
 }
 
+/* Whether the last statement on db failed because it was busy or locked. */
+static int db_busy(sqlite3 *db)
+{
+    int code = sqlite3_errcode(db) & 0xff;
+
+    return code == SQLITE_BUSY || code == SQLITE_LOCKED;
+}
+
+/*
+ * Calls the handler of e (skipping a type without one: *skipped grows).
+ * Returns FR_OK, FR_ERR_BUSY (the handler asked to retry, or refused after
+ * a busy statement) or FR_ERR_REFUSED, with f->last_error set.
+ */
+static enum fr_error handle(struct fr_follower *f, const struct fr_entry *e, int64_t *skipped)
+{
+    char why[256] = "";
+    void *ud = NULL;
+    fr_handler_fn *fn = find_handler(f, e->type, &ud);
+    int r;
+
+    if (!fn) {
+        (*skipped)++;
+        return FR_OK;
+    }
+    r = fn(e, f->cfg.db, why, sizeof why, ud);
+    if (r == FR_HANDLER_OK)
+        return FR_OK;
+    why[sizeof why - 1] = '\0';
+    if (r == FR_HANDLER_RETRY) {
+        snprintf(f->last_error, sizeof f->last_error,
+                 "entry %lld (%.64s, %.80s) not applied yet, the handler asked to retry: %s",
+                 (long long)e->position, e->type, e->id, why[0] ? why : "no reason given");
+        return FR_ERR_BUSY;
+    }
+    if (db_busy(f->cfg.db)) {
+        snprintf(f->last_error, sizeof f->last_error,
+                 "entry %lld (%.64s, %.80s) not applied yet, the database is busy (%.80s): %s",
+                 (long long)e->position, e->type, e->id, sqlite3_errmsg(f->cfg.db),
+                 why[0] ? why : "no reason given");
+        return FR_ERR_BUSY;
+    }
+    snprintf(f->last_error, sizeof f->last_error, "handler refused entry %lld (%.64s, %.80s): %s",
+             (long long)e->position, e->type, e->id, why[0] ? why : "no reason given");
+    return FR_ERR_REFUSED;
+}
+
 /*
  * Applies the entries of f->doc after the stored position, and stores the
- * new position, head and counters, all in one transaction. The stored state
- * is read again inside the transaction, so two followers of one feed on one
- * database never apply an entry twice. An entry at the stored position with
- * another id is FR_ERR_BACKWARDS; a handler's refusal FR_ERR_REFUSED; in
- * both cases nothing of the document is applied. *applied gets the number
- * of entries applied or skipped.
+ * new position, head and counters (and the errors kept while the database
+ * was busy), all in one transaction. The stored state is read again inside
+ * the transaction, so two followers of one feed on one database never apply
+ * an entry twice. An entry at the stored position with another id is
+ * FR_ERR_BACKWARDS; a handler's refusal FR_ERR_REFUSED, a busy database
+ * FR_ERR_BUSY; in every such case nothing of the document is applied.
+ * *applied gets the number of entries applied or skipped.
  */
 static enum fr_error apply(struct fr_follower *f, int64_t head, size_t *applied)
 {
@@ -214,14 +332,15 @@ static enum fr_error apply(struct fr_follower *f, int64_t head, size_t *applied)
     enum fr_error err;
     int64_t from = 0, skipped0;
     size_t n = 0;
+    int flushed = 0;
 
     *applied = 0;
     err = fr__store_begin(&f->store);
     if (err)
-        return err;
+        goto fail_store;
     err = fr__store_load(&f->store, &st);
     if (err)
-        goto fail;
+        goto fail_store;
     skipped0 = st.skipped;
     if (st.position != f->state.position) {
         /* Another follower of this feed on this database moved on. */
@@ -231,9 +350,6 @@ static enum fr_error apply(struct fr_follower *f, int64_t head, size_t *applied)
     for (size_t i = 0; i < f->doc.nentries; i++) {
         const struct fr__entry *e = &f->doc.entries[i];
         const struct fr_entry *pub = &e->pub;
-        fr_handler_fn *fn;
-        void *ud = NULL;
-        char why[256] = "";
 
         if (pub->position < st.position)
             continue;
@@ -262,17 +378,9 @@ static enum fr_error apply(struct fr_follower *f, int64_t head, size_t *applied)
             err = FR_ERR_PARSE;
             goto fail;
         }
-        fn = find_handler(f, pub->type, &ud);
-        if (!fn) {
-            st.skipped++;
-        } else if (fn(pub, f->cfg.db, why, sizeof why, ud) != 0) {
-            why[sizeof why - 1] = '\0';
-            snprintf(f->last_error, sizeof f->last_error,
-                     "handler refused entry %lld (%.64s, %.80s): %s", (long long)pub->position,
-                     pub->type, pub->id, why[0] ? why : "no reason given");
-            err = FR_ERR_REFUSED;
+        err = handle(f, pub, &st.skipped);
+        if (err)
             goto fail;
-        }
         if (n == 0)
             from = pub->position;
         n++;
@@ -283,10 +391,18 @@ static enum fr_error apply(struct fr_follower *f, int64_t head, size_t *applied)
     st.head = head > st.position ? head : st.position;
     err = fr__store_save(&f->store, &st);
     if (err)
-        goto fail;
+        goto fail_store;
+    if (f->pending_errors > 0) {
+        err = fr__store_error(&f->store, f->pending_error, f->pending_at, f->pending_errors);
+        if (err)
+            goto fail_store;
+        flushed = 1;
+    }
     err = fr__store_commit(&f->store);
     if (err)
-        goto fail;
+        goto fail_store;
+    if (flushed)
+        f->pending_errors = 0;
     f->state = st;
     *applied = n;
     if (n > 0)
@@ -294,6 +410,8 @@ static enum fr_error apply(struct fr_follower *f, int64_t head, size_t *applied)
                 (long long)from, (long long)st.position, (long long)(st.skipped - skipped0),
                 (long long)st.head);
     return FR_OK;
+fail_store:
+    snprintf(f->last_error, sizeof f->last_error, "%s", f->store.msg);
 fail:
     fr__store_rollback(&f->store);
     return err;
@@ -422,14 +540,6 @@ enum fr_error fr_follower_step(struct fr_follower *f, int wait)
     if (f->stop)
         return FR_ERR_STOPPED;
     return record(f, step(f, wait));
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 enum fr_error fr_follower_run(struct fr_follower *f)

@@ -57,7 +57,17 @@ struct fr_follower {
     /* URL of the next request */
     char *url;
     size_t url_size;
-    char last_error[512];
+    char last_error[1024];
+    /* failures that could not be recorded (the database was busy): how
+     * many, the last message and when; written with the next success */
+    int64_t pending_errors;
+    char pending_error[1024];
+    char pending_at[21];
+    /* the busy handler: give up at once; when this wait began (ms) */
+    int busy_no_wait;
+    int64_t busy_since;
+    /* the connection's busy timeout before fr_follower_open(), in ms */
+    int saved_busy_timeout;
     /* set by fr_follower_stop(); pipe[1] wakes a sleeping follower */
     volatile sig_atomic_t stop;
     int pipe[2];

@@ -17,65 +17,77 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS feed_followers ("
                              " last_error TEXT NOT NULL DEFAULT '',"
                              " last_error_at TEXT NOT NULL DEFAULT '')";
 
-static enum fr_error prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out)
+static int is_busy(int rc)
 {
-    return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL) == SQLITE_OK
-               ? FR_OK
-               : FR_ERR_DB;
+    return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
 }
 
-/* Runs a statement without results to its end and resets it. */
-static enum fr_error run(sqlite3_stmt *stmt)
+/* Notes the failure rc of operation op in s->msg; FR_ERR_BUSY or
+ * FR_ERR_DB. */
+static enum fr_error failed(struct fr__store *s, int rc, const char *op)
+{
+    snprintf(s->msg, sizeof s->msg, "the consumer's database %s (%s): %s",
+             is_busy(rc) ? "is busy" : "failed", op, sqlite3_errmsg(s->db));
+    return is_busy(rc) ? FR_ERR_BUSY : FR_ERR_DB;
+}
+
+static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out)
+{
+    return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+}
+
+/* Runs a statement without results to its end and resets it; returns the
+ * SQLite code of the step (SQLITE_DONE on success). */
+static int run(sqlite3_stmt *stmt)
 {
     int rc = sqlite3_step(stmt);
 
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
-    return rc == SQLITE_DONE ? FR_OK : FR_ERR_DB;
-}
-
-static void log_db(struct fr__store *s, const char *what)
-{
-    fr__log("error", s->feed_url, "database error", " op=%s sqlite=\"%s\"", what,
-            sqlite3_errmsg(s->db));
+    return rc;
 }
 
 enum fr_error fr__store_open(struct fr__store *s, sqlite3 *db, const char *feed_url)
 {
     sqlite3_stmt *ins = NULL;
-    enum fr_error err = FR_ERR_DB;
+    enum fr_error err = FR_OK;
+    int rc;
 
     memset(s, 0, sizeof *s);
     s->db = db;
     s->feed_url = strdup(feed_url);
     if (!s->feed_url)
         return FR_ERR_NOMEM;
-    if (sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK)
+    rc = sqlite3_exec(db, schema, NULL, NULL, NULL);
+    if (rc != SQLITE_OK || (rc = prepare(db,
+                                         "INSERT OR IGNORE INTO feed_followers (feed_url)"
+                                         " VALUES (?1)",
+                                         &ins)) != SQLITE_OK) {
+        err = failed(s, rc, "open");
         goto out;
-    if (prepare(db, "INSERT OR IGNORE INTO feed_followers (feed_url) VALUES (?1)", &ins))
-        goto out;
+    }
     sqlite3_bind_text(ins, 1, feed_url, -1, SQLITE_STATIC);
-    if (run(ins))
+    rc = run(ins);
+    if (rc != SQLITE_DONE) {
+        err = failed(s, rc, "open");
         goto out;
-    if (prepare(db,
-                "SELECT position, last_id, head, skipped FROM feed_followers"
-                " WHERE feed_url = ?1",
-                &s->load) ||
-        prepare(db,
-                "UPDATE feed_followers SET position = ?2, last_id = ?3, head = ?4,"
-                " skipped = ?5, last_success = ?6 WHERE feed_url = ?1",
-                &s->save) ||
-        prepare(db,
-                "UPDATE feed_followers SET errors = errors + 1, last_error = ?2,"
-                " last_error_at = ?3 WHERE feed_url = ?1",
-                &s->error) ||
-        prepare(db, "BEGIN IMMEDIATE", &s->begin) || prepare(db, "COMMIT", &s->commit) ||
-        prepare(db, "ROLLBACK", &s->rollback))
-        goto out;
-    err = FR_OK;
+    }
+    if ((rc = prepare(db,
+                      "SELECT position, last_id, head, skipped FROM feed_followers"
+                      " WHERE feed_url = ?1",
+                      &s->load)) ||
+        (rc = prepare(db,
+                      "UPDATE feed_followers SET position = ?2, last_id = ?3, head = ?4,"
+                      " skipped = ?5, last_success = ?6 WHERE feed_url = ?1",
+                      &s->save)) ||
+        (rc = prepare(db,
+                      "UPDATE feed_followers SET errors = errors + ?4, last_error = ?2,"
+                      " last_error_at = ?3 WHERE feed_url = ?1",
+                      &s->error)) ||
+        (rc = prepare(db, "BEGIN IMMEDIATE", &s->begin)) ||
+        (rc = prepare(db, "COMMIT", &s->commit)) || (rc = prepare(db, "ROLLBACK", &s->rollback)))
+        err = failed(s, rc, "prepare");
 out:
-    if (err)
-        log_db(s, "open");
     sqlite3_finalize(ins);
     return err;
 }
@@ -94,37 +106,40 @@ void fr__store_release(struct fr__store *s)
 
 enum fr_error fr__store_load(struct fr__store *s, struct fr__state *st)
 {
-    enum fr_error err = FR_ERR_DB;
     const unsigned char *id;
+    int rc;
 
     sqlite3_bind_text(s->load, 1, s->feed_url, -1, SQLITE_STATIC);
-    if (sqlite3_step(s->load) != SQLITE_ROW)
-        goto out;
-    st->position = sqlite3_column_int64(s->load, 0);
-    id = sqlite3_column_text(s->load, 1);
-    snprintf(st->last_id, sizeof st->last_id, "%s", id ? (const char *)id : "");
-    st->head = sqlite3_column_int64(s->load, 2);
-    st->skipped = sqlite3_column_int64(s->load, 3);
-    err = FR_OK;
-out:
-    if (err)
-        log_db(s, "load");
+    rc = sqlite3_step(s->load);
+    if (rc == SQLITE_ROW) {
+        st->position = sqlite3_column_int64(s->load, 0);
+        id = sqlite3_column_text(s->load, 1);
+        snprintf(st->last_id, sizeof st->last_id, "%s", id ? (const char *)id : "");
+        st->head = sqlite3_column_int64(s->load, 2);
+        st->skipped = sqlite3_column_int64(s->load, 3);
+    } else if (rc == SQLITE_DONE) {
+        snprintf(s->msg, sizeof s->msg, "the follower's row of %.200s is gone", s->feed_url);
+    } else {
+        failed(s, rc, "load");
+    }
     sqlite3_reset(s->load);
     sqlite3_clear_bindings(s->load);
-    return err;
+    if (rc == SQLITE_ROW)
+        return FR_OK;
+    return is_busy(rc) ? FR_ERR_BUSY : FR_ERR_DB;
 }
 
 enum fr_error fr__store_begin(struct fr__store *s)
 {
-    if (run(s->begin) == FR_OK)
-        return FR_OK;
-    log_db(s, "begin");
-    return FR_ERR_DB;
+    int rc = run(s->begin);
+
+    return rc == SQLITE_DONE ? FR_OK : failed(s, rc, "begin");
 }
 
 enum fr_error fr__store_save(struct fr__store *s, const struct fr__state *st)
 {
     char now[21];
+    int rc;
 
     fr__now_rfc3339(now);
     sqlite3_bind_text(s->save, 1, s->feed_url, -1, SQLITE_STATIC);
@@ -133,19 +148,20 @@ enum fr_error fr__store_save(struct fr__store *s, const struct fr__state *st)
     sqlite3_bind_int64(s->save, 4, st->head);
     sqlite3_bind_int64(s->save, 5, st->skipped);
     sqlite3_bind_text(s->save, 6, now, -1, SQLITE_STATIC);
-    if (run(s->save) == FR_OK)
-        return FR_OK;
-    log_db(s, "save");
-    return FR_ERR_DB;
+    rc = run(s->save);
+    return rc == SQLITE_DONE ? FR_OK : failed(s, rc, "save");
 }
 
 enum fr_error fr__store_commit(struct fr__store *s)
 {
-    if (run(s->commit) == FR_OK)
+    int rc = run(s->commit);
+    enum fr_error err;
+
+    if (rc == SQLITE_DONE)
         return FR_OK;
-    log_db(s, "commit");
+    err = failed(s, rc, "commit");
     fr__store_rollback(s);
-    return FR_ERR_DB;
+    return err;
 }
 
 void fr__store_rollback(struct fr__store *s)
@@ -154,18 +170,17 @@ void fr__store_rollback(struct fr__store *s)
         run(s->rollback);
 }
 
-enum fr_error fr__store_error(struct fr__store *s, const char *message)
+enum fr_error fr__store_error(struct fr__store *s, const char *message, const char *at,
+                              int64_t count)
 {
-    char now[21];
+    int rc;
 
-    fr__now_rfc3339(now);
     sqlite3_bind_text(s->error, 1, s->feed_url, -1, SQLITE_STATIC);
     sqlite3_bind_text(s->error, 2, message, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s->error, 3, now, -1, SQLITE_STATIC);
-    if (run(s->error) == FR_OK)
-        return FR_OK;
-    log_db(s, "record error");
-    return FR_ERR_DB;
+    sqlite3_bind_text(s->error, 3, at, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s->error, 4, count);
+    rc = run(s->error);
+    return rc == SQLITE_DONE ? FR_OK : failed(s, rc, "record error");
 }
 
 /* Calls fn for each stored follower. */
@@ -187,7 +202,7 @@ enum fr_error fr_status_list(sqlite3 *db, fr_status_fn *fn, void *userdata)
                                &probe, NULL) == SQLITE_OK)
             exists = sqlite3_step(probe) == SQLITE_ROW;
         sqlite3_finalize(probe);
-        err = exists ? FR_ERR_DB : FR_OK;
+        err = exists ? (is_busy(rc) ? FR_ERR_BUSY : FR_ERR_DB) : FR_OK;
         goto out;
     }
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -205,7 +220,7 @@ enum fr_error fr_status_list(sqlite3 *db, fr_status_fn *fn, void *userdata)
 #undef TEXT
         fn(&st, userdata);
     }
-    err = rc == SQLITE_DONE ? FR_OK : FR_ERR_DB;
+    err = rc == SQLITE_DONE ? FR_OK : is_busy(rc) ? FR_ERR_BUSY : FR_ERR_DB;
 out:
     sqlite3_finalize(stmt);
     return err;

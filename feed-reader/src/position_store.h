@@ -7,6 +7,11 @@
  * that applies the entries up to it (fr__store_begin ... fr__store_commit),
  * so the stored position always matches the effects in the database.
  * Errors are recorded in their own small transaction.
+ *
+ * Every function that touches the database returns FR_ERR_BUSY when SQLite
+ * answered SQLITE_BUSY or SQLITE_LOCKED (transient: the caller retries) and
+ * FR_ERR_DB for any other failure, with s->msg saying which operation
+ * failed and SQLite's message.
  */
 #ifndef FR_POSITION_STORE_H
 #define FR_POSITION_STORE_H
@@ -29,6 +34,8 @@ struct fr__store {
     /* borrowed from the follower's config */
     sqlite3 *db;
     char *feed_url;
+    /* what the last failure was */
+    char msg[384];
     sqlite3_stmt *load, *save, *error, *begin, *commit, *rollback;
 };
 
@@ -52,8 +59,9 @@ enum fr_error fr__store_commit(struct fr__store *s);
 /* Rolls back the open transaction, if any. */
 void fr__store_rollback(struct fr__store *s);
 
-/* Records a failure (message, time, one more error) in its own transaction,
- * or in the caller's when one is open. */
-enum fr_error fr__store_error(struct fr__store *s, const char *message);
+/* Records count failures, the last with message at time at (RFC 3339), in
+ * its own transaction, or in the caller's when one is open. */
+enum fr_error fr__store_error(struct fr__store *s, const char *message, const char *at,
+                              int64_t count);
 
 #endif

@@ -21,18 +21,29 @@ struct consumer {
     sqlite3 *db;
     struct fr_follower *f;
     struct bs_server srv;
+    /* the follower's feed URL (default bs_url()) */
+    char url[128];
+    /* on_thing asks to retry the entry at this position (0: none) */
+    long long retry_at;
+    /* fr_config.busy_timeout_ms of the follower (0: the default) */
+    unsigned busy_timeout_ms;
 };
 
-/* Inserts each entry into applied; refuses a customerId "refuse", and
- * fails if a field carries a local file's content. */
+/* Inserts each entry into applied; refuses a customerId "refuse", asks to
+ * retry the entry at consumer.retry_at, and fails if a field carries a
+ * local file's content. */
 static int on_thing(const struct fr_entry *e, sqlite3 *db, char *why, size_t why_size,
                     void *userdata)
 {
+    const struct consumer *c = userdata;
     sqlite3_stmt *st;
     const char *cust = fr_entry_field(e, "customerId");
     int rc;
 
-    (void)userdata;
+    if (c && c->retry_at == e->position) {
+        snprintf(why, why_size, "not now");
+        return FR_HANDLER_RETRY;
+    }
     if (cust && strcmp(cust, "refuse") == 0) {
         snprintf(why, why_size, "customer refuse is not allowed");
         return 1;
@@ -59,28 +70,33 @@ static int on_thing(const struct fr_entry *e, sqlite3 *db, char *why, size_t why
 static void open_follower(struct consumer *c)
 {
     struct fr_config cfg = {
-        .feed_url = bs_url(&c->srv),
+        .feed_url = c->url[0] ? c->url : bs_url(&c->srv),
         .db = c->db,
         .wait = 1,
         .connect_timeout = 1,
         .read_timeout = 1,
         .max_backoff_ms = 200,
+        .busy_timeout_ms = c->busy_timeout_ms,
     };
 
     fr_follower_close(c->f);
     c->f = NULL;
     ck_assert_int_eq(fr_follower_open(&cfg, &c->f), FR_OK);
-    ck_assert_int_eq(fr_follower_on(c->f, "Thing", on_thing, NULL), FR_OK);
+    ck_assert_int_eq(fr_follower_on(c->f, "Thing", on_thing, c), FR_OK);
 }
 
-static void consumer_init(struct consumer *c, long long count, int page_size)
+/* A consumer whose database is opened with open_flags added (such as
+ * SQLITE_OPEN_SHAREDCACHE), before the follower is opened. */
+static void consumer_init_flags(struct consumer *c, long long count, int page_size, int open_flags)
 {
     char *path;
 
     memset(c, 0, sizeof *c);
     c->dir = tk_tempdir();
     path = tk_path(c->dir, "consumer.db");
-    ck_assert_int_eq(sqlite3_open(path, &c->db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_open_v2(path, &c->db,
+                                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | open_flags, NULL),
+                     SQLITE_OK);
     free(path);
     ck_assert_int_eq(sqlite3_exec(c->db,
                                   "PRAGMA journal_mode=WAL;"
@@ -92,6 +108,22 @@ static void consumer_init(struct consumer *c, long long count, int page_size)
     c->srv.sh->count = count;
     c->srv.sh->page_size = page_size;
     open_follower(c);
+}
+
+static void consumer_init(struct consumer *c, long long count, int page_size)
+{
+    consumer_init_flags(c, count, page_size, 0);
+}
+
+/* A second connection to the consumer's database (caller closes). */
+static sqlite3 *other_connection(const struct consumer *c)
+{
+    char *path = tk_path(c->dir, "consumer.db");
+    sqlite3 *db;
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    free(path);
+    return db;
 }
 
 static void consumer_release(struct consumer *c)
@@ -125,7 +157,8 @@ static void assert_applied(const struct consumer *c, long long n, long long skip
     ck_assert_int_eq(tk_query_int(c->db, "SELECT count(DISTINCT id) FROM applied"), n - skipped);
     if (n > 0)
         ck_assert_int_eq(tk_query_int(c->db, "SELECT max(pos) FROM applied"), n);
-    ck_assert_int_eq(tk_query_int(c->db, "SELECT count(*) FROM applied WHERE n != CAST(pos AS TEXT)"), 0);
+    ck_assert_int_eq(
+        tk_query_int(c->db, "SELECT count(*) FROM applied WHERE n != CAST(pos AS TEXT)"), 0);
     ck_assert_int_eq(tk_query_int(c->db, "SELECT position FROM feed_followers"), n);
 }
 
@@ -209,7 +242,8 @@ static void fault(bad_fn *make_bad, enum fr_error want)
         ck_assert_int_eq(fr_follower_position(c.f), 0);
     }
     ck_assert_int_ge(tk_query_int(c.db, "SELECT errors FROM feed_followers"), 3);
-    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers WHERE last_error != ''"), 1);
+    ck_assert_int_eq(
+        tk_query_int(c.db, "SELECT count(*) FROM feed_followers WHERE last_error != ''"), 1);
     if (c.srv.pid == 0)
         bs_restart(&c.srv);
     c.srv.sh->mode = BS_FEED;
@@ -481,7 +515,8 @@ START_TEST(t_xxe_never_applied)
     consumer_init(&c, 0, 5);
     bad_xxe(&c);
     ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_PARSE);
-    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM applied WHERE customer LIKE '%root%'"), 0);
+    ck_assert_int_eq(
+        tk_query_int(c.db, "SELECT count(*) FROM applied WHERE customer LIKE '%root%'"), 0);
     ck_assert_ptr_null(strstr(fr_follower_last_error(c.f), "root:"));
     consumer_release(&c);
 }
@@ -518,7 +553,7 @@ START_TEST(t_refused)
     ck_assert_int_eq(fr_follower_run(c.f), FR_ERR_REFUSED);
     ck_assert_int_eq(rows(&c), 0);
     ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers"
-                                  " WHERE last_error LIKE '%refused entry 2%'"),
+                                        " WHERE last_error LIKE '%refused entry 2%'"),
                      1);
     consumer_release(&c);
 }
@@ -554,7 +589,7 @@ START_TEST(t_backwards_head)
     ck_assert_int_eq(fr_follower_run(c.f), FR_ERR_BACKWARDS);
     assert_applied(&c, 23, 0);
     ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers"
-                                  " WHERE last_error LIKE '%backwards%'"),
+                                        " WHERE last_error LIKE '%backwards%'"),
                      1);
     consumer_release(&c);
 }
@@ -752,15 +787,231 @@ START_TEST(t_bad_arguments)
 }
 END_TEST
 
+/* ---- Busy databases ----------------------------------------------------- */
+
+/* Another connection holds the consumer's database (BEGIN EXCLUSIVE): the
+ * follower's own statements are busy; nothing is applied, the follower is
+ * not stopped, and once the lock is gone everything is applied and the
+ * error recorded with it. */
+START_TEST(t_busy_own_statements)
+{
+    struct consumer c;
+    sqlite3 *locker;
+    enum fr_error err;
+
+    consumer_init(&c, 12, 5);
+    c.busy_timeout_ms = 50;
+    open_follower(&c);
+    locker = other_connection(&c);
+    ck_assert_int_eq(sqlite3_exec(locker, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    /* A step may read only the head; every one that writes is busy. */
+    for (int i = 0, busy = 0; i < 5; i++) {
+        err = fr_follower_step(c.f, 0);
+        ck_assert_msg(err == FR_ERR_BUSY || err == FR_OK, "got %s (%s)", fr_strerror(err),
+                      fr_follower_last_error(c.f));
+        if (err == FR_ERR_BUSY) {
+            ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "busy"));
+            busy++;
+        }
+        if (i == 4)
+            ck_assert_int_ge(busy, 4);
+    }
+    ck_assert_int_eq(fr_follower_position(c.f), 0);
+    ck_assert_int_eq(tk_query_int(locker, "SELECT count(*) FROM applied"), 0);
+    /* The errors could not be written yet. */
+    ck_assert_int_eq(tk_query_int(locker, "SELECT count(*) FROM feed_followers WHERE errors > 0"),
+                     0);
+    ck_assert_int_eq(sqlite3_exec(locker, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    catch_up(&c, 12);
+    assert_applied(&c, 12, 0);
+    ck_assert_int_ge(tk_query_int(c.db, "SELECT errors FROM feed_followers"), 3);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers"
+                                        " WHERE last_error LIKE '%busy%' AND last_error_at != ''"),
+                     1);
+    sqlite3_close(locker);
+    consumer_release(&c);
+}
+END_TEST
+
+/* In rollback-journal mode a reader holding its lock makes COMMIT busy. */
+START_TEST(t_busy_commit)
+{
+    struct consumer c;
+    sqlite3 *reader;
+    sqlite3_stmt *st;
+
+    consumer_init(&c, 3, 5);
+    ck_assert_int_eq(sqlite3_exec(c.db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL), SQLITE_OK);
+    c.busy_timeout_ms = 50;
+    open_follower(&c);
+    reader = other_connection(&c);
+    ck_assert_int_eq(sqlite3_prepare_v2(reader, "SELECT name FROM sqlite_schema", -1, &st, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_BUSY);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "commit"));
+    sqlite3_finalize(st);
+    ck_assert_int_eq(rows(&c), 0);
+    catch_up(&c, 3);
+    assert_applied(&c, 3, 0);
+    sqlite3_close(reader);
+    consumer_release(&c);
+}
+END_TEST
+
+/* Inserts each entry into side, a table another connection of the shared
+ * cache may be reading; refuses when the insert fails. */
+static int on_side(const struct fr_entry *e, sqlite3 *db, char *why, size_t why_size,
+                   void *userdata)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    (void)userdata;
+    if (sqlite3_prepare_v2(db, "INSERT INTO side (pos) VALUES (?1)", -1, &st, NULL) != SQLITE_OK) {
+        snprintf(why, why_size, "prepare failed");
+        return 1;
+    }
+    sqlite3_bind_int64(st, 1, e->position);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        snprintf(why, why_size, "insert failed");
+        return 1;
+    }
+    return 0;
+}
+
+/* A handler that refuses after its statement found the table locked is
+ * not refusing the entry: it is retried. */
+START_TEST(t_busy_in_handler)
+{
+    struct consumer c;
+    sqlite3 *reader;
+    sqlite3_stmt *st;
+    char *path;
+    enum fr_error err;
+
+    consumer_init_flags(&c, 3, 5, SQLITE_OPEN_SHAREDCACHE);
+    ck_assert_int_eq(sqlite3_exec(c.db,
+                                  "CREATE TABLE side (pos INTEGER); INSERT INTO side VALUES (0)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    fr_follower_close(c.f);
+    c.f = NULL;
+    ck_assert_int_eq(fr_follower_open(&(struct fr_config){.feed_url = bs_url(&c.srv),
+                                                          .db = c.db,
+                                                          .wait = 1,
+                                                          .connect_timeout = 1,
+                                                          .read_timeout = 1,
+                                                          .max_backoff_ms = 200},
+                                      &c.f),
+                     FR_OK);
+    ck_assert_int_eq(fr_follower_on(c.f, "Thing", on_side, NULL), FR_OK);
+    path = tk_path(c.dir, "consumer.db");
+    ck_assert_int_eq(
+        sqlite3_open_v2(path, &reader, SQLITE_OPEN_READWRITE | SQLITE_OPEN_SHAREDCACHE, NULL),
+        SQLITE_OK);
+    free(path);
+    ck_assert_int_eq(sqlite3_prepare_v2(reader, "SELECT pos FROM side", -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    for (int i = 0; i < 2; i++) {
+        err = fr_follower_step(c.f, 0);
+        ck_assert_msg(err == FR_ERR_BUSY, "got %s (%s)", fr_strerror(err),
+                      fr_follower_last_error(c.f));
+        ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "insert failed"));
+        ck_assert_int_eq(fr_follower_position(c.f), 0);
+    }
+    sqlite3_finalize(st);
+    catch_up(&c, 3);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM side"), 4);
+    sqlite3_close(reader);
+    consumer_release(&c);
+}
+END_TEST
+
+/* FR_HANDLER_RETRY: the document is rolled back and tried again, the
+ * entries before it in the document included; run() goes on. */
+START_TEST(t_handler_retry)
+{
+    struct consumer c;
+
+    consumer_init(&c, 4, 5);
+    c.retry_at = 3;
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_BUSY);
+        ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "not now"));
+        ck_assert_int_eq(rows(&c), 0);
+    }
+    c.retry_at = 0;
+    catch_up(&c, 4);
+    assert_applied(&c, 4, 0);
+    consumer_release(&c);
+}
+END_TEST
+
+/* fr_follower_stop() ends a wait for a locked database at once, not when
+ * the (here 60 s) busy timeout runs out: the test case's 30 s timeout fails
+ * it otherwise. */
+START_TEST(t_stop_while_busy)
+{
+    struct consumer c;
+    struct runner r;
+    pthread_t th;
+    sqlite3 *locker;
+
+    consumer_init(&c, 3, 5);
+    c.busy_timeout_ms = 60000;
+    open_follower(&c);
+    locker = other_connection(&c);
+    ck_assert_int_eq(sqlite3_exec(locker, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    r.f = c.f;
+    ck_assert_int_eq(pthread_create(&th, NULL, run_thread, &r), 0);
+    /* Once the head is answered the follower waits for the lock. */
+    for (int64_t end = tk_now_ms() + 5000; c.srv.sh->requests < 1 && tk_now_ms() < end;)
+        usleep(10000);
+    ck_assert_int_ge(c.srv.sh->requests, 1);
+    fr_follower_stop(c.f);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(r.result, FR_ERR_STOPPED);
+    ck_assert_int_eq(tk_query_int(locker, "SELECT count(*) FROM applied"), 0);
+    sqlite3_exec(locker, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(locker);
+    consumer_release(&c);
+}
+END_TEST
+
+/* Any other database failure is a real fault: it stops the follower. */
+START_TEST(t_db_fault_is_fatal)
+{
+    struct consumer c;
+
+    consumer_init(&c, 3, 5);
+    catch_up(&c, 3);
+    ck_assert_int_eq(
+        sqlite3_exec(c.db,
+                     "CREATE TRIGGER no_save BEFORE UPDATE OF position ON feed_followers"
+                     " BEGIN SELECT RAISE(ABORT, 'saving is broken'); END",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    c.srv.sh->count = 4;
+    ck_assert_int_eq(fr_follower_run(c.f), FR_ERR_DB);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "saving is broken"));
+    assert_applied(&c, 3, 0);
+    consumer_release(&c);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("feed_reader");
     TCase *walk = tcase_create("walk"), *faults = tcase_create("faults"),
-          *rules = tcase_create("rules");
+          *rules = tcase_create("rules"), *busy = tcase_create("busy");
 
     tcase_set_timeout(walk, 30);
     tcase_set_timeout(faults, 60);
     tcase_set_timeout(rules, 30);
+    tcase_set_timeout(busy, 30);
     tcase_add_test(walk, t_walk_from_zero);
     tcase_add_test(walk, t_walk_from_7);
     tcase_add_test(walk, t_walk_from_10);
@@ -797,9 +1048,16 @@ static Suite *suite(void)
     tcase_add_test(rules, t_backwards_after_outage);
     tcase_add_test(rules, t_status);
     tcase_add_test(rules, t_bad_arguments);
+    tcase_add_test(busy, t_busy_own_statements);
+    tcase_add_test(busy, t_busy_commit);
+    tcase_add_test(busy, t_busy_in_handler);
+    tcase_add_test(busy, t_handler_retry);
+    tcase_add_test(busy, t_db_fault_is_fatal);
+    tcase_add_test(busy, t_stop_while_busy);
     suite_add_tcase(s, walk);
     suite_add_tcase(s, faults);
     suite_add_tcase(s, rules);
+    suite_add_tcase(s, busy);
     return s;
 }
 

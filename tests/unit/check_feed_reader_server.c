@@ -5,6 +5,7 @@
  * copy (the feed goes backwards).
  */
 #include <check.h>
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -151,7 +152,8 @@ static void assert_applied(const struct env *e, long long n)
     ck_assert_int_eq(tk_query_int(e->cons, "SELECT count(*) FROM applied"), n);
     ck_assert_int_eq(tk_query_int(e->cons, "SELECT count(DISTINCT id) FROM applied"), n);
     ck_assert_int_eq(tk_query_int(e->cons, "SELECT max(pos) FROM applied"), n);
-    ck_assert_int_eq(tk_query_int(e->cons, "SELECT count(*) FROM applied WHERE customer IS NULL"), 0);
+    ck_assert_int_eq(tk_query_int(e->cons, "SELECT count(*) FROM applied WHERE customer IS NULL"),
+                     0);
     ck_assert_int_eq(tk_query_int(e->cons, "SELECT position FROM feed_followers"), n);
 }
 
@@ -360,6 +362,67 @@ START_TEST(t_restored_copy_with_other_ids)
 }
 END_TEST
 
+/* The consumer's database held by another connection (BEGIN EXCLUSIVE, as
+ * `sqlite3 DB 'BEGIN EXCLUSIVE; ...'` would) while entries arrive: the
+ * running follower keeps trying and applies them once the lock is gone. */
+START_TEST(t_busy_while_running)
+{
+    struct env e;
+    struct runner r = {0};
+    struct fs_server_stats st0, st = {0};
+    pthread_t th;
+    sqlite3 *locker;
+    char *path;
+
+    env_init(&e, 3, 0);
+    fr_follower_close(e.f);
+    e.f = NULL;
+    ck_assert_int_eq(fr_follower_open(&(struct fr_config){.feed_url = e.url,
+                                                          .db = e.cons,
+                                                          .wait = 2,
+                                                          .connect_timeout = 1,
+                                                          .read_timeout = 2,
+                                                          .max_backoff_ms = 200,
+                                                          .busy_timeout_ms = 100},
+                                      &e.f),
+                     FR_OK);
+    ck_assert_int_eq(fr_follower_on(e.f, "UsageRecorded", on_usage, NULL), FR_OK);
+    r.f = e.f;
+    r.result = FR_OK;
+    ck_assert_int_eq(pthread_create(&th, NULL, run_thread, &r), 0);
+    ck_assert_int_eq(applied_now(&e, 3, 5000), 3);
+    path = tk_path(e.dir, "cons.db");
+    ck_assert_int_eq(sqlite3_open(path, &locker), SQLITE_OK);
+    free(path);
+    ck_assert_int_eq(sqlite3_exec(locker, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    fs_server_stats(e.srv, &st0);
+    append(e.prod, 4);
+    /* The follower meets the lock (the entries it fetched are not applied)
+     * and goes on trying, fetching the head again after each back-off:
+     * wait until it has tried three more times. */
+    for (int64_t end = tk_now_ms() + 10000; tk_now_ms() < end; usleep(20000)) {
+        fs_server_stats(e.srv, &st);
+        if (st.requests >= st0.requests + 3)
+            break;
+    }
+    ck_assert_uint_ge(st.requests, st0.requests + 3);
+    ck_assert_int_eq(tk_query_int(locker, "SELECT count(*) FROM applied"), 3);
+    ck_assert_int_eq(pthread_tryjoin_np(th, NULL), EBUSY); /* still following */
+    ck_assert_int_eq(sqlite3_exec(locker, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(applied_now(&e, 7, 5000), 7);
+    ck_assert_int_eq(pthread_tryjoin_np(th, NULL), EBUSY);
+    fr_follower_stop(e.f);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(r.result, FR_ERR_STOPPED);
+    assert_applied(&e, 7);
+    ck_assert_int_eq(tk_query_int(e.cons, "SELECT count(*) FROM feed_followers"
+                                          " WHERE errors > 0 AND last_error LIKE '%busy%'"),
+                     1);
+    sqlite3_close(locker);
+    env_release(&e);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("feed_reader_server");
@@ -373,6 +436,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_token);
     tcase_add_test(tc, t_restored_older_copy);
     tcase_add_test(tc, t_restored_copy_with_other_ids);
+    tcase_add_test(tc, t_busy_while_running);
     suite_add_tcase(s, tc);
     return s;
 }
