@@ -25,6 +25,18 @@
  *    exponentially with jitter (capped, reset by the next success) and then
  *    catches up at full speed.
  *
+ * Identity. The follower's state belongs to the feed's Atom id (the <id>
+ * child of <feed>), learned from the first document: the same feed reached
+ * at another URL (another host name, a proxy, a cache) continues from its
+ * position, and a document of another feed at the configured URL, once its
+ * state belongs to a feed, stops the follower with FR_ERR_OTHER_FEED,
+ * applying nothing. Every document must have the feed id; one of another
+ * feed reached by a link is a bad document. A database made by the
+ * version that keyed its state by URL is migrated by fr_follower_open()
+ * (one schema step: the table gets a feed_id column); each such row keeps
+ * its position and gets its feed id from its first document, whose id at
+ * the stored position is checked as after any restart.
+ *
  * Busy databases. SQLITE_BUSY and SQLITE_LOCKED are transient, wherever
  * they come from: the follower's own statements (begin, load, save, commit,
  * recording an error), or a handler, which either returns FR_HANDLER_RETRY
@@ -38,10 +50,10 @@
  * memory and written with the next transaction that succeeds.
  *
  * Fatal errors, the only ones that end fr_follower_run(): FR_ERR_BACKWARDS,
- * FR_ERR_REFUSED (a handler refused an entry, the database not being busy),
- * FR_ERR_DB (any database failure but busy and locked: disk full, I/O
- * error, corruption, a read-only file, a schema error, the follower's row
- * deleted), FR_ERR_NOMEM, FR_ERR_INVALID.
+ * FR_ERR_OTHER_FEED, FR_ERR_REFUSED (a handler refused an entry, the
+ * database not being busy), FR_ERR_DB (any database failure but busy and
+ * locked: disk full, I/O error, corruption, a read-only file, a schema
+ * error, the follower's row deleted), FR_ERR_NOMEM, FR_ERR_INVALID.
  *
  * The follower keeps its state in the table feed_followers of the consumer's
  * database (see fr_status_list()), so /status and /metrics can show it.
@@ -58,17 +70,18 @@
 
 enum fr_error {
     FR_OK = 0,
-    FR_ERR_NOMEM,     /* out of memory */
-    FR_ERR_DB,        /* the consumer's database failed */
-    FR_ERR_INVALID,   /* a bad argument (URL, type name...) */
-    FR_ERR_HTTP,      /* the producer could not be reached or answered an error */
-    FR_ERR_PARSE,     /* the document is not a well-formed feed of this protocol */
-    FR_ERR_TOO_LARGE, /* the document is over the size or depth limit */
-    FR_ERR_BACKWARDS, /* the feed went backwards: fatal, see above */
-    FR_ERR_REFUSED,   /* a handler refused an entry: fatal */
-    FR_ERR_STOPPED,   /* fr_follower_stop() was called */
-    FR_ERR_BUSY,      /* the database was busy or locked, or a handler asked to
-                       * retry: transient, retried with back-off */
+    FR_ERR_NOMEM,      /* out of memory */
+    FR_ERR_DB,         /* the consumer's database failed */
+    FR_ERR_INVALID,    /* a bad argument (URL, type name...) */
+    FR_ERR_HTTP,       /* the producer could not be reached or answered an error */
+    FR_ERR_PARSE,      /* the document is not a well-formed feed of this protocol */
+    FR_ERR_TOO_LARGE,  /* the document is over the size or depth limit */
+    FR_ERR_BACKWARDS,  /* the feed went backwards: fatal, see above */
+    FR_ERR_REFUSED,    /* a handler refused an entry: fatal */
+    FR_ERR_STOPPED,    /* fr_follower_stop() was called */
+    FR_ERR_OTHER_FEED, /* the URL serves another feed than the stored state's: fatal */
+    FR_ERR_BUSY,       /* the database was busy or locked, or a handler asked to
+                        * retry: transient, retried with back-off */
 };
 
 /* A short English description of err; never NULL, never to be freed. */
@@ -146,10 +159,12 @@ struct fr_config {
 };
 
 /*
- * Creates a follower for cfg. It creates the feed_followers table in cfg->db
- * if needed, reads the stored position, and installs a busy handler on
- * cfg->db that waits up to busy_timeout_ms (the producer's server may share
- * the file). The caller owns *out and frees it with fr_follower_close().
+ * Creates a follower for cfg. It creates or migrates the feed_followers
+ * table in cfg->db if needed (the only write it may make; FR_ERR_BUSY when
+ * that finds the database locked), reads the state stored for cfg->feed_url,
+ * and installs a busy handler on cfg->db that waits up to busy_timeout_ms
+ * (the producer's server may share the file). The caller owns *out and
+ * frees it with fr_follower_close().
  */
 enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower **out);
 
@@ -184,6 +199,10 @@ const char *fr_follower_last_error(const struct fr_follower *f);
 /* The stored position: the last entry applied (0 before the first). */
 int64_t fr_follower_position(const struct fr_follower *f);
 
+/* The feed's Atom id the stored state belongs to, "" until it is known.
+ * Owned by f. */
+const char *fr_follower_feed_id(const struct fr_follower *f);
+
 /* Frees f. Accepts NULL. Does not close the database; puts back the busy
  * timeout the connection had before fr_follower_open(). */
 void fr_follower_close(struct fr_follower *f);
@@ -193,7 +212,8 @@ void fr_follower_close(struct fr_follower *f);
 /* One follower's state as stored in the database. Pointers are valid only
  * during the fr_status_fn call. */
 struct fr_status {
-    const char *feed_url;
+    const char *feed_url;      /* the URL it was last followed at */
+    const char *feed_id;       /* the feed's Atom id, "" until its first document */
     int64_t position;          /* last entry applied */
     int64_t head;              /* last head position seen at the producer */
     int64_t skipped;           /* entries of types without a handler */
@@ -206,7 +226,8 @@ struct fr_status {
 typedef void fr_status_fn(const struct fr_status *status, void *userdata);
 
 /* Calls fn for each follower recorded in db, by feed URL. A database
- * without the table has no followers (not an error). */
+ * without the table has no followers (not an error); one whose table was
+ * not migrated yet shows every feed id as "". */
 enum fr_error fr_status_list(sqlite3 *db, fr_status_fn *fn, void *userdata);
 
 #endif

@@ -34,6 +34,8 @@ const char *fr_strerror(enum fr_error err)
         return "a handler refused an entry";
     case FR_ERR_STOPPED:
         return "stopped";
+    case FR_ERR_OTHER_FEED:
+        return "the URL serves another feed than the one whose position is stored";
     case FR_ERR_BUSY:
         return "the consumer's database is busy (will retry)";
     }
@@ -43,7 +45,7 @@ const char *fr_strerror(enum fr_error err)
 static int is_fatal(enum fr_error err)
 {
     return err == FR_ERR_BACKWARDS || err == FR_ERR_REFUSED || err == FR_ERR_DB ||
-           err == FR_ERR_NOMEM || err == FR_ERR_INVALID;
+           err == FR_ERR_NOMEM || err == FR_ERR_INVALID || err == FR_ERR_OTHER_FEED;
 }
 
 static int64_t now_ms(void)
@@ -143,9 +145,7 @@ enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower *
         goto fail;
     f->saved_busy_timeout = busy_timeout_of(cfg->db);
     sqlite3_busy_handler(cfg->db, on_busy, f);
-    err = fr__store_open(&f->store, cfg->db, f->feed_url);
-    if (err == FR_OK)
-        err = fr__store_load(&f->store, &f->state);
+    err = fr__store_open(&f->store, cfg->db, f->feed_url, &f->state);
     if (err) {
         fr__log("error", f->feed_url, f->store.msg, " error=\"%s\"", fr_strerror(err));
         goto fail;
@@ -200,6 +200,11 @@ const char *fr_follower_last_error(const struct fr_follower *f)
 int64_t fr_follower_position(const struct fr_follower *f)
 {
     return f->state.position;
+}
+
+const char *fr_follower_feed_id(const struct fr_follower *f)
+{
+    return f->store.feed_id;
 }
 
 void fr_follower_close(struct fr_follower *f)
@@ -417,6 +422,80 @@ fail:
     return err;
 }
 
+/*
+ * Checks that f->doc (from url) is of the feed the stored state belongs to.
+ * At the first document of a state not yet tied to a feed id, ties it
+ * (fr__store_identify()); when that makes the follower continue from
+ * another position (the feed's state was known at another URL), *changed is
+ * set and the walk must start again. FR_ERR_OTHER_FEED when the document is
+ * of another feed.
+ */
+static enum fr_error check_feed(struct fr_follower *f, const char *url, int *changed)
+{
+    static const char *const hows[] = {"known", "new", "adopted", "moved", "merged"};
+    const char *id = fr__doc_str(&f->doc, f->doc.feed_id);
+    struct fr__state st;
+    enum fr__identity how = FR__ID_KNOWN;
+    enum fr_error err;
+
+    *changed = 0;
+    if (!id || !id[0]) {
+        snprintf(f->last_error, sizeof f->last_error, "%.200s: the document has no feed <id>", url);
+        return FR_ERR_PARSE;
+    }
+    if (strlen(id) >= FR__ID_MAX) {
+        snprintf(f->last_error, sizeof f->last_error,
+                 "%.200s: the feed <id> is longer than %d bytes", url, FR__ID_MAX - 1);
+        return FR_ERR_PARSE;
+    }
+    if (f->store.feed_id[0]) {
+        if (strcmp(id, f->store.feed_id) == 0)
+            return FR_OK;
+        if (strcmp(url, f->feed_url) != 0) {
+            /* An archive page: a bad document; the head, at the URL the
+             * state belongs to, tells. */
+            f->force_head = 1;
+            snprintf(f->last_error, sizeof f->last_error,
+                     "%.200s is a document of feed %.120s, not of feed %.120s; not used", url, id,
+                     f->store.feed_id);
+            return FR_ERR_PARSE;
+        }
+        snprintf(f->last_error, sizeof f->last_error,
+                 "%.200s is a document of feed %.120s, but the position stored for this URL belongs"
+                 " to feed %.120s: another feed at a known URL (was the producer replaced, or"
+                 " does the URL point elsewhere now?)",
+                 url, id, f->store.feed_id);
+        return FR_ERR_OTHER_FEED;
+    }
+    err = fr__store_identify(&f->store, id, &st, &how);
+    if (err == FR_ERR_OTHER_FEED) {
+        snprintf(f->last_error, sizeof f->last_error,
+                 "%.200s is a document of feed %.120s, but the position stored for this URL belongs"
+                 " to feed %.120s: another feed at a known URL",
+                 url, id, f->store.msg);
+        return err;
+    }
+    if (err) {
+        snprintf(f->last_error, sizeof f->last_error, "%s", f->store.msg);
+        return err;
+    }
+    {
+        /* The id comes from the network: it goes in the quoted message. */
+        char note[400];
+
+        snprintf(note, sizeof note, "following feed %.200s", id);
+        fr__log("info", f->feed_url, note, " row=%s position=%lld", hows[how],
+                (long long)st.position);
+    }
+    if (st.position != f->state.position || strcmp(st.last_id, f->state.last_id) != 0) {
+        f->verified = st.position == 0;
+        f->head_etag[0] = '\0';
+        *changed = 1;
+    }
+    f->state = st;
+    return FR_OK;
+}
+
 static void set_url(struct fr_follower *f, int64_t page)
 {
     if (page < 0)
@@ -436,6 +515,7 @@ static enum fr_error step(struct fr_follower *f, int wait)
     unsigned wait_s = 0;
     char *msg = f->last_error;
     size_t msg_size = sizeof f->last_error;
+    int changed = 0;
 
     f->idle = 0;
     if (p > 0 && !f->force_head) {
@@ -472,6 +552,12 @@ static enum fr_error step(struct fr_follower *f, int wait)
     if (err) {
         size_t n = strlen(msg);
         snprintf(msg + n, msg_size - n, " (%s)", f->url);
+        return err;
+    }
+    err = check_feed(f, f->url, &changed);
+    if (err || changed) {
+        /* Another position: start again from the head. */
+        f->force_head = 1;
         return err;
     }
     if (f->doc.page_size <= 0) {

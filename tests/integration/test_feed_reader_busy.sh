@@ -130,4 +130,5 @@ done
 check "the busy error was recorded: the Cloud API's /status shows it" \
     status_has "$API" 'database is busy'
 check "... and Subscriptions' /status too" status_has "$SUB" 'database is busy'
+check "/status shows each follower's feed id" status_has "$P1" '"feed_id":"urn:uuid:'
 finish

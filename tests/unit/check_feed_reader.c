@@ -126,6 +126,43 @@ static sqlite3 *other_connection(const struct consumer *c)
     return db;
 }
 
+/* Stores position from (and entries 1..from as applied), as a follower of
+ * feed_id (NULL: a row of the version keyed by URL, which has no feed id)
+ * would have left them at the consumer's URL. */
+static void seed(struct consumer *c, long long from, const char *feed_id, const char *prefix)
+{
+    sqlite3_stmt *st;
+    char last[64];
+
+    snprintf(last, sizeof last, "urn:uuid:%s-%lld", prefix, from);
+    ck_assert_int_eq(sqlite3_prepare_v2(c->db,
+                                        feed_id ? "INSERT INTO feed_followers"
+                                                  " (feed_url, position, last_id, feed_id)"
+                                                  " VALUES (?1, ?2, ?3, ?4)"
+                                                : "INSERT INTO feed_followers"
+                                                  " (feed_url, position, last_id)"
+                                                  " VALUES (?1, ?2, ?3)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, c->url[0] ? c->url : bs_url(&c->srv), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_text(st, 3, from ? last : "", -1, SQLITE_TRANSIENT);
+    if (feed_id)
+        sqlite3_bind_text(st, 4, feed_id, -1, SQLITE_TRANSIENT);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    ck_assert_int_eq(sqlite3_prepare_v2(c->db,
+                                        "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL"
+                                        " SELECT i + 1 FROM k WHERE i < ?1)"
+                                        " INSERT INTO applied SELECT 'urn:uuid:a-' || i, i,"
+                                        " 'c' || i, i FROM k WHERE ?1 > 0",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, from);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+}
+
 static void consumer_release(struct consumer *c)
 {
     fr_follower_close(c->f);
@@ -184,15 +221,9 @@ END_TEST
 static void walk_from(long long from)
 {
     struct consumer c;
-    char sql[256];
 
     consumer_init(&c, 23, 5);
-    snprintf(sql, sizeof sql,
-             "UPDATE feed_followers SET position = %lld, last_id = 'urn:uuid:a-%lld';"
-             "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < %lld)"
-             " INSERT INTO applied SELECT 'urn:uuid:a-' || i, i, 'c' || i, i FROM k",
-             from, from, from);
-    ck_assert_int_eq(sqlite3_exec(c.db, sql, NULL, NULL, NULL), SQLITE_OK);
+    seed(&c, from, "urn:x:feeds:x", "a");
     open_follower(&c);
     ck_assert_int_eq(fr_follower_position(c.f), from);
     catch_up(&c, 23);
@@ -280,7 +311,7 @@ static void bad_close(struct consumer *c)
 static const char good_head[] =
     "<?xml version=\"1.0\"?>\n"
     "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">"
-    "<f:pageSize>5</f:pageSize><f:head>2</f:head>"
+    "<id>urn:x:feeds:x</id><f:pageSize>5</f:pageSize><f:head>2</f:head>"
     "<entry><id>urn:uuid:a-1</id><f:position>1</f:position><content type=\"application/xml\">"
     "<Thing><customerId>c1</customerId><n>1</n></Thing></content></entry>"
     "<entry><id>urn:uuid:a-2</id><f:position>2</f:position><content type=\"application/xml\">"
@@ -307,7 +338,8 @@ static void bad_xml(struct consumer *c)
 {
     bs_raw(&c->srv, 200, "application/atom+xml",
            "<?xml version=\"1.0\"?><feed xmlns=\"http://www.w3.org/2005/Atom\" "
-           "xmlns:f=\"urn:x-feed-integration:1\"><f:pageSize>5</f:pageSize><f:head>2</f:head>"
+           "xmlns:f=\"urn:x-feed-integration:1\"><id>urn:x:feeds:x</id><f:pageSize>5</"
+           "f:pageSize><f:head>2</f:head>"
            "<entry><id>urn:uuid:a-1</id><f:position>1</f:position><content>"
            "<Thing><customerId>c1</customerId><n>1</n></Thing></content></entry>"
            "<entry><id>urn:uuid:a-2</id><f:position>2</f:position><content>"
@@ -341,7 +373,7 @@ static void bad_laughs(struct consumer *c)
            " <!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n"
            "]>\n"
            "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">"
-           "<f:pageSize>5</f:pageSize><f:head>1</f:head>"
+           "<id>urn:x:feeds:x</id><f:pageSize>5</f:pageSize><f:head>1</f:head>"
            "<entry><id>urn:uuid:a-1</id><f:position>1</f:position><content>"
            "<Thing><customerId>&lol9;</customerId><n>1</n></Thing></content></entry></feed>");
 }
@@ -352,7 +384,7 @@ static void bad_xxe(struct consumer *c)
            "<?xml version=\"1.0\"?>\n"
            "<!DOCTYPE feed [ <!ENTITY xxe SYSTEM \"file:///etc/passwd\"> ]>\n"
            "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">"
-           "<f:pageSize>5</f:pageSize><f:head>1</f:head>"
+           "<id>urn:x:feeds:x</id><f:pageSize>5</f:pageSize><f:head>1</f:head>"
            "<entry><id>urn:uuid:a-1</id><f:position>1</f:position><content>"
            "<Thing><customerId>&xxe;</customerId><n>1</n></Thing></content></entry></feed>");
 }
@@ -362,7 +394,7 @@ static void bad_undeclared_entity(struct consumer *c)
     bs_raw(&c->srv, 200, "application/atom+xml",
            "<?xml version=\"1.0\"?>\n"
            "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">"
-           "<f:pageSize>5</f:pageSize><f:head>1</f:head>"
+           "<id>urn:x:feeds:x</id><f:pageSize>5</f:pageSize><f:head>1</f:head>"
            "<entry><id>urn:uuid:a-1</id><f:position>1</f:position><content>"
            "<Thing><customerId>&xxe;</customerId><n>1</n></Thing></content></entry></feed>");
 }
@@ -396,7 +428,7 @@ static void bad_gap(struct consumer *c)
 {
     bs_raw(&c->srv, 200, "application/atom+xml",
            "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">"
-           "<f:pageSize>5</f:pageSize><f:head>3</f:head>"
+           "<id>urn:x:feeds:x</id><f:pageSize>5</f:pageSize><f:head>3</f:head>"
            "<entry><id>urn:uuid:a-1</id><f:position>1</f:position><content>"
            "<Thing><customerId>c1</customerId><n>1</n></Thing></content></entry>"
            "<entry><id>urn:uuid:a-3</id><f:position>3</f:position><content>"
@@ -407,7 +439,7 @@ static void bad_no_position(struct consumer *c)
 {
     bs_raw(&c->srv, 200, "application/atom+xml",
            "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">"
-           "<f:pageSize>5</f:pageSize><f:head>1</f:head>"
+           "<id>urn:x:feeds:x</id><f:pageSize>5</f:pageSize><f:head>1</f:head>"
            "<entry><id>urn:uuid:a-1</id><f:position>one</f:position><content>"
            "<Thing><customerId>c1</customerId><n>1</n></Thing></content></entry></feed>");
 }
@@ -736,6 +768,7 @@ static void on_status(const struct fr_status *st, void *userdata)
     ck_assert_str_ne(st->last_success, "");
     ck_assert_str_ne(st->last_error, "");
     ck_assert_ptr_nonnull(strstr(st->feed_url, "/feeds/x"));
+    ck_assert_str_eq(st->feed_id, "urn:x:feeds:x");
     (*n)++;
 }
 
@@ -784,6 +817,187 @@ START_TEST(t_bad_arguments)
     fr_follower_close(NULL);
     ck_assert_str_eq(fr_strerror(FR_ERR_BACKWARDS), "the feed went backwards");
     sqlite3_close(db);
+}
+END_TEST
+
+/* ---- Identity ----------------------------------------------------------- */
+
+/* The same feed at another URL (another host name for the producer): the
+ * follower continues from the position stored for the feed. */
+START_TEST(t_same_feed_other_url)
+{
+    struct consumer c;
+
+    consumer_init(&c, 12, 5);
+    catch_up(&c, 12);
+    snprintf(c.url, sizeof c.url, "http://localhost:%d/feeds/x", c.srv.port);
+    open_follower(&c);
+    c.srv.sh->count = 17;
+    catch_up(&c, 17);
+    assert_applied(&c, 17, 0);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers"), 1);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers"
+                                        " WHERE feed_url LIKE 'http://localhost:%'"
+                                        " AND feed_id = 'urn:x:feeds:x'"),
+                     1);
+    /* And back again. */
+    c.url[0] = '\0';
+    open_follower(&c);
+    c.srv.sh->count = 18;
+    catch_up(&c, 18);
+    assert_applied(&c, 18, 0);
+    consumer_release(&c);
+}
+END_TEST
+
+/* Another feed at a URL whose state belongs to a feed stops the follower,
+ * applying nothing, also after a restart. */
+START_TEST(t_other_feed_at_known_url)
+{
+    struct consumer c;
+
+    consumer_init(&c, 3, 5);
+    catch_up(&c, 3);
+    snprintf(c.srv.sh->feed_id, sizeof c.srv.sh->feed_id, "urn:x:feeds:other");
+    c.srv.sh->count = 6;
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_OTHER_FEED);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "urn:x:feeds:other"));
+    ck_assert_int_eq(fr_follower_run(c.f), FR_ERR_OTHER_FEED);
+    open_follower(&c);
+    ck_assert_int_eq(fr_follower_run(c.f), FR_ERR_OTHER_FEED);
+    assert_applied(&c, 3, 0);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers"
+                                        " WHERE feed_id = 'urn:x:feeds:x'"
+                                        " AND last_error LIKE '%another feed%'"),
+                     1);
+    ck_assert_str_eq(fr_strerror(FR_ERR_OTHER_FEED),
+                     "the URL serves another feed than the one whose position is stored");
+    consumer_release(&c);
+}
+END_TEST
+
+/* A document without a feed id cannot be followed. */
+START_TEST(t_no_feed_id)
+{
+    struct consumer c;
+
+    consumer_init(&c, 0, 5);
+    bs_raw(&c.srv, 200, "application/atom+xml",
+           "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">"
+           "<entry><id>urn:uuid:a-1</id><f:position>1</f:position><content>"
+           "<Thing><customerId>c1</customerId><n>1</n></Thing></content></entry></feed>");
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_PARSE);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "feed <id>"));
+    ck_assert_int_eq(rows(&c), 0);
+    consumer_release(&c);
+}
+END_TEST
+
+/* The table as the version keyed by URL made it. */
+static const char old_schema[] = "CREATE TABLE feed_followers ("
+                                 " feed_url TEXT PRIMARY KEY,"
+                                 " position INTEGER NOT NULL DEFAULT 0,"
+                                 " last_id TEXT NOT NULL DEFAULT '',"
+                                 " head INTEGER NOT NULL DEFAULT 0,"
+                                 " skipped INTEGER NOT NULL DEFAULT 0,"
+                                 " errors INTEGER NOT NULL DEFAULT 0,"
+                                 " last_success TEXT NOT NULL DEFAULT '',"
+                                 " last_error TEXT NOT NULL DEFAULT '',"
+                                 " last_error_at TEXT NOT NULL DEFAULT '')";
+
+static void on_old_status(const struct fr_status *st, void *userdata)
+{
+    int *n = userdata;
+
+    ck_assert_int_eq(st->position, 7);
+    ck_assert_str_eq(st->feed_id, "");
+    (*n)++;
+}
+
+/* A consumer database with the old table and a row at position 7 of the
+ * feed (prefix: the entry ids it applied), the follower not yet open. */
+static void old_consumer(struct consumer *c, const char *prefix)
+{
+    consumer_init(c, 23, 5);
+    fr_follower_close(c->f);
+    c->f = NULL;
+    ck_assert_int_eq(sqlite3_exec(c->db, "DROP TABLE feed_followers", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(c->db, old_schema, NULL, NULL, NULL), SQLITE_OK);
+    seed(c, 7, NULL, prefix);
+}
+
+START_TEST(t_migrate_old_schema)
+{
+    struct consumer c;
+    int n = 0;
+
+    old_consumer(&c, "a");
+    ck_assert_int_eq(fr_status_list(c.db, on_old_status, &n), FR_OK);
+    ck_assert_int_eq(n, 1);
+    open_follower(&c);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM pragma_table_info('feed_followers')"
+                                        " WHERE name = 'feed_id'"),
+                     1);
+    ck_assert_int_eq(fr_follower_position(c.f), 7);
+    ck_assert_str_eq(fr_follower_feed_id(c.f), "");
+    catch_up(&c, 23);
+    assert_applied(&c, 23, 0);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers"
+                                        " WHERE feed_id = 'urn:x:feeds:x' AND position = 23"),
+                     1);
+    /* Opening it again changes nothing. */
+    open_follower(&c);
+    ck_assert_str_eq(fr_follower_feed_id(c.f), "urn:x:feeds:x");
+    ck_assert_int_eq(fr_follower_position(c.f), 23);
+    consumer_release(&c);
+}
+END_TEST
+
+/* A migrated row is checked at its position like after any restart: the
+ * producer behind it was restored with other entries. */
+START_TEST(t_migrate_checks_position)
+{
+    struct consumer c;
+
+    old_consumer(&c, "zzz");
+    open_follower(&c);
+    ck_assert_int_eq(fr_follower_run(c.f), FR_ERR_BACKWARDS);
+    ck_assert_int_eq(rows(&c), 7);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT position FROM feed_followers"), 7);
+    consumer_release(&c);
+}
+END_TEST
+
+/* The old version followed one feed at two URLs from two rows (the bug
+ * this identity fixes): the row further on is kept, nothing is applied
+ * twice more. */
+START_TEST(t_migrate_merges_two_urls)
+{
+    struct consumer c;
+    sqlite3_stmt *st;
+    char other[128];
+
+    old_consumer(&c, "a");
+    snprintf(other, sizeof other, "http://localhost:%d/feeds/x", c.srv.port);
+    ck_assert_int_eq(sqlite3_prepare_v2(c.db,
+                                        "INSERT INTO feed_followers (feed_url, position, last_id)"
+                                        " VALUES (?1, 4, 'urn:uuid:a-4')",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, other, -1, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    /* The row at 4 is identified first, then the one at 7 finds it. */
+    snprintf(c.url, sizeof c.url, "%s", other);
+    open_follower(&c);
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK);
+    ck_assert_int_eq(fr_follower_position(c.f), 4);
+    c.url[0] = '\0';
+    open_follower(&c);
+    catch_up(&c, 23);
+    assert_applied(&c, 23, 0);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers"), 1);
+    consumer_release(&c);
 }
 END_TEST
 
@@ -950,6 +1164,46 @@ START_TEST(t_handler_retry)
 }
 END_TEST
 
+/* A follower started while another connection holds the database opens
+ * (its table is current: it writes nothing) and applies once the lock is
+ * gone; a database that still needs the table is busy to open. */
+START_TEST(t_open_while_locked)
+{
+    struct consumer c;
+    struct fr_follower *f = (struct fr_follower *)1;
+    sqlite3 *locker, *fresh;
+    char *path;
+
+    consumer_init(&c, 3, 5);
+    c.busy_timeout_ms = 50;
+    locker = other_connection(&c);
+    ck_assert_int_eq(sqlite3_exec(locker, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    open_follower(&c);
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_BUSY);
+    ck_assert_int_eq(sqlite3_exec(locker, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(locker);
+    catch_up(&c, 3);
+    assert_applied(&c, 3, 0);
+
+    path = tk_path(c.dir, "fresh.db");
+    ck_assert_int_eq(sqlite3_open(path, &fresh), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_open(path, &locker), SQLITE_OK);
+    free(path);
+    ck_assert_int_eq(sqlite3_exec(locker, "BEGIN EXCLUSIVE; CREATE TABLE t (x)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(
+        fr_follower_open(
+            &(struct fr_config){.feed_url = bs_url(&c.srv), .db = fresh, .busy_timeout_ms = 50},
+            &f),
+        FR_ERR_BUSY);
+    ck_assert_ptr_null(f);
+    sqlite3_exec(locker, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(locker);
+    sqlite3_close(fresh);
+    consumer_release(&c);
+}
+END_TEST
+
 /* fr_follower_stop() ends a wait for a locked database at once, not when
  * the (here 60 s) busy timeout runs out: the test case's 30 s timeout fails
  * it otherwise. */
@@ -1006,11 +1260,13 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("feed_reader");
     TCase *walk = tcase_create("walk"), *faults = tcase_create("faults"),
-          *rules = tcase_create("rules"), *busy = tcase_create("busy");
+          *rules = tcase_create("rules"), *identity = tcase_create("identity"),
+          *busy = tcase_create("busy");
 
     tcase_set_timeout(walk, 30);
     tcase_set_timeout(faults, 60);
     tcase_set_timeout(rules, 30);
+    tcase_set_timeout(identity, 30);
     tcase_set_timeout(busy, 30);
     tcase_add_test(walk, t_walk_from_zero);
     tcase_add_test(walk, t_walk_from_7);
@@ -1048,15 +1304,23 @@ static Suite *suite(void)
     tcase_add_test(rules, t_backwards_after_outage);
     tcase_add_test(rules, t_status);
     tcase_add_test(rules, t_bad_arguments);
+    tcase_add_test(identity, t_same_feed_other_url);
+    tcase_add_test(identity, t_other_feed_at_known_url);
+    tcase_add_test(identity, t_no_feed_id);
+    tcase_add_test(identity, t_migrate_old_schema);
+    tcase_add_test(identity, t_migrate_checks_position);
+    tcase_add_test(identity, t_migrate_merges_two_urls);
     tcase_add_test(busy, t_busy_own_statements);
     tcase_add_test(busy, t_busy_commit);
     tcase_add_test(busy, t_busy_in_handler);
     tcase_add_test(busy, t_handler_retry);
     tcase_add_test(busy, t_db_fault_is_fatal);
+    tcase_add_test(busy, t_open_while_locked);
     tcase_add_test(busy, t_stop_while_busy);
     suite_add_tcase(s, walk);
     suite_add_tcase(s, faults);
     suite_add_tcase(s, rules);
+    suite_add_tcase(s, identity);
     suite_add_tcase(s, busy);
     return s;
 }
