@@ -5,7 +5,9 @@
  * of the contexts that use it: a consumer opens a follower on its own SQLite
  * database, names a handler per event type, and runs it. The follower walks
  * from its stored position through the archive pages to the head, then
- * long-polls the head, as DESIGN.md section 5 describes.
+ * long-polls the head, as DESIGN.md section 5 describes. It reads any feed
+ * that follows RFC 4287 and RFC 5005 (archived feeds) plus one element per
+ * entry, the entry's position, whoever wrote it.
  *
  * Guarantees:
  *  - Exactly once. The entries of a document are applied and the new
@@ -17,13 +19,41 @@
  *    substitution and no network access, and depth-bounded. A bad document
  *    is logged, and fetched again with back-off.
  *  - Tolerant reader. Entry types without a handler are skipped and counted;
- *    fields a handler does not ask for are ignored.
+ *    fields a handler does not ask for, and elements the protocol does not
+ *    name, are ignored.
  *  - Never backwards. A feed whose head is behind the stored position, or
  *    whose entry at the stored position has another id, stops the follower
  *    with FR_ERR_BACKWARDS; it never re-applies silently.
  *  - While the producer is down or failing, the follower backs off
  *    exponentially with jitter (capped, reset by the next success) and then
  *    catches up at full speed.
+ *
+ * Links. The follower goes where the documents' links say, never where it
+ * guesses: each document's rel="self", "current", "prev-archive" and
+ * "next-archive" links (feed-level <link>s) are resolved against the URL the
+ * document was requested at (RFC 3986: "/feeds/x/pages/3", "pages/3",
+ * "../x" and absolute URLs alike; redirects libcurl follows do not move
+ * that base). A link that leaves that URL's scheme, host or port makes the
+ * whole document bad (logged, retried with back-off, nothing of it
+ * applied): a feed cannot send the follower, or its token, to another
+ * server. A document with <fh:archive/> is an archive page, any other the
+ * head. From the head, the follower walks prev-archive back to the page
+ * holding the position after its stored one (or, to check the id there,
+ * the stored one itself), applies it, then follows next-archive forward
+ * until the head. Each step of the walk must continue the positions of the
+ * last (a page reached by prev-archive ends just before the page it was
+ * reached from, one reached by next-archive starts just after), so a walk
+ * always ends; only the URLs of the current step are kept, so memory stays
+ * flat however long the feed. <f:pageSize> and <f:head> are hints: without
+ * f:head the head position is the head document's last entry (for an empty
+ * head, the last entry of its prev-archive page); with f:pageSize, and only
+ * when the head's prev-archive link has the shape ".../pages/N" and agrees
+ * with it, the follower jumps straight to ".../pages/K", the page that
+ * should hold its next position, and walks from whatever that page holds
+ * (a hint found wrong is not used again). The last "current" link seen is
+ * where the follower goes back to for the head (the configured URL until
+ * one is seen); a 404 on an archive page sends it back there. A head served
+ * without an ETag cannot be long-polled: it is fetched about once a second.
  *
  * Identity. The follower's state belongs to the feed's Atom id (the <id>
  * child of <feed>), learned from the first document: the same feed reached

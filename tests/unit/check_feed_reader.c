@@ -177,10 +177,13 @@ static long long rows(const struct consumer *c)
     return tk_query_int(c->db, "SELECT count(*) FROM applied");
 }
 
-/* Steps until the follower reaches want (at most 100 steps). */
+/* Steps until the follower reaches want (at most 100 steps, or 4 a page
+ * more for a long walk). */
 static void catch_up(struct consumer *c, long long want)
 {
-    for (int i = 0; i < 100 && fr_follower_position(c->f) < want; i++) {
+    long long pages = want / (c->srv.sh->page_size > 0 ? c->srv.sh->page_size : 500);
+
+    for (long long i = 0; i < 100 + 4 * pages && fr_follower_position(c->f) < want; i++) {
         enum fr_error err = fr_follower_step(c->f, 0);
         ck_assert_msg(err == FR_OK, "step: %s: %s", fr_strerror(err), fr_follower_last_error(c->f));
     }
@@ -217,35 +220,64 @@ START_TEST(t_walk_from_zero)
 }
 END_TEST
 
-/* Starts from a stored position, as after a restart. */
-static void walk_from(long long from)
+/* The shapes of feed the follower must read alike: the project's own, one
+ * without hints, archive pages at other URLs with relative links, absolute
+ * links, and a pageSize hint that is wrong. */
+static const struct shape {
+    const char *name;
+    int no_hints, links, lie_page_size;
+} shapes[] = {
+    {"project", 0, BS_LINKS_PATH, 0},
+    {"no hints", 1, BS_LINKS_PATH, 0},
+    {"relative links, archive elsewhere", 1, BS_LINKS_RELATIVE, 0},
+    {"relative links with hints", 0, BS_LINKS_RELATIVE, 0},
+    {"absolute links", 0, BS_LINKS_ABSOLUTE, 0},
+    {"wrong pageSize hint", 0, BS_LINKS_PATH, 3},
+};
+#define NSHAPES (int)(sizeof shapes / sizeof shapes[0])
+static const long long froms[] = {0, 7, 10, 20, 23};
+#define NFROMS (int)(sizeof froms / sizeof froms[0])
+
+/* Starts from a stored position (as after a restart), in one shape: every
+ * entry after it applied once, and the follower goes on as the feed grows. */
+START_TEST(t_walk)
 {
+    const struct shape *sh = &shapes[_i / NFROMS];
+    long long from = froms[_i % NFROMS];
     struct consumer c;
 
     consumer_init(&c, 23, 5);
-    seed(&c, from, "urn:x:feeds:x", "a");
-    open_follower(&c);
+    c.srv.sh->no_hints = sh->no_hints;
+    c.srv.sh->links = sh->links;
+    c.srv.sh->lie_page_size = sh->lie_page_size;
+    if (from > 0) {
+        seed(&c, from, "urn:x:feeds:x", "a");
+        open_follower(&c);
+    }
     ck_assert_int_eq(fr_follower_position(c.f), from);
     catch_up(&c, 23);
     assert_applied(&c, 23, 0);
+    ck_assert_str_eq(fr_follower_feed_id(c.f), "urn:x:feeds:x");
+    c.srv.sh->count = 37;
+    catch_up(&c, 37);
+    assert_applied(&c, 37, 0);
+    ck_assert_msg(tk_query_int(c.db, "SELECT count(*) FROM feed_followers") == 1, "%s", sh->name);
     consumer_release(&c);
 }
-
-START_TEST(t_walk_from_7)
-{
-    walk_from(7);
-}
 END_TEST
 
-START_TEST(t_walk_from_10)
+/* A long walk back through 150 pages without hints: bounded by the
+ * positions, it reaches page 0 and comes forward again. */
+START_TEST(t_long_walk)
 {
-    walk_from(10);
-}
-END_TEST
+    struct consumer c;
 
-START_TEST(t_walk_from_23)
-{
-    walk_from(23);
+    consumer_init(&c, 301, 2);
+    c.srv.sh->no_hints = 1;
+    c.srv.sh->links = BS_LINKS_RELATIVE;
+    catch_up(&c, 301);
+    assert_applied(&c, 301, 0);
+    consumer_release(&c);
 }
 END_TEST
 
@@ -820,6 +852,268 @@ START_TEST(t_bad_arguments)
 }
 END_TEST
 
+/* ---- Links ------------------------------------------------------------ */
+
+/* Hrefs a head document may not send the follower to: another port, another
+ * host name for the same address, another scheme, a network-path reference
+ * to another host. The head otherwise holds entries 1..3, ready to apply. */
+static const char *const hostile_hrefs[] = {
+    "http://127.0.0.1:%d/feeds/x/pages/0",
+    "http://localhost:%d/feeds/x/pages/0",
+    "https://127.0.0.1:%d/feeds/x/pages/0",
+    "//evil.example/feeds/x/pages/0",
+    "file:///etc/passwd",
+};
+
+START_TEST(t_hostile_link_refused)
+{
+    struct consumer c;
+    struct bs_server other;
+    enum fr_error err;
+
+    consumer_init(&c, 3, 5);
+    bs_start(&other, 0);
+    other.sh->count = 3;
+    snprintf(c.srv.sh->head_prev_href, sizeof c.srv.sh->head_prev_href, hostile_hrefs[_i],
+             _i == 1 ? c.srv.port : other.port);
+    for (int i = 0; i < 2; i++) {
+        err = fr_follower_step(c.f, 0);
+        ck_assert_msg(err == FR_ERR_PARSE, "%s: got %s (%s)", c.srv.sh->head_prev_href,
+                      fr_strerror(err), fr_follower_last_error(c.f));
+        ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "prev-archive"));
+        ck_assert_int_eq(rows(&c), 0);
+        ck_assert_int_eq(fr_follower_position(c.f), 0);
+    }
+    ck_assert_int_eq(other.sh->requests, 0);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers"
+                                        " WHERE last_error LIKE '%prev-archive%' AND errors = 2"),
+                     1);
+    /* The producer fixes its links: everything flows. */
+    c.srv.sh->head_prev_href[0] = '\0';
+    catch_up(&c, 3);
+    assert_applied(&c, 3, 0);
+    bs_free(&other);
+    consumer_release(&c);
+}
+END_TEST
+
+/* A feed written by hand, the way another producer might: no f:pageSize or
+ * f:head, archive pages at URLs of its own choosing, relative and absolute
+ * links, an unknown entry type, unknown elements and attributes everywhere,
+ * entries without title, category or updated, a payload in a namespace. */
+static const char hand_a[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<feed xmlns=\"http://www.w3.org/2005/Atom\" "
+    "xmlns:fh=\"http://purl.org/syndication/history/1.0\""
+    " xmlns:f=\"urn:x-feed-integration:1\" xmlns:o=\"urn:example:other\">\n"
+    " <id>urn:example:hand</id><title>hand</title><o:colour>blue</o:colour>\n"
+    " <fh:archive/>\n"
+    " <link rel=\"self\" href=\"2026-11-a.xml\"/>\n"
+    " <link rel=\"next-archive\" href=\"/archive/2026-11-b.xml\" type=\"application/atom+xml\"/>\n"
+    " <link rel=\"current\" href=\"../feeds/x\"/>\n"
+    " <link rel=\"alternate\" href=\"http://elsewhere.example/\"/>\n"
+    " <entry><id>urn:uuid:a-1</id><f:position>1</f:position><o:rating>5</o:rating>"
+    "<content type=\"application/xml\"><Thing><customerId>c1</customerId><n>1</n>"
+    "<colour>red</colour></Thing></content></entry>\n"
+    " <entry><id>urn:uuid:a-2</id><title>Thing</title><f:position>2</f:position>"
+    "<content type=\"application/xml\"><t:Thing xmlns:t=\"urn:example:things\" version=\"1\""
+    " extra=\"yes\"><t:customerId>c2</t:customerId><t:n>2</t:n></t:Thing></content></entry>\n"
+    "</feed>\n";
+static const char hand_b[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<feed xmlns=\"http://www.w3.org/2005/Atom\" "
+    "xmlns:fh=\"http://purl.org/syndication/history/1.0\""
+    " xmlns:f=\"urn:x-feed-integration:1\">\n"
+    " <id>urn:example:hand</id>\n"
+    " <fh:archive/>\n"
+    " <link rel=\"prev-archive\" href=\"2026-11-a.xml\"/>\n"
+    " <link rel=\"next-archive\" href=\"http://127.0.0.1:%d/feeds/x\"/>\n"
+    " <link rel=\"current\" href=\"http://127.0.0.1:%d/feeds/x\"/>\n"
+    " <entry><id>urn:uuid:a-3</id><f:position>3</f:position><content type=\"application/xml\">"
+    "<SomethingNew><what>ever</what></SomethingNew></content></entry>\n"
+    " <entry><id>urn:uuid:a-4</id><f:position>4</f:position><content type=\"application/xml\">"
+    "<Thing version=\"2\"><customerId>c4</customerId><n>4</n><nested><deeper>x</deeper></nested>"
+    "</Thing></content></entry>\n"
+    "</feed>\n";
+static const char hand_head[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">\n"
+    " <id>\n   urn:example:hand\n </id>\n"
+    " <link rel=\"self\" href=\"x\"/><link rel=\"current\" href=\"/feeds/x\"/>\n"
+    " <link rel=\"prev-archive\" href=\"../archive/2026-11-b.xml?from=head&amp;v=1\"/>\n"
+    " <entry><id>urn:uuid:a-5</id><f:position>5</f:position><content type=\"application/xml\">"
+    "<Thing><customerId>c5</customerId><n>5</n></Thing></content></entry>\n"
+    " <entry><id>urn:uuid:a-6</id><f:position>6</f:position><content type=\"application/xml\">"
+    "<Thing><customerId>c6</customerId><n>6</n></Thing></content></entry>\n"
+    "%s"
+    "</feed>\n";
+
+/* The start of a hand-written document of feed urn:example:hand, and an
+ * entry of it at position n. */
+static const char hand_open[] =
+    "<?xml version=\"1.0\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\""
+    " xmlns:fh=\"http://purl.org/syndication/history/1.0\" xmlns:f=\"urn:x-feed-integration:1\">"
+    "<id>urn:example:hand</id>";
+#define ENTRY(n)                                                                                   \
+    "<entry><id>urn:uuid:a-" #n "</id><f:position>" #n "</f:position><content><Thing>"             \
+    "<customerId>c" #n "</customerId><n>" #n "</n></Thing></content></entry>"
+
+/* Serves the hand-written feed; extra (may be "") goes at the end of the
+ * head. The "?from=head&v=1" on the head's link must reach the server. */
+static void serve_hand(struct consumer *c, const char *extra)
+{
+    char head[4096];
+
+    snprintf(head, sizeof head, hand_head, extra);
+    bs_file(&c->srv, "/archive/2026-11-a.xml", hand_a);
+    bs_file(&c->srv, "/archive/2026-11-b.xml", hand_b);
+    bs_file(&c->srv, "/archive/2026-11-b.xml?from=head&v=1", hand_b);
+    bs_file(&c->srv, "/feeds/x", head);
+    c->srv.sh->mode = BS_FILES;
+}
+
+START_TEST(t_hand_written_feed)
+{
+    struct consumer c;
+
+    consumer_init(&c, 0, 5);
+    serve_hand(&c, "");
+    catch_up(&c, 6);
+    assert_applied(&c, 6, 1);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT skipped FROM feed_followers"), 1);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM applied WHERE pos = 3"), 0);
+    ck_assert_str_eq(fr_follower_feed_id(c.f), "urn:example:hand");
+    /* Caught up, a new entry in the head is applied by the next step. */
+    serve_hand(&c, " <entry><id>urn:uuid:a-7</id><f:position>7</f:position><content>"
+                   "<Thing><customerId>c7</customerId><n>7</n></Thing></content></entry>\n");
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK);
+    assert_applied(&c, 7, 1);
+    /* Restarted: the id at 7 is checked in the head. */
+    open_follower(&c);
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK);
+    ck_assert_int_eq(fr_follower_position(c.f), 7);
+    consumer_release(&c);
+
+    consumer_init(&c, 0, 5);
+    serve_hand(&c, "");
+    seed(&c, 1, "urn:example:hand", "a");
+    open_follower(&c);
+    catch_up(&c, 6);
+    assert_applied(&c, 6, 1);
+    consumer_release(&c);
+}
+END_TEST
+
+/* An empty head without f:head: its position is the last of its
+ * prev-archive page, read once (archive pages never change), so a follower
+ * caught up asks for the head alone. */
+START_TEST(t_empty_head_without_hints)
+{
+    struct consumer c;
+    char head[1024];
+    int before;
+
+    consumer_init(&c, 0, 5);
+    serve_hand(&c, "");
+    snprintf(head, sizeof head,
+             "%s<link rel=\"prev-archive\" href=\"/archive/2026-11-b.xml\"/></feed>", hand_open);
+    bs_file(&c.srv, "/feeds/x", head);
+    catch_up(&c, 4);
+    assert_applied(&c, 4, 1);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT head FROM feed_followers"), 4);
+    for (int i = 0; i < 3; i++) {
+        before = c.srv.sh->requests;
+        ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK);
+        ck_assert_int_eq(c.srv.sh->requests, before + 1);
+        ck_assert_str_eq(c.srv.sh->last_path, "/feeds/x");
+    }
+    consumer_release(&c);
+
+    /* The synthetic feed with an empty head: restarted at 10, the id at 10
+     * is checked in page 1; a head found behind by that page is caught. */
+    consumer_init(&c, 10, 5);
+    c.srv.sh->no_hints = 1;
+    c.srv.sh->links = BS_LINKS_RELATIVE;
+    catch_up(&c, 10);
+    open_follower(&c);
+    c.srv.sh->count = 12;
+    catch_up(&c, 12);
+    assert_applied(&c, 12, 0);
+    c.srv.sh->count = 10;
+    open_follower(&c);
+    ck_assert_int_eq(fr_follower_run(c.f), FR_ERR_BACKWARDS);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "head is 10"));
+    assert_applied(&c, 12, 0);
+    consumer_release(&c);
+}
+END_TEST
+
+/* A pageSize hint that agrees with the head but not with the pages: the
+ * page it jumps to holds less than it says, so the follower walks on from
+ * it, and stops trusting the hint. */
+START_TEST(t_misleading_page_size)
+{
+    static const char *const pages[] = {
+        "<fh:archive/><link rel=\"next-archive\" href=\"1\"/>" ENTRY(1),
+        "<fh:archive/><link rel=\"prev-archive\" href=\"0\"/><link rel=\"next-archive\" "
+        "href=\"2\"/>" ENTRY(2) ENTRY(3) ENTRY(4) ENTRY(5),
+        "<fh:archive/><link rel=\"prev-archive\" href=\"1\"/><link rel=\"next-archive\" "
+        "href=\"3\"/>" ENTRY(6),
+    };
+    char path[64], doc[4096];
+    struct consumer c;
+
+    for (long long from = 0; from < 7; from++) {
+        consumer_init(&c, 0, 5);
+        for (int i = 0; i < 3; i++) {
+            snprintf(path, sizeof path, "/feeds/x/pages/%d", i);
+            snprintf(doc, sizeof doc, "%s%s</feed>", hand_open, pages[i]);
+            bs_file(&c.srv, path, doc);
+        }
+        snprintf(doc, sizeof doc,
+                 "%s<link rel=\"prev-archive\" href=\"/feeds/x/pages/2\"/>"
+                 "<f:pageSize>2</f:pageSize>" ENTRY(7) "</feed>",
+                 hand_open);
+        bs_file(&c.srv, "/feeds/x", doc);
+        c.srv.sh->mode = BS_FILES;
+        if (from > 0) {
+            seed(&c, from, "urn:example:hand", "a");
+            open_follower(&c);
+        }
+        catch_up(&c, 7);
+        assert_applied(&c, 7, 0);
+        consumer_release(&c);
+    }
+}
+END_TEST
+
+/* Archive pages whose links do not continue the positions are bad
+ * documents, and the follower never loops on them. */
+START_TEST(t_links_that_loop)
+{
+    char doc[4096];
+    struct consumer c;
+
+    consumer_init(&c, 0, 5);
+    snprintf(doc, sizeof doc,
+             "%s<fh:archive/><link rel=\"prev-archive\" href=\"/feeds/x/pages/0\"/>"
+             "<link rel=\"next-archive\" href=\"/feeds/x/pages/0\"/>" ENTRY(3) ENTRY(4) "</feed>",
+             hand_open);
+    bs_file(&c.srv, "/feeds/x/pages/0", doc);
+    snprintf(doc, sizeof doc,
+             "%s<link rel=\"prev-archive\" href=\"/feeds/x/pages/0\"/>" ENTRY(5) "</feed>",
+             hand_open);
+    bs_file(&c.srv, "/feeds/x", doc);
+    c.srv.sh->mode = BS_FILES;
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK); /* head: behind, go back */
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK); /* page 0 starts at 3: go back */
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_PARSE);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "prev-archive"));
+    ck_assert_int_eq(rows(&c), 0);
+    consumer_release(&c);
+}
+END_TEST
+
 /* ---- Identity ----------------------------------------------------------- */
 
 /* The same feed at another URL (another host name for the producer): the
@@ -872,6 +1166,29 @@ START_TEST(t_other_feed_at_known_url)
                      1);
     ck_assert_str_eq(fr_strerror(FR_ERR_OTHER_FEED),
                      "the URL serves another feed than the one whose position is stored");
+    consumer_release(&c);
+}
+END_TEST
+
+/* An archive page of another feed, reached by a link, is a bad document
+ * (the follower is not stopped); the URL the state belongs to decides. */
+START_TEST(t_page_of_other_feed)
+{
+    struct consumer c;
+    char doc[2048];
+
+    consumer_init(&c, 0, 5);
+    serve_hand(&c, "");
+    snprintf(doc, sizeof doc, "%s", hand_b);
+    memcpy(strstr(doc, "urn:example:hand"), "urn:example:ohno", 16);
+    bs_file(&c.srv, "/archive/2026-11-b.xml?from=head&v=1", doc);
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK); /* head: behind */
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_PARSE);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "urn:example:ohno"));
+    ck_assert_int_eq(rows(&c), 0);
+    bs_file(&c.srv, "/archive/2026-11-b.xml?from=head&v=1", hand_b);
+    catch_up(&c, 6);
+    assert_applied(&c, 6, 1);
     consumer_release(&c);
 }
 END_TEST
@@ -1260,18 +1577,38 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("feed_reader");
     TCase *walk = tcase_create("walk"), *faults = tcase_create("faults"),
-          *rules = tcase_create("rules"), *identity = tcase_create("identity"),
-          *busy = tcase_create("busy");
+          *rules = tcase_create("rules"), *links = tcase_create("links"),
+          *identity = tcase_create("identity"), *busy = tcase_create("busy");
 
     tcase_set_timeout(walk, 30);
     tcase_set_timeout(faults, 60);
     tcase_set_timeout(rules, 30);
+    tcase_set_timeout(links, 30);
     tcase_set_timeout(identity, 30);
     tcase_set_timeout(busy, 30);
     tcase_add_test(walk, t_walk_from_zero);
-    tcase_add_test(walk, t_walk_from_7);
-    tcase_add_test(walk, t_walk_from_10);
-    tcase_add_test(walk, t_walk_from_23);
+    tcase_add_loop_test(walk, t_walk, 0, NSHAPES * NFROMS);
+    tcase_add_test(walk, t_long_walk);
+    tcase_add_loop_test(links, t_hostile_link_refused, 0,
+                        (int)(sizeof hostile_hrefs / sizeof hostile_hrefs[0]));
+    tcase_add_test(links, t_hand_written_feed);
+    tcase_add_test(links, t_empty_head_without_hints);
+    tcase_add_test(links, t_misleading_page_size);
+    tcase_add_test(links, t_links_that_loop);
+    tcase_add_test(identity, t_same_feed_other_url);
+    tcase_add_test(identity, t_other_feed_at_known_url);
+    tcase_add_test(identity, t_no_feed_id);
+    tcase_add_test(identity, t_page_of_other_feed);
+    tcase_add_test(identity, t_migrate_old_schema);
+    tcase_add_test(identity, t_migrate_checks_position);
+    tcase_add_test(identity, t_migrate_merges_two_urls);
+    tcase_add_test(busy, t_busy_own_statements);
+    tcase_add_test(busy, t_busy_commit);
+    tcase_add_test(busy, t_busy_in_handler);
+    tcase_add_test(busy, t_handler_retry);
+    tcase_add_test(busy, t_db_fault_is_fatal);
+    tcase_add_test(busy, t_open_while_locked);
+    tcase_add_test(busy, t_stop_while_busy);
     tcase_add_test(faults, t_fault_down);
     tcase_add_test(faults, t_fault_500);
     tcase_add_test(faults, t_fault_503);
@@ -1304,22 +1641,10 @@ static Suite *suite(void)
     tcase_add_test(rules, t_backwards_after_outage);
     tcase_add_test(rules, t_status);
     tcase_add_test(rules, t_bad_arguments);
-    tcase_add_test(identity, t_same_feed_other_url);
-    tcase_add_test(identity, t_other_feed_at_known_url);
-    tcase_add_test(identity, t_no_feed_id);
-    tcase_add_test(identity, t_migrate_old_schema);
-    tcase_add_test(identity, t_migrate_checks_position);
-    tcase_add_test(identity, t_migrate_merges_two_urls);
-    tcase_add_test(busy, t_busy_own_statements);
-    tcase_add_test(busy, t_busy_commit);
-    tcase_add_test(busy, t_busy_in_handler);
-    tcase_add_test(busy, t_handler_retry);
-    tcase_add_test(busy, t_db_fault_is_fatal);
-    tcase_add_test(busy, t_open_while_locked);
-    tcase_add_test(busy, t_stop_while_busy);
     suite_add_tcase(s, walk);
     suite_add_tcase(s, faults);
     suite_add_tcase(s, rules);
+    suite_add_tcase(s, links);
     suite_add_tcase(s, identity);
     suite_add_tcase(s, busy);
     return s;
