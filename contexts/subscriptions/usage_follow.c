@@ -8,9 +8,11 @@
 #include <stdio.h>
 
 /* Applies one UsageRecorded entry inside the follower's transaction. Only a
- * database failure refuses it (the follower then stops and the whole
- * document is rolled back); an entry that cannot be charged is recorded as
- * unbilled and accepted. */
+ * database failure refuses it, and the whole document is rolled back: a busy
+ * or locked database is retried by the follower (billing returns at the
+ * first failed statement, so sqlite3_errcode() still tells it), any other
+ * failure stops it. An entry that cannot be charged is recorded as unbilled
+ * and accepted. */
 static int on_usage(const struct fr_entry *entry, sqlite3 *db, char *why, size_t why_size,
                     void *userdata)
 {

@@ -41,6 +41,8 @@ static void json_follower(const struct fr_status *s, void *userdata)
     sb_puts(c->out, c->count++ ? "," : "");
     sb_puts(c->out, "{\"feed_url\":");
     sb_json_string(c->out, s->feed_url);
+    sb_puts(c->out, ",\"feed_id\":");
+    sb_json_string(c->out, s->feed_id);
     sb_printf(c->out,
               ",\"position\":%lld,\"head\":%lld,\"lag\":%lld,\"skipped\":%lld,\"errors\":%lld,"
               "\"last_success\":",
@@ -76,8 +78,14 @@ static void html_follower(const struct fr_status *s, void *userdata)
     sb_html(c->out, s->feed_url);
     sb_puts(c->out, "\">");
     sb_html(c->out, s->feed_url);
+    sb_puts(c->out, "</a>");
+    if (*s->feed_id) {
+        sb_puts(c->out, "<br><small>");
+        sb_html(c->out, s->feed_id);
+        sb_puts(c->out, "</small>");
+    }
     sb_printf(c->out,
-              "</a></td><td class=\"num\">%lld</td><td class=\"num\">%lld</td>"
+              "</td><td class=\"num\">%lld</td><td class=\"num\">%lld</td>"
               "<td class=\"num%s\">%lld</td><td>",
               (long long)s->position, (long long)s->head, lag ? " behind" : "", (long long)lag);
     sb_html(c->out, s->last_success);

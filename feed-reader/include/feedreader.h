@@ -5,7 +5,9 @@
  * of the contexts that use it: a consumer opens a follower on its own SQLite
  * database, names a handler per event type, and runs it. The follower walks
  * from its stored position through the archive pages to the head, then
- * long-polls the head, as DESIGN.md section 5 describes.
+ * long-polls the head, as DESIGN.md section 5 describes. It reads any feed
+ * that follows RFC 4287 and RFC 5005 (archived feeds) plus one element per
+ * entry, the entry's position, whoever wrote it.
  *
  * Guarantees:
  *  - Exactly once. The entries of a document are applied and the new
@@ -17,13 +19,71 @@
  *    substitution and no network access, and depth-bounded. A bad document
  *    is logged, and fetched again with back-off.
  *  - Tolerant reader. Entry types without a handler are skipped and counted;
- *    fields a handler does not ask for are ignored.
+ *    fields a handler does not ask for, and elements the protocol does not
+ *    name, are ignored.
  *  - Never backwards. A feed whose head is behind the stored position, or
  *    whose entry at the stored position has another id, stops the follower
  *    with FR_ERR_BACKWARDS; it never re-applies silently.
  *  - While the producer is down or failing, the follower backs off
  *    exponentially with jitter (capped, reset by the next success) and then
  *    catches up at full speed.
+ *
+ * Links. The follower goes where the documents' links say, never where it
+ * guesses: each document's rel="self", "current", "prev-archive" and
+ * "next-archive" links (feed-level <link>s) are resolved against the URL the
+ * document was requested at (RFC 3986: "/feeds/x/pages/3", "pages/3",
+ * "../x" and absolute URLs alike; redirects libcurl follows do not move
+ * that base). A link that leaves that URL's scheme, host or port makes the
+ * whole document bad (logged, retried with back-off, nothing of it
+ * applied): a feed cannot send the follower, or its token, to another
+ * server. A document with <fh:archive/> is an archive page, any other the
+ * head. From the head, the follower walks prev-archive back to the page
+ * holding the position after its stored one (or, to check the id there,
+ * the stored one itself), applies it, then follows next-archive forward
+ * until the head. Each step of the walk must continue the positions of the
+ * last (a page reached by prev-archive ends just before the page it was
+ * reached from, one reached by next-archive starts just after), so a walk
+ * always ends; only the URLs of the current step are kept, so memory stays
+ * flat however long the feed. <f:pageSize> and <f:head> are hints: without
+ * f:head the head position is the head document's last entry (for an empty
+ * head, the last entry of its prev-archive page); with f:pageSize, and only
+ * when the head's prev-archive link has the shape ".../pages/N" and agrees
+ * with it, the follower jumps straight to ".../pages/K", the page that
+ * should hold its next position, and walks from whatever that page holds
+ * (a hint found wrong is not used again). The last "current" link seen is
+ * where the follower goes back to for the head (the configured URL until
+ * one is seen); a 404 on an archive page sends it back there. A head served
+ * without an ETag cannot be long-polled: it is fetched about once a second.
+ *
+ * Identity. The follower's state belongs to the feed's Atom id (the <id>
+ * child of <feed>), learned from the first document: the same feed reached
+ * at another URL (another host name, a proxy, a cache) continues from its
+ * position, and a document of another feed at the configured URL, once its
+ * state belongs to a feed, stops the follower with FR_ERR_OTHER_FEED,
+ * applying nothing. Every document must have the feed id; one of another
+ * feed reached by a link is a bad document. A database made by the
+ * version that keyed its state by URL is migrated by fr_follower_open()
+ * (one schema step: the table gets a feed_id column); each such row keeps
+ * its position and gets its feed id from its first document, whose id at
+ * the stored position is checked as after any restart.
+ *
+ * Busy databases. SQLITE_BUSY and SQLITE_LOCKED are transient, wherever
+ * they come from: the follower's own statements (begin, load, save, commit,
+ * recording an error), or a handler, which either returns FR_HANDLER_RETRY
+ * or refuses an entry after a statement on the connection failed with one
+ * of them (the follower reads sqlite3_errcode()). The document's transaction
+ * is rolled back, FR_ERR_BUSY is recorded as the last error and the
+ * document is fetched and applied again after the normal back-off; the
+ * follower never stops for it. Each statement first waits up to
+ * busy_timeout_ms for the lock (less when fr_follower_stop() is called). An
+ * error that cannot be written because the database is busy is kept in
+ * memory and written with the next transaction that succeeds.
+ *
+ * Fatal errors, the only ones that end fr_follower_run(): FR_ERR_BACKWARDS,
+ * FR_ERR_OTHER_FEED, FR_ERR_REFUSED (a handler refused an entry, the
+ * database not being busy), FR_ERR_DB (any database failure but busy and
+ * locked: disk full, I/O error, corruption, a read-only file, a schema
+ * error, the follower's row deleted), FR_ERR_NOMEM, FR_ERR_INVALID.
  *
  * The follower keeps its state in the table feed_followers of the consumer's
  * database (see fr_status_list()), so /status and /metrics can show it.
@@ -40,15 +100,18 @@
 
 enum fr_error {
     FR_OK = 0,
-    FR_ERR_NOMEM,     /* out of memory */
-    FR_ERR_DB,        /* the consumer's database failed */
-    FR_ERR_INVALID,   /* a bad argument (URL, type name...) */
-    FR_ERR_HTTP,      /* the producer could not be reached or answered an error */
-    FR_ERR_PARSE,     /* the document is not a well-formed feed of this protocol */
-    FR_ERR_TOO_LARGE, /* the document is over the size or depth limit */
-    FR_ERR_BACKWARDS, /* the feed went backwards: fatal, see above */
-    FR_ERR_REFUSED,   /* a handler refused an entry: fatal */
-    FR_ERR_STOPPED,   /* fr_follower_stop() was called */
+    FR_ERR_NOMEM,      /* out of memory */
+    FR_ERR_DB,         /* the consumer's database failed */
+    FR_ERR_INVALID,    /* a bad argument (URL, type name...) */
+    FR_ERR_HTTP,       /* the producer could not be reached or answered an error */
+    FR_ERR_PARSE,      /* the document is not a well-formed feed of this protocol */
+    FR_ERR_TOO_LARGE,  /* the document is over the size or depth limit */
+    FR_ERR_BACKWARDS,  /* the feed went backwards: fatal, see above */
+    FR_ERR_REFUSED,    /* a handler refused an entry: fatal */
+    FR_ERR_STOPPED,    /* fr_follower_stop() was called */
+    FR_ERR_OTHER_FEED, /* the URL serves another feed than the stored state's: fatal */
+    FR_ERR_BUSY,       /* the database was busy or locked, or a handler asked to
+                        * retry: transient, retried with back-off */
 };
 
 /* A short English description of err; never NULL, never to be freed. */
@@ -68,14 +131,29 @@ struct fr_entry {
  * no such field. Valid only during the handler call. */
 const char *fr_entry_field(const struct fr_entry *entry, const char *name);
 
+/* What a handler returns (any other non-zero value refuses, as 1 does). */
+enum fr_handler_result {
+    /* applied (or deliberately ignored): go on */
+    FR_HANDLER_OK = 0,
+    /* refused: the follower stops with FR_ERR_REFUSED, unless the last
+     * statement on db failed with SQLITE_BUSY or SQLITE_LOCKED, which is
+     * FR_HANDLER_RETRY */
+    FR_HANDLER_REFUSE = 1,
+    /* cannot be applied now (a transient failure): the document is rolled
+     * back and applied again after the back-off (FR_ERR_BUSY) */
+    FR_HANDLER_RETRY = 2,
+};
+
 /*
- * Applies one entry to db, inside the transaction the follower opened. It
- * returns 0 to accept it; any other value refuses it: the whole document's
- * transaction is rolled back and the follower stops with FR_ERR_REFUSED and
- * the reason the handler wrote in why (why_size bytes, NUL-terminated).
+ * Applies one entry to db, inside the transaction the follower opened, and
+ * returns an fr_handler_result. On anything but FR_HANDLER_OK the whole
+ * document's transaction is rolled back, and the reason the handler wrote in
+ * why (why_size bytes, NUL-terminated) goes into the last error. A handler
+ * whose database call failed should return at once, so that
+ * sqlite3_errcode(db) still tells a busy database from a real fault.
  */
-typedef int fr_handler_fn(const struct fr_entry *entry, sqlite3 *db, char *why,
-                          size_t why_size, void *userdata);
+typedef int fr_handler_fn(const struct fr_entry *entry, sqlite3 *db, char *why, size_t why_size,
+                          void *userdata);
 
 struct fr_follower;
 
@@ -105,13 +183,18 @@ struct fr_config {
      * timeout of a request is wait + read_timeout + connect_timeout
      * (default 10). */
     unsigned read_timeout;
+    /* Milliseconds a statement waits for a database locked by another
+     * connection before the attempt fails with FR_ERR_BUSY (default 5000). */
+    unsigned busy_timeout_ms;
 };
 
 /*
- * Creates a follower for cfg. It creates the feed_followers table in cfg->db
- * if needed, reads the stored position, and sets a busy timeout of 5 s on
- * cfg->db (the producer's server may share the file). The caller owns *out
- * and frees it with fr_follower_close().
+ * Creates a follower for cfg. It creates or migrates the feed_followers
+ * table in cfg->db if needed (the only write it may make; FR_ERR_BUSY when
+ * that finds the database locked), reads the state stored for cfg->feed_url,
+ * and installs a busy handler on cfg->db that waits up to busy_timeout_ms
+ * (the producer's server may share the file). The caller owns *out and
+ * frees it with fr_follower_close().
  */
 enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower **out);
 
@@ -122,9 +205,9 @@ enum fr_error fr_follower_on(struct fr_follower *f, const char *type, fr_handler
 
 /*
  * Follows the feed until fr_follower_stop() (returns FR_ERR_STOPPED) or a
- * fatal error (FR_ERR_BACKWARDS, FR_ERR_REFUSED, FR_ERR_DB, FR_ERR_NOMEM).
- * Failures of the producer or of its documents are not fatal: they are
- * logged, recorded as the last error, and retried with back-off.
+ * fatal error (listed at the top). Failures of the producer or of its
+ * documents, and a busy database, are not fatal: they are logged, recorded
+ * as the last error, and retried with back-off.
  */
 enum fr_error fr_follower_run(struct fr_follower *f);
 
@@ -146,7 +229,12 @@ const char *fr_follower_last_error(const struct fr_follower *f);
 /* The stored position: the last entry applied (0 before the first). */
 int64_t fr_follower_position(const struct fr_follower *f);
 
-/* Frees f. Accepts NULL. Does not close the database. */
+/* The feed's Atom id the stored state belongs to, "" until it is known.
+ * Owned by f. */
+const char *fr_follower_feed_id(const struct fr_follower *f);
+
+/* Frees f. Accepts NULL. Does not close the database; puts back the busy
+ * timeout the connection had before fr_follower_open(). */
 void fr_follower_close(struct fr_follower *f);
 
 /* ---- State, for /status and /metrics ------------------------------------ */
@@ -154,20 +242,22 @@ void fr_follower_close(struct fr_follower *f);
 /* One follower's state as stored in the database. Pointers are valid only
  * during the fr_status_fn call. */
 struct fr_status {
-    const char *feed_url;
-    int64_t position;         /* last entry applied */
-    int64_t head;             /* last head position seen at the producer */
-    int64_t skipped;          /* entries of types without a handler */
-    int64_t errors;           /* failures so far */
-    const char *last_success; /* RFC 3339 time of the last good fetch, or "" */
-    const char *last_error;   /* message of the last failure, or "" */
-    const char *last_error_at;/* RFC 3339 time of it, or "" */
+    const char *feed_url;      /* the URL it was last followed at */
+    const char *feed_id;       /* the feed's Atom id, "" until its first document */
+    int64_t position;          /* last entry applied */
+    int64_t head;              /* last head position seen at the producer */
+    int64_t skipped;           /* entries of types without a handler */
+    int64_t errors;            /* failures so far */
+    const char *last_success;  /* RFC 3339 time of the last good fetch, or "" */
+    const char *last_error;    /* message of the last failure, or "" */
+    const char *last_error_at; /* RFC 3339 time of it, or "" */
 };
 
 typedef void fr_status_fn(const struct fr_status *status, void *userdata);
 
 /* Calls fn for each follower recorded in db, by feed URL. A database
- * without the table has no followers (not an error). */
+ * without the table has no followers (not an error); one whose table was
+ * not migrated yet shows every feed id as "". */
 enum fr_error fr_status_list(sqlite3 *db, fr_status_fn *fn, void *userdata);
 
 #endif

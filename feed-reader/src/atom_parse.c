@@ -15,6 +15,7 @@
 /* What the text being captured will become. */
 enum target {
     T_NONE,
+    T_FEED_ID,
     T_ID,
     T_UPDATED,
     T_POSITION,
@@ -193,6 +194,57 @@ static void payload_version(struct state *st, int nb_attributes, const xmlChar *
     }
 }
 
+/* Keeps the href of a feed-level <link> whose rel the follower walks (the
+ * first of each rel). libxml2 hands an '&' of an attribute value on as
+ * "&#38;" when entities are not substituted; it is decoded here. */
+static void feed_link(struct state *st, int nb_attributes, const xmlChar **attrs)
+{
+    static const char *const rels[FR__NRELS] = {"self", "current", "prev-archive", "next-archive"};
+    const xmlChar **rel = NULL, **href = NULL;
+    size_t rel_len, off;
+    int which = -1;
+
+    for (int i = 0; i < nb_attributes; i++) {
+        const xmlChar **a = attrs + 5 * i;
+
+        if (a[2] != NULL)
+            continue;
+        if (strcmp((const char *)a[0], "rel") == 0)
+            rel = a;
+        else if (strcmp((const char *)a[0], "href") == 0)
+            href = a;
+    }
+    if (!rel || !href)
+        return;
+    rel_len = (size_t)(rel[4] - rel[3]);
+    for (int i = 0; i < FR__NRELS; i++)
+        if (strlen(rels[i]) == rel_len && strncmp((const char *)rel[3], rels[i], rel_len) == 0)
+            which = i;
+    if (which < 0 || st->doc->links[which] != NONE)
+        return;
+    off = st->doc->slen;
+    for (const xmlChar *p = href[3]; p < href[4];) {
+        size_t n = (size_t)(href[4] - p);
+
+        if (n >= 5 && memcmp(p, "&#38;", 5) == 0) {
+            if (arena_add(st, "&", 1) == NONE)
+                return;
+            p += 5;
+        } else {
+            /* up to the next '&' after this character */
+            const xmlChar *amp = memchr(p + 1, '&', n - 1);
+            size_t chunk = amp ? (size_t)(amp - p) : n;
+
+            if (arena_add(st, (const char *)p, chunk) == NONE)
+                return;
+            p += chunk;
+        }
+    }
+    if (arena_add(st, "", 1) == NONE)
+        return;
+    st->doc->links[which] = off;
+}
+
 static void on_start(void *ctx, const xmlChar *name, const xmlChar *prefix, const xmlChar *uri,
                      int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
                      int nb_defaulted, const xmlChar **attrs)
@@ -223,6 +275,10 @@ static void on_start(void *ctx, const xmlChar *name, const xmlChar *prefix, cons
             capture(st, T_HEAD);
         else if (is(uri, NS_FH, name, "archive"))
             st->doc->archive = 1;
+        else if (is(uri, NS_ATOM, name, "id") && st->doc->feed_id == NONE)
+            capture(st, T_FEED_ID);
+        else if (is(uri, NS_ATOM, name, "link"))
+            feed_link(st, nb_attributes, attrs);
         break;
     case 3:
         if (!st->in_entry)
@@ -294,6 +350,19 @@ static void end_capture(struct state *st)
     if (off == NONE)
         return;
     switch (t) {
+    case T_FEED_ID: {
+        /* An IRI: the blanks around it are layout, not part of it. */
+        char *id = d->strs + off, *end = id + strlen(id);
+
+        while (*id == ' ' || *id == '\t' || *id == '\n' || *id == '\r')
+            id++;
+        while (end > id &&
+               (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+            end--;
+        *end = '\0';
+        d->feed_id = (size_t)(id - d->strs);
+        break;
+    }
     case T_ID:
         current(st)->id = off;
         break;
@@ -412,10 +481,25 @@ static void on_error(void *ctx, xmlErrorPtr e)
     fail(st, FR_ERR_PARSE, "malformed XML at line %d: %s", e->line, text);
 }
 
+/* Marks the feed-level values as absent. */
+static void doc_clear_feed(struct fr__doc *doc)
+{
+    doc->page_size = doc->head = -1;
+    doc->archive = 0;
+    doc->feed_id = NONE;
+    for (int i = 0; i < FR__NRELS; i++)
+        doc->links[i] = NONE;
+}
+
 void fr__doc_init(struct fr__doc *doc)
 {
     memset(doc, 0, sizeof *doc);
-    doc->page_size = doc->head = -1;
+    doc_clear_feed(doc);
+}
+
+const char *fr__doc_str(const struct fr__doc *doc, size_t off)
+{
+    return off == NONE ? NULL : doc->strs + off;
 }
 
 void fr__doc_release(struct fr__doc *doc)
@@ -433,8 +517,7 @@ static void doc_reset(struct fr__doc *doc)
     if (doc->scap > (size_t)8 << 20 || doc->ecap > 65536 || doc->fcap > 262144)
         fr__doc_release(doc);
     doc->slen = doc->nentries = doc->nfields = 0;
-    doc->page_size = doc->head = -1;
-    doc->archive = 0;
+    doc_clear_feed(doc);
 }
 
 enum fr_error fr__atom_parse(struct fr__doc *doc, const char *buf, size_t len, const char *url,

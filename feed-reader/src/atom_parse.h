@@ -8,8 +8,12 @@
  * deeper than a limit is refused.
  *
  * Elements are matched by namespace and local name: Atom for the feed
- * structure, RFC 5005's history namespace for fh:archive, the project's own
- * namespace (FR__NS) for position, pageSize and head. The payload element
+ * structure (the feed's own <id> and <link>s are those at depth 2, children
+ * of <feed>), RFC 5005's history namespace for fh:archive, the project's own
+ * namespace (FR__NS) for position, pageSize and head. Of the links, only the
+ * hrefs of rel="self", "current", "prev-archive" and "next-archive" are kept
+ * (the first of each), as written: resolving them is the follower's job
+ * (links.h). The payload element
  * (the first element inside <content>) may be in any namespace or none; its
  * local name is the event type and its child elements are the fields, by
  * local name, the first occurrence of a name winning. Unknown elements are
@@ -45,6 +49,15 @@ struct fr__entry {
     size_t first_field, nfields;
 };
 
+/* The links a follower walks, by rel. */
+enum fr__rel {
+    FR__REL_SELF,
+    FR__REL_CURRENT,
+    FR__REL_PREV,
+    FR__REL_NEXT,
+    FR__NRELS,
+};
+
 struct fr__doc {
     /* the string arena; offset 0 holds "" */
     char *strs;
@@ -57,7 +70,15 @@ struct fr__doc {
     int64_t page_size, head;
     /* whether <fh:archive/> was present */
     int archive;
+    /* arena offsets of the feed's <id> text and of each link's href, as
+     * written; (size_t)-1 when absent (see fr__doc_str()) */
+    size_t feed_id;
+    size_t links[FR__NRELS];
 };
+
+/* The string at arena offset off of doc, or NULL for (size_t)-1. Valid
+ * until doc is parsed into again. */
+const char *fr__doc_str(const struct fr__doc *doc, size_t off);
 
 void fr__doc_init(struct fr__doc *doc);
 void fr__doc_release(struct fr__doc *doc);

@@ -9,7 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "links.h"
 #include "log.h"
+
+/* Most prev-archive links followed in one walk: more than any real feed
+ * needs (500 million entries at 500 a page), so that a producer whose pages
+ * go on forever cannot hold the follower. */
+#define MAX_HOPS 1000000UL
 
 const char *fr_strerror(enum fr_error err)
 {
@@ -34,6 +40,10 @@ const char *fr_strerror(enum fr_error err)
         return "a handler refused an entry";
     case FR_ERR_STOPPED:
         return "stopped";
+    case FR_ERR_OTHER_FEED:
+        return "the URL serves another feed than the one whose position is stored";
+    case FR_ERR_BUSY:
+        return "the consumer's database is busy (will retry)";
     }
     return "unknown error";
 }
@@ -41,13 +51,55 @@ const char *fr_strerror(enum fr_error err)
 static int is_fatal(enum fr_error err)
 {
     return err == FR_ERR_BACKWARDS || err == FR_ERR_REFUSED || err == FR_ERR_DB ||
-           err == FR_ERR_NOMEM || err == FR_ERR_INVALID;
+           err == FR_ERR_NOMEM || err == FR_ERR_INVALID || err == FR_ERR_OTHER_FEED;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The busy handler of the consumer's connection: like sqlite3_busy_timeout()
+ * (short sleeps, growing to 100 ms) for at most cfg.busy_timeout_ms, but it
+ * gives up at once when the follower is asked to stop, or while it records
+ * an error that may as well wait for the next transaction.
+ */
+static int on_busy(void *userdata, int count)
+{
+    static const int delays[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
+    struct fr_follower *f = userdata;
+    int64_t t = now_ms();
+
+    if (count == 0)
+        f->busy_since = t;
+    if (f->stop || f->busy_no_wait || t - f->busy_since >= (int64_t)f->cfg.busy_timeout_ms)
+        return 0;
+    sqlite3_sleep(count < (int)(sizeof delays / sizeof delays[0]) ? delays[count] : 100);
+    return 1;
+}
+
+/* The busy timeout set on db (PRAGMA busy_timeout), 0 if none. */
+static int busy_timeout_of(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int ms = 0;
+
+    if (sqlite3_prepare_v2(db, "PRAGMA busy_timeout", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        ms = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return ms;
 }
 
 enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower **out)
 {
     struct fr_follower *f = NULL;
     enum fr_error err = FR_ERR_INVALID;
+    char *check = NULL;
     size_t n;
 
     *out = NULL;
@@ -57,7 +109,7 @@ enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower *
     n = strlen(cfg->feed_url);
     while (n > 0 && cfg->feed_url[n - 1] == '/')
         n--;
-    if (n < 8 || strpbrk(cfg->feed_url, " \r\n\t"))
+    if (n < 8 || n > FR__URL_MAX || strpbrk(cfg->feed_url, " \r\n\t"))
         return FR_ERR_INVALID;
 
     xmlInitParser();
@@ -69,6 +121,8 @@ enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower *
         goto fail;
     }
     f->pipe[0] = f->pipe[1] = -1;
+    f->saved_busy_timeout = -1;
+    f->jump_page = -1;
     f->cfg = *cfg;
     if (!f->cfg.wait)
         f->cfg.wait = 25;
@@ -76,13 +130,19 @@ enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower *
         f->cfg.wait = 30;
     if (!f->cfg.max_depth)
         f->cfg.max_depth = 32;
+    if (!f->cfg.busy_timeout_ms)
+        f->cfg.busy_timeout_ms = 5000;
     f->feed_url = strndup(cfg->feed_url, n);
-    f->url_size = n + 32;
-    f->url = malloc(f->url_size);
-    if (!f->feed_url || !f->url) {
+    f->head_url = strndup(cfg->feed_url, n);
+    if (!f->feed_url || !f->head_url) {
         err = FR_ERR_NOMEM;
         goto fail;
     }
+    /* The URL must be one libcurl can parse and resolve links against. */
+    err = fr__url_normalize(f->feed_url, &check);
+    free(check);
+    if (err)
+        goto fail;
     f->cfg.feed_url = f->feed_url;
     f->cfg.token = NULL;
     fr__doc_init(&f->doc);
@@ -95,13 +155,13 @@ enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower *
     err = fr__fetch_init(&f->fetch, cfg, &f->stop);
     if (err)
         goto fail;
-    sqlite3_busy_timeout(cfg->db, 5000);
-    err = fr__store_open(&f->store, cfg->db, f->feed_url);
-    if (err)
+    f->saved_busy_timeout = busy_timeout_of(cfg->db);
+    sqlite3_busy_handler(cfg->db, on_busy, f);
+    err = fr__store_open(&f->store, cfg->db, f->feed_url, &f->state);
+    if (err) {
+        fr__log("error", f->feed_url, f->store.msg, " error=\"%s\"", fr_strerror(err));
         goto fail;
-    err = fr__store_load(&f->store, &f->state);
-    if (err)
-        goto fail;
+    }
     f->verified = f->state.position == 0;
     *out = f;
     return FR_OK;
@@ -154,18 +214,27 @@ int64_t fr_follower_position(const struct fr_follower *f)
     return f->state.position;
 }
 
+const char *fr_follower_feed_id(const struct fr_follower *f)
+{
+    return f->store.feed_id;
+}
+
 void fr_follower_close(struct fr_follower *f)
 {
     if (!f)
         return;
     fr__store_release(&f->store);
+    if (f->saved_busy_timeout >= 0)
+        sqlite3_busy_timeout(f->cfg.db, f->saved_busy_timeout);
     fr__fetch_release(&f->fetch);
     fr__doc_release(&f->doc);
     for (size_t i = 0; i < f->nhandlers; i++)
         free(f->handlers[i].type);
     free(f->handlers);
     free(f->feed_url);
-    free(f->url);
+    free(f->head_url);
+    free(f->page_url);
+    free(f->empty_head_prev);
     if (f->pipe[0] >= 0)
         close(f->pipe[0]);
     if (f->pipe[1] >= 0)
@@ -174,18 +243,39 @@ void fr_follower_close(struct fr_follower *f)
     curl_global_cleanup();
 }
 
-/* Records err with the message in f->last_error: logged, and stored in the
- * database (unless the database itself failed). Returns err. */
+/*
+ * Records err with the message in f->last_error: logged, and stored in the
+ * database (unless the database itself failed). An error that cannot be
+ * stored because the database is busy (a busy database is not waited for
+ * here: the next transaction will do) is kept and stored with the next
+ * success. Returns err.
+ */
 static enum fr_error record(struct fr_follower *f, enum fr_error err)
 {
+    enum fr_error werr;
+    char now[21];
+
     if (err == FR_OK || err == FR_ERR_STOPPED)
         return err;
     if (!f->last_error[0])
         snprintf(f->last_error, sizeof f->last_error, "%s", fr_strerror(err));
     fr__log(is_fatal(err) ? "fatal" : "error", f->feed_url, f->last_error,
             " error=\"%s\" position=%lld", fr_strerror(err), (long long)f->state.position);
-    if (err != FR_ERR_DB)
-        fr__store_error(&f->store, f->last_error);
+    if (err == FR_ERR_DB || err == FR_ERR_NOMEM)
+        return err;
+    fr__now_rfc3339(now);
+    f->busy_no_wait = err == FR_ERR_BUSY;
+    werr = fr__store_error(&f->store, f->last_error, now, 1 + f->pending_errors);
+    f->busy_no_wait = 0;
+    if (werr == FR_OK) {
+        f->pending_errors = 0;
+    } else if (werr == FR_ERR_BUSY) {
+        f->pending_errors++;
+        snprintf(f->pending_error, sizeof f->pending_error, "%s", f->last_error);
+        memcpy(f->pending_at, now, sizeof now);
+    } else {
+        fr__log("error", f->feed_url, f->store.msg, " what=\"cannot record the error\"");
+    }
     return err;
 }
 
@@ -199,14 +289,61 @@ static fr_handler_fn *find_handler(const struct fr_follower *f, const char *type
     return NULL;
 }
 
+/* Whether the last statement on db failed because it was busy or locked. */
+static int db_busy(sqlite3 *db)
+{
+    int code = sqlite3_errcode(db) & 0xff;
+
+    return code == SQLITE_BUSY || code == SQLITE_LOCKED;
+}
+
+/*
+ * Calls the handler of e (skipping a type without one: *skipped grows).
+ * Returns FR_OK, FR_ERR_BUSY (the handler asked to retry, or refused after
+ * a busy statement) or FR_ERR_REFUSED, with f->last_error set.
+ */
+static enum fr_error handle(struct fr_follower *f, const struct fr_entry *e, int64_t *skipped)
+{
+    char why[256] = "";
+    void *ud = NULL;
+    fr_handler_fn *fn = find_handler(f, e->type, &ud);
+    int r;
+
+    if (!fn) {
+        (*skipped)++;
+        return FR_OK;
+    }
+    r = fn(e, f->cfg.db, why, sizeof why, ud);
+    if (r == FR_HANDLER_OK)
+        return FR_OK;
+    why[sizeof why - 1] = '\0';
+    if (r == FR_HANDLER_RETRY) {
+        snprintf(f->last_error, sizeof f->last_error,
+                 "entry %lld (%.64s, %.80s) not applied yet, the handler asked to retry: %s",
+                 (long long)e->position, e->type, e->id, why[0] ? why : "no reason given");
+        return FR_ERR_BUSY;
+    }
+    if (db_busy(f->cfg.db)) {
+        snprintf(f->last_error, sizeof f->last_error,
+                 "entry %lld (%.64s, %.80s) not applied yet, the database is busy (%.80s): %s",
+                 (long long)e->position, e->type, e->id, sqlite3_errmsg(f->cfg.db),
+                 why[0] ? why : "no reason given");
+        return FR_ERR_BUSY;
+    }
+    snprintf(f->last_error, sizeof f->last_error, "handler refused entry %lld (%.64s, %.80s): %s",
+             (long long)e->position, e->type, e->id, why[0] ? why : "no reason given");
+    return FR_ERR_REFUSED;
+}
+
 /*
  * Applies the entries of f->doc after the stored position, and stores the
- * new position, head and counters, all in one transaction. The stored state
- * is read again inside the transaction, so two followers of one feed on one
- * database never apply an entry twice. An entry at the stored position with
- * another id is FR_ERR_BACKWARDS; a handler's refusal FR_ERR_REFUSED; in
- * both cases nothing of the document is applied. *applied gets the number
- * of entries applied or skipped.
+ * new position, head and counters (and the errors kept while the database
+ * was busy), all in one transaction. The stored state is read again inside
+ * the transaction, so two followers of one feed on one database never apply
+ * an entry twice. An entry at the stored position with another id is
+ * FR_ERR_BACKWARDS; a handler's refusal FR_ERR_REFUSED, a busy database
+ * FR_ERR_BUSY; in every such case nothing of the document is applied.
+ * *applied gets the number of entries applied or skipped.
  */
 static enum fr_error apply(struct fr_follower *f, int64_t head, size_t *applied)
 {
@@ -214,14 +351,15 @@ static enum fr_error apply(struct fr_follower *f, int64_t head, size_t *applied)
     enum fr_error err;
     int64_t from = 0, skipped0;
     size_t n = 0;
+    int flushed = 0;
 
     *applied = 0;
     err = fr__store_begin(&f->store);
     if (err)
-        return err;
+        goto fail_store;
     err = fr__store_load(&f->store, &st);
     if (err)
-        goto fail;
+        goto fail_store;
     skipped0 = st.skipped;
     if (st.position != f->state.position) {
         /* Another follower of this feed on this database moved on. */
@@ -231,9 +369,6 @@ static enum fr_error apply(struct fr_follower *f, int64_t head, size_t *applied)
     for (size_t i = 0; i < f->doc.nentries; i++) {
         const struct fr__entry *e = &f->doc.entries[i];
         const struct fr_entry *pub = &e->pub;
-        fr_handler_fn *fn;
-        void *ud = NULL;
-        char why[256] = "";
 
         if (pub->position < st.position)
             continue;
@@ -262,17 +397,9 @@ static enum fr_error apply(struct fr_follower *f, int64_t head, size_t *applied)
             err = FR_ERR_PARSE;
             goto fail;
         }
-        fn = find_handler(f, pub->type, &ud);
-        if (!fn) {
-            st.skipped++;
-        } else if (fn(pub, f->cfg.db, why, sizeof why, ud) != 0) {
-            why[sizeof why - 1] = '\0';
-            snprintf(f->last_error, sizeof f->last_error,
-                     "handler refused entry %lld (%.64s, %.80s): %s", (long long)pub->position,
-                     pub->type, pub->id, why[0] ? why : "no reason given");
-            err = FR_ERR_REFUSED;
+        err = handle(f, pub, &st.skipped);
+        if (err)
             goto fail;
-        }
         if (n == 0)
             from = pub->position;
         n++;
@@ -283,10 +410,18 @@ static enum fr_error apply(struct fr_follower *f, int64_t head, size_t *applied)
     st.head = head > st.position ? head : st.position;
     err = fr__store_save(&f->store, &st);
     if (err)
-        goto fail;
+        goto fail_store;
+    if (f->pending_errors > 0) {
+        err = fr__store_error(&f->store, f->pending_error, f->pending_at, f->pending_errors);
+        if (err)
+            goto fail_store;
+        flushed = 1;
+    }
     err = fr__store_commit(&f->store);
     if (err)
-        goto fail;
+        goto fail_store;
+    if (flushed)
+        f->pending_errors = 0;
     f->state = st;
     *applied = n;
     if (n > 0)
@@ -294,48 +429,379 @@ static enum fr_error apply(struct fr_follower *f, int64_t head, size_t *applied)
                 (long long)from, (long long)st.position, (long long)(st.skipped - skipped0),
                 (long long)st.head);
     return FR_OK;
+fail_store:
+    snprintf(f->last_error, sizeof f->last_error, "%s", f->store.msg);
 fail:
     fr__store_rollback(&f->store);
     return err;
 }
 
-static void set_url(struct fr_follower *f, int64_t page)
+/* Forgets the walk through the archive: the next step fetches the head. */
+static void go_head(struct fr_follower *f)
 {
-    if (page < 0)
-        snprintf(f->url, f->url_size, "%s", f->feed_url);
-    else
-        snprintf(f->url, f->url_size, "%s/pages/%lld", f->feed_url, (long long)page);
+    free(f->page_url);
+    f->page_url = NULL;
+    f->page_dir = 0;
+    f->page_expect = 0;
+    f->jump_page = -1;
+    f->page_from_head = 0;
+}
+
+/* Makes url (taken over) the archive page to fetch next, reached in
+ * direction dir, its first (dir > 0) or last (dir < 0) position expect. */
+static void go_page(struct fr_follower *f, char *url, int dir, int64_t expect)
+{
+    go_head(f);
+    f->page_url = url;
+    f->page_dir = dir;
+    f->page_expect = expect;
+}
+
+/*
+ * Resolves the links of f->doc (fetched from url) into links[] (new strings
+ * or NULL). A link the follower may not follow makes the document bad:
+ * FR_ERR_PARSE, with f->last_error naming it.
+ */
+static enum fr_error resolve_links(struct fr_follower *f, const char *url, char *links[FR__NRELS])
+{
+    static const char *const names[FR__NRELS] = {"self", "current", "prev-archive", "next-archive"};
+    char why[400];
+
+    for (int i = 0; i < FR__NRELS; i++)
+        links[i] = NULL;
+    for (int i = 0; i < FR__NRELS; i++) {
+        const char *href = fr__doc_str(&f->doc, f->doc.links[i]);
+        enum fr_error err;
+
+        if (!href)
+            continue;
+        err = fr__link_resolve(url, href, &links[i], why, sizeof why);
+        if (err) {
+            snprintf(f->last_error, sizeof f->last_error,
+                     "%.200s: the %s %s; nothing of the document is used", url, names[i], why);
+            return err;
+        }
+    }
+    return FR_OK;
+}
+
+/*
+ * Checks that f->doc (from url) is of the feed the stored state belongs to.
+ * At the first document of a state not yet tied to a feed id, ties it
+ * (fr__store_identify()); when that makes the follower continue from
+ * another position (the feed's state was known at another URL), *changed is
+ * set and the walk must start again. FR_ERR_OTHER_FEED when the document is
+ * of another feed.
+ */
+static enum fr_error check_feed(struct fr_follower *f, const char *url, int *changed)
+{
+    static const char *const hows[] = {"known", "new", "adopted", "moved", "merged"};
+    const char *id = fr__doc_str(&f->doc, f->doc.feed_id);
+    struct fr__state st;
+    enum fr__identity how = FR__ID_KNOWN;
+    enum fr_error err;
+
+    *changed = 0;
+    if (!id || !id[0]) {
+        snprintf(f->last_error, sizeof f->last_error, "%.200s: the document has no feed <id>", url);
+        return FR_ERR_PARSE;
+    }
+    if (strlen(id) >= FR__ID_MAX) {
+        snprintf(f->last_error, sizeof f->last_error,
+                 "%.200s: the feed <id> is longer than %d bytes", url, FR__ID_MAX - 1);
+        return FR_ERR_PARSE;
+    }
+    if (f->store.feed_id[0]) {
+        if (strcmp(id, f->store.feed_id) == 0)
+            return FR_OK;
+        if (strcmp(url, f->feed_url) != 0) {
+            /* Reached by a link: a bad document; the next try starts again
+             * at the URL the state belongs to, which tells. */
+            char *copy = strdup(f->feed_url);
+
+            if (!copy)
+                return FR_ERR_NOMEM;
+            free(f->head_url);
+            f->head_url = copy;
+            snprintf(f->last_error, sizeof f->last_error,
+                     "%.200s is a document of feed %.120s, not of feed %.120s; not used", url, id,
+                     f->store.feed_id);
+            return FR_ERR_PARSE;
+        }
+        snprintf(f->last_error, sizeof f->last_error,
+                 "%.200s is a document of feed %.120s, but the position stored for this URL belongs"
+                 " to feed %.120s: another feed at a known URL (was the producer replaced, or"
+                 " does the URL point elsewhere now?)",
+                 url, id, f->store.feed_id);
+        return FR_ERR_OTHER_FEED;
+    }
+    err = fr__store_identify(&f->store, id, &st, &how);
+    if (err == FR_ERR_OTHER_FEED) {
+        snprintf(f->last_error, sizeof f->last_error,
+                 "%.200s is a document of feed %.120s, but the position stored for this URL belongs"
+                 " to feed %.120s: another feed at a known URL",
+                 url, id, f->store.msg);
+        return err;
+    }
+    if (err) {
+        snprintf(f->last_error, sizeof f->last_error, "%s", f->store.msg);
+        return err;
+    }
+    {
+        /* The id comes from the network: it goes in the quoted message. */
+        char note[400];
+
+        snprintf(note, sizeof note, "following feed %.200s", id);
+        fr__log("info", f->feed_url, note, " row=%s position=%lld", hows[how],
+                (long long)st.position);
+    }
+    if (st.position != f->state.position || strcmp(st.last_id, f->state.last_id) != 0) {
+        f->verified = st.position == 0;
+        f->head_etag[0] = '\0';
+        *changed = 1;
+    }
+    f->state = st;
+    return FR_OK;
+}
+
+/*
+ * The URL of the archive page that should hold target, built from the
+ * pageSize hint and the head's prev-archive link prev, or NULL (walk
+ * instead) unless prev has the shape ".../pages/N", N agrees with the hint
+ * and the head, and the page is before N. *page gets its number.
+ */
+static char *jump_url(struct fr_follower *f, const char *prev, int64_t target, int64_t *page)
+{
+    int64_t p = f->doc.page_size, n, k;
+    size_t plen;
+    char *u;
+
+    if (f->no_jump || p <= 0 || f->head_first <= 1 || target < 1 ||
+        !fr__url_page_pattern(prev, &plen, &n) || plen + 20 > FR__URL_MAX ||
+        n > INT64_MAX / p - 1 || (n + 1) * p != f->head_first - 1)
+        return NULL;
+    k = (target - 1) / p;
+    if (k >= n)
+        return NULL;
+    u = malloc(plen + 24);
+    if (!u)
+        return NULL;
+    if (snprintf(u, plen + 24, "%.*s%lld", (int)plen, prev, (long long)k) >= (int)(plen + 24)) {
+        free(u);
+        return NULL;
+    }
+    *page = k;
+    return u;
+}
+
+/* A head document (from url, its links resolved): applies what it holds
+ * after the stored position, or starts the walk back through the archive. */
+static enum fr_error on_head(struct fr_follower *f, const char *url, char *links[FR__NRELS])
+{
+    const struct fr__doc *d = &f->doc;
+    const char *prev = links[FR__REL_PREV];
+    int64_t pos = f->state.position, head, first, target, k = -1;
+    size_t n = d->nentries, applied = 0;
+    char *msg = f->last_error, *jump;
+    size_t msg_size = sizeof f->last_error;
+    enum fr_error err;
+
+    go_head(f);
+    if (n > 0) {
+        head = d->entries[n - 1].pub.position;
+        first = d->entries[0].pub.position;
+        if (d->head >= 0 && d->head != head) {
+            snprintf(msg, msg_size, "%.200s: head entries do not end at the head position %lld",
+                     url, (long long)d->head);
+            return FR_ERR_PARSE;
+        }
+    } else if (d->head >= 0) {
+        head = d->head;
+        first = head + 1;
+    } else if (!prev) {
+        head = 0;
+        first = 1;
+    } else if (f->empty_head_prev && strcmp(prev, f->empty_head_prev) == 0) {
+        head = f->empty_head_prev_last;
+        first = head + 1;
+    } else {
+        /* Known once the head's prev-archive page is read. */
+        head = -1;
+        first = 0;
+    }
+    if (head >= 0 && head < pos) {
+        snprintf(msg, msg_size,
+                 "feed went backwards: its head is %lld but position %lld was applied"
+                 " (was the producer's database restored?)",
+                 (long long)head, (long long)pos);
+        return FR_ERR_BACKWARDS;
+    }
+    f->head_first = first;
+    f->head_etag[0] = '\0';
+    if ((n > 0 && first <= pos + (f->verified ? 1 : 0)) || (head == pos && f->verified)) {
+        err = apply(f, head, &applied);
+        if (err)
+            return err;
+        if (f->state.position == head && f->verified)
+            snprintf(f->head_etag, sizeof f->head_etag, "%s", f->fetch.etag);
+        f->idle = applied == 0;
+        return FR_OK;
+    }
+    /* Behind: the pages before the head come first. */
+    if (head >= 0)
+        f->state.head = head;
+    target = f->verified ? pos + 1 : pos;
+    if (!prev) {
+        snprintf(msg, msg_size,
+                 "%.200s: the head starts at position %lld and links to no prev-archive page:"
+                 " position %lld is not in the feed",
+                 url, (long long)first, (long long)target);
+        return FR_ERR_PARSE;
+    }
+    f->hops = 0;
+    jump = head >= 0 ? jump_url(f, prev, target, &k) : NULL;
+    if (jump) {
+        go_page(f, jump, 0, 0);
+        f->jump_page = k;
+        f->jump_size = d->page_size;
+    } else {
+        go_page(f, links[FR__REL_PREV], -1, first > 0 ? first - 1 : 0);
+        links[FR__REL_PREV] = NULL;
+        f->page_from_head = head < 0;
+    }
+    return FR_OK;
+}
+
+/* An archive page (from url, its links resolved): checks that it continues
+ * the walk, applies it if it holds the target, and moves on. */
+static enum fr_error on_page(struct fr_follower *f, const char *url, char *links[FR__NRELS])
+{
+    const struct fr__doc *d = &f->doc;
+    int64_t pos = f->state.position, a, b, target;
+    size_t n = d->nentries, applied = 0;
+    char *msg = f->last_error;
+    size_t msg_size = sizeof f->last_error;
+    enum fr_error err;
+
+    if (n == 0) {
+        snprintf(msg, msg_size, "%.200s: an archive page with no entries", url);
+        go_head(f);
+        return FR_ERR_PARSE;
+    }
+    a = d->entries[0].pub.position;
+    b = d->entries[n - 1].pub.position;
+    if (f->page_dir < 0 && f->page_expect > 0 && b != f->page_expect) {
+        snprintf(msg, msg_size,
+                 "%.200s: reached by prev-archive from the document that starts at position %lld,"
+                 " the page ends at %lld",
+                 url, (long long)(f->page_expect + 1), (long long)b);
+        go_head(f);
+        return FR_ERR_PARSE;
+    }
+    if (f->page_dir > 0 && a != f->page_expect) {
+        snprintf(msg, msg_size,
+                 "%.200s: reached by next-archive from the page that ends at position %lld,"
+                 " the page starts at %lld",
+                 url, (long long)(f->page_expect - 1), (long long)a);
+        go_head(f);
+        return FR_ERR_PARSE;
+    }
+    if (f->jump_page >= 0 && (a != f->jump_page * f->jump_size + 1 || (int64_t)n != f->jump_size)) {
+        char note[FR__URL_MAX + 100];
+
+        snprintf(note, sizeof note, "the pageSize hint does not match %.*s; following links",
+                 FR__URL_MAX, url);
+        f->no_jump = 1;
+        fr__log("info", f->feed_url, note, " first=%lld entries=%zu page_size=%lld", (long long)a,
+                n, (long long)f->jump_size);
+    }
+    if (f->page_from_head) {
+        /* The head was empty and said nothing: its position is this page's
+         * last (archive pages never change). */
+        char *copy = strdup(url);
+
+        if (!copy)
+            return FR_ERR_NOMEM;
+        free(f->empty_head_prev);
+        f->empty_head_prev = copy;
+        f->empty_head_prev_last = b;
+        f->head_first = b + 1;
+        if (b < pos) {
+            snprintf(msg, msg_size,
+                     "feed went backwards: its head is %lld but position %lld was applied"
+                     " (was the producer's database restored?)",
+                     (long long)b, (long long)pos);
+            go_head(f);
+            return FR_ERR_BACKWARDS;
+        }
+        f->state.head = b;
+    }
+    target = pos + (f->verified ? 1 : 0);
+    if (target < a) {
+        if (!links[FR__REL_PREV]) {
+            snprintf(msg, msg_size,
+                     "%.200s: the oldest archive page starts at position %lld: position %lld is not"
+                     " in the feed",
+                     url, (long long)a, (long long)target);
+            go_head(f);
+            return FR_ERR_PARSE;
+        }
+        if (++f->hops > MAX_HOPS) {
+            snprintf(msg, msg_size, "%.200s: more than %lu prev-archive links followed", url,
+                     MAX_HOPS);
+            go_head(f);
+            return FR_ERR_PARSE;
+        }
+        go_page(f, links[FR__REL_PREV], -1, a - 1);
+        links[FR__REL_PREV] = NULL;
+        return FR_OK;
+    }
+    if (target <= b) {
+        err = apply(f, f->state.head, &applied);
+        if (err) {
+            /* Busy: the same page again after the back-off. */
+            if (err != FR_ERR_BUSY)
+                go_head(f);
+            return err;
+        }
+    }
+    if (!links[FR__REL_NEXT] || (f->head_first > 0 && b + 1 >= f->head_first)) {
+        go_head(f);
+    } else {
+        go_page(f, links[FR__REL_NEXT], 1, b + 1);
+        links[FR__REL_NEXT] = NULL;
+    }
+    return FR_OK;
 }
 
 /* One step with f->last_error cleared; see fr_follower_step(). */
 static enum fr_error step(struct fr_follower *f, int wait)
 {
+    char url[FR__URL_MAX + 1], *links[FR__NRELS] = {NULL};
+    int at_head = f->page_url == NULL, changed = 0;
     enum fr_error err;
-    int64_t pos = f->state.position, page = -1, p = f->page_size;
     long status = 0;
-    size_t applied = 0;
     const char *etag = NULL;
     unsigned wait_s = 0;
     char *msg = f->last_error;
     size_t msg_size = sizeof f->last_error;
 
     f->idle = 0;
-    if (p > 0 && !f->force_head) {
-        int64_t k = (!f->verified && pos > 0) ? (pos - 1) / p : pos / p;
-        if ((k + 1) * p <= f->state.head)
-            page = k;
-    }
-    set_url(f, page);
-    if (page < 0 && f->head_etag[0]) {
+    snprintf(url, sizeof url, "%s", at_head ? f->head_url : f->page_url);
+    if (at_head && f->head_etag[0]) {
         etag = f->head_etag;
         wait_s = wait ? f->cfg.wait : 0;
     }
-    err = fr__fetch_get(&f->fetch, f->url, etag, wait_s, &status, msg, msg_size);
-    if (err == FR_ERR_HTTP && pos > 0) {
-        /* A producer that was unreachable may come back restored from an
-         * old copy: check the id at the stored position again first. */
-        f->verified = 0;
-        f->head_etag[0] = '\0';
+    err = fr__fetch_get(&f->fetch, url, etag, wait_s, &status, msg, msg_size);
+    if (err == FR_ERR_HTTP || err == FR_ERR_TOO_LARGE) {
+        if (err == FR_ERR_HTTP && f->state.position > 0) {
+            /* A producer that was unreachable may come back restored from
+             * an old copy: check the id at the stored position again
+             * first, walking from the head. */
+            f->verified = 0;
+            f->head_etag[0] = '\0';
+        }
+        go_head(f);
     }
     if (err)
         return err;
@@ -344,76 +810,48 @@ static enum fr_error step(struct fr_follower *f, int wait)
         return FR_OK;
     }
     if (status == 404) {
-        snprintf(msg, msg_size, "GET %s: not found", f->url);
-        if (page >= 0)
-            f->force_head = 1;
+        snprintf(msg, msg_size, "GET %.200s: not found", url);
+        if (!at_head) {
+            if (f->jump_page >= 0)
+                f->no_jump = 1;
+            go_head(f);
+        }
         return FR_ERR_HTTP;
     }
-    err = fr__atom_parse(&f->doc, f->fetch.body, f->fetch.len, f->url, f->cfg.max_depth, msg,
-                         msg_size);
+    err =
+        fr__atom_parse(&f->doc, f->fetch.body, f->fetch.len, url, f->cfg.max_depth, msg, msg_size);
     if (err) {
         size_t n = strlen(msg);
-        snprintf(msg + n, msg_size - n, " (%s)", f->url);
+        snprintf(msg + n, msg_size - n, " (%.200s)", url);
+        go_head(f);
         return err;
     }
-    if (f->doc.page_size <= 0) {
-        snprintf(msg, msg_size, "%s: no pageSize", f->url);
-        return FR_ERR_PARSE;
+    err = resolve_links(f, url, links);
+    if (err == FR_OK)
+        err = check_feed(f, url, &changed);
+    if (err || changed) {
+        go_head(f);
+        goto out;
     }
-    if (p > 0 && f->doc.page_size != p) {
-        snprintf(msg, msg_size, "%s: page size changed from %lld to %lld", f->url, (long long)p,
-                 (long long)f->doc.page_size);
-        return FR_ERR_PARSE;
+    if (links[FR__REL_CURRENT] && strcmp(links[FR__REL_CURRENT], f->head_url) != 0) {
+        free(f->head_url);
+        f->head_url = links[FR__REL_CURRENT];
+        links[FR__REL_CURRENT] = NULL;
+        f->head_etag[0] = '\0';
     }
-    p = f->doc.page_size;
-
-    if (page >= 0) {
-        const struct fr__entry *e = f->doc.entries;
-        if ((int64_t)f->doc.nentries != p || e[0].pub.position != page * p + 1) {
-            snprintf(msg, msg_size, "%s: archive page does not hold positions %lld..%lld", f->url,
-                     (long long)(page * p + 1), (long long)(page * p + p));
-            return FR_ERR_PARSE;
-        }
-        err = apply(f, f->state.head, &applied);
-        if (err)
-            return err;
-        /* The head may have moved on since; it was read and applied only
-         * if we were caught up, so a stale ETag cannot hide anything. */
-        return FR_OK;
-    }
-
-    f->force_head = 0;
-    f->page_size = p;
-    if (f->doc.head < 0) {
-        snprintf(msg, msg_size, "%s: the head document has no head position", f->url);
-        return FR_ERR_PARSE;
-    }
-    if (f->doc.nentries > 0 && f->doc.entries[f->doc.nentries - 1].pub.position != f->doc.head) {
-        snprintf(msg, msg_size, "%s: head entries do not end at the head position %lld", f->url,
-                 (long long)f->doc.head);
-        return FR_ERR_PARSE;
-    }
-    if (f->doc.head < pos) {
-        snprintf(msg, msg_size,
-                 "feed went backwards: its head is %lld but position %lld was applied"
-                 " (was the producer's database restored?)",
-                 (long long)f->doc.head, (long long)pos);
-        return FR_ERR_BACKWARDS;
-    }
-    f->head_etag[0] = '\0';
-    if ((f->doc.nentries > 0 && f->doc.entries[0].pub.position <= pos + (f->verified ? 1 : 0)) ||
-        (f->doc.head == pos && f->verified)) {
-        err = apply(f, f->doc.head, &applied);
-        if (err)
-            return err;
-        if (f->state.position == f->doc.head && f->verified)
-            snprintf(f->head_etag, sizeof f->head_etag, "%s", f->fetch.etag);
-        f->idle = applied == 0;
+    if (f->doc.archive && at_head) {
+        snprintf(msg, msg_size, "%.200s is an archive page (fh:archive), not the head of a feed",
+                 url);
+        err = FR_ERR_PARSE;
+    } else if (f->doc.archive) {
+        err = on_page(f, url, links);
     } else {
-        /* Behind: the pages before the head come first. */
-        f->state.head = f->doc.head;
+        err = on_head(f, url, links);
     }
-    return FR_OK;
+out:
+    for (int i = 0; i < FR__NRELS; i++)
+        free(links[i]);
+    return err;
 }
 
 enum fr_error fr_follower_step(struct fr_follower *f, int wait)
@@ -422,14 +860,6 @@ enum fr_error fr_follower_step(struct fr_follower *f, int wait)
     if (f->stop)
         return FR_ERR_STOPPED;
     return record(f, step(f, wait));
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 enum fr_error fr_follower_run(struct fr_follower *f)
@@ -458,6 +888,11 @@ enum fr_error fr_follower_run(struct fr_follower *f)
             continue;
         if (polling) {
             if (fr__sleep(f->cfg.poll_interval * 1000u, f->pipe[0], &f->stop))
+                break;
+        } else if (!f->head_etag[0]) {
+            /* A head served without an ETag cannot be long-polled: ask for
+             * it about once a second rather than in a tight loop. */
+            if (fr__sleep(1000, f->pipe[0], &f->stop))
                 break;
         } else if (long_poll && now_ms() - t0 < 1000) {
             /* A producer (or cache) that does not hold long-polls must not

@@ -1,18 +1,22 @@
 /*
  * follow.h - the follower: which document to fetch next, and applying it.
  *
- * The follower keeps in memory what it knows of the feed (page size P, last
- * head H seen, the head's ETag) and in the database its position. Each step
- * fetches one document:
- *  - the head, while P is unknown, when the next position is after the last
- *    full page, or after an archive page was missing; at the head and caught
- *    up, it is long-polled with If-None-Match;
- *  - otherwise archive page (position / P), the page holding the next
- *    position, and so on through the full pages.
- * Before applying anything after a restart, and after the producer could
- * not be reached, the follower reads the document that holds its stored
- * position, to check that the id there is still the one it applied (a
- * restored producer would have another).
+ * The follower keeps in memory what it knows of the feed (where its head
+ * is, the first position the head held when last read, the head's ETag, and
+ * where it is in a walk through the archive pages) and in the database its
+ * position. Each step fetches one document:
+ *  - the head (page_url NULL): at the head and caught up, it is long-polled
+ *    with If-None-Match;
+ *  - otherwise the archive page page_url, reached from the last document by
+ *    its prev-archive link (page_dir -1, the page must end at page_expect),
+ *    its next-archive link (+1, the page must start at page_expect), or
+ *    built from the pageSize hint (0).
+ * The walk goes back until the page holding the target (the position after
+ * the stored one; the stored one itself while it is unverified), applies it
+ * and goes forward to the head. Before applying anything after a restart,
+ * and after the producer could not be reached, the follower reads the
+ * document that holds its stored position, to check that the id there is
+ * still the one it applied (a restored producer would have another).
  */
 #ifndef FR_FOLLOW_H
 #define FR_FOLLOW_H
@@ -34,6 +38,7 @@ struct fr__handler {
 struct fr_follower {
     /* the configuration, defaults filled in; strings owned */
     struct fr_config cfg;
+    /* the configured URL, normalised */
     char *feed_url;
     struct fr__handler *handlers;
     size_t nhandlers;
@@ -43,21 +48,48 @@ struct fr_follower {
     struct fr__store store;
     /* the stored state, as of the last transaction */
     struct fr__state state;
-    /* page size, 0 until the head was read */
-    int64_t page_size;
+    /* where the head is: feed_url, then the current link as last given */
+    char *head_url;
+    /* the archive page to fetch next, NULL for the head */
+    char *page_url;
+    /* how page_url was reached (-1, +1, 0: see above) and the position its
+     * first (+1) or last (-1) entry must have */
+    int page_dir;
+    int64_t page_expect;
+    /* page_url was built from pageSize: its number and that page size */
+    int64_t jump_page, jump_size;
+    /* the pageSize hint was found wrong: walk */
+    int no_jump;
+    /* page_url is the head's prev-archive page (its last entry is the head
+     * position when the head document is empty and says nothing) */
+    int page_from_head;
+    /* prev-archive hops in this walk */
+    unsigned long hops;
+    /* the first position in the head document when last read (head + 1 if
+     * it was empty); 0 when unknown */
+    int64_t head_first;
+    /* the prev-archive page of an empty head as last read, and its last
+     * position: archive pages never change */
+    char *empty_head_prev;
+    int64_t empty_head_prev_last;
     /* ETag of the head document, kept only when every entry in it was
      * applied, so a 304 can never hide unapplied entries */
     char head_etag[256];
     /* whether the id at the stored position was checked against the feed */
     int verified;
-    /* fetch the head next (an archive page was missing) */
-    int force_head;
     /* the last step found nothing new at the head */
     int idle;
-    /* URL of the next request */
-    char *url;
-    size_t url_size;
-    char last_error[512];
+    char last_error[1024];
+    /* failures that could not be recorded (the database was busy): how
+     * many, the last message and when; written with the next success */
+    int64_t pending_errors;
+    char pending_error[1024];
+    char pending_at[21];
+    /* the busy handler: give up at once; when this wait began (ms) */
+    int busy_no_wait;
+    int64_t busy_since;
+    /* the connection's busy timeout before fr_follower_open(), in ms */
+    int saved_busy_timeout;
     /* set by fr_follower_stop(); pipe[1] wakes a sleeping follower */
     volatile sig_atomic_t stop;
     int pipe[2];

@@ -107,32 +107,84 @@ static void entry(struct out *o, const struct bs_shared *sh, long long pos)
          sh->id_prefix, pos, type, type, pos, type, cust, pos, type);
 }
 
+/* Writes the href of archive page n (n < 0: the head) as seen from the
+ * document of page `from` (from < 0: the head), in the shape sh->links asks. */
+static void href(struct out *o, const struct bs_shared *sh, long long from, long long n)
+{
+    switch (sh->links) {
+    case BS_LINKS_RELATIVE:
+        /* The head is /feeds/x, pages are /archive/2026-11-N.xml. */
+        if (n < 0)
+            putf(o, from < 0 ? "x" : "../feeds/x");
+        else
+            putf(o, from < 0 ? "../archive/2026-11-%lld.xml" : "2026-11-%lld.xml", n);
+        break;
+    case BS_LINKS_ABSOLUTE:
+        putf(o, "http://127.0.0.1:%d/feeds/x", sh->port);
+        if (n >= 0)
+            putf(o, "/pages/%lld", n);
+        break;
+    default:
+        putf(o, "/feeds/x");
+        if (n >= 0)
+            putf(o, "/pages/%lld", n);
+        break;
+    }
+}
+
+static void put_link(struct out *o, const struct bs_shared *sh, const char *rel, long long from,
+                     long long n)
+{
+    putf(o, "<link rel=\"%s\" href=\"", rel);
+    href(o, sh, from, n);
+    putf(o, "\"/>\n");
+}
+
+/* The archive page number in path, or -1 (not a page path), -2 (the
+ * head). */
+static long long page_of(const struct bs_shared *sh, const char *path)
+{
+    const char *prefix = sh->links == BS_LINKS_RELATIVE ? "/archive/2026-11-" : "/feeds/x/pages/";
+    size_t n = strlen(prefix);
+    char *end;
+    long long page;
+
+    if (strcmp(path, "/feeds/x") == 0)
+        return -2;
+    if (strncmp(path, prefix, n) != 0)
+        return -1;
+    page = strtoll(path + n, &end, 10);
+    if (end == path + n || page < 0)
+        return -1;
+    if (sh->links == BS_LINKS_RELATIVE ? strcmp(end, ".xml") != 0 : *end != '\0')
+        return -1;
+    return page;
+}
+
 /* Serves the synthetic feed: head or archive page by path, long-polls. */
 static void serve_feed(int fd, struct bs_shared *sh, const char *path, const char *inm, int wait)
 {
     long long count = sh->count, p = sh->page_size > 0 ? sh->page_size : 500;
-    long long first, last, page = -1;
-    char etag[64];
+    long long first, last, page = page_of(sh, path);
+    char etag[128];
     struct out o = {0};
 
-    if (strncmp(path, "/feeds/x/pages/", 15) == 0) {
-        char *end;
-        page = strtoll(path + 15, &end, 10);
-        if (*end || page < 0 || (page + 1) * p > count) {
-            respond(fd, 404, "text/plain", NULL, "no such page\n", 13);
-            return;
-        }
-    } else if (strcmp(path, "/feeds/x") != 0) {
+    if (page == -1) {
         respond(fd, 404, "text/plain", NULL, "no such feed\n", 13);
         return;
     }
+    if (page >= 0 && (page + 1) * p > count) {
+        respond(fd, 404, "text/plain", NULL, "no such page\n", 13);
+        return;
+    }
     if (page < 0) {
-        snprintf(etag, sizeof etag, "\"h%lld-%s\"", count, sh->id_prefix);
+        page = -1;
+        snprintf(etag, sizeof etag, "\"h%lld-%s-%s\"", count, sh->id_prefix, sh->feed_id);
         for (int i = 0; inm && wait > 0 && strcmp(inm, etag) == 0 && i < wait * 100; i++) {
             struct timespec ts = {0, 10 * 1000 * 1000};
             nanosleep(&ts, NULL);
             count = sh->count;
-            snprintf(etag, sizeof etag, "\"h%lld-%s\"", count, sh->id_prefix);
+            snprintf(etag, sizeof etag, "\"h%lld-%s-%s\"", count, sh->id_prefix, sh->feed_id);
         }
         if (inm && strcmp(inm, etag) == 0) {
             respond(fd, 304, NULL, etag, "", 0);
@@ -146,19 +198,41 @@ static void serve_feed(int fd, struct bs_shared *sh, const char *path, const cha
         last = page * p + p;
     }
     put(&o, feed_open, sizeof feed_open - 1);
-    putf(&o, "<title>x</title><id>urn:x:feeds:x</id><updated>2024-01-01T00:00:00Z</updated>\n");
-    putf(&o, "<link rel=\"self\" href=\"%s\"/><link rel=\"current\" href=\"/feeds/x\"/>\n", path);
-    if (page >= 0)
-        putf(&o, "<fh:archive/><link rel=\"next-archive\" href=\"/feeds/x/pages/%lld\"/>\n",
-             page + 1);
-    putf(&o, "<f:pageSize>%lld</f:pageSize>\n", p);
-    if (page < 0)
-        putf(&o, "<f:head>%lld</f:head>\n", count);
+    putf(&o, "<title>x</title><id>%s</id><updated>2024-01-01T00:00:00Z</updated>\n", sh->feed_id);
+    put_link(&o, sh, "self", page, page);
+    put_link(&o, sh, "current", page, -1);
+    if (page >= 0) {
+        putf(&o, "<fh:archive/>\n");
+        if (page > 0)
+            put_link(&o, sh, "prev-archive", page, page - 1);
+        put_link(&o, sh, "next-archive", page, page + 1);
+    } else if (sh->head_prev_href[0]) {
+        putf(&o, "<link rel=\"prev-archive\" href=\"%s\"/>\n", sh->head_prev_href);
+    } else if (count >= p) {
+        put_link(&o, sh, "prev-archive", -1, count / p - 1);
+    }
+    if (!sh->no_hints) {
+        putf(&o, "<f:pageSize>%lld</f:pageSize>\n", sh->lie_page_size ? sh->lie_page_size : p);
+        if (page < 0)
+            putf(&o, "<f:head>%lld</f:head>\n", count);
+    }
     for (long long i = first; i <= last; i++)
         entry(&o, sh, i);
     put(&o, "</feed>\n", 8);
     respond(fd, 200, "application/atom+xml", etag, o.p, o.len);
     free(o.p);
+}
+
+/* Serves the BS_FILES document at path, or 404. */
+static void serve_file(int fd, const struct bs_shared *sh, const char *path)
+{
+    for (int i = 0; i < sh->nfiles; i++)
+        if (strcmp(sh->files[i].path, path) == 0) {
+            respond(fd, 200, "application/atom+xml", NULL, sh->raw + sh->files[i].off,
+                    sh->files[i].len);
+            return;
+        }
+    respond(fd, 404, "text/plain", NULL, "no such document\n", 17);
 }
 
 static void serve_huge(int fd, int with_length)
@@ -231,6 +305,7 @@ static void serve(int lfd, struct bs_shared *sh)
         if (fd < 0)
             continue;
         if (read_request(fd, path, sizeof path, inm, sizeof inm, &wait) == 0) {
+            snprintf(sh->last_path, sizeof sh->last_path, "%s", path);
             __atomic_add_fetch(&sh->requests, 1, __ATOMIC_SEQ_CST);
             switch (sh->mode) {
             case BS_FEED:
@@ -259,6 +334,9 @@ static void serve(int lfd, struct bs_shared *sh)
             case BS_HUGE_NOLEN:
                 serve_huge(fd, sh->mode == BS_HUGE);
                 break;
+            case BS_FILES:
+                serve_file(fd, sh, path);
+                break;
             default:
                 break;
             }
@@ -281,6 +359,7 @@ static void start(struct bs_server *s)
     ck_assert_int_eq(listen(fd, 16), 0);
     ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
     s->port = ntohs(a.sin_port);
+    s->sh->port = s->port;
     s->pid = fork();
     ck_assert_int_ge(s->pid, 0);
     if (s->pid == 0) {
@@ -301,6 +380,7 @@ void bs_start(struct bs_server *s, int port)
     s->sh->mode = BS_FEED;
     s->sh->page_size = 500;
     snprintf(s->sh->id_prefix, sizeof s->sh->id_prefix, "a");
+    snprintf(s->sh->feed_id, sizeof s->sh->feed_id, "urn:x:feeds:x");
     s->port = port;
     start(s);
 }
@@ -338,6 +418,43 @@ void bs_raw(struct bs_server *s, int status, const char *content_type, const cha
     memcpy(s->sh->raw, body, n);
     s->sh->raw_len = n;
     s->sh->mode = BS_RAW;
+}
+
+void bs_file(struct bs_server *s, const char *path, const char *body)
+{
+    struct bs_shared *sh = s->sh;
+    struct bs_file *file = NULL;
+    char port[16];
+    size_t n = 0, len = strlen(body), used = 0;
+
+    snprintf(port, sizeof port, "%d", s->port);
+    for (int i = 0; i < sh->nfiles; i++) {
+        if (strcmp(sh->files[i].path, path) == 0)
+            file = &sh->files[i];
+        else if (sh->files[i].off + sh->files[i].len > used)
+            used = sh->files[i].off + sh->files[i].len;
+    }
+    if (!file) {
+        ck_assert_int_lt(sh->nfiles, BS_MAX_FILES);
+        file = &sh->files[sh->nfiles++];
+        snprintf(file->path, sizeof file->path, "%s", path);
+    }
+    /* A replaced document goes after every other, so none is overwritten. */
+    file->off = used;
+    for (size_t i = 0; i < len; i++) {
+        const char *add = &body[i];
+        size_t k = 1;
+
+        if (body[i] == '%' && body[i + 1] == 'd') {
+            add = port;
+            k = strlen(port);
+            i++;
+        }
+        ck_assert_uint_lt(used + n + k, sizeof sh->raw);
+        memcpy(sh->raw + used + n, add, k);
+        n += k;
+    }
+    file->len = n;
 }
 
 const char *bs_url(const struct bs_server *s)

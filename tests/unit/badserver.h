@@ -7,8 +7,11 @@
  * with the child, so it can switch the producer between good and bad at any
  * moment. In BS_FEED mode it serves a synthetic feed of `count` entries
  * with page size `page_size` the way DESIGN.md section 5 describes (head,
- * full archive pages, 404 for others, ETag, long-poll); the other modes are
- * the faults.
+ * full archive pages linked by prev-archive and next-archive, 404 for
+ * others, ETag, long-poll), optionally in other shapes another producer
+ * might use (no hints, archive pages at other URLs, relative or absolute
+ * links); BS_FILES serves documents written by hand, by path; the other
+ * modes are the faults.
  */
 #ifndef BADSERVER_H
 #define BADSERVER_H
@@ -24,6 +27,22 @@ enum bs_mode {
     BS_HUGE,       /* a 100 MB document with its Content-Length */
     BS_HUGE_NOLEN, /* an endless document without Content-Length */
     BS_CLOSE,      /* close the connection without a word */
+    BS_FILES,      /* the documents added with bs_file(), by path; 404 for others */
+};
+
+/* Where BS_FEED's archive pages live and how its links are written. */
+enum bs_links {
+    BS_LINKS_PATH,     /* /feeds/x/pages/N, written as absolute paths */
+    BS_LINKS_RELATIVE, /* /archive/2026-11-N.xml, written relative to each document */
+    BS_LINKS_ABSOLUTE, /* /feeds/x/pages/N, written as http://127.0.0.1:PORT/... */
+};
+
+#define BS_MAX_FILES 16
+
+/* A document of BS_FILES: its path and its body in raw[off .. off + len). */
+struct bs_file {
+    char path[128];
+    size_t off, len;
 };
 
 /* What the test and the child share. */
@@ -40,8 +59,23 @@ struct bs_shared {
     volatile int skip_every;
     /* the entry at this position has customerId "refuse" (0: none) */
     volatile long long refuse_at;
-    /* requests received so far */
+    /* the feed's <id> (default "urn:x:feeds:x") */
+    char feed_id[64];
+    /* leave out f:pageSize and f:head */
+    volatile int no_hints;
+    /* advertise this f:pageSize instead of the real one (0: the real one) */
+    volatile int lie_page_size;
+    volatile int links;
+    /* when set, the head's prev-archive href is this instead */
+    char head_prev_href[192];
+    /* the port, for BS_LINKS_ABSOLUTE */
+    volatile int port;
+    /* requests received so far, and the path of the last one */
     volatile int requests;
+    char last_path[1024];
+    /* BS_FILES */
+    struct bs_file files[BS_MAX_FILES];
+    volatile int nfiles;
     /* BS_RAW and BS_CUT body */
     size_t raw_len;
     char raw[256 * 1024];
@@ -69,6 +103,11 @@ void bs_free(struct bs_server *s);
 
 /* Sets BS_RAW with status, content type and body. */
 void bs_raw(struct bs_server *s, int status, const char *content_type, const char *body);
+
+/* Adds (or replaces) the document at path for BS_FILES, served as
+ * application/atom+xml without ETag, as a plain web server would; every %d
+ * in body is replaced by the port. Does not change the mode. */
+void bs_file(struct bs_server *s, const char *path, const char *body);
 
 /* The feed URL, "http://127.0.0.1:PORT/feeds/x", in a static buffer. */
 const char *bs_url(const struct bs_server *s);

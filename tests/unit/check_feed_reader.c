@@ -21,18 +21,29 @@ struct consumer {
     sqlite3 *db;
     struct fr_follower *f;
     struct bs_server srv;
+    /* the follower's feed URL (default bs_url()) */
+    char url[128];
+    /* on_thing asks to retry the entry at this position (0: none) */
+    long long retry_at;
+    /* fr_config.busy_timeout_ms of the follower (0: the default) */
+    unsigned busy_timeout_ms;
 };
 
-/* Inserts each entry into applied; refuses a customerId "refuse", and
- * fails if a field carries a local file's content. */
+/* Inserts each entry into applied; refuses a customerId "refuse", asks to
+ * retry the entry at consumer.retry_at, and fails if a field carries a
+ * local file's content. */
 static int on_thing(const struct fr_entry *e, sqlite3 *db, char *why, size_t why_size,
                     void *userdata)
 {
+    const struct consumer *c = userdata;
     sqlite3_stmt *st;
     const char *cust = fr_entry_field(e, "customerId");
     int rc;
 
-    (void)userdata;
+    if (c && c->retry_at == e->position) {
+        snprintf(why, why_size, "not now");
+        return FR_HANDLER_RETRY;
+    }
     if (cust && strcmp(cust, "refuse") == 0) {
         snprintf(why, why_size, "customer refuse is not allowed");
         return 1;
@@ -59,28 +70,33 @@ static int on_thing(const struct fr_entry *e, sqlite3 *db, char *why, size_t why
 static void open_follower(struct consumer *c)
 {
     struct fr_config cfg = {
-        .feed_url = bs_url(&c->srv),
+        .feed_url = c->url[0] ? c->url : bs_url(&c->srv),
         .db = c->db,
         .wait = 1,
         .connect_timeout = 1,
         .read_timeout = 1,
         .max_backoff_ms = 200,
+        .busy_timeout_ms = c->busy_timeout_ms,
     };
 
     fr_follower_close(c->f);
     c->f = NULL;
     ck_assert_int_eq(fr_follower_open(&cfg, &c->f), FR_OK);
-    ck_assert_int_eq(fr_follower_on(c->f, "Thing", on_thing, NULL), FR_OK);
+    ck_assert_int_eq(fr_follower_on(c->f, "Thing", on_thing, c), FR_OK);
 }
 
-static void consumer_init(struct consumer *c, long long count, int page_size)
+/* A consumer whose database is opened with open_flags added (such as
+ * SQLITE_OPEN_SHAREDCACHE), before the follower is opened. */
+static void consumer_init_flags(struct consumer *c, long long count, int page_size, int open_flags)
 {
     char *path;
 
     memset(c, 0, sizeof *c);
     c->dir = tk_tempdir();
     path = tk_path(c->dir, "consumer.db");
-    ck_assert_int_eq(sqlite3_open(path, &c->db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_open_v2(path, &c->db,
+                                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | open_flags, NULL),
+                     SQLITE_OK);
     free(path);
     ck_assert_int_eq(sqlite3_exec(c->db,
                                   "PRAGMA journal_mode=WAL;"
@@ -92,6 +108,59 @@ static void consumer_init(struct consumer *c, long long count, int page_size)
     c->srv.sh->count = count;
     c->srv.sh->page_size = page_size;
     open_follower(c);
+}
+
+static void consumer_init(struct consumer *c, long long count, int page_size)
+{
+    consumer_init_flags(c, count, page_size, 0);
+}
+
+/* A second connection to the consumer's database (caller closes). */
+static sqlite3 *other_connection(const struct consumer *c)
+{
+    char *path = tk_path(c->dir, "consumer.db");
+    sqlite3 *db;
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    free(path);
+    return db;
+}
+
+/* Stores position from (and entries 1..from as applied), as a follower of
+ * feed_id (NULL: a row of the version keyed by URL, which has no feed id)
+ * would have left them at the consumer's URL. */
+static void seed(struct consumer *c, long long from, const char *feed_id, const char *prefix)
+{
+    sqlite3_stmt *st;
+    char last[64];
+
+    snprintf(last, sizeof last, "urn:uuid:%s-%lld", prefix, from);
+    ck_assert_int_eq(sqlite3_prepare_v2(c->db,
+                                        feed_id ? "INSERT INTO feed_followers"
+                                                  " (feed_url, position, last_id, feed_id)"
+                                                  " VALUES (?1, ?2, ?3, ?4)"
+                                                : "INSERT INTO feed_followers"
+                                                  " (feed_url, position, last_id)"
+                                                  " VALUES (?1, ?2, ?3)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, c->url[0] ? c->url : bs_url(&c->srv), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_text(st, 3, from ? last : "", -1, SQLITE_TRANSIENT);
+    if (feed_id)
+        sqlite3_bind_text(st, 4, feed_id, -1, SQLITE_TRANSIENT);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    ck_assert_int_eq(sqlite3_prepare_v2(c->db,
+                                        "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL"
+                                        " SELECT i + 1 FROM k WHERE i < ?1)"
+                                        " INSERT INTO applied SELECT 'urn:uuid:a-' || i, i,"
+                                        " 'c' || i, i FROM k WHERE ?1 > 0",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, from);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
 }
 
 static void consumer_release(struct consumer *c)
@@ -108,10 +177,13 @@ static long long rows(const struct consumer *c)
     return tk_query_int(c->db, "SELECT count(*) FROM applied");
 }
 
-/* Steps until the follower reaches want (at most 100 steps). */
+/* Steps until the follower reaches want (at most 100 steps, or 4 a page
+ * more for a long walk). */
 static void catch_up(struct consumer *c, long long want)
 {
-    for (int i = 0; i < 100 && fr_follower_position(c->f) < want; i++) {
+    long long pages = want / (c->srv.sh->page_size > 0 ? c->srv.sh->page_size : 500);
+
+    for (long long i = 0; i < 100 + 4 * pages && fr_follower_position(c->f) < want; i++) {
         enum fr_error err = fr_follower_step(c->f, 0);
         ck_assert_msg(err == FR_OK, "step: %s: %s", fr_strerror(err), fr_follower_last_error(c->f));
     }
@@ -125,7 +197,8 @@ static void assert_applied(const struct consumer *c, long long n, long long skip
     ck_assert_int_eq(tk_query_int(c->db, "SELECT count(DISTINCT id) FROM applied"), n - skipped);
     if (n > 0)
         ck_assert_int_eq(tk_query_int(c->db, "SELECT max(pos) FROM applied"), n);
-    ck_assert_int_eq(tk_query_int(c->db, "SELECT count(*) FROM applied WHERE n != CAST(pos AS TEXT)"), 0);
+    ck_assert_int_eq(
+        tk_query_int(c->db, "SELECT count(*) FROM applied WHERE n != CAST(pos AS TEXT)"), 0);
     ck_assert_int_eq(tk_query_int(c->db, "SELECT position FROM feed_followers"), n);
 }
 
@@ -147,41 +220,64 @@ START_TEST(t_walk_from_zero)
 }
 END_TEST
 
-/* Starts from a stored position, as after a restart. */
-static void walk_from(long long from)
+/* The shapes of feed the follower must read alike: the project's own, one
+ * without hints, archive pages at other URLs with relative links, absolute
+ * links, and a pageSize hint that is wrong. */
+static const struct shape {
+    const char *name;
+    int no_hints, links, lie_page_size;
+} shapes[] = {
+    {"project", 0, BS_LINKS_PATH, 0},
+    {"no hints", 1, BS_LINKS_PATH, 0},
+    {"relative links, archive elsewhere", 1, BS_LINKS_RELATIVE, 0},
+    {"relative links with hints", 0, BS_LINKS_RELATIVE, 0},
+    {"absolute links", 0, BS_LINKS_ABSOLUTE, 0},
+    {"wrong pageSize hint", 0, BS_LINKS_PATH, 3},
+};
+#define NSHAPES (int)(sizeof shapes / sizeof shapes[0])
+static const long long froms[] = {0, 7, 10, 20, 23};
+#define NFROMS (int)(sizeof froms / sizeof froms[0])
+
+/* Starts from a stored position (as after a restart), in one shape: every
+ * entry after it applied once, and the follower goes on as the feed grows. */
+START_TEST(t_walk)
 {
+    const struct shape *sh = &shapes[_i / NFROMS];
+    long long from = froms[_i % NFROMS];
     struct consumer c;
-    char sql[256];
 
     consumer_init(&c, 23, 5);
-    snprintf(sql, sizeof sql,
-             "UPDATE feed_followers SET position = %lld, last_id = 'urn:uuid:a-%lld';"
-             "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < %lld)"
-             " INSERT INTO applied SELECT 'urn:uuid:a-' || i, i, 'c' || i, i FROM k",
-             from, from, from);
-    ck_assert_int_eq(sqlite3_exec(c.db, sql, NULL, NULL, NULL), SQLITE_OK);
-    open_follower(&c);
+    c.srv.sh->no_hints = sh->no_hints;
+    c.srv.sh->links = sh->links;
+    c.srv.sh->lie_page_size = sh->lie_page_size;
+    if (from > 0) {
+        seed(&c, from, "urn:x:feeds:x", "a");
+        open_follower(&c);
+    }
     ck_assert_int_eq(fr_follower_position(c.f), from);
     catch_up(&c, 23);
     assert_applied(&c, 23, 0);
+    ck_assert_str_eq(fr_follower_feed_id(c.f), "urn:x:feeds:x");
+    c.srv.sh->count = 37;
+    catch_up(&c, 37);
+    assert_applied(&c, 37, 0);
+    ck_assert_msg(tk_query_int(c.db, "SELECT count(*) FROM feed_followers") == 1, "%s", sh->name);
     consumer_release(&c);
 }
-
-START_TEST(t_walk_from_7)
-{
-    walk_from(7);
-}
 END_TEST
 
-START_TEST(t_walk_from_10)
+/* A long walk back through 150 pages without hints: bounded by the
+ * positions, it reaches page 0 and comes forward again. */
+START_TEST(t_long_walk)
 {
-    walk_from(10);
-}
-END_TEST
+    struct consumer c;
 
-START_TEST(t_walk_from_23)
-{
-    walk_from(23);
+    consumer_init(&c, 301, 2);
+    c.srv.sh->no_hints = 1;
+    c.srv.sh->links = BS_LINKS_RELATIVE;
+    catch_up(&c, 301);
+    assert_applied(&c, 301, 0);
+    consumer_release(&c);
 }
 END_TEST
 
@@ -209,7 +305,8 @@ static void fault(bad_fn *make_bad, enum fr_error want)
         ck_assert_int_eq(fr_follower_position(c.f), 0);
     }
     ck_assert_int_ge(tk_query_int(c.db, "SELECT errors FROM feed_followers"), 3);
-    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers WHERE last_error != ''"), 1);
+    ck_assert_int_eq(
+        tk_query_int(c.db, "SELECT count(*) FROM feed_followers WHERE last_error != ''"), 1);
     if (c.srv.pid == 0)
         bs_restart(&c.srv);
     c.srv.sh->mode = BS_FEED;
@@ -246,7 +343,7 @@ static void bad_close(struct consumer *c)
 static const char good_head[] =
     "<?xml version=\"1.0\"?>\n"
     "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">"
-    "<f:pageSize>5</f:pageSize><f:head>2</f:head>"
+    "<id>urn:x:feeds:x</id><f:pageSize>5</f:pageSize><f:head>2</f:head>"
     "<entry><id>urn:uuid:a-1</id><f:position>1</f:position><content type=\"application/xml\">"
     "<Thing><customerId>c1</customerId><n>1</n></Thing></content></entry>"
     "<entry><id>urn:uuid:a-2</id><f:position>2</f:position><content type=\"application/xml\">"
@@ -273,7 +370,8 @@ static void bad_xml(struct consumer *c)
 {
     bs_raw(&c->srv, 200, "application/atom+xml",
            "<?xml version=\"1.0\"?><feed xmlns=\"http://www.w3.org/2005/Atom\" "
-           "xmlns:f=\"urn:x-feed-integration:1\"><f:pageSize>5</f:pageSize><f:head>2</f:head>"
+           "xmlns:f=\"urn:x-feed-integration:1\"><id>urn:x:feeds:x</id><f:pageSize>5</"
+           "f:pageSize><f:head>2</f:head>"
            "<entry><id>urn:uuid:a-1</id><f:position>1</f:position><content>"
            "<Thing><customerId>c1</customerId><n>1</n></Thing></content></entry>"
            "<entry><id>urn:uuid:a-2</id><f:position>2</f:position><content>"
@@ -307,7 +405,7 @@ static void bad_laughs(struct consumer *c)
            " <!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n"
            "]>\n"
            "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">"
-           "<f:pageSize>5</f:pageSize><f:head>1</f:head>"
+           "<id>urn:x:feeds:x</id><f:pageSize>5</f:pageSize><f:head>1</f:head>"
            "<entry><id>urn:uuid:a-1</id><f:position>1</f:position><content>"
            "<Thing><customerId>&lol9;</customerId><n>1</n></Thing></content></entry></feed>");
 }
@@ -318,7 +416,7 @@ static void bad_xxe(struct consumer *c)
            "<?xml version=\"1.0\"?>\n"
            "<!DOCTYPE feed [ <!ENTITY xxe SYSTEM \"file:///etc/passwd\"> ]>\n"
            "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">"
-           "<f:pageSize>5</f:pageSize><f:head>1</f:head>"
+           "<id>urn:x:feeds:x</id><f:pageSize>5</f:pageSize><f:head>1</f:head>"
            "<entry><id>urn:uuid:a-1</id><f:position>1</f:position><content>"
            "<Thing><customerId>&xxe;</customerId><n>1</n></Thing></content></entry></feed>");
 }
@@ -328,7 +426,7 @@ static void bad_undeclared_entity(struct consumer *c)
     bs_raw(&c->srv, 200, "application/atom+xml",
            "<?xml version=\"1.0\"?>\n"
            "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">"
-           "<f:pageSize>5</f:pageSize><f:head>1</f:head>"
+           "<id>urn:x:feeds:x</id><f:pageSize>5</f:pageSize><f:head>1</f:head>"
            "<entry><id>urn:uuid:a-1</id><f:position>1</f:position><content>"
            "<Thing><customerId>&xxe;</customerId><n>1</n></Thing></content></entry></feed>");
 }
@@ -362,7 +460,7 @@ static void bad_gap(struct consumer *c)
 {
     bs_raw(&c->srv, 200, "application/atom+xml",
            "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">"
-           "<f:pageSize>5</f:pageSize><f:head>3</f:head>"
+           "<id>urn:x:feeds:x</id><f:pageSize>5</f:pageSize><f:head>3</f:head>"
            "<entry><id>urn:uuid:a-1</id><f:position>1</f:position><content>"
            "<Thing><customerId>c1</customerId><n>1</n></Thing></content></entry>"
            "<entry><id>urn:uuid:a-3</id><f:position>3</f:position><content>"
@@ -373,7 +471,7 @@ static void bad_no_position(struct consumer *c)
 {
     bs_raw(&c->srv, 200, "application/atom+xml",
            "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">"
-           "<f:pageSize>5</f:pageSize><f:head>1</f:head>"
+           "<id>urn:x:feeds:x</id><f:pageSize>5</f:pageSize><f:head>1</f:head>"
            "<entry><id>urn:uuid:a-1</id><f:position>one</f:position><content>"
            "<Thing><customerId>c1</customerId><n>1</n></Thing></content></entry></feed>");
 }
@@ -481,7 +579,8 @@ START_TEST(t_xxe_never_applied)
     consumer_init(&c, 0, 5);
     bad_xxe(&c);
     ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_PARSE);
-    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM applied WHERE customer LIKE '%root%'"), 0);
+    ck_assert_int_eq(
+        tk_query_int(c.db, "SELECT count(*) FROM applied WHERE customer LIKE '%root%'"), 0);
     ck_assert_ptr_null(strstr(fr_follower_last_error(c.f), "root:"));
     consumer_release(&c);
 }
@@ -518,7 +617,7 @@ START_TEST(t_refused)
     ck_assert_int_eq(fr_follower_run(c.f), FR_ERR_REFUSED);
     ck_assert_int_eq(rows(&c), 0);
     ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers"
-                                  " WHERE last_error LIKE '%refused entry 2%'"),
+                                        " WHERE last_error LIKE '%refused entry 2%'"),
                      1);
     consumer_release(&c);
 }
@@ -554,7 +653,7 @@ START_TEST(t_backwards_head)
     ck_assert_int_eq(fr_follower_run(c.f), FR_ERR_BACKWARDS);
     assert_applied(&c, 23, 0);
     ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers"
-                                  " WHERE last_error LIKE '%backwards%'"),
+                                        " WHERE last_error LIKE '%backwards%'"),
                      1);
     consumer_release(&c);
 }
@@ -701,6 +800,7 @@ static void on_status(const struct fr_status *st, void *userdata)
     ck_assert_str_ne(st->last_success, "");
     ck_assert_str_ne(st->last_error, "");
     ck_assert_ptr_nonnull(strstr(st->feed_url, "/feeds/x"));
+    ck_assert_str_eq(st->feed_id, "urn:x:feeds:x");
     (*n)++;
 }
 
@@ -752,19 +852,763 @@ START_TEST(t_bad_arguments)
 }
 END_TEST
 
+/* ---- Links ------------------------------------------------------------ */
+
+/* Hrefs a head document may not send the follower to: another port, another
+ * host name for the same address, another scheme, a network-path reference
+ * to another host. The head otherwise holds entries 1..3, ready to apply. */
+static const char *const hostile_hrefs[] = {
+    "http://127.0.0.1:%d/feeds/x/pages/0",
+    "http://localhost:%d/feeds/x/pages/0",
+    "https://127.0.0.1:%d/feeds/x/pages/0",
+    "//evil.example/feeds/x/pages/0",
+    "file:///etc/passwd",
+};
+
+START_TEST(t_hostile_link_refused)
+{
+    struct consumer c;
+    struct bs_server other;
+    enum fr_error err;
+
+    consumer_init(&c, 3, 5);
+    bs_start(&other, 0);
+    other.sh->count = 3;
+    snprintf(c.srv.sh->head_prev_href, sizeof c.srv.sh->head_prev_href, hostile_hrefs[_i],
+             _i == 1 ? c.srv.port : other.port);
+    for (int i = 0; i < 2; i++) {
+        err = fr_follower_step(c.f, 0);
+        ck_assert_msg(err == FR_ERR_PARSE, "%s: got %s (%s)", c.srv.sh->head_prev_href,
+                      fr_strerror(err), fr_follower_last_error(c.f));
+        ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "prev-archive"));
+        ck_assert_int_eq(rows(&c), 0);
+        ck_assert_int_eq(fr_follower_position(c.f), 0);
+    }
+    ck_assert_int_eq(other.sh->requests, 0);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers"
+                                        " WHERE last_error LIKE '%prev-archive%' AND errors = 2"),
+                     1);
+    /* The producer fixes its links: everything flows. */
+    c.srv.sh->head_prev_href[0] = '\0';
+    catch_up(&c, 3);
+    assert_applied(&c, 3, 0);
+    bs_free(&other);
+    consumer_release(&c);
+}
+END_TEST
+
+/* A feed written by hand, the way another producer might: no f:pageSize or
+ * f:head, archive pages at URLs of its own choosing, relative and absolute
+ * links, an unknown entry type, unknown elements and attributes everywhere,
+ * entries without title, category or updated, a payload in a namespace. */
+static const char hand_a[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<feed xmlns=\"http://www.w3.org/2005/Atom\" "
+    "xmlns:fh=\"http://purl.org/syndication/history/1.0\""
+    " xmlns:f=\"urn:x-feed-integration:1\" xmlns:o=\"urn:example:other\">\n"
+    " <id>urn:example:hand</id><title>hand</title><o:colour>blue</o:colour>\n"
+    " <fh:archive/>\n"
+    " <link rel=\"self\" href=\"2026-11-a.xml\"/>\n"
+    " <link rel=\"next-archive\" href=\"/archive/2026-11-b.xml\" type=\"application/atom+xml\"/>\n"
+    " <link rel=\"current\" href=\"../feeds/x\"/>\n"
+    " <link rel=\"alternate\" href=\"http://elsewhere.example/\"/>\n"
+    " <entry><id>urn:uuid:a-1</id><f:position>1</f:position><o:rating>5</o:rating>"
+    "<content type=\"application/xml\"><Thing><customerId>c1</customerId><n>1</n>"
+    "<colour>red</colour></Thing></content></entry>\n"
+    " <entry><id>urn:uuid:a-2</id><title>Thing</title><f:position>2</f:position>"
+    "<content type=\"application/xml\"><t:Thing xmlns:t=\"urn:example:things\" version=\"1\""
+    " extra=\"yes\"><t:customerId>c2</t:customerId><t:n>2</t:n></t:Thing></content></entry>\n"
+    "</feed>\n";
+static const char hand_b[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<feed xmlns=\"http://www.w3.org/2005/Atom\" "
+    "xmlns:fh=\"http://purl.org/syndication/history/1.0\""
+    " xmlns:f=\"urn:x-feed-integration:1\">\n"
+    " <id>urn:example:hand</id>\n"
+    " <fh:archive/>\n"
+    " <link rel=\"prev-archive\" href=\"2026-11-a.xml\"/>\n"
+    " <link rel=\"next-archive\" href=\"http://127.0.0.1:%d/feeds/x\"/>\n"
+    " <link rel=\"current\" href=\"http://127.0.0.1:%d/feeds/x\"/>\n"
+    " <entry><id>urn:uuid:a-3</id><f:position>3</f:position><content type=\"application/xml\">"
+    "<SomethingNew><what>ever</what></SomethingNew></content></entry>\n"
+    " <entry><id>urn:uuid:a-4</id><f:position>4</f:position><content type=\"application/xml\">"
+    "<Thing version=\"2\"><customerId>c4</customerId><n>4</n><nested><deeper>x</deeper></nested>"
+    "</Thing></content></entry>\n"
+    "</feed>\n";
+static const char hand_head[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">\n"
+    " <id>\n   urn:example:hand\n </id>\n"
+    " <link rel=\"self\" href=\"x\"/><link rel=\"current\" href=\"/feeds/x\"/>\n"
+    " <link rel=\"prev-archive\" href=\"../archive/2026-11-b.xml?from=head&amp;v=1\"/>\n"
+    " <entry><id>urn:uuid:a-5</id><f:position>5</f:position><content type=\"application/xml\">"
+    "<Thing><customerId>c5</customerId><n>5</n></Thing></content></entry>\n"
+    " <entry><id>urn:uuid:a-6</id><f:position>6</f:position><content type=\"application/xml\">"
+    "<Thing><customerId>c6</customerId><n>6</n></Thing></content></entry>\n"
+    "%s"
+    "</feed>\n";
+
+/* The start of a hand-written document of feed urn:example:hand, and an
+ * entry of it at position n. */
+static const char hand_open[] =
+    "<?xml version=\"1.0\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\""
+    " xmlns:fh=\"http://purl.org/syndication/history/1.0\" xmlns:f=\"urn:x-feed-integration:1\">"
+    "<id>urn:example:hand</id>";
+#define ENTRY(n)                                                                                   \
+    "<entry><id>urn:uuid:a-" #n "</id><f:position>" #n "</f:position><content><Thing>"             \
+    "<customerId>c" #n "</customerId><n>" #n "</n></Thing></content></entry>"
+
+/* Serves the hand-written feed; extra (may be "") goes at the end of the
+ * head. The "?from=head&v=1" on the head's link must reach the server. */
+static void serve_hand(struct consumer *c, const char *extra)
+{
+    char head[4096];
+
+    snprintf(head, sizeof head, hand_head, extra);
+    bs_file(&c->srv, "/archive/2026-11-a.xml", hand_a);
+    bs_file(&c->srv, "/archive/2026-11-b.xml", hand_b);
+    bs_file(&c->srv, "/archive/2026-11-b.xml?from=head&v=1", hand_b);
+    bs_file(&c->srv, "/feeds/x", head);
+    c->srv.sh->mode = BS_FILES;
+}
+
+START_TEST(t_hand_written_feed)
+{
+    struct consumer c;
+
+    consumer_init(&c, 0, 5);
+    serve_hand(&c, "");
+    catch_up(&c, 6);
+    assert_applied(&c, 6, 1);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT skipped FROM feed_followers"), 1);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM applied WHERE pos = 3"), 0);
+    ck_assert_str_eq(fr_follower_feed_id(c.f), "urn:example:hand");
+    /* Caught up, a new entry in the head is applied by the next step. */
+    serve_hand(&c, " <entry><id>urn:uuid:a-7</id><f:position>7</f:position><content>"
+                   "<Thing><customerId>c7</customerId><n>7</n></Thing></content></entry>\n");
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK);
+    assert_applied(&c, 7, 1);
+    /* Restarted: the id at 7 is checked in the head. */
+    open_follower(&c);
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK);
+    ck_assert_int_eq(fr_follower_position(c.f), 7);
+    consumer_release(&c);
+
+    consumer_init(&c, 0, 5);
+    serve_hand(&c, "");
+    seed(&c, 1, "urn:example:hand", "a");
+    open_follower(&c);
+    catch_up(&c, 6);
+    assert_applied(&c, 6, 1);
+    consumer_release(&c);
+}
+END_TEST
+
+/* An empty head without f:head: its position is the last of its
+ * prev-archive page, read once (archive pages never change), so a follower
+ * caught up asks for the head alone. */
+START_TEST(t_empty_head_without_hints)
+{
+    struct consumer c;
+    char head[1024];
+    int before;
+
+    consumer_init(&c, 0, 5);
+    serve_hand(&c, "");
+    snprintf(head, sizeof head,
+             "%s<link rel=\"prev-archive\" href=\"/archive/2026-11-b.xml\"/></feed>", hand_open);
+    bs_file(&c.srv, "/feeds/x", head);
+    catch_up(&c, 4);
+    assert_applied(&c, 4, 1);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT head FROM feed_followers"), 4);
+    for (int i = 0; i < 3; i++) {
+        before = c.srv.sh->requests;
+        ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK);
+        ck_assert_int_eq(c.srv.sh->requests, before + 1);
+        ck_assert_str_eq(c.srv.sh->last_path, "/feeds/x");
+    }
+    consumer_release(&c);
+
+    /* The synthetic feed with an empty head: restarted at 10, the id at 10
+     * is checked in page 1; a head found behind by that page is caught. */
+    consumer_init(&c, 10, 5);
+    c.srv.sh->no_hints = 1;
+    c.srv.sh->links = BS_LINKS_RELATIVE;
+    catch_up(&c, 10);
+    open_follower(&c);
+    c.srv.sh->count = 12;
+    catch_up(&c, 12);
+    assert_applied(&c, 12, 0);
+    c.srv.sh->count = 10;
+    open_follower(&c);
+    ck_assert_int_eq(fr_follower_run(c.f), FR_ERR_BACKWARDS);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "head is 10"));
+    assert_applied(&c, 12, 0);
+    consumer_release(&c);
+}
+END_TEST
+
+/* A pageSize hint that agrees with the head but not with the pages: the
+ * page it jumps to holds less than it says, so the follower walks on from
+ * it, and stops trusting the hint. */
+START_TEST(t_misleading_page_size)
+{
+    static const char *const pages[] = {
+        "<fh:archive/><link rel=\"next-archive\" href=\"1\"/>" ENTRY(1),
+        "<fh:archive/><link rel=\"prev-archive\" href=\"0\"/><link rel=\"next-archive\" "
+        "href=\"2\"/>" ENTRY(2) ENTRY(3) ENTRY(4) ENTRY(5),
+        "<fh:archive/><link rel=\"prev-archive\" href=\"1\"/><link rel=\"next-archive\" "
+        "href=\"3\"/>" ENTRY(6),
+    };
+    char path[64], doc[4096];
+    struct consumer c;
+
+    for (long long from = 0; from < 7; from++) {
+        consumer_init(&c, 0, 5);
+        for (int i = 0; i < 3; i++) {
+            snprintf(path, sizeof path, "/feeds/x/pages/%d", i);
+            snprintf(doc, sizeof doc, "%s%s</feed>", hand_open, pages[i]);
+            bs_file(&c.srv, path, doc);
+        }
+        snprintf(doc, sizeof doc,
+                 "%s<link rel=\"prev-archive\" href=\"/feeds/x/pages/2\"/>"
+                 "<f:pageSize>2</f:pageSize>" ENTRY(7) "</feed>",
+                 hand_open);
+        bs_file(&c.srv, "/feeds/x", doc);
+        c.srv.sh->mode = BS_FILES;
+        if (from > 0) {
+            seed(&c, from, "urn:example:hand", "a");
+            open_follower(&c);
+        }
+        catch_up(&c, 7);
+        assert_applied(&c, 7, 0);
+        consumer_release(&c);
+    }
+}
+END_TEST
+
+/* Archive pages whose links do not continue the positions are bad
+ * documents, and the follower never loops on them. */
+START_TEST(t_links_that_loop)
+{
+    char doc[4096];
+    struct consumer c;
+
+    consumer_init(&c, 0, 5);
+    snprintf(doc, sizeof doc,
+             "%s<fh:archive/><link rel=\"prev-archive\" href=\"/feeds/x/pages/0\"/>"
+             "<link rel=\"next-archive\" href=\"/feeds/x/pages/0\"/>" ENTRY(3) ENTRY(4) "</feed>",
+             hand_open);
+    bs_file(&c.srv, "/feeds/x/pages/0", doc);
+    snprintf(doc, sizeof doc,
+             "%s<link rel=\"prev-archive\" href=\"/feeds/x/pages/0\"/>" ENTRY(5) "</feed>",
+             hand_open);
+    bs_file(&c.srv, "/feeds/x", doc);
+    c.srv.sh->mode = BS_FILES;
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK); /* head: behind, go back */
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK); /* page 0 starts at 3: go back */
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_PARSE);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "prev-archive"));
+    ck_assert_int_eq(rows(&c), 0);
+    consumer_release(&c);
+}
+END_TEST
+
+/* ---- Identity ----------------------------------------------------------- */
+
+/* The same feed at another URL (another host name for the producer): the
+ * follower continues from the position stored for the feed. */
+START_TEST(t_same_feed_other_url)
+{
+    struct consumer c;
+
+    consumer_init(&c, 12, 5);
+    catch_up(&c, 12);
+    snprintf(c.url, sizeof c.url, "http://localhost:%d/feeds/x", c.srv.port);
+    open_follower(&c);
+    c.srv.sh->count = 17;
+    catch_up(&c, 17);
+    assert_applied(&c, 17, 0);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers"), 1);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers"
+                                        " WHERE feed_url LIKE 'http://localhost:%'"
+                                        " AND feed_id = 'urn:x:feeds:x'"),
+                     1);
+    /* And back again. */
+    c.url[0] = '\0';
+    open_follower(&c);
+    c.srv.sh->count = 18;
+    catch_up(&c, 18);
+    assert_applied(&c, 18, 0);
+    consumer_release(&c);
+}
+END_TEST
+
+/* Another feed at a URL whose state belongs to a feed stops the follower,
+ * applying nothing, also after a restart. */
+START_TEST(t_other_feed_at_known_url)
+{
+    struct consumer c;
+
+    consumer_init(&c, 3, 5);
+    catch_up(&c, 3);
+    snprintf(c.srv.sh->feed_id, sizeof c.srv.sh->feed_id, "urn:x:feeds:other");
+    c.srv.sh->count = 6;
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_OTHER_FEED);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "urn:x:feeds:other"));
+    ck_assert_int_eq(fr_follower_run(c.f), FR_ERR_OTHER_FEED);
+    open_follower(&c);
+    ck_assert_int_eq(fr_follower_run(c.f), FR_ERR_OTHER_FEED);
+    assert_applied(&c, 3, 0);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers"
+                                        " WHERE feed_id = 'urn:x:feeds:x'"
+                                        " AND last_error LIKE '%another feed%'"),
+                     1);
+    ck_assert_str_eq(fr_strerror(FR_ERR_OTHER_FEED),
+                     "the URL serves another feed than the one whose position is stored");
+    consumer_release(&c);
+}
+END_TEST
+
+/* An archive page of another feed, reached by a link, is a bad document
+ * (the follower is not stopped); the URL the state belongs to decides. */
+START_TEST(t_page_of_other_feed)
+{
+    struct consumer c;
+    char doc[2048];
+
+    consumer_init(&c, 0, 5);
+    serve_hand(&c, "");
+    snprintf(doc, sizeof doc, "%s", hand_b);
+    memcpy(strstr(doc, "urn:example:hand"), "urn:example:ohno", 16);
+    bs_file(&c.srv, "/archive/2026-11-b.xml?from=head&v=1", doc);
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK); /* head: behind */
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_PARSE);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "urn:example:ohno"));
+    ck_assert_int_eq(rows(&c), 0);
+    bs_file(&c.srv, "/archive/2026-11-b.xml?from=head&v=1", hand_b);
+    catch_up(&c, 6);
+    assert_applied(&c, 6, 1);
+    consumer_release(&c);
+}
+END_TEST
+
+/* A document without a feed id cannot be followed. */
+START_TEST(t_no_feed_id)
+{
+    struct consumer c;
+
+    consumer_init(&c, 0, 5);
+    bs_raw(&c.srv, 200, "application/atom+xml",
+           "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">"
+           "<entry><id>urn:uuid:a-1</id><f:position>1</f:position><content>"
+           "<Thing><customerId>c1</customerId><n>1</n></Thing></content></entry></feed>");
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_PARSE);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "feed <id>"));
+    ck_assert_int_eq(rows(&c), 0);
+    consumer_release(&c);
+}
+END_TEST
+
+/* The table as the version keyed by URL made it. */
+static const char old_schema[] = "CREATE TABLE feed_followers ("
+                                 " feed_url TEXT PRIMARY KEY,"
+                                 " position INTEGER NOT NULL DEFAULT 0,"
+                                 " last_id TEXT NOT NULL DEFAULT '',"
+                                 " head INTEGER NOT NULL DEFAULT 0,"
+                                 " skipped INTEGER NOT NULL DEFAULT 0,"
+                                 " errors INTEGER NOT NULL DEFAULT 0,"
+                                 " last_success TEXT NOT NULL DEFAULT '',"
+                                 " last_error TEXT NOT NULL DEFAULT '',"
+                                 " last_error_at TEXT NOT NULL DEFAULT '')";
+
+static void on_old_status(const struct fr_status *st, void *userdata)
+{
+    int *n = userdata;
+
+    ck_assert_int_eq(st->position, 7);
+    ck_assert_str_eq(st->feed_id, "");
+    (*n)++;
+}
+
+/* A consumer database with the old table and a row at position 7 of the
+ * feed (prefix: the entry ids it applied), the follower not yet open. */
+static void old_consumer(struct consumer *c, const char *prefix)
+{
+    consumer_init(c, 23, 5);
+    fr_follower_close(c->f);
+    c->f = NULL;
+    ck_assert_int_eq(sqlite3_exec(c->db, "DROP TABLE feed_followers", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(c->db, old_schema, NULL, NULL, NULL), SQLITE_OK);
+    seed(c, 7, NULL, prefix);
+}
+
+START_TEST(t_migrate_old_schema)
+{
+    struct consumer c;
+    int n = 0;
+
+    old_consumer(&c, "a");
+    ck_assert_int_eq(fr_status_list(c.db, on_old_status, &n), FR_OK);
+    ck_assert_int_eq(n, 1);
+    open_follower(&c);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM pragma_table_info('feed_followers')"
+                                        " WHERE name = 'feed_id'"),
+                     1);
+    ck_assert_int_eq(fr_follower_position(c.f), 7);
+    ck_assert_str_eq(fr_follower_feed_id(c.f), "");
+    catch_up(&c, 23);
+    assert_applied(&c, 23, 0);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers"
+                                        " WHERE feed_id = 'urn:x:feeds:x' AND position = 23"),
+                     1);
+    /* Opening it again changes nothing. */
+    open_follower(&c);
+    ck_assert_str_eq(fr_follower_feed_id(c.f), "urn:x:feeds:x");
+    ck_assert_int_eq(fr_follower_position(c.f), 23);
+    consumer_release(&c);
+}
+END_TEST
+
+/* A migrated row is checked at its position like after any restart: the
+ * producer behind it was restored with other entries. */
+START_TEST(t_migrate_checks_position)
+{
+    struct consumer c;
+
+    old_consumer(&c, "zzz");
+    open_follower(&c);
+    ck_assert_int_eq(fr_follower_run(c.f), FR_ERR_BACKWARDS);
+    ck_assert_int_eq(rows(&c), 7);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT position FROM feed_followers"), 7);
+    consumer_release(&c);
+}
+END_TEST
+
+/* The old version followed one feed at two URLs from two rows (the bug
+ * this identity fixes): the row further on is kept, nothing is applied
+ * twice more. */
+START_TEST(t_migrate_merges_two_urls)
+{
+    struct consumer c;
+    sqlite3_stmt *st;
+    char other[128];
+
+    old_consumer(&c, "a");
+    snprintf(other, sizeof other, "http://localhost:%d/feeds/x", c.srv.port);
+    ck_assert_int_eq(sqlite3_prepare_v2(c.db,
+                                        "INSERT INTO feed_followers (feed_url, position, last_id)"
+                                        " VALUES (?1, 4, 'urn:uuid:a-4')",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, other, -1, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    /* The row at 4 is identified first, then the one at 7 finds it. */
+    snprintf(c.url, sizeof c.url, "%s", other);
+    open_follower(&c);
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK);
+    ck_assert_int_eq(fr_follower_position(c.f), 4);
+    c.url[0] = '\0';
+    open_follower(&c);
+    catch_up(&c, 23);
+    assert_applied(&c, 23, 0);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers"), 1);
+    consumer_release(&c);
+}
+END_TEST
+
+/* ---- Busy databases ----------------------------------------------------- */
+
+/* Another connection holds the consumer's database (BEGIN EXCLUSIVE): the
+ * follower's own statements are busy; nothing is applied, the follower is
+ * not stopped, and once the lock is gone everything is applied and the
+ * error recorded with it. */
+START_TEST(t_busy_own_statements)
+{
+    struct consumer c;
+    sqlite3 *locker;
+    enum fr_error err;
+
+    consumer_init(&c, 12, 5);
+    c.busy_timeout_ms = 50;
+    open_follower(&c);
+    locker = other_connection(&c);
+    ck_assert_int_eq(sqlite3_exec(locker, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    /* A step may read only the head; every one that writes is busy. */
+    for (int i = 0, busy = 0; i < 5; i++) {
+        err = fr_follower_step(c.f, 0);
+        ck_assert_msg(err == FR_ERR_BUSY || err == FR_OK, "got %s (%s)", fr_strerror(err),
+                      fr_follower_last_error(c.f));
+        if (err == FR_ERR_BUSY) {
+            ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "busy"));
+            busy++;
+        }
+        if (i == 4)
+            ck_assert_int_ge(busy, 4);
+    }
+    ck_assert_int_eq(fr_follower_position(c.f), 0);
+    ck_assert_int_eq(tk_query_int(locker, "SELECT count(*) FROM applied"), 0);
+    /* The errors could not be written yet. */
+    ck_assert_int_eq(tk_query_int(locker, "SELECT count(*) FROM feed_followers WHERE errors > 0"),
+                     0);
+    ck_assert_int_eq(sqlite3_exec(locker, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    catch_up(&c, 12);
+    assert_applied(&c, 12, 0);
+    ck_assert_int_ge(tk_query_int(c.db, "SELECT errors FROM feed_followers"), 3);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM feed_followers"
+                                        " WHERE last_error LIKE '%busy%' AND last_error_at != ''"),
+                     1);
+    sqlite3_close(locker);
+    consumer_release(&c);
+}
+END_TEST
+
+/* In rollback-journal mode a reader holding its lock makes COMMIT busy. */
+START_TEST(t_busy_commit)
+{
+    struct consumer c;
+    sqlite3 *reader;
+    sqlite3_stmt *st;
+
+    consumer_init(&c, 3, 5);
+    ck_assert_int_eq(sqlite3_exec(c.db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL), SQLITE_OK);
+    c.busy_timeout_ms = 50;
+    open_follower(&c);
+    reader = other_connection(&c);
+    ck_assert_int_eq(sqlite3_prepare_v2(reader, "SELECT name FROM sqlite_schema", -1, &st, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_BUSY);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "commit"));
+    sqlite3_finalize(st);
+    ck_assert_int_eq(rows(&c), 0);
+    catch_up(&c, 3);
+    assert_applied(&c, 3, 0);
+    sqlite3_close(reader);
+    consumer_release(&c);
+}
+END_TEST
+
+/* Inserts each entry into side, a table another connection of the shared
+ * cache may be reading; refuses when the insert fails. */
+static int on_side(const struct fr_entry *e, sqlite3 *db, char *why, size_t why_size,
+                   void *userdata)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    (void)userdata;
+    if (sqlite3_prepare_v2(db, "INSERT INTO side (pos) VALUES (?1)", -1, &st, NULL) != SQLITE_OK) {
+        snprintf(why, why_size, "prepare failed");
+        return 1;
+    }
+    sqlite3_bind_int64(st, 1, e->position);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        snprintf(why, why_size, "insert failed");
+        return 1;
+    }
+    return 0;
+}
+
+/* A handler that refuses after its statement found the table locked is
+ * not refusing the entry: it is retried. */
+START_TEST(t_busy_in_handler)
+{
+    struct consumer c;
+    sqlite3 *reader;
+    sqlite3_stmt *st;
+    char *path;
+    enum fr_error err;
+
+    consumer_init_flags(&c, 3, 5, SQLITE_OPEN_SHAREDCACHE);
+    ck_assert_int_eq(sqlite3_exec(c.db,
+                                  "CREATE TABLE side (pos INTEGER); INSERT INTO side VALUES (0)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    fr_follower_close(c.f);
+    c.f = NULL;
+    ck_assert_int_eq(fr_follower_open(&(struct fr_config){.feed_url = bs_url(&c.srv),
+                                                          .db = c.db,
+                                                          .wait = 1,
+                                                          .connect_timeout = 1,
+                                                          .read_timeout = 1,
+                                                          .max_backoff_ms = 200},
+                                      &c.f),
+                     FR_OK);
+    ck_assert_int_eq(fr_follower_on(c.f, "Thing", on_side, NULL), FR_OK);
+    path = tk_path(c.dir, "consumer.db");
+    ck_assert_int_eq(
+        sqlite3_open_v2(path, &reader, SQLITE_OPEN_READWRITE | SQLITE_OPEN_SHAREDCACHE, NULL),
+        SQLITE_OK);
+    free(path);
+    ck_assert_int_eq(sqlite3_prepare_v2(reader, "SELECT pos FROM side", -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    for (int i = 0; i < 2; i++) {
+        err = fr_follower_step(c.f, 0);
+        ck_assert_msg(err == FR_ERR_BUSY, "got %s (%s)", fr_strerror(err),
+                      fr_follower_last_error(c.f));
+        ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "insert failed"));
+        ck_assert_int_eq(fr_follower_position(c.f), 0);
+    }
+    sqlite3_finalize(st);
+    catch_up(&c, 3);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM side"), 4);
+    sqlite3_close(reader);
+    consumer_release(&c);
+}
+END_TEST
+
+/* FR_HANDLER_RETRY: the document is rolled back and tried again, the
+ * entries before it in the document included; run() goes on. */
+START_TEST(t_handler_retry)
+{
+    struct consumer c;
+
+    consumer_init(&c, 4, 5);
+    c.retry_at = 3;
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_BUSY);
+        ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "not now"));
+        ck_assert_int_eq(rows(&c), 0);
+    }
+    c.retry_at = 0;
+    catch_up(&c, 4);
+    assert_applied(&c, 4, 0);
+    consumer_release(&c);
+}
+END_TEST
+
+/* A follower started while another connection holds the database opens
+ * (its table is current: it writes nothing) and applies once the lock is
+ * gone; a database that still needs the table is busy to open. */
+START_TEST(t_open_while_locked)
+{
+    struct consumer c;
+    struct fr_follower *f = (struct fr_follower *)1;
+    sqlite3 *locker, *fresh;
+    char *path;
+
+    consumer_init(&c, 3, 5);
+    c.busy_timeout_ms = 50;
+    locker = other_connection(&c);
+    ck_assert_int_eq(sqlite3_exec(locker, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    open_follower(&c);
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_BUSY);
+    ck_assert_int_eq(sqlite3_exec(locker, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(locker);
+    catch_up(&c, 3);
+    assert_applied(&c, 3, 0);
+
+    path = tk_path(c.dir, "fresh.db");
+    ck_assert_int_eq(sqlite3_open(path, &fresh), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_open(path, &locker), SQLITE_OK);
+    free(path);
+    ck_assert_int_eq(sqlite3_exec(locker, "BEGIN EXCLUSIVE; CREATE TABLE t (x)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(
+        fr_follower_open(
+            &(struct fr_config){.feed_url = bs_url(&c.srv), .db = fresh, .busy_timeout_ms = 50},
+            &f),
+        FR_ERR_BUSY);
+    ck_assert_ptr_null(f);
+    sqlite3_exec(locker, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(locker);
+    sqlite3_close(fresh);
+    consumer_release(&c);
+}
+END_TEST
+
+/* fr_follower_stop() ends a wait for a locked database at once, not when
+ * the (here 60 s) busy timeout runs out: the test case's 30 s timeout fails
+ * it otherwise. */
+START_TEST(t_stop_while_busy)
+{
+    struct consumer c;
+    struct runner r;
+    pthread_t th;
+    sqlite3 *locker;
+
+    consumer_init(&c, 3, 5);
+    c.busy_timeout_ms = 60000;
+    open_follower(&c);
+    locker = other_connection(&c);
+    ck_assert_int_eq(sqlite3_exec(locker, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    r.f = c.f;
+    ck_assert_int_eq(pthread_create(&th, NULL, run_thread, &r), 0);
+    /* Once the head is answered the follower waits for the lock. */
+    for (int64_t end = tk_now_ms() + 5000; c.srv.sh->requests < 1 && tk_now_ms() < end;)
+        usleep(10000);
+    ck_assert_int_ge(c.srv.sh->requests, 1);
+    fr_follower_stop(c.f);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(r.result, FR_ERR_STOPPED);
+    ck_assert_int_eq(tk_query_int(locker, "SELECT count(*) FROM applied"), 0);
+    sqlite3_exec(locker, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(locker);
+    consumer_release(&c);
+}
+END_TEST
+
+/* Any other database failure is a real fault: it stops the follower. */
+START_TEST(t_db_fault_is_fatal)
+{
+    struct consumer c;
+
+    consumer_init(&c, 3, 5);
+    catch_up(&c, 3);
+    ck_assert_int_eq(
+        sqlite3_exec(c.db,
+                     "CREATE TRIGGER no_save BEFORE UPDATE OF position ON feed_followers"
+                     " BEGIN SELECT RAISE(ABORT, 'saving is broken'); END",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    c.srv.sh->count = 4;
+    ck_assert_int_eq(fr_follower_run(c.f), FR_ERR_DB);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "saving is broken"));
+    assert_applied(&c, 3, 0);
+    consumer_release(&c);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("feed_reader");
     TCase *walk = tcase_create("walk"), *faults = tcase_create("faults"),
-          *rules = tcase_create("rules");
+          *rules = tcase_create("rules"), *links = tcase_create("links"),
+          *identity = tcase_create("identity"), *busy = tcase_create("busy");
 
     tcase_set_timeout(walk, 30);
     tcase_set_timeout(faults, 60);
     tcase_set_timeout(rules, 30);
+    tcase_set_timeout(links, 30);
+    tcase_set_timeout(identity, 30);
+    tcase_set_timeout(busy, 30);
     tcase_add_test(walk, t_walk_from_zero);
-    tcase_add_test(walk, t_walk_from_7);
-    tcase_add_test(walk, t_walk_from_10);
-    tcase_add_test(walk, t_walk_from_23);
+    tcase_add_loop_test(walk, t_walk, 0, NSHAPES * NFROMS);
+    tcase_add_test(walk, t_long_walk);
+    tcase_add_loop_test(links, t_hostile_link_refused, 0,
+                        (int)(sizeof hostile_hrefs / sizeof hostile_hrefs[0]));
+    tcase_add_test(links, t_hand_written_feed);
+    tcase_add_test(links, t_empty_head_without_hints);
+    tcase_add_test(links, t_misleading_page_size);
+    tcase_add_test(links, t_links_that_loop);
+    tcase_add_test(identity, t_same_feed_other_url);
+    tcase_add_test(identity, t_other_feed_at_known_url);
+    tcase_add_test(identity, t_no_feed_id);
+    tcase_add_test(identity, t_page_of_other_feed);
+    tcase_add_test(identity, t_migrate_old_schema);
+    tcase_add_test(identity, t_migrate_checks_position);
+    tcase_add_test(identity, t_migrate_merges_two_urls);
+    tcase_add_test(busy, t_busy_own_statements);
+    tcase_add_test(busy, t_busy_commit);
+    tcase_add_test(busy, t_busy_in_handler);
+    tcase_add_test(busy, t_handler_retry);
+    tcase_add_test(busy, t_db_fault_is_fatal);
+    tcase_add_test(busy, t_open_while_locked);
+    tcase_add_test(busy, t_stop_while_busy);
     tcase_add_test(faults, t_fault_down);
     tcase_add_test(faults, t_fault_500);
     tcase_add_test(faults, t_fault_503);
@@ -800,6 +1644,9 @@ static Suite *suite(void)
     suite_add_tcase(s, walk);
     suite_add_tcase(s, faults);
     suite_add_tcase(s, rules);
+    suite_add_tcase(s, links);
+    suite_add_tcase(s, identity);
+    suite_add_tcase(s, busy);
     return s;
 }
 

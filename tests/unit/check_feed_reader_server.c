@@ -5,6 +5,7 @@
  * copy (the feed goes backwards).
  */
 #include <check.h>
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -151,7 +152,8 @@ static void assert_applied(const struct env *e, long long n)
     ck_assert_int_eq(tk_query_int(e->cons, "SELECT count(*) FROM applied"), n);
     ck_assert_int_eq(tk_query_int(e->cons, "SELECT count(DISTINCT id) FROM applied"), n);
     ck_assert_int_eq(tk_query_int(e->cons, "SELECT max(pos) FROM applied"), n);
-    ck_assert_int_eq(tk_query_int(e->cons, "SELECT count(*) FROM applied WHERE customer IS NULL"), 0);
+    ck_assert_int_eq(tk_query_int(e->cons, "SELECT count(*) FROM applied WHERE customer IS NULL"),
+                     0);
     ck_assert_int_eq(tk_query_int(e->cons, "SELECT position FROM feed_followers"), n);
 }
 
@@ -170,11 +172,12 @@ static void walk_from(long long from)
     env_init(&e, 23, 0);
     if (from > 0) {
         ck_assert_int_eq(fs_feed_read(e.prod, "u", from, from, copy_id, id), FS_OK);
-        snprintf(sql, sizeof sql,
-                 "UPDATE feed_followers SET position = %lld, last_id = '%s';"
-                 "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < %lld)"
-                 " INSERT INTO applied SELECT 'x' || i, i, 'c' FROM k",
-                 from, id, from);
+        snprintf(
+            sql, sizeof sql,
+            "INSERT INTO feed_followers (feed_url, position, last_id) VALUES ('%s', %lld, '%s');"
+            "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < %lld)"
+            " INSERT INTO applied SELECT 'x' || i, i, 'c' FROM k",
+            e.url, from, id, from);
         ck_assert_int_eq(sqlite3_exec(e.cons, sql, NULL, NULL, NULL), SQLITE_OK);
         open_follower(&e, NULL);
     }
@@ -335,27 +338,171 @@ START_TEST(t_restored_older_copy)
 }
 END_TEST
 
-/* The restored copy has since grown past the stored position with other
- * entries: the id at the stored position differs. */
+/* The feed's id in the producer's database db. */
+static void feed_uuid(sqlite3 *db, char out[64])
+{
+    sqlite3_stmt *st;
+
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(db, "SELECT uuid FROM fs_feeds WHERE name = 'u'", -1, &st, NULL),
+        SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    snprintf(out, 64, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+}
+
+/* A producer database with n other entries; with uuid, of that feed id
+ * (as a copy of the same feed that went another way), else of its own. */
+static char *other_producer(struct env *e, int n, const char *uuid)
+{
+    char *path = tk_path(e->dir, "other.db");
+    sqlite3 *db;
+    sqlite3_stmt *st;
+
+    ck_assert_int_eq(fs_db_open(path, &db), FS_OK);
+    ck_assert_int_eq(fs_feed_declare(db, "u", 5), FS_OK);
+    append(db, n);
+    if (uuid) {
+        ck_assert_int_eq(
+            sqlite3_prepare_v2(db, "UPDATE fs_feeds SET uuid = ?1 WHERE name = 'u'", -1, &st, NULL),
+            SQLITE_OK);
+        sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+        ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return path;
+}
+
+/* The restored copy of the same feed has since grown past the stored
+ * position with other entries: the id at the stored position differs. */
 START_TEST(t_restored_copy_with_other_ids)
 {
     struct env e;
-    char *other;
-    sqlite3 *db;
+    char uuid[64], *other;
 
     env_init(&e, 18, 0);
     catch_up(&e, 18);
-    other = tk_path(e.dir, "other.db");
-    ck_assert_int_eq(fs_db_open(other, &db), FS_OK);
-    ck_assert_int_eq(fs_feed_declare(db, "u", 5), FS_OK);
-    append(db, 25);
-    sqlite3_close(db);
+    feed_uuid(e.prod, uuid);
+    other = other_producer(&e, 25, uuid);
     replace_producer(&e, other);
     open_follower(&e, NULL);
     ck_assert_int_eq(fr_follower_run(e.f), FR_ERR_BACKWARDS);
     ck_assert_ptr_nonnull(strstr(fr_follower_last_error(e.f), "id"));
     assert_applied(&e, 18);
     free(other);
+    env_release(&e);
+}
+END_TEST
+
+/* Another feed (another id) now answers at the URL: the follower stops,
+ * applying nothing of it, whether it was running or restarted. */
+START_TEST(t_other_feed_at_url)
+{
+    struct env e;
+    char *other;
+
+    env_init(&e, 18, 0);
+    catch_up(&e, 18);
+    other = other_producer(&e, 25, NULL);
+    replace_producer(&e, other);
+    ck_assert_int_eq(fr_follower_run(e.f), FR_ERR_OTHER_FEED);
+    open_follower(&e, NULL);
+    ck_assert_int_eq(fr_follower_run(e.f), FR_ERR_OTHER_FEED);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(e.f), "another feed"));
+    assert_applied(&e, 18);
+    free(other);
+    env_release(&e);
+}
+END_TEST
+
+static void on_status(const struct fr_status *st, void *userdata)
+{
+    ck_assert_str_eq(st->feed_id, userdata);
+    ck_assert_int_eq(st->position, 30);
+    ck_assert_ptr_nonnull(strstr(st->feed_url, "http://localhost:"));
+}
+
+/* The same feed reached by another host name continues from the position
+ * stored for it: nothing applied twice, one state, shown with its id. */
+START_TEST(t_same_feed_by_host_name)
+{
+    struct env e;
+    char uuid[64], id[80];
+
+    env_init(&e, 23, 0);
+    catch_up(&e, 23);
+    feed_uuid(e.prod, uuid);
+    snprintf(id, sizeof id, "urn:uuid:%s", uuid);
+    ck_assert_str_eq(fr_follower_feed_id(e.f), id);
+    snprintf(e.url, sizeof e.url, "http://localhost:%u/feeds/u", e.port);
+    open_follower(&e, NULL);
+    append(e.prod, 7);
+    catch_up(&e, 30);
+    assert_applied(&e, 30);
+    ck_assert_int_eq(tk_query_int(e.cons, "SELECT count(*) FROM feed_followers"), 1);
+    ck_assert_int_eq(fr_status_list(e.cons, on_status, id), FR_OK);
+    env_release(&e);
+}
+END_TEST
+
+/* The consumer's database held by another connection (BEGIN EXCLUSIVE, as
+ * `sqlite3 DB 'BEGIN EXCLUSIVE; ...'` would) while entries arrive: the
+ * running follower keeps trying and applies them once the lock is gone. */
+START_TEST(t_busy_while_running)
+{
+    struct env e;
+    struct runner r = {0};
+    struct fs_server_stats st0, st = {0};
+    pthread_t th;
+    sqlite3 *locker;
+    char *path;
+
+    env_init(&e, 3, 0);
+    fr_follower_close(e.f);
+    e.f = NULL;
+    ck_assert_int_eq(fr_follower_open(&(struct fr_config){.feed_url = e.url,
+                                                          .db = e.cons,
+                                                          .wait = 2,
+                                                          .connect_timeout = 1,
+                                                          .read_timeout = 2,
+                                                          .max_backoff_ms = 200,
+                                                          .busy_timeout_ms = 100},
+                                      &e.f),
+                     FR_OK);
+    ck_assert_int_eq(fr_follower_on(e.f, "UsageRecorded", on_usage, NULL), FR_OK);
+    r.f = e.f;
+    r.result = FR_OK;
+    ck_assert_int_eq(pthread_create(&th, NULL, run_thread, &r), 0);
+    ck_assert_int_eq(applied_now(&e, 3, 5000), 3);
+    path = tk_path(e.dir, "cons.db");
+    ck_assert_int_eq(sqlite3_open(path, &locker), SQLITE_OK);
+    free(path);
+    ck_assert_int_eq(sqlite3_exec(locker, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    fs_server_stats(e.srv, &st0);
+    append(e.prod, 4);
+    /* The follower meets the lock (the entries it fetched are not applied)
+     * and goes on trying, fetching the head again after each back-off:
+     * wait until it has tried three more times. */
+    for (int64_t end = tk_now_ms() + 10000; tk_now_ms() < end; usleep(20000)) {
+        fs_server_stats(e.srv, &st);
+        if (st.requests >= st0.requests + 3)
+            break;
+    }
+    ck_assert_uint_ge(st.requests, st0.requests + 3);
+    ck_assert_int_eq(tk_query_int(locker, "SELECT count(*) FROM applied"), 3);
+    ck_assert_int_eq(pthread_tryjoin_np(th, NULL), EBUSY); /* still following */
+    ck_assert_int_eq(sqlite3_exec(locker, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(applied_now(&e, 7, 5000), 7);
+    ck_assert_int_eq(pthread_tryjoin_np(th, NULL), EBUSY);
+    fr_follower_stop(e.f);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(r.result, FR_ERR_STOPPED);
+    assert_applied(&e, 7);
+    ck_assert_int_eq(tk_query_int(e.cons, "SELECT count(*) FROM feed_followers"
+                                          " WHERE errors > 0 AND last_error LIKE '%busy%'"),
+                     1);
+    sqlite3_close(locker);
     env_release(&e);
 }
 END_TEST
@@ -373,6 +520,9 @@ static Suite *suite(void)
     tcase_add_test(tc, t_token);
     tcase_add_test(tc, t_restored_older_copy);
     tcase_add_test(tc, t_restored_copy_with_other_ids);
+    tcase_add_test(tc, t_other_feed_at_url);
+    tcase_add_test(tc, t_same_feed_by_host_name);
+    tcase_add_test(tc, t_busy_while_running);
     suite_add_tcase(s, tc);
     return s;
 }
