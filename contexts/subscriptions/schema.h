@@ -13,6 +13,8 @@
 
 /* The name of the published feed (DESIGN.md section 6). */
 #define SUB_FEED "subscriptions"
+/* Entries per archive page of SUB_FEED in a new database (schema.c). */
+#define SUB_FEED_PAGE_SIZE 100
 
 /* The projection tables, in the order rebuild empties them. */
 extern const char *const SUB_PROJECTION_TABLES[];

@@ -131,10 +131,12 @@ enum fs_error fs_db_open(const char *path, sqlite3 **out);
 
 /*
  * Creates the feed tables in db if they are missing and declares the feed
- * name with page_size entries per archive page (0 means
- * FS_DEFAULT_PAGE_SIZE). Declaring an existing feed again with the same
- * page size does nothing; with another size it fails with FS_ERR_CONFLICT,
- * since archive pages already served must never change. A feed name is 1-64
+ * name with page_size entries per archive page. Declaring an existing feed
+ * again with the same page size does nothing; with another size it fails
+ * with FS_ERR_CONFLICT, since archive pages already served must never
+ * change. A page_size of 0 takes the existing feed's size, or
+ * FS_DEFAULT_PAGE_SIZE for a new feed, so a program can choose a size for
+ * new databases and keep the one of older databases. A feed name is 1-64
  * characters of [a-z0-9_-].
  */
 enum fs_error fs_feed_declare(sqlite3 *db, const char *feed, unsigned page_size);

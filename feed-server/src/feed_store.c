@@ -198,13 +198,20 @@ enum fs_error fs_feed_declare(sqlite3 *db, const char *feed, unsigned page_size)
 
     if (!db || !fs__feed_name_ok(feed) || page_size > 1000000)
         return FS_ERR_INVALID;
-    if (page_size == 0)
-        page_size = FS_DEFAULT_PAGE_SIZE;
     for (size_t i = 0; i < sizeof schema / sizeof schema[0]; i++) {
         if (exec1(db, schema[i]) != SQLITE_OK) {
             fs__log_db(db, "cannot create feed tables");
             return FS_ERR_DB;
         }
+    }
+    if (page_size == 0) {
+        /* 0: whatever the feed has, or the default for a new one. */
+        err = fs__feed_meta(db, feed, &meta);
+        if (err == FS_OK)
+            return FS_OK;
+        if (err != FS_ERR_NOT_FOUND)
+            return err;
+        page_size = FS_DEFAULT_PAGE_SIZE;
     }
     err = fs_new_event_id(id);
     if (err != FS_OK)

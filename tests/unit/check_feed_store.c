@@ -57,6 +57,9 @@ START_TEST(declare_is_idempotent_and_keeps_page_size)
     ck_assert_int_eq(fs_feed_declare(db, "usage", 5), FS_OK);
     ck_assert_int_eq(fs_feed_declare(db, "usage", 5), FS_OK);
     ck_assert_int_eq(fs_feed_declare(db, "usage", 6), FS_ERR_CONFLICT);
+    /* 0 keeps the size a feed has. */
+    ck_assert_int_eq(fs_feed_declare(db, "usage", 0), FS_OK);
+    ck_assert_int_eq(fs_feed_declare(db, "usage", 5), FS_OK);
     ck_assert_int_eq(fs_feed_declare(db, "other", 0), FS_OK);
     ck_assert_int_eq(fs_feed_declare(db, "other", FS_DEFAULT_PAGE_SIZE), FS_OK);
     ck_assert_int_eq(fs_feed_declare(db, "Bad Name", 5), FS_ERR_INVALID);
