@@ -143,4 +143,30 @@ month_invoiced() { [ "$(sqlite3 "$DB" "select count(*) from invoices where month
 check "serve invoices an ended month" eventually 10 month_invoiced
 expect_eq "and only customers registered by then" 0 "$(sqlite3 "$DB" "select count(*) from invoices where month = '$PREV' and customer_id = '$C'")"
 stop subs2
+# --- read-your-writes: right after a write's answer, the same client sees
+# its entry in the head (its position is the head's), under a new ETag (the
+# old one gets 200, not 304).
+start subs3 bin/subscriptions serve --listen "127.0.0.1:$PORT" --db "$DB"
+wait_http "$U/healthz"
+ryw_ok=0
+ryw_bad=""
+etag='"none"'
+curl -s -o "$T/head.xml" --max-time 10 "$U/feeds/subscriptions"
+head=$(sed -n 's:.*<f\:head>\([0-9]*\)</f\:head>.*:\1:p' "$T/head.xml")
+for i in $(seq 100); do
+    curl -s -o /dev/null --max-time 10 -X POST "$U/customers" -d "name=ryw-$i"
+    st=$(curl -s -o "$T/head.xml" -D "$T/head.h" -w '%{http_code}' --max-time 10 \
+        -H "If-None-Match: $etag" "$U/feeds/subscriptions")
+    new=$(grep -i '^etag:' "$T/head.h" | cut -d' ' -f2 | tr -d '\r')
+    now=$(sed -n 's:.*<f\:head>\([0-9]*\)</f\:head>.*:\1:p' "$T/head.xml")
+    if [ "$st" = 200 ] && [ "$new" != "$etag" ] && [ "$now" = $((head + 1)) ]; then
+        ryw_ok=$((ryw_ok + 1))
+    else
+        ryw_bad="write $i: HTTP $st"
+    fi
+    etag=$new
+    head=$now
+done
+expect_eq "the head shows each of 100 writes at once, under a new ETag" "100" "$ryw_ok${ryw_bad:+ ($ryw_bad)}"
+
 finish
