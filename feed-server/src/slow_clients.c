@@ -57,13 +57,15 @@ static void sweep(struct fs__slow_clients *sc)
         /* Shutting the socket down (not closing it: libmicrohttpd owns the
          * descriptor) makes its next read fail, and it closes the
          * connection as one the client dropped. */
-        shutdown(c->fd, SHUT_RDWR);
         c->cut = 1;
         n++;
+        /* Counted before the client can see the cut, so that whoever sees
+         * it also sees it counted. */
+        atomic_fetch_add(&sc->cut, 1);
+        shutdown(c->fd, SHUT_RDWR);
     }
     pthread_mutex_unlock(&sc->lock);
     if (n) {
-        atomic_fetch_add(&sc->cut, n);
         fs__log("warn", "cut connections that were too slow to send their request", "count=%u", n);
     }
 }
