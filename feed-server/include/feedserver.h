@@ -98,6 +98,7 @@ enum fs_error {
     FS_ERR_CONFLICT, /* the feed exists with another page size, or the event id is taken */
     FS_ERR_LISTEN,   /* the server could not bind or start */
     FS_ERR_TEXT,     /* a value is not text a feed can carry (fs_text_check()) */
+    FS_ERR_TOO_LARGE,/* a document, entry or reply would pass the library's size cap */
 };
 
 /* A short English description of err; never NULL, never to be freed. */

@@ -68,7 +68,7 @@ enum fs_error fs__page_digest(sqlite3 *db, const struct fs__feed_meta *meta, int
 /* Gathers the stored entries of a document, and the updated time and id
  * of the last. */
 struct gather {
-    struct fs__buf xml;
+    struct dynbuf xml;
     char updated[48];
     char id[201];
 };
@@ -77,10 +77,10 @@ static int gather_entry(const struct fs_entry *e, void *userdata)
 {
     struct gather *g = userdata;
 
-    fs__buf_adds(&g->xml, e->xml);
+    dynbuf_adds(&g->xml, e->xml);
     snprintf(g->updated, sizeof g->updated, "%s", e->updated);
     snprintf(g->id, sizeof g->id, "%s", e->id);
-    return g->xml.oom;
+    return dynbuf_error(&g->xml) != DYNBUF_OK;
 }
 
 static int last_entry(const struct fs_entry *e, void *userdata)
@@ -93,11 +93,11 @@ static int last_entry(const struct fs_entry *e, void *userdata)
 }
 
 enum fs_error fs__document(sqlite3 *db, const struct fs__feed_meta *meta, int64_t page,
-                           int64_t head, enum fs__repr repr, struct fs__buf *out,
+                           int64_t head, enum fs__repr repr, struct dynbuf *out,
                            char digest[FS_DIGEST_HEX + 1])
 {
-    struct gather g = {0};
-    struct fs__buf atom = {0};
+    struct gather g = {.xml = FS__BUF_INIT};
+    struct dynbuf atom = FS__BUF_INIT;
     struct fs__doc doc = {.meta = meta, .page = page, .head = head};
     int64_t first, last;
     enum fs_error err;
@@ -111,8 +111,8 @@ enum fs_error fs__document(sqlite3 *db, const struct fs__feed_meta *meta, int64_
     }
     snprintf(g.updated, sizeof g.updated, "%s", meta->created);
     err = fs_feed_read(db, meta->name, first, last, gather_entry, &g);
-    if (err == FS_OK && g.xml.oom)
-        err = FS_ERR_NOMEM;
+    if (err == FS_OK)
+        err = fs__buf_error(&g.xml);
     /* An empty head after a full page: its time and id are the last entry's. */
     if (err == FS_OK && first > last && head > 0)
         err = fs_feed_read(db, meta->name, head, head, last_entry, &g);
@@ -121,22 +121,22 @@ enum fs_error fs__document(sqlite3 *db, const struct fs__feed_meta *meta, int64_
     if (digest)
         fs__entry_digest(g.id, digest);
     doc.updated = g.updated;
-    doc.entries = g.xml.data;
-    doc.entries_len = g.xml.len;
+    doc.entries = dynbuf_ptr(&g.xml);
+    doc.entries_len = dynbuf_len(&g.xml);
     if (repr == FS_REPR_ATOM) {
         err = fs__atom_document(&doc, out);
     } else if (repr == FS_REPR_JSON) {
         char source[80];
 
         snprintf(source, sizeof source, "/feeds/%s", meta->name);
-        err = fs__cloudevents_batch(doc.entries ? doc.entries : "", doc.entries_len, source, out);
+        err = fs__cloudevents_batch(doc.entries, doc.entries_len, source, out);
     } else {
         err = fs__atom_document(&doc, &atom);
         if (err == FS_OK)
-            err = fs__html_view(atom.data, atom.len, out);
+            err = fs__html_view(dynbuf_ptr(&atom), dynbuf_len(&atom), out);
     }
 out:
-    fs__buf_release(&g.xml);
-    fs__buf_release(&atom);
+    dynbuf_release(&g.xml);
+    dynbuf_release(&atom);
     return err;
 }

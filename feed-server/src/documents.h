@@ -25,7 +25,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-#include "dynbuf.h"
+#include "buffer.h"
 #include "feed_store.h"
 #include "negotiate.h"
 
@@ -60,7 +60,7 @@ enum fs_error fs__page_digest(sqlite3 *db, const struct fs__feed_meta *meta, int
  * empty head after a full page: the entry at head).
  */
 enum fs_error fs__document(sqlite3 *db, const struct fs__feed_meta *meta, int64_t page,
-                           int64_t head, enum fs__repr repr, struct fs__buf *out,
+                           int64_t head, enum fs__repr repr, struct dynbuf *out,
                            char digest[FS_DIGEST_HEX + 1]);
 
 #endif

@@ -137,7 +137,7 @@ void fs__feed_release(struct fs__feed *f)
 static char *render(struct fs_request *req, int64_t page, int64_t head, enum fs__repr repr,
                     size_t *len, char *digest)
 {
-    struct fs__buf out = {0};
+    struct dynbuf out = FS__BUF_INIT;
     sqlite3 *db = fs__pool_get(req->server);
     enum fs_error err = FS_ERR_DB;
 
@@ -148,10 +148,10 @@ static char *render(struct fs_request *req, int64_t page, int64_t head, enum fs_
     if (err != FS_OK) {
         fs__log("error", "cannot render feed document", "feed=%s page=%lld err=%d",
                 req->feed->meta.name, (long long)page, (int)err);
-        fs__buf_release(&out);
+        dynbuf_release(&out);
         return NULL;
     }
-    return fs__buf_take(&out, len);
+    return dynbuf_take(&out, len);
 }
 
 /*
@@ -303,17 +303,17 @@ static void serve_head(struct fs_request *req, const char *inm, enum fs__repr re
 static void not_full_html(struct fs_request *req, int64_t page)
 {
     const char *name = req->feed->meta.name;
-    struct fs__buf b = {0};
+    struct dynbuf b = FS__BUF_INIT;
     char *body;
     size_t len = 0;
 
-    fs__buf_printf(&b,
+    dynbuf_printf(&b,
                    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                    "<title>%s, page %lld</title></head><body>\n<p>Page %lld of feed %s is not "
                    "full yet. Its entries so far are in <a href=\"/feeds/%s\">the current "
                    "entries</a>.</p>\n</body></html>\n",
                    name, (long long)page, (long long)page, name, name);
-    body = fs__buf_take(&b, &len);
+    body = dynbuf_take(&b, &len);
     if (!body) {
         fs__answer_error(req, 500, "out of memory");
         return;

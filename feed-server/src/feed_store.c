@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "atom_write.h"
-#include "dynbuf.h"
+#include "buffer.h"
 #include "log.h"
 #include "stmt_cache.h"
 
@@ -46,6 +46,8 @@ const char *fs_strerror(enum fs_error err)
         return "cannot listen";
     case FS_ERR_TEXT:
         return "not text a feed can carry (strict UTF-8 of XML characters)";
+    case FS_ERR_TOO_LARGE:
+        return "too large";
     }
     return "unknown error";
 }
@@ -274,7 +276,7 @@ enum fs_error fs_feed_append(sqlite3 *db, const char *feed, const struct fs_even
 {
     char idbuf[46], now[32];
     const char *id, *updated;
-    struct fs__buf xml = {0};
+    struct dynbuf xml = FS__BUF_INIT;
     sqlite3_stmt *st = NULL;
     int64_t head = 0;
     enum fs_error err;
@@ -316,7 +318,7 @@ enum fs_error fs_feed_append(sqlite3 *db, const char *feed, const struct fs_even
     sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, ev->type, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, updated, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, xml.data, (int)xml.len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, dynbuf_ptr(&xml), (int)dynbuf_len(&xml), SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) {
         err = FS_OK;
@@ -338,7 +340,7 @@ out:
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
-    fs__buf_release(&xml);
+    dynbuf_release(&xml);
     return err;
 }
 

@@ -173,7 +173,7 @@ void fs_reply_take(struct fs_request *req, unsigned status, const char *content_
 void fs_reply_error(struct fs_request *req, unsigned status, const char *fmt, ...)
 {
     char msg[1024];
-    struct fs__buf b = {0};
+    struct dynbuf b = DYNBUF_INIT(sizeof msg * 8);
     va_list ap;
     char *body;
     size_t len = 0;
@@ -182,10 +182,10 @@ void fs_reply_error(struct fs_request *req, unsigned status, const char *fmt, ..
     if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
         msg[0] = '\0';
     va_end(ap);
-    fs__buf_adds(&b, "{\"error\": \"");
-    fs__buf_add_json(&b, msg);
-    fs__buf_adds(&b, "\"}\n");
-    body = fs__buf_take(&b, &len);
+    dynbuf_adds(&b, "{\"error\": \"");
+    dynbuf_add_json(&b, msg, strlen(msg));
+    dynbuf_adds(&b, "\"}\n");
+    body = dynbuf_take(&b, &len);
     if (!body) {
         set_reply(req, 500, NULL, NULL);
         return;
@@ -223,8 +223,8 @@ const char *fs_request_query(const struct fs_request *req, const char *name)
 const char *fs_request_body(const struct fs_request *req, size_t *len)
 {
     if (len)
-        *len = req->body.len;
-    return req->body.data ? req->body.data : "";
+        *len = dynbuf_len(&req->body);
+    return dynbuf_ptr(&req->body);
 }
 
 int fs_request_wants_html(const struct fs_request *req)
@@ -342,6 +342,7 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
         req->path = url;
         *con_cls = req;
         fs__route_classify(req);
+        dynbuf_init(&req->body, req->max_body);
         {
             size_t total = strlen(method) + strlen(url) + 12;
 
@@ -377,7 +378,7 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
         if (!req->queued && (req->kind == FS_KIND_ERROR || req->received > req->max_body)) {
             if (req->kind != FS_KIND_ERROR) {
                 req->too_large = 1;
-                fs__buf_release(&req->body);
+                dynbuf_release(&req->body);
             }
             /* An answer queued now would be lost to the reset that closing
              * on unread data causes, so past the bound the connection is
@@ -388,8 +389,8 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
                 return MHD_NO;
             }
         } else if (!req->queued) {
-            fs__buf_add(&req->body, upload_data, *upload_size);
-            if (req->body.oom)
+            dynbuf_add(&req->body, upload_data, *upload_size);
+            if (dynbuf_error(&req->body))
                 fs__answer_error(req, 500, "out of memory");
         }
         *upload_size = 0;
@@ -451,7 +452,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         free(h->value);
         free(h);
     }
-    fs__buf_release(&req->body);
+    dynbuf_release(&req->body);
     free(req);
     *con_cls = NULL;
 }

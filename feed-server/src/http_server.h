@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "documents.h"
-#include "dynbuf.h"
+#include "buffer.h"
 #include "feed_store.h"
 #include "feedserver.h"
 #include "negotiate.h"
@@ -101,7 +101,7 @@ struct fs_request {
     char allow[64];       /* Allow header for a 405 */
     int www_authenticate; /* add the 401 challenges */
     size_t max_body;
-    struct fs__buf body;
+    struct dynbuf body;
     size_t received;           /* body bytes received so far */
     int too_large;             /* the body passed max_body */
     sqlite3 *db;               /* from the pool, while handling */
