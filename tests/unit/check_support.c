@@ -194,10 +194,10 @@ START_TEST(escaping)
     struct strbuf sb = STRBUF_INIT;
 
     sb_html(&sb, "<a href=\"x\">&'</a>");
-    ck_assert_str_eq(sb.buf, "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+    ck_assert_str_eq(sb_str(&sb), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
     sb_release(&sb);
     sb_json_string(&sb, "a\"b\\c\nd");
-    ck_assert_str_eq(sb.buf, "\"a\\\"b\\\\c\\u000ad\"");
+    ck_assert_str_eq(sb_str(&sb), "\"a\\\"b\\\\c\\u000ad\"");
     sb_release(&sb);
 }
 END_TEST
