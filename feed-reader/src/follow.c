@@ -100,7 +100,7 @@ enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower *
     struct fr_follower *f = NULL;
     enum fr_error err = FR_ERR_INVALID;
     char *check = NULL;
-    size_t n;
+    size_t n, max_document;
 
     *out = NULL;
     if (!cfg || !cfg->db || !cfg->feed_url ||
@@ -145,7 +145,9 @@ enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower *
         goto fail;
     f->cfg.feed_url = f->feed_url;
     f->cfg.token = NULL;
-    fr__doc_init(&f->doc);
+    /* The strings of a document fit in twice its size (atom_parse.h). */
+    max_document = cfg->max_document ? cfg->max_document : FR__MAX_DOCUMENT;
+    fr__doc_init(&f->doc, max_document > SIZE_MAX / 2 ? SIZE_MAX : 2 * max_document + 1);
     fr__backoff_init(&f->backoff, cfg->max_backoff_ms);
     if (pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
         f->pipe[0] = f->pipe[1] = -1;
@@ -819,7 +821,8 @@ static enum fr_error step(struct fr_follower *f, int wait)
         return FR_ERR_HTTP;
     }
     err =
-        fr__atom_parse(&f->doc, f->fetch.body, f->fetch.len, url, f->cfg.max_depth, msg, msg_size);
+        fr__atom_parse(&f->doc, dynbuf_ptr(&f->fetch.body), dynbuf_len(&f->fetch.body), url,
+                       f->cfg.max_depth, msg, msg_size);
     if (err) {
         size_t n = strlen(msg);
         snprintf(msg + n, msg_size - n, " (%.200s)", url);
