@@ -343,6 +343,22 @@ int dynbuf_write(struct dynbuf *b, int fd)
     return rc;
 }
 
+size_t dynbuf_log_pairs(const char **keys, const char **values, size_t max, va_list ap)
+{
+    const char *k;
+    size_t n = 0;
+
+    while ((k = va_arg(ap, const char *)) != NULL) {
+        const char *v = va_arg(ap, const char *);
+
+        if (n < max) {
+            keys[n] = k;
+            values[n++] = v ? v : "";
+        }
+    }
+    return n;
+}
+
 int dynbuf_log_write(int fd, const char *level, const char *lib, const char *msg,
                      const char *const *keys, const char *const *values, size_t n)
 {

@@ -143,6 +143,14 @@ enum dynbuf_error dynbuf_add_log_pair(struct dynbuf *b, const char *key, const c
 int dynbuf_log_write(int fd, const char *level, const char *lib, const char *msg,
                      const char *const *keys, const char *const *values, size_t n);
 
+/*
+ * Reads the pairs of ap, each a key (const char *) and its value (const
+ * char *; NULL becomes ""), until a NULL key, into keys and values: the
+ * first max of them; the rest are read and dropped. Returns how many were
+ * kept. For the libraries' variadic log helpers.
+ */
+size_t dynbuf_log_pairs(const char **keys, const char **values, size_t max, va_list ap);
+
 /* Writes b's bytes to fd, whole (retrying short writes), and releases b.
  * Returns 0, or -1 when b had failed or the write failed. */
 int dynbuf_write(struct dynbuf *b, int fd);

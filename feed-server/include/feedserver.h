@@ -92,7 +92,7 @@
 enum fs_error {
     FS_OK = 0,
     FS_ERR_NOMEM,    /* out of memory */
-    FS_ERR_DB,       /* SQLite failed; the database's own message is logged */
+    FS_ERR_DB,       /* SQLite failed; sqlite3_errmsg() of the connection says why */
     FS_ERR_INVALID,  /* an argument breaks the contract (bad name, field...) */
     FS_ERR_NOT_FOUND,/* no such feed */
     FS_ERR_CONFLICT, /* the feed exists with another page size, or the event id is taken */
@@ -116,6 +116,48 @@ const char *fs_strerror(enum fs_error err);
  * input with this before storing anything, and answers 400.
  */
 int fs_text_check(const char *text, size_t len, char *why, size_t why_size);
+
+/* ---- Logs --------------------------------------------------------------- */
+
+/*
+ * The library never prints by itself. An fs_server hands each line it logs
+ * (listening, a handler that did not answer, a database failure while
+ * serving, libmicrohttpd's own messages...) to the log function of its
+ * configuration; the functions without a configuration (fs_db_open(), the
+ * feed table) log nothing and return their errors for the caller to log.
+ * docs/logging.md describes the lines and their levels.
+ */
+enum fs_log_level {
+    FS_LOG_DEBUG,
+    FS_LOG_INFO,  /* what an operator wants to see once: listening, ... */
+    FS_LOG_WARN,  /* something went wrong and was dealt with */
+    FS_LOG_ERROR, /* something failed: a request or a refresh could not be done */
+};
+
+/*
+ * A log function: one line at level, with msg (an English sentence; it may
+ * quote what a client sent, so a log function must escape it) and n
+ * key=value pairs, keys[i]=values[i] ("feed"="usage", "sqlite"="disk I/O
+ * error"), keys being constants of [a-z_]. Every pointer is valid only
+ * during the call. It is called from the server's threads, several at
+ * once, and must not call into the server. The pairs come as two arrays,
+ * the same shape as feedreader.h's fr_log_fn, so that a program sends the
+ * lines of both libraries to one logger.
+ */
+typedef void fs_log_fn(enum fs_log_level level, const char *msg, const char *const *keys,
+                       const char *const *values, size_t n, void *userdata);
+
+/*
+ * The default log function: writes the line to standard error with one
+ * write(2), as "ts=... level=LEVEL lib=feed-server msg="MSG" key=value...",
+ * every value escaped (docs/logging.md). The only code of the library that
+ * writes to standard output or error. userdata is not used.
+ */
+void fs_log_stderr(enum fs_log_level level, const char *msg, const char *const *keys,
+                   const char *const *values, size_t n, void *userdata);
+
+/* "debug", "info", "warn" or "error"; never NULL, never to be freed. */
+const char *fs_log_level_name(enum fs_log_level level);
 
 /* ---- Database ---------------------------------------------------------- */
 
@@ -243,6 +285,10 @@ struct fs_server_config {
     size_t max_header_bytes;
     /* Full archive pages kept rendered in memory (default 64). */
     unsigned page_cache;
+    /* Where the server's log lines go (default fs_log_stderr()), and what
+     * that function is handed last. */
+    fs_log_fn *log;
+    void *log_userdata;
 };
 
 /*

@@ -45,10 +45,8 @@ enum fs_error fs__page_digest(sqlite3 *db, const struct fs__feed_meta *meta, int
     enum fs_error err = FS_ERR_DB;
     int rc;
 
-    if (!st) {
-        fs__log_db(db, "cannot prepare the page lookup");
+    if (!st)
         return FS_ERR_DB;
-    }
     sqlite3_bind_text(st, 1, meta->name, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (page + 1) * meta->page_size);
     rc = sqlite3_step(st);
@@ -57,8 +55,6 @@ enum fs_error fs__page_digest(sqlite3 *db, const struct fs__feed_meta *meta, int
         err = FS_OK;
     } else if (rc == SQLITE_DONE) {
         err = FS_ERR_NOT_FOUND;
-    } else {
-        fs__log_db(db, "cannot read the newest entry of a page");
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);

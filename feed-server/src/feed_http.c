@@ -132,6 +132,22 @@ void fs__feed_release(struct fs__feed *f)
     fs__feed_set_head(f, f->head, f->head_id);
 }
 
+/* Logs that what failed for page (-1: the head) of req's feed with err,
+ * with SQLite's message when db failed. */
+static void log_failure(struct fs_request *req, sqlite3 *db, const char *what, int64_t page,
+                        enum fs_error err)
+{
+    const struct fs_server_config *cfg = &req->server->cfg;
+    const char *feed = req->feed->meta.name;
+    char p[24];
+
+    snprintf(p, sizeof p, "%lld", (long long)page);
+    if (err == FS_ERR_DB && db)
+        fs__log_db(cfg, db, what, "feed", feed, "page", p, NULL);
+    else
+        fs__log(cfg, FS_LOG_ERROR, what, "feed", feed, "page", p, "error", fs_strerror(err), NULL);
+}
+
 /* Renders a document with a pooled connection, storing the digest of its
  * newest entry id in digest (if not NULL); NULL on failure (logged). */
 static char *render(struct fs_request *req, int64_t page, int64_t head, enum fs__repr repr,
@@ -141,13 +157,12 @@ static char *render(struct fs_request *req, int64_t page, int64_t head, enum fs_
     sqlite3 *db = fs__pool_get(req->server);
     enum fs_error err = FS_ERR_DB;
 
-    if (db) {
+    if (db)
         err = fs__document(db, &req->feed->meta, page, head, repr, &out, digest);
-        fs__pool_put(req->server, db);
-    }
+    if (err != FS_OK)
+        log_failure(req, db, "cannot render feed document", page, err);
+    fs__pool_put(req->server, db);
     if (err != FS_OK) {
-        fs__log("error", "cannot render feed document", "feed=%s page=%lld err=%d",
-                req->feed->meta.name, (long long)page, (int)err);
         dynbuf_release(&out);
         return NULL;
     }
@@ -333,13 +348,11 @@ static int page_digest(struct fs_request *req, int64_t page, char digest[FS_DIGE
     if (fs__page_cache_digest(s->pages, req->feed, page, digest))
         return 0;
     db = fs__pool_get(s);
-    if (db) {
+    if (db)
         err = fs__page_digest(db, &req->feed->meta, page, digest);
-        fs__pool_put(s, db);
-    }
     if (err != FS_OK)
-        fs__log("error", "cannot read the newest entry of a page", "feed=%s page=%lld err=%d",
-                req->feed->meta.name, (long long)page, (int)err);
+        log_failure(req, db, "cannot read the newest entry of a page", page, err);
+    fs__pool_put(s, db);
     return err == FS_OK ? 0 : -1;
 }
 

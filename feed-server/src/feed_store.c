@@ -8,7 +8,6 @@
 
 #include "atom_write.h"
 #include "buffer.h"
-#include "log.h"
 #include "stmt_cache.h"
 
 static const char *const schema[] = {
@@ -52,14 +51,6 @@ const char *fs_strerror(enum fs_error err)
     return "unknown error";
 }
 
-void fs__log_db(sqlite3 *db, const char *msg)
-{
-    char q[512];
-
-    fs__log_quote(q, sizeof q, db ? sqlite3_errmsg(db) : "no connection");
-    fs__log("error", msg, "sqlite=%s", q);
-}
-
 void fs__now_rfc3339(char out[32])
 {
     struct tm tm;
@@ -101,6 +92,11 @@ static int exec1(sqlite3 *db, const char *sql)
 
 enum fs_error fs_db_open(const char *path, sqlite3 **out)
 {
+    return fs__db_open(path, out, NULL, 0);
+}
+
+enum fs_error fs__db_open(const char *path, sqlite3 **out, char *why, size_t why_size)
+{
     sqlite3 *db = NULL;
     static const char *const pragmas[] = {
         "PRAGMA journal_mode=WAL",
@@ -124,7 +120,8 @@ enum fs_error fs_db_open(const char *path, sqlite3 **out)
     *out = db;
     return FS_OK;
 fail:
-    fs__log_db(db, "cannot open database");
+    if (why && why_size)
+        snprintf(why, why_size, "%s", db ? sqlite3_errmsg(db) : "out of memory");
     sqlite3_close(db);
     return FS_ERR_DB;
 }
@@ -185,8 +182,6 @@ enum fs_error fs__feed_meta(sqlite3 *db, const char *feed, struct fs__feed_meta 
         err = FS_OK;
     }
 out:
-    if (err == FS_ERR_DB)
-        fs__log_db(db, "cannot read feed");
     sqlite3_finalize(st);
     return err;
 }
@@ -203,10 +198,8 @@ enum fs_error fs_feed_declare(sqlite3 *db, const char *feed, unsigned page_size)
     if (page_size == 0)
         page_size = FS_DEFAULT_PAGE_SIZE;
     for (size_t i = 0; i < sizeof schema / sizeof schema[0]; i++) {
-        if (exec1(db, schema[i]) != SQLITE_OK) {
-            fs__log_db(db, "cannot create feed tables");
+        if (exec1(db, schema[i]) != SQLITE_OK)
             return FS_ERR_DB;
-        }
     }
     err = fs_new_event_id(id);
     if (err != FS_OK)
@@ -229,7 +222,6 @@ enum fs_error fs_feed_declare(sqlite3 *db, const char *feed, unsigned page_size)
         return err;
     return meta.page_size == page_size ? FS_OK : FS_ERR_CONFLICT;
 dberr:
-    fs__log_db(db, "cannot declare feed");
     sqlite3_finalize(st);
     return FS_ERR_DB;
 }
@@ -253,8 +245,6 @@ static enum fs_error read_head(sqlite3 *db, const char *feed, int64_t *head)
         empty = sqlite3_column_type(st, 0) == SQLITE_NULL;
         *head = sqlite3_column_int64(st, 0);
         err = FS_OK;
-    } else {
-        fs__log_db(db, "cannot read feed head");
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -327,15 +317,11 @@ enum fs_error fs_feed_append(sqlite3 *db, const char *feed, const struct fs_even
     } else if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
         /* Another connection took the position: the caller's transaction
          * was not BEGIN IMMEDIATE. */
-        fs__log("error", "position already taken; append inside BEGIN IMMEDIATE",
-                "feed=%s position=%lld", feed, (long long)(head + 1));
         err = FS_ERR_CONFLICT;
     } else if ((rc & 0xff) == SQLITE_CONSTRAINT) {
         err = FS_ERR_CONFLICT;
     }
 out:
-    if (err == FS_ERR_DB)
-        fs__log_db(db, "cannot append entry");
     if (st) {
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
@@ -380,8 +366,6 @@ enum fs_error fs_feed_read(sqlite3 *db, const char *feed, int64_t first, int64_t
     if (rc == SQLITE_DONE)
         err = FS_OK;
 out:
-    if (err == FS_ERR_DB)
-        fs__log_db(db, "cannot read entries");
     sqlite3_finalize(st);
     return err;
 }

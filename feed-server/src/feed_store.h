@@ -37,7 +37,8 @@ enum fs_error fs__feed_meta(sqlite3 *db, const char *feed, struct fs__feed_meta 
 /* Writes the current UTC time as RFC 3339 ("2026-11-26T15:00:00Z"). */
 void fs__now_rfc3339(char out[32]);
 
-/* Logs the database's last error with msg. */
-void fs__log_db(sqlite3 *db, const char *msg);
+/* fs_db_open(), and on failure SQLite's reason in why (why_size bytes),
+ * for the server, which logs it. */
+enum fs_error fs__db_open(const char *path, sqlite3 **out, char *why, size_t why_size);
 
 #endif

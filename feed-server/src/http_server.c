@@ -40,8 +40,15 @@ sqlite3 *fs__pool_get(struct fs_server *s)
     if (s->npool > 0)
         db = s->pool[--s->npool];
     pthread_mutex_unlock(&s->pool_lock);
-    if (!db && fs_db_open(s->db_path, &db) != FS_OK)
-        return NULL;
+    if (!db) {
+        char why[256];
+
+        if (fs__db_open(s->db_path, &db, why, sizeof why) != FS_OK) {
+            fs__log(&s->cfg, FS_LOG_ERROR, "cannot open database", "db", s->db_path, "sqlite", why,
+                    NULL);
+            return NULL;
+        }
+    }
     return db;
 }
 
@@ -50,7 +57,7 @@ void fs__pool_put(struct fs_server *s, sqlite3 *db)
     if (!db)
         return;
     if (!sqlite3_get_autocommit(db)) {
-        fs__log("warn", "a handler left a transaction open; rolled back", NULL);
+        fs__log(&s->cfg, FS_LOG_WARN, "a handler left a transaction open; rolled back", NULL);
         sqlite3_stmt *st = NULL;
         if (sqlite3_prepare_v2(db, "ROLLBACK", -1, &st, NULL) == SQLITE_OK)
             sqlite3_step(st);
@@ -141,7 +148,8 @@ static void set_reply(struct fs_request *req, unsigned status, const char *conte
                       struct MHD_Response *r)
 {
     if (req->resp) {
-        fs__log("warn", "a handler answered twice; the second answer is dropped", NULL);
+        fs__log(&req->server->cfg, FS_LOG_WARN,
+                "a handler answered twice; the second answer is dropped", "path", req->path, NULL);
         if (r)
             MHD_destroy_response(r);
         return;
@@ -288,7 +296,8 @@ static void dispatch(struct fs_request *req)
             req->db = NULL;
         }
         if (!req->resp) {
-            fs__log("error", "a handler did not answer", "route=%s", req->route->pattern);
+            fs__log(&req->server->cfg, FS_LOG_ERROR, "a handler did not answer", "route",
+                    req->route->pattern, NULL);
             fs_reply_error(req, 500, "the server did not answer this request");
         }
         fs__queue_reply(req);
@@ -384,8 +393,8 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
              * on unread data causes, so past the bound the connection is
              * dropped instead. */
             if (req->received > req->max_body + FS_DISCARD_MAX) {
-                fs__log("warn", "request body too large to drain; connection dropped",
-                        "path=%.100s", req->path);
+                fs__log(&s->cfg, FS_LOG_WARN, "request body too large to drain; connection dropped",
+                        "path", req->path, NULL);
                 return MHD_NO;
             }
         } else if (!req->queued) {
@@ -457,18 +466,19 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+/* libmicrohttpd's own messages go to the server's log function. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+    struct fs_server *s = cls;
     char msg[512];
     size_t n;
 
-    (void)cls;
     if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
         return;
     n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
-    fs__log("warn", msg, "source=libmicrohttpd");
+    fs__log(&s->cfg, FS_LOG_WARN, msg, "source", "libmicrohttpd", NULL);
 }
 
 /* ---- server lifecycle ---- */
@@ -516,7 +526,7 @@ enum fs_error fs_server_open(const struct fs_server_config *cfg, struct fs_serve
     s->listen = strdup(cfg->listen);
     s->db_path = strdup(cfg->db_path);
     s->pages = fs__page_cache_new(s->cfg.page_cache);
-    s->slow = fs__slow_clients_new(s->cfg.connection_timeout, s->cfg.request_timeout);
+    s->slow = fs__slow_clients_new(&s->cfg, s->cfg.connection_timeout, s->cfg.request_timeout);
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->refresh_lock, NULL);
     pthread_mutex_init(&s->pool_lock, NULL);
@@ -552,6 +562,8 @@ enum fs_error fs_server_feed(struct fs_server *s, const char *feed)
     if (!db)
         return FS_ERR_DB;
     err = fs__feed_meta(db, feed, &f->meta);
+    if (err == FS_ERR_DB)
+        fs__log_db(&s->cfg, db, "cannot read feed", "feed", feed, NULL);
     fs__pool_put(s, db);
     if (err != FS_OK)
         return err;
@@ -643,12 +655,13 @@ enum fs_error fs_server_start(struct fs_server *s)
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     const union MHD_DaemonInfo *info;
     enum fs_error err;
-    char addr[96];
+    char addr[96], feeds[24], routes[24], threads[24];
 
     if (!s || s->daemon)
         return FS_ERR_INVALID;
     if (parse_listen(s->listen, &ss, &slen) != 0) {
-        fs__log("error", "bad listen address; use ADDR:PORT or [ADDR6]:PORT", NULL);
+        fs__log(&s->cfg, FS_LOG_ERROR, "bad listen address; use ADDR:PORT or [ADDR6]:PORT", "addr",
+                s->listen, NULL);
         return FS_ERR_INVALID;
     }
     if (ss.ss_family == AF_INET6)
@@ -670,11 +683,12 @@ enum fs_error fs_server_start(struct fs_server *s)
         MHD_OPTION_END);
     if (!s->daemon) {
         fs__watcher_stop(s);
-        fs__log("error", "cannot listen", "addr=%s", s->listen);
+        fs__log(&s->cfg, FS_LOG_ERROR, "cannot listen", "addr", s->listen, NULL);
         return FS_ERR_LISTEN;
     }
     if (fs__slow_clients_start(s->slow) != 0)
-        fs__log("warn", "cannot start the slow-client sweeper; only idle timeouts apply", NULL);
+        fs__log(&s->cfg, FS_LOG_WARN,
+                "cannot start the slow-client sweeper; only idle timeouts apply", NULL);
     info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : 0;
     if (ss.ss_family == AF_INET6) {
@@ -686,10 +700,14 @@ enum fs_error fs_server_start(struct fs_server *s)
         inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, h, sizeof h);
         snprintf(addr, sizeof addr, "%s:%u", h, s->port);
     }
-    fs__log("info", "listening", "addr=%s feeds=%zu routes=%zu threads=%u", addr, s->nfeeds,
-            s->nroutes, s->cfg.threads);
+    snprintf(feeds, sizeof feeds, "%zu", s->nfeeds);
+    snprintf(routes, sizeof routes, "%zu", s->nroutes);
+    snprintf(threads, sizeof threads, "%u", s->cfg.threads);
+    fs__log(&s->cfg, FS_LOG_INFO, "listening", "addr", addr, "feeds", feeds, "routes", routes,
+            "threads", threads, NULL);
     if (s->nfeeds && s->cfg.ntokens == 0)
-        fs__log("info", "no feed token configured: feeds answer loopback clients only", NULL);
+        fs__log(&s->cfg, FS_LOG_INFO, "no feed token configured: feeds answer loopback clients only",
+                NULL);
     return FS_OK;
 }
 

@@ -77,15 +77,20 @@ static void watch_close(struct watch *w)
 
 static int watch_open(struct fs_server *s, struct watch *w)
 {
+    char why[256];
+
     memset(w, 0, sizeof *w);
-    if (fs_db_open(s->db_path, &w->db) != FS_OK)
+    if (fs__db_open(s->db_path, &w->db, why, sizeof why) != FS_OK) {
+        fs__log(&s->cfg, FS_LOG_ERROR, "watcher cannot open the database", "db", s->db_path,
+                "sqlite", why, NULL);
         return -1;
+    }
     if (sqlite3_prepare_v2(w->db, "PRAGMA data_version", -1, &w->version, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(w->db,
                            "SELECT position, event_id FROM fs_entries WHERE feed = ?1"
                            " ORDER BY position DESC LIMIT 1",
                            -1, &w->newest, NULL) != SQLITE_OK) {
-        fs__log_db(w->db, "watcher cannot prepare");
+        fs__log_db(&s->cfg, w->db, "watcher cannot prepare", NULL);
         watch_close(w);
         return -1;
     }
@@ -172,7 +177,8 @@ void fs__heads_refresh(struct fs_server *s, sqlite3 *db)
         return;
     newest = fs__stmt(db, FS_STMT_NEWEST);
     if (!newest || refresh_heads(s, newest) != 0)
-        fs__log_db(db, "cannot read feed heads after a write; the watcher will catch up");
+        fs__log_db(&s->cfg, db, "cannot read feed heads after a write; the watcher will catch up",
+                   NULL);
 }
 
 static void *watcher_main(void *arg)
@@ -192,10 +198,10 @@ static void *watcher_main(void *arg)
             if (refresh_heads(s, w.newest) == 0) {
                 seen = v;
                 if (failing)
-                    fs__log("info", "watcher reads the feeds again", NULL);
+                    fs__log(&s->cfg, FS_LOG_INFO, "watcher reads the feeds again", NULL);
                 failing = 0;
             } else if (!failing) {
-                fs__log_db(w.db, "watcher cannot read feed heads; retrying");
+                fs__log_db(&s->cfg, w.db, "watcher cannot read feed heads; retrying", NULL);
                 failing = 1;
             }
         }
@@ -222,7 +228,7 @@ enum fs_error fs__watcher_start(struct fs_server *s)
         return FS_ERR_DB;
     rc = refresh_heads(s, w.newest);
     if (rc != 0)
-        fs__log_db(w.db, "cannot read feed heads");
+        fs__log_db(&s->cfg, w.db, "cannot read feed heads", NULL);
     watch_close(&w);
     if (rc != 0)
         return FS_ERR_DB;
