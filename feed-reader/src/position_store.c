@@ -6,6 +6,7 @@
 
 #include "log.h"
 
+
 /* The table as this version makes it. A database made by a version keyed
  * by URL alone has every column but feed_id; schema_step() adds it. */
 static const char create_table[] = "CREATE TABLE IF NOT EXISTS feed_followers ("
@@ -128,9 +129,7 @@ static enum fr_error schema_step(struct fr__store *s)
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return err;
     }
-    if (migrated)
-        fr__log("info", s->feed_url, "migrated table feed_followers: rows now belong to feed ids",
-                "%s", "");
+    s->migrated = migrated;
     return FR_OK;
 }
 
