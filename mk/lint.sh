@@ -11,6 +11,12 @@
 #     its include path. Each probe compiles one #include with the module's
 #     own flags and must fail (and succeed with a module that may use it,
 #     so the probe itself is known to work).
+#  4. The libraries never print: nothing in feed-server/src, feed-reader/src
+#     or dynbuf/ writes to stdout or stderr (printf, puts, fputs, perror,
+#     fprintf, write(1 or 2, ...), the names stdout, stderr, STDOUT_FILENO,
+#     STDERR_FILENO), except inside the documented default log functions
+#     fs_log_stderr() and fr_log_stderr(). They hand their lines to the
+#     log function of their configuration (docs/logging.md).
 #
 # Prints each violation as FILE:LINE: WHAT and exits 1 if there is any.
 set -u
@@ -52,6 +58,23 @@ for f in $files; do
         for a in $allowed; do [ -f "$a/$name" ] && found=$a; done
         [ -n "$found" ] || echo "$f:$line: include \"$name\" is not a header this module may use"
     done
+done >"${TMPDIR:-/tmp}/lint.$$"
+if [ -s "${TMPDIR:-/tmp}/lint.$$" ]; then cat "${TMPDIR:-/tmp}/lint.$$"; status=1; fi
+rm -f "${TMPDIR:-/tmp}/lint.$$"
+
+# 4. libraries that print (comments are not told apart here either: a
+#    comment says "standard error" instead)
+printing='(^|[^A-Za-z0-9_])((v?f?|d)printf|puts|fputs|putchar|perror)[[:space:]]*\\(|(^|[^A-Za-z0-9_])write[[:space:]]*\\([[:space:]]*[12][[:space:]]*,|(^|[^A-Za-z0-9_])(stdout|stderr|STDOUT_FILENO|STDERR_FILENO)([^A-Za-z0-9_]|$)'
+for f in $files; do
+    case "$f" in
+    feed-server/src/*|feed-reader/src/*|dynbuf/*) ;;
+    *) continue ;;
+    esac
+    awk -v file="$f" -v re="$printing" '
+        /^[a-z].*[ *](fs|fr)_log_stderr\(/ { inside = 1 }
+        !inside && $0 ~ re { printf "%s:%d: a library prints: %s\n", file, NR, $0 }
+        inside && /^}/ { inside = 0 }
+    ' "$f"
 done >"${TMPDIR:-/tmp}/lint.$$"
 if [ -s "${TMPDIR:-/tmp}/lint.$$" ]; then cat "${TMPDIR:-/tmp}/lint.$$"; status=1; fi
 rm -f "${TMPDIR:-/tmp}/lint.$$"
