@@ -173,6 +173,18 @@ struct fr_entry {
  * no such field. Valid only during the handler call. */
 const char *fr_entry_field(const struct fr_entry *entry, const char *name);
 
+/*
+ * Reads the fields names[0..n) of entry into values[0..n) (each as
+ * fr_entry_field() gives it) and checks in one call that every one is
+ * there and not empty: the fields the published language says an event of
+ * this type has. Returns 0 if so. Otherwise returns -1 and writes into why
+ * (why_size bytes, NUL-terminated), for the first one missing or empty,
+ * "TYPE at position N has no NAME": the reason a handler refuses the
+ * entry with. The values are valid only during the handler call.
+ */
+int fr_entry_fields(const struct fr_entry *entry, const char *const *names, const char **values,
+                    size_t n, char *why, size_t why_size);
+
 /* What a handler returns (any other non-zero value refuses, as 1 does). */
 enum fr_handler_result {
     /* applied (or deliberately ignored): go on */

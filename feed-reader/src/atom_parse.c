@@ -598,6 +598,21 @@ enum fr_error fr__atom_parse(struct fr__doc *doc, const char *buf, size_t len, c
     return FR_OK;
 }
 
+int fr_entry_fields(const struct fr_entry *entry, const char *const *names, const char **values,
+                    size_t n, char *why, size_t why_size)
+{
+    for (size_t i = 0; i < n; i++) {
+        values[i] = fr_entry_field(entry, names[i]);
+        if (!values[i] || !values[i][0]) {
+            if (why && why_size)
+                snprintf(why, why_size, "%s at position %lld has no %s", entry->type,
+                         (long long)entry->position, names[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 const char *fr_entry_field(const struct fr_entry *entry, const char *name)
 {
     const struct fr__entry *e = (const struct fr__entry *)entry;
