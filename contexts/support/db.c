@@ -87,6 +87,11 @@ int db_exec(sqlite3 *db, const char *sql, const char *kinds, ...)
     return rc;
 }
 
+int db_ok(int rc)
+{
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
 char *db_text(sqlite3 *db, int *rc, const char *sql, const char *kinds, ...)
 {
     va_list ap;

@@ -26,6 +26,10 @@ int db_exec_script(sqlite3 *db, const char *sql);
  * success or the error code (logged). */
 int db_exec(sqlite3 *db, const char *sql, const char *kinds, ...);
 
+/* 0 when rc, what db_exec() returned, is a success (SQLITE_DONE or
+ * SQLITE_ROW), else -1: the convention of functions that return 0 or -1. */
+int db_ok(int rc);
+
 /* Runs a query and returns the first column of its first row as a new
  * string (caller frees), or NULL when there is no row or the value is NULL.
  * *rc (may be NULL) receives SQLITE_ROW, SQLITE_DONE or the error code. */

@@ -13,6 +13,7 @@
 #include "feedserver.h"
 #include "idempotency.h"
 #include "metering.h"
+#include "replica.h"
 #include "schema.h"
 #include "secrets.h"
 #include "testkit.h"
@@ -121,9 +122,9 @@ START_TEST(test_hash_matches_contract)
     /* The sample pair published in tests/samples/subscriptions/README. */
     ck_assert_str_eq(hash(key1),
                      "a6e69f9d0527be5055332dee561f47182baa4258f479a9a4b73f45e3a6af53a3");
-    ck_assert(credentials_is_sha256_hex(hash(key2)));
-    ck_assert(!credentials_is_sha256_hex("abc"));
-    ck_assert(!credentials_is_sha256_hex(
+    ck_assert(replica_is_sha256_hex(hash(key2)));
+    ck_assert(!replica_is_sha256_hex("abc"));
+    ck_assert(!replica_is_sha256_hex(
         "g6e69f9d0527be5055332dee561f47182baa4258f479a9a4b73f45e3a6af53a3"));
 }
 END_TEST
