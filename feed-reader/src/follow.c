@@ -565,8 +565,8 @@ static enum fr_error check_feed(struct fr_follower *f, const char *url, int *cha
     {
         char position[24];
 
-        fr__log(&f->cfg, FR_LOG_INFO, "following feed", "feed_id", id, "row", hows[how],
-                "position", num(position, st.position), NULL);
+        fr__log(&f->cfg, FR_LOG_INFO, "following feed", "feed_id", id, "row", hows[how], "position",
+                num(position, st.position), NULL);
     }
     if (st.position != f->state.position || strcmp(st.last_id, f->state.last_id) != 0) {
         f->verified = st.position == 0;
@@ -830,9 +830,8 @@ static enum fr_error step(struct fr_follower *f, int wait)
         }
         return FR_ERR_HTTP;
     }
-    err =
-        fr__atom_parse(&f->doc, dynbuf_ptr(&f->fetch.body), dynbuf_len(&f->fetch.body), url,
-                       f->cfg.max_depth, msg, msg_size);
+    err = fr__atom_parse(&f->doc, dynbuf_ptr(&f->fetch.body), dynbuf_len(&f->fetch.body), url,
+                         f->cfg.max_depth, msg, msg_size);
     if (err) {
         size_t n = strlen(msg);
         snprintf(msg + n, msg_size - n, " (%.200s)", url);
@@ -880,8 +879,8 @@ enum fr_error fr_follower_run(struct fr_follower *f)
     int polling = f->cfg.poll_interval > 0;
     char position[24];
 
-    fr__log(&f->cfg, FR_LOG_INFO, "following", "position", num(position, f->state.position),
-            "mode", polling ? "poll" : "long-poll", NULL);
+    fr__log(&f->cfg, FR_LOG_INFO, "following", "position", num(position, f->state.position), "mode",
+            polling ? "poll" : "long-poll", NULL);
     fr__backoff_reset(&f->backoff);
     while (!f->stop) {
         int64_t t0 = now_ms();

@@ -29,8 +29,7 @@ void fr_log_stderr(enum fr_log_level level, const char *msg, const char *const *
                    const char *const *values, size_t n, void *userdata)
 {
     (void)userdata;
-    dynbuf_log_write(STDERR_FILENO, fr_log_level_name(level), "feed-reader", msg, keys, values,
-                     n);
+    dynbuf_log_write(STDERR_FILENO, fr_log_level_name(level), "feed-reader", msg, keys, values, n);
 }
 
 void fr__log(const struct fr_config *cfg, enum fr_log_level level, const char *msg, ...)

@@ -6,7 +6,6 @@
 
 #include "log.h"
 
-
 /* The table as this version makes it. A database made by a version keyed
  * by URL alone has every column but feed_id; schema_step() adds it. */
 static const char create_table[] = "CREATE TABLE IF NOT EXISTS feed_followers ("

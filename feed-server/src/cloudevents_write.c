@@ -127,9 +127,9 @@ static void write_event(struct walk *w)
     dynbuf_adds(out, "\",\"time\":\"");
     dynbuf_add_json(out, dynbuf_ptr(&ev->time), dynbuf_len(&ev->time));
     dynbuf_printf(out,
-                   "\",\"datacontenttype\":\"application/json\",\"position\":%lld,"
-                   "\"eventversion\":%lld,\"data\":{",
-                   position, ev->version);
+                  "\",\"datacontenttype\":\"application/json\",\"position\":%lld,"
+                  "\"eventversion\":%lld,\"data\":{",
+                  position, ev->version);
     dynbuf_add(out, dynbuf_ptr(&ev->data), dynbuf_len(&ev->data));
     if (dynbuf_adds(out, "}}") != DYNBUF_OK)
         fail(w, fs__buf_error(out));

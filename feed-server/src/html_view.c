@@ -155,7 +155,7 @@ enum fs_error fs__html_view(const char *atom, size_t len, struct dynbuf *out)
         return FS_ERR_NOMEM;
     }
     dynbuf_adds(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                      "<meta name=\"viewport\" content=\"width=device-width\"><title>");
+                     "<meta name=\"viewport\" content=\"width=device-width\"><title>");
     for (xmlNode *n = feed->children; n; n = n->next) {
         if (is(n, FS_ATOM_NS, "title"))
             add_text(out, n);
@@ -185,7 +185,7 @@ enum fs_error fs__html_view(const char *atom, size_t len, struct dynbuf *out)
     dynbuf_adds(out, "</p>\n");
     add_nav(out, feed);
     dynbuf_adds(out, "<table><thead><tr><th>Position</th><th>Type</th><th>Updated</th>"
-                      "<th>Fields</th><th>Id</th></tr></thead><tbody>\n");
+                     "<th>Fields</th><th>Id</th></tr></thead><tbody>\n");
     for (xmlNode *n = feed->children; n; n = n->next) {
         if (is(n, FS_ATOM_NS, "entry")) {
             add_entry(out, n);

@@ -24,8 +24,7 @@ void fs_log_stderr(enum fs_log_level level, const char *msg, const char *const *
                    const char *const *values, size_t n, void *userdata)
 {
     (void)userdata;
-    dynbuf_log_write(STDERR_FILENO, fs_log_level_name(level), "feed-server", msg, keys, values,
-                     n);
+    dynbuf_log_write(STDERR_FILENO, fs_log_level_name(level), "feed-server", msg, keys, values, n);
 }
 
 /* Calls the log function with the pair (key0, value0), if key0 is not
