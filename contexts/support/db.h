@@ -10,6 +10,7 @@
 #ifndef DB_H
 #define DB_H
 
+#include <feedserver.h>
 #include <sqlite3.h>
 
 /* BEGIN IMMEDIATE (takes the write lock now, so appends to a feed get the
@@ -38,5 +39,15 @@ char *db_text(sqlite3 *db, int *rc, const char *sql, const char *kinds, ...);
 /* Same for an integer: returns the first column of the first row, or dflt
  * when there is no row. */
 long long db_int(sqlite3 *db, int *rc, long long dflt, const char *sql, const char *kinds, ...);
+
+/*
+ * Appends ev to feed on db, inside the caller's BEGIN IMMEDIATE, through a
+ * feed handle opened for this one append (fs_feed_open()): for a context
+ * that publishes one entry per transaction. Returns fs_feed_append()'s
+ * result; a database failure is logged with SQLite's message (the caller
+ * logs what it was publishing).
+ */
+enum fs_error db_feed_append(sqlite3 *db, const char *feed, const struct fs_event *ev,
+                             int64_t *position);
 
 #endif

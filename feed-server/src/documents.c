@@ -7,7 +7,6 @@
 #include "atom_write.h"
 #include "cloudevents_write.h"
 #include "html_view.h"
-#include "stmt_cache.h"
 
 void fs__entry_digest(const char *entry_id, char out[FS_DIGEST_HEX + 1])
 {
@@ -38,26 +37,14 @@ void fs__etag(const struct fs__feed_meta *meta, int64_t page, int64_t head, cons
              fs__repr_tag(repr));
 }
 
-enum fs_error fs__page_digest(sqlite3 *db, const struct fs__feed_meta *meta, int64_t page,
+enum fs_error fs__page_digest(struct fs_feed *feed, const struct fs__feed_meta *meta, int64_t page,
                               char digest[FS_DIGEST_HEX + 1])
 {
-    sqlite3_stmt *st = fs__stmt(db, FS_STMT_ENTRY_ID);
-    enum fs_error err = FS_ERR_DB;
-    int rc;
+    char id[201];
+    enum fs_error err = fs__feed_entry_id(feed, (page + 1) * meta->page_size, id, sizeof id);
 
-    if (!st)
-        return FS_ERR_DB;
-    sqlite3_bind_text(st, 1, meta->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (page + 1) * meta->page_size);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-        fs__entry_digest((const char *)sqlite3_column_text(st, 0), digest);
-        err = FS_OK;
-    } else if (rc == SQLITE_DONE) {
-        err = FS_ERR_NOT_FOUND;
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    if (err == FS_OK)
+        fs__entry_digest(id, digest);
     return err;
 }
 
@@ -88,7 +75,7 @@ static int last_entry(const struct fs_entry *e, void *userdata)
     return 1;
 }
 
-enum fs_error fs__document(sqlite3 *db, const struct fs__feed_meta *meta, int64_t page,
+enum fs_error fs__document(struct fs_feed *feed, const struct fs__feed_meta *meta, int64_t page,
                            int64_t head, enum fs__repr repr, struct dynbuf *out,
                            char digest[FS_DIGEST_HEX + 1])
 {
@@ -106,12 +93,12 @@ enum fs_error fs__document(sqlite3 *db, const struct fs__feed_meta *meta, int64_
         last = head;
     }
     snprintf(g.updated, sizeof g.updated, "%s", meta->created);
-    err = fs_feed_read(db, meta->name, first, last, gather_entry, &g);
+    err = fs_feed_read(feed, first, last, gather_entry, &g);
     if (err == FS_OK)
         err = fs__buf_error(&g.xml);
     /* An empty head after a full page: its time and id are the last entry's. */
     if (err == FS_OK && first > last && head > 0)
-        err = fs_feed_read(db, meta->name, head, head, last_entry, &g);
+        err = fs_feed_read(feed, head, head, last_entry, &g);
     if (err != FS_OK)
         goto out;
     if (digest)

@@ -54,6 +54,9 @@ static int on_usage(const struct fr_entry *e, sqlite3 *db, char *why, size_t why
 /* Appends n entries to the producer's feed "u", one transaction. */
 static void append(sqlite3 *db, int n)
 {
+    struct fs_feed *u;
+
+    ck_assert_int_eq(fs_feed_open(db, "u", &u), FS_OK);
     ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     for (int i = 0; i < n; i++) {
         char cust[32];
@@ -62,9 +65,10 @@ static void append(sqlite3 *db, int n)
         int64_t pos;
 
         snprintf(cust, sizeof cust, "cus_%d", i);
-        ck_assert_int_eq(fs_feed_append(db, "u", &ev, &pos), FS_OK);
+        ck_assert_int_eq(fs_feed_append(u, &ev, &pos), FS_OK);
     }
     ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    fs_feed_close(u);
 }
 
 /* Serves prod_path on port (0: any) with or without the token. */
@@ -171,7 +175,11 @@ static void walk_from(long long from)
 
     env_init(&e, 23, 0);
     if (from > 0) {
-        ck_assert_int_eq(fs_feed_read(e.prod, "u", from, from, copy_id, id), FS_OK);
+        struct fs_feed *u;
+
+        ck_assert_int_eq(fs_feed_open(e.prod, "u", &u), FS_OK);
+        ck_assert_int_eq(fs_feed_read(u, from, from, copy_id, id), FS_OK);
+        fs_feed_close(u);
         snprintf(
             sql, sizeof sql,
             "INSERT INTO feed_followers (feed_url, position, last_id) VALUES ('%s', %lld, '%s');"
@@ -220,8 +228,8 @@ START_TEST(t_required_fields_in_one_call)
         ck_assert_int_eq(fr_follower_on(e.f, "UsageRecorded", on_usage_fields, &missing), FR_OK);
         if (missing) {
             ck_assert_int_eq(fr_follower_step(e.f, 0), FR_ERR_REFUSED);
-            ck_assert_ptr_nonnull(strstr(fr_follower_last_error(e.f),
-                                         "UsageRecorded at position 1 has no keyId"));
+            ck_assert_ptr_nonnull(
+                strstr(fr_follower_last_error(e.f), "UsageRecorded at position 1 has no keyId"));
             ck_assert_int_eq(fr_follower_position(e.f), 0);
         } else {
             ck_assert_int_eq(fr_follower_step(e.f, 0), FR_OK);
