@@ -74,6 +74,7 @@ $(1): $(2) $(3)
 endef
 
 include tests/module.mk
+include dynbuf/module.mk
 include feed-server/module.mk
 include feed-reader/module.mk
 include contexts/support/module.mk
@@ -107,8 +108,9 @@ bench: all $(TEST_TOOLS) $(BENCHES)
 # The rules a compiler does not check: STYLE.md's banned functions, and the
 # boundaries between modules (each probed with the module's own flags).
 lint: $(CONFIG)
-	@CC='$(CC)' FS_INCLUDES='$(FS_INCLUDES)' FR_INCLUDES='$(FR_INCLUDES)' \
-		CONTEXT_INCLUDES='$(CONTEXT_INCLUDES)' DEPS_CFLAGS='$(DEPS_CFLAGS)' sh mk/lint.sh
+	@CC='$(CC)' FS_INCLUDES='$(FS_MODULE_INCLUDES)' FR_INCLUDES='$(FR_MODULE_INCLUDES)' \
+		DYNBUF_INCLUDES='$(DYNBUF_INCLUDES)' CONTEXT_INCLUDES='$(CONTEXT_INCLUDES)' \
+		DEPS_CFLAGS='$(DEPS_CFLAGS)' sh mk/lint.sh
 
 # Fuzzing builds its own tree with clang, so the gcc build is left alone.
 FUZZ_SECONDS ?= 30

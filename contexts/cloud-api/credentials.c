@@ -3,47 +3,22 @@
 #include "db.h"
 #include "feedserver.h"
 #include "log.h"
+#include "replica.h"
 #include "secrets.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-int credentials_is_sha256_hex(const char *s)
-{
-    size_t i = 0;
-
-    for (; s[i]; i++) {
-        char c = s[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-            return 0;
-    }
-    return i == 64;
-}
-
-/* Copies the hex digest in lowercase into out (65 bytes). */
-static void lower_hex(const char *hex, char out[65])
-{
-    for (int i = 0; i < 64; i++) {
-        char c = hex[i];
-        out[i] = (c >= 'A' && c <= 'F') ? (char)(c - 'A' + 'a') : c;
-    }
-    out[64] = '\0';
-}
-
-static int ok(int rc)
-{
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
-}
-
 int credentials_apply_customer_registered(sqlite3 *db, const char *customer_id, const char *name,
                                           const char *plan)
 {
-    return ok(db_exec(db,
-                      "INSERT INTO replica_customers(customer_id, name, plan) VALUES (?1, ?2, ?3)"
-                      " ON CONFLICT(customer_id) DO UPDATE SET name = excluded.name,"
-                      " plan = excluded.plan",
-                      "ttt", customer_id, name, plan));
+    return db_ok(
+        db_exec(db,
+                "INSERT INTO replica_customers(customer_id, name, plan) VALUES (?1, ?2, ?3)"
+                " ON CONFLICT(customer_id) DO UPDATE SET name = excluded.name,"
+                " plan = excluded.plan",
+                "ttt", customer_id, name, plan));
 }
 
 /* Stores a key of user_id; a key already known keeps its revoked state, so
@@ -51,35 +26,35 @@ int credentials_apply_customer_registered(sqlite3 *db, const char *customer_id, 
 static int store_key(sqlite3 *db, const char *customer_id, const char *user_id, const char *key_id,
                      const char *key_sha256)
 {
-    char hex[65];
+    char hex[REPLICA_SHA256_HEX];
 
-    lower_hex(key_sha256, hex);
-    return ok(db_exec(db,
-                      "INSERT INTO replica_keys(key_sha256, key_id, user_id, customer_id)"
-                      " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(key_sha256) DO UPDATE SET"
-                      " key_id = excluded.key_id, user_id = excluded.user_id,"
-                      " customer_id = excluded.customer_id",
-                      "tttt", hex, key_id, user_id, customer_id));
+    replica_lower_hex(key_sha256, hex);
+    return db_ok(db_exec(db,
+                         "INSERT INTO replica_keys(key_sha256, key_id, user_id, customer_id)"
+                         " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(key_sha256) DO UPDATE SET"
+                         " key_id = excluded.key_id, user_id = excluded.user_id,"
+                         " customer_id = excluded.customer_id",
+                         "tttt", hex, key_id, user_id, customer_id));
 }
 
 /* Makes sure user_id exists (a key may arrive for a user the replica has
  * not seen added, should the feed ever start later). */
 static int ensure_user(sqlite3 *db, const char *customer_id, const char *user_id)
 {
-    return ok(db_exec(db,
-                      "INSERT INTO replica_users(user_id, customer_id) VALUES (?1, ?2)"
-                      " ON CONFLICT(user_id) DO NOTHING",
-                      "tt", user_id, customer_id));
+    return db_ok(db_exec(db,
+                         "INSERT INTO replica_users(user_id, customer_id) VALUES (?1, ?2)"
+                         " ON CONFLICT(user_id) DO NOTHING",
+                         "tt", user_id, customer_id));
 }
 
 int credentials_apply_user_added(sqlite3 *db, const char *customer_id, const char *user_id,
                                  const char *email, const char *key_id, const char *key_sha256)
 {
-    if (ok(db_exec(db,
-                   "INSERT INTO replica_users(user_id, customer_id, email, removed)"
-                   " VALUES (?1, ?2, ?3, 0) ON CONFLICT(user_id) DO UPDATE SET"
-                   " customer_id = excluded.customer_id, email = excluded.email, removed = 0",
-                   "ttt", user_id, customer_id, email)) != 0)
+    if (db_ok(db_exec(db,
+                      "INSERT INTO replica_users(user_id, customer_id, email, removed)"
+                      " VALUES (?1, ?2, ?3, 0) ON CONFLICT(user_id) DO UPDATE SET"
+                      " customer_id = excluded.customer_id, email = excluded.email, removed = 0",
+                      "ttt", user_id, customer_id, email)) != 0)
         return -1;
     return store_key(db, customer_id, user_id, key_id, key_sha256);
 }
@@ -94,8 +69,8 @@ int credentials_apply_key_issued(sqlite3 *db, const char *customer_id, const cha
 
 int credentials_apply_key_revoked(sqlite3 *db, const char *user_id, const char *key_id)
 {
-    if (ok(db_exec(db, "UPDATE replica_keys SET revoked = 1 WHERE key_id = ?1 AND user_id = ?2",
-                   "tt", key_id, user_id)) != 0)
+    if (db_ok(db_exec(db, "UPDATE replica_keys SET revoked = 1 WHERE key_id = ?1 AND user_id = ?2",
+                      "tt", key_id, user_id)) != 0)
         return -1;
     if (sqlite3_changes(db) == 0)
         log_warn("revocation of an unknown key", "key_id=\"%s\" user_id=\"%s\"", key_id, user_id);
@@ -104,29 +79,30 @@ int credentials_apply_key_revoked(sqlite3 *db, const char *user_id, const char *
 
 int credentials_apply_user_removed(sqlite3 *db, const char *customer_id, const char *user_id)
 {
-    if (ok(db_exec(db,
-                   "INSERT INTO replica_users(user_id, customer_id, removed) VALUES (?1, ?2, 1)"
-                   " ON CONFLICT(user_id) DO UPDATE SET removed = 1",
-                   "tt", user_id, customer_id)) != 0)
+    if (db_ok(db_exec(db,
+                      "INSERT INTO replica_users(user_id, customer_id, removed) VALUES (?1, ?2, 1)"
+                      " ON CONFLICT(user_id) DO UPDATE SET removed = 1",
+                      "tt", user_id, customer_id)) != 0)
         return -1;
-    return ok(db_exec(db, "UPDATE replica_keys SET revoked = 1 WHERE user_id = ?1", "t", user_id));
+    return db_ok(
+        db_exec(db, "UPDATE replica_keys SET revoked = 1 WHERE user_id = ?1", "t", user_id));
 }
 
 int credentials_apply_customer_locked(sqlite3 *db, const char *customer_id, const char *reason)
 {
-    return ok(db_exec(db,
-                      "INSERT INTO replica_customers(customer_id, locked, lock_reason)"
-                      " VALUES (?1, 1, ?2) ON CONFLICT(customer_id) DO UPDATE SET locked = 1,"
-                      " lock_reason = excluded.lock_reason",
-                      "tt", customer_id, reason));
+    return db_ok(db_exec(db,
+                         "INSERT INTO replica_customers(customer_id, locked, lock_reason)"
+                         " VALUES (?1, 1, ?2) ON CONFLICT(customer_id) DO UPDATE SET locked = 1,"
+                         " lock_reason = excluded.lock_reason",
+                         "tt", customer_id, reason));
 }
 
 int credentials_apply_customer_unlocked(sqlite3 *db, const char *customer_id)
 {
-    return ok(db_exec(db,
-                      "INSERT INTO replica_customers(customer_id, locked) VALUES (?1, 0)"
-                      " ON CONFLICT(customer_id) DO UPDATE SET locked = 0, lock_reason = NULL",
-                      "t", customer_id));
+    return db_ok(db_exec(db,
+                         "INSERT INTO replica_customers(customer_id, locked) VALUES (?1, 0)"
+                         " ON CONFLICT(customer_id) DO UPDATE SET locked = 0, lock_reason = NULL",
+                         "t", customer_id));
 }
 
 /* ---- Lookup ------------------------------------------------------------ */

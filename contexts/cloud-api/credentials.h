@@ -23,9 +23,6 @@
  * without the NUL; a longer stored value makes the lookup fail. */
 #define CREDENTIAL_ID_MAX 255
 
-/* Whether s is 64 hexadecimal digits (either case). */
-int credentials_is_sha256_hex(const char *s);
-
 /*
  * The effect of each event of the subscriptions feed on the replica. Each
  * runs in the caller's transaction and returns 0, or -1 (logged) when the

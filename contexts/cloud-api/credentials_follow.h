@@ -1,7 +1,8 @@
 /*
- * credentials_follow.h - the follower side of the credential replica: one
- * handler per event type of the subscriptions feed (DESIGN.md section 6),
- * each reading the entry's fields and applying it with credentials.h.
+ * credentials_follow.h - the follower side of the credential replica: the
+ * event types of the subscriptions feed it applies (DESIGN.md section 6),
+ * their required fields and the credentials.h function that applies each,
+ * as a table of support/replica.h.
  *
  * Types without a handler are skipped by the feed-reader library (tolerant
  * reader); fields not named here are ignored. An entry of a known type that
@@ -16,9 +17,6 @@
 #include <sqlite3.h>
 
 struct fr_follower;
-
-/* The event types the replica applies, NULL-terminated. */
-extern const char *const credentials_event_types[];
 
 /* A follow_setup_fn (program.h): creates the replica tables in db and
  * registers the handlers on f. Returns 0, or -1 (logged). */

@@ -55,7 +55,7 @@ static void home(struct fs_request *req, void *userdata)
                      "MiB</li>\n</ul>\n<p>Operators: <a href=\"/status\">status</a>, "
                      "<a href=\"/metrics\">metrics</a>, usage feed <a "
                      "href=\"/feeds/usage\">/feeds/usage</a>.</p>\n");
-        web_reply_page(req, 200, "cloud-api", "Cloud API", sb.buf ? sb.buf : "");
+        web_reply_page(req, 200, "cloud-api", "Cloud API", sb_str(&sb));
         sb_release(&sb);
         return;
     }

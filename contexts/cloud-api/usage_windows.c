@@ -96,8 +96,10 @@ out:
     return status;
 }
 
-/* Appends the UsageRecorded entry of r and marks r with its position. */
-static int publish_row(sqlite3 *db, const char *node, const struct pending_row *r)
+/* Appends the UsageRecorded entry of r to feed (the usage feed, on db) and
+ * marks r with its position. */
+static int publish_row(sqlite3 *db, struct fs_feed *feed, const char *node,
+                       const struct pending_row *r)
 {
     char units[24], start[32], end[32];
     int64_t position = 0;
@@ -119,10 +121,11 @@ static int publish_row(sqlite3 *db, const char *node, const struct pending_row *
         const struct fs_event ev = {NULL, "UsageRecorded", 1,
                                     end,  fields,          sizeof fields / sizeof fields[0]};
 
-        err = fs_feed_append(db, CLOUD_API_USAGE_FEED, &ev, &position);
+        err = fs_feed_append(feed, &ev, &position);
     }
     if (err != FS_OK) {
-        log_error("cannot append UsageRecorded", "error=\"%s\"", fs_strerror(err));
+        log_error("cannot append UsageRecorded", "error=\"%s\" sqlite=\"%s\"", fs_strerror(err),
+                  err == FS_ERR_DB ? sqlite3_errmsg(db) : "");
         return -1;
     }
     return db_exec(db,
@@ -138,6 +141,7 @@ int usage_publish_closed(sqlite3 *db, const char *node, unsigned window_seconds,
                          int64_t *entries)
 {
     struct pending_row *rows = NULL;
+    struct fs_feed *feed = NULL;
     size_t n = 0;
     int64_t w = window_seconds ? window_seconds : 1;
     int64_t open_start = (int64_t)now - (((int64_t)now % w) + w) % w;
@@ -149,8 +153,11 @@ int usage_publish_closed(sqlite3 *db, const char *node, unsigned window_seconds,
         goto out;
     if (read_closed(db, now, &rows, &n) != 0)
         goto out;
+    /* One handle for the whole batch: its statements are prepared once. */
+    if (n > 0 && fs_feed_open(db, CLOUD_API_USAGE_FEED, &feed) != FS_OK)
+        goto out;
     for (size_t i = 0; i < n; i++)
-        if (publish_row(db, node, &rows[i]) != 0)
+        if (publish_row(db, feed, node, &rows[i]) != 0)
             goto out;
     if (db_exec(db,
                 "UPDATE usage_state SET published_until = max(published_until, ?1) WHERE id = 1",
@@ -166,6 +173,7 @@ int usage_publish_closed(sqlite3 *db, const char *node, unsigned window_seconds,
 out:
     if (status != 0)
         db_rollback(db);
+    fs_feed_close(feed);
     free_rows(rows, n);
     return status;
 }

@@ -114,7 +114,7 @@ enum analysis_change analysis_complete(sqlite3 *db, const char *id, const char *
             .fields = fields,
             .nfields = sizeof fields / sizeof fields[0],
         };
-        err = fs_feed_append(db, PRODUCT1_FEED, &ev, NULL);
+        err = db_feed_append(db, PRODUCT1_FEED, &ev, NULL);
     }
     if (err != FS_OK) {
         log_error("cannot publish AnalysisCompleted", "id=%s error=\"%s\"", id, fs_strerror(err));

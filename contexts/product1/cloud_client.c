@@ -32,22 +32,13 @@ int cloud_client_global_init(void)
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
-struct capped {
-    struct strbuf sb;
-    int too_large;
-};
-
+/* Keeps the answer in a buffer capped at CLOUD_MAX_REPLY: past it (or out
+ * of memory) the transfer stops. */
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-    struct capped *c = userdata;
     size_t n = size * nmemb;
 
-    if (c->sb.len + n > CLOUD_MAX_REPLY) {
-        c->too_large = 1;
-        return 0;
-    }
-    sb_append(&c->sb, ptr, n);
-    return n;
+    return dynbuf_add(userdata, ptr, n) == DYNBUF_OK ? n : 0;
 }
 
 static enum cloud_outcome classify(long status)
@@ -64,7 +55,7 @@ static enum cloud_outcome classify(long status)
 enum cloud_outcome cloud_analyze(const char *base_url, const char *key, const char *idempotency_key,
                                  const char *text, size_t len, struct cloud_reply *reply)
 {
-    struct capped got = {STRBUF_INIT, 0};
+    struct dynbuf got = DYNBUF_INIT(CLOUD_MAX_REPLY);
     struct curl_slist *headers = NULL;
     struct strbuf url = STRBUF_INIT, auth = STRBUF_INIT, idem = STRBUF_INIT;
     size_t base_len = strlen(base_url);
@@ -85,9 +76,9 @@ enum cloud_outcome cloud_analyze(const char *base_url, const char *key, const ch
         snprintf(reply->error, sizeof reply->error, "cannot start an HTTP client");
         goto out;
     }
-    headers = curl_slist_append(headers, auth.buf);
+    headers = curl_slist_append(headers, sb_str(&auth));
     if (headers && idempotency_key) {
-        struct curl_slist *more = curl_slist_append(headers, idem.buf);
+        struct curl_slist *more = curl_slist_append(headers, sb_str(&idem));
         if (!more) {
             snprintf(reply->error, sizeof reply->error, "out of memory");
             goto out;
@@ -103,7 +94,7 @@ enum cloud_outcome cloud_analyze(const char *base_url, const char *key, const ch
         if (more)
             headers = more;
     }
-    curl_easy_setopt(curl, CURLOPT_URL, url.buf);
+    curl_easy_setopt(curl, CURLOPT_URL, sb_str(&url));
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, text);
@@ -118,7 +109,7 @@ enum cloud_outcome cloud_analyze(const char *base_url, const char *key, const ch
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &got);
     rc = curl_easy_perform(curl);
     if (rc != CURLE_OK) {
-        if (got.too_large)
+        if (dynbuf_error(&got) == DYNBUF_TOO_BIG)
             snprintf(reply->error, sizeof reply->error, "the Cloud API's answer is over %d bytes",
                      CLOUD_MAX_REPLY);
         else
@@ -131,15 +122,20 @@ enum cloud_outcome cloud_analyze(const char *base_url, const char *key, const ch
     if (reply->outcome != CLOUD_DONE)
         snprintf(reply->error, sizeof reply->error, "the Cloud API answered %ld", reply->status);
 out:
-    reply->body = sb_detach(&got.sb, NULL);
+    reply->body = dynbuf_take(&got, NULL);
+    if (!reply->body)
+        reply->body = xstrdup("");
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
-    if (auth.buf) {
-        volatile char *p = auth.buf;
-        for (size_t i = 0; i < auth.len; i++)
+    {
+        /* The login key does not outlive the call in this copy. */
+        size_t n = 0;
+        volatile char *p = sb_detach(&auth, &n);
+
+        for (size_t i = 0; i < n; i++)
             p[i] = '\0';
+        free((char *)p);
     }
-    sb_release(&auth);
     sb_release(&idem);
     sb_release(&url);
     return reply->outcome;

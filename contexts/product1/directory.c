@@ -3,9 +3,9 @@
 #include "db.h"
 #include "feedreader.h"
 #include "log.h"
+#include "replica.h"
 #include "strbuf.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,53 +21,37 @@ void user_ref_release(struct user_ref *u)
     memset(u, 0, sizeof *u);
 }
 
-static int ok(int rc)
-{
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
-}
-
 /* Makes sure customer_id has a row, so events arriving before (or without)
  * CustomerRegistered still have a customer to lock. */
 static int ensure_customer(sqlite3 *db, const char *customer_id)
 {
-    return ok(
+    return db_ok(
         db_exec(db, "INSERT OR IGNORE INTO customers (customer_id) VALUES (?)", "t", customer_id));
-}
-
-/* Lowercases a hex digest into out (65 bytes); longer input is cut, which
- * can then match no key. */
-static void lower_hex(const char *in, char out[65])
-{
-    size_t i = 0;
-
-    for (; in[i] && i < 64; i++)
-        out[i] = (char)tolower((unsigned char)in[i]);
-    out[i] = '\0';
 }
 
 int directory_customer_registered(sqlite3 *db, const char *customer_id, const char *name,
                                   const char *plan)
 {
-    return ok(db_exec(db,
-                      "INSERT INTO customers (customer_id, name, plan) VALUES (?, ?, ?) "
-                      "ON CONFLICT (customer_id) DO UPDATE SET name = excluded.name, "
-                      "plan = excluded.plan",
-                      "ttt", customer_id, name, plan));
+    return db_ok(db_exec(db,
+                         "INSERT INTO customers (customer_id, name, plan) VALUES (?, ?, ?) "
+                         "ON CONFLICT (customer_id) DO UPDATE SET name = excluded.name, "
+                         "plan = excluded.plan",
+                         "ttt", customer_id, name, plan));
 }
 
 int directory_key_issued(sqlite3 *db, const char *customer_id, const char *user_id,
                          const char *key_id, const char *key_sha256)
 {
-    char sha[65];
+    char sha[REPLICA_SHA256_HEX];
 
-    lower_hex(key_sha256, sha);
+    replica_lower_hex(key_sha256, sha);
     if (ensure_customer(db, customer_id) != 0)
         return -1;
-    return ok(db_exec(db,
-                      "INSERT INTO login_keys (customer_id, key_id, user_id, key_sha256) "
-                      "VALUES (?, ?, ?, ?) ON CONFLICT (customer_id, key_id) DO UPDATE SET "
-                      "user_id = excluded.user_id, key_sha256 = excluded.key_sha256",
-                      "tttt", customer_id, key_id, user_id, sha));
+    return db_ok(db_exec(db,
+                         "INSERT INTO login_keys (customer_id, key_id, user_id, key_sha256) "
+                         "VALUES (?, ?, ?, ?) ON CONFLICT (customer_id, key_id) DO UPDATE SET "
+                         "user_id = excluded.user_id, key_sha256 = excluded.key_sha256",
+                         "tttt", customer_id, key_id, user_id, sha));
 }
 
 int directory_user_added(sqlite3 *db, const char *customer_id, const char *user_id,
@@ -75,11 +59,11 @@ int directory_user_added(sqlite3 *db, const char *customer_id, const char *user_
 {
     if (ensure_customer(db, customer_id) != 0)
         return -1;
-    if (ok(db_exec(db,
-                   "INSERT INTO users (customer_id, user_id, email) VALUES (?, ?, ?) "
-                   "ON CONFLICT (customer_id, user_id) DO UPDATE SET email = excluded.email, "
-                   "removed = 0",
-                   "ttt", customer_id, user_id, email)) != 0)
+    if (db_ok(db_exec(db,
+                      "INSERT INTO users (customer_id, user_id, email) VALUES (?, ?, ?) "
+                      "ON CONFLICT (customer_id, user_id) DO UPDATE SET email = excluded.email, "
+                      "removed = 0",
+                      "ttt", customer_id, user_id, email)) != 0)
         return -1;
     if (!key_id || !key_sha256)
         return 0;
@@ -90,42 +74,42 @@ int directory_key_revoked(sqlite3 *db, const char *customer_id, const char *user
                           const char *key_id)
 {
     (void)user_id;
-    if (ok(db_exec(db, "UPDATE login_keys SET revoked = 1 WHERE customer_id = ? AND key_id = ?",
-                   "tt", customer_id, key_id)) != 0)
+    if (db_ok(db_exec(db, "UPDATE login_keys SET revoked = 1 WHERE customer_id = ? AND key_id = ?",
+                      "tt", customer_id, key_id)) != 0)
         return -1;
-    return ok(db_exec(db, "DELETE FROM sessions WHERE customer_id = ? AND key_id = ?", "tt",
-                      customer_id, key_id));
+    return db_ok(db_exec(db, "DELETE FROM sessions WHERE customer_id = ? AND key_id = ?", "tt",
+                         customer_id, key_id));
 }
 
 int directory_user_removed(sqlite3 *db, const char *customer_id, const char *user_id)
 {
-    if (ok(db_exec(db, "UPDATE users SET removed = 1 WHERE customer_id = ? AND user_id = ?", "tt",
-                   customer_id, user_id)) != 0)
+    if (db_ok(db_exec(db, "UPDATE users SET removed = 1 WHERE customer_id = ? AND user_id = ?",
+                      "tt", customer_id, user_id)) != 0)
         return -1;
-    if (ok(db_exec(db, "UPDATE login_keys SET revoked = 1 WHERE customer_id = ? AND user_id = ?",
-                   "tt", customer_id, user_id)) != 0)
+    if (db_ok(db_exec(db, "UPDATE login_keys SET revoked = 1 WHERE customer_id = ? AND user_id = ?",
+                      "tt", customer_id, user_id)) != 0)
         return -1;
-    return ok(db_exec(db, "DELETE FROM sessions WHERE customer_id = ? AND user_id = ?", "tt",
-                      customer_id, user_id));
+    return db_ok(db_exec(db, "DELETE FROM sessions WHERE customer_id = ? AND user_id = ?", "tt",
+                         customer_id, user_id));
 }
 
 int directory_customer_locked(sqlite3 *db, const char *customer_id, const char *reason)
 {
     if (ensure_customer(db, customer_id) != 0)
         return -1;
-    if (ok(db_exec(db, "UPDATE customers SET locked = 1, lock_reason = ? WHERE customer_id = ?",
-                   "tt", reason, customer_id)) != 0)
+    if (db_ok(db_exec(db, "UPDATE customers SET locked = 1, lock_reason = ? WHERE customer_id = ?",
+                      "tt", reason, customer_id)) != 0)
         return -1;
-    return ok(db_exec(db, "DELETE FROM sessions WHERE customer_id = ?", "t", customer_id));
+    return db_ok(db_exec(db, "DELETE FROM sessions WHERE customer_id = ?", "t", customer_id));
 }
 
 int directory_customer_unlocked(sqlite3 *db, const char *customer_id)
 {
     if (ensure_customer(db, customer_id) != 0)
         return -1;
-    return ok(db_exec(db,
-                      "UPDATE customers SET locked = 0, lock_reason = NULL WHERE customer_id = ?",
-                      "t", customer_id));
+    return db_ok(
+        db_exec(db, "UPDATE customers SET locked = 0, lock_reason = NULL WHERE customer_id = ?",
+                "t", customer_id));
 }
 
 static char *column_dup(sqlite3_stmt *st, int col)
@@ -147,11 +131,11 @@ enum directory_match directory_find(sqlite3 *db, const char *email, const char *
         "ORDER BY k.revoked, COALESCE(c.locked, 0) LIMIT 1";
     sqlite3_stmt *st = NULL;
     enum directory_match result = DIRECTORY_ERROR;
-    char sha[65];
+    char sha[REPLICA_SHA256_HEX];
     int rc;
 
     memset(out, 0, sizeof *out);
-    lower_hex(key_sha256, sha);
+    replica_lower_hex(key_sha256, sha);
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
         log_error("sign-in lookup failed", "error=\"%s\"", sqlite3_errmsg(db));
         goto out;
@@ -184,144 +168,62 @@ out:
 
 /* ---- Feed handlers ------------------------------------------------------ */
 
-/*
- * Reads the required fields names[0..n) of entry into values. A missing or
- * empty required field breaks the published contract: the entry is refused
- * (the follower stops with the reason) rather than skipped, since skipping a
- * revocation or a lock would silently keep access open.
- */
-static int need(const struct fr_entry *entry, const char *const *names, const char **values,
-                size_t n, char *why, size_t why_size)
+/* The effect of each event type: its required fields' values are v[], in
+ * the order the table in directory_follow() lists them; optional ones are
+ * read here. */
+
+static int customer_registered(sqlite3 *db, const struct fr_entry *e, const char *const *v)
 {
-    for (size_t i = 0; i < n; i++) {
-        values[i] = fr_entry_field(entry, names[i]);
-        if (!values[i] || !values[i][0]) {
-            snprintf(why, why_size, "%s at position %lld has no %s", entry->type,
-                     (long long)entry->position, names[i]);
-            return -1;
-        }
-    }
-    return 0;
+    return directory_customer_registered(db, v[0], fr_entry_field(e, "name"),
+                                         fr_entry_field(e, "plan"));
 }
 
-static int applied(int rc, const struct fr_entry *entry, char *why, size_t why_size)
+static int user_added(sqlite3 *db, const struct fr_entry *e, const char *const *v)
 {
-    if (rc != 0)
-        snprintf(why, why_size, "database error applying %s at position %lld", entry->type,
-                 (long long)entry->position);
-    return rc;
+    (void)e;
+    return directory_user_added(db, v[0], v[1], v[2], v[3], v[4]);
 }
 
-static int on_customer_registered(const struct fr_entry *entry, sqlite3 *db, char *why,
-                                  size_t why_size, void *userdata)
+static int key_issued(sqlite3 *db, const struct fr_entry *e, const char *const *v)
 {
-    static const char *const names[] = {"customerId"};
-    const char *v[1];
-
-    (void)userdata;
-    if (need(entry, names, v, 1, why, why_size) != 0)
-        return -1;
-    return applied(directory_customer_registered(db, v[0], fr_entry_field(entry, "name"),
-                                                 fr_entry_field(entry, "plan")),
-                   entry, why, why_size);
+    (void)e;
+    return directory_key_issued(db, v[0], v[1], v[2], v[3]);
 }
 
-static int on_user_added(const struct fr_entry *entry, sqlite3 *db, char *why, size_t why_size,
-                         void *userdata)
+static int key_revoked(sqlite3 *db, const struct fr_entry *e, const char *const *v)
 {
-    static const char *const names[] = {"customerId", "userId", "email", "keyId", "keySha256"};
-    const char *v[5];
-
-    (void)userdata;
-    if (need(entry, names, v, 5, why, why_size) != 0)
-        return -1;
-    return applied(directory_user_added(db, v[0], v[1], v[2], v[3], v[4]), entry, why, why_size);
+    return directory_key_revoked(db, v[0], fr_entry_field(e, "userId"), v[1]);
 }
 
-static int on_key_issued(const struct fr_entry *entry, sqlite3 *db, char *why, size_t why_size,
-                         void *userdata)
+static int user_removed(sqlite3 *db, const struct fr_entry *e, const char *const *v)
 {
-    static const char *const names[] = {"customerId", "userId", "keyId", "keySha256"};
-    const char *v[4];
-
-    (void)userdata;
-    if (need(entry, names, v, 4, why, why_size) != 0)
-        return -1;
-    return applied(directory_key_issued(db, v[0], v[1], v[2], v[3]), entry, why, why_size);
+    (void)e;
+    return directory_user_removed(db, v[0], v[1]);
 }
 
-static int on_key_revoked(const struct fr_entry *entry, sqlite3 *db, char *why, size_t why_size,
-                          void *userdata)
+static int customer_locked(sqlite3 *db, const struct fr_entry *e, const char *const *v)
 {
-    static const char *const names[] = {"customerId", "keyId"};
-    const char *v[2];
-
-    (void)userdata;
-    if (need(entry, names, v, 2, why, why_size) != 0)
-        return -1;
-    return applied(directory_key_revoked(db, v[0], fr_entry_field(entry, "userId"), v[1]), entry,
-                   why, why_size);
+    return directory_customer_locked(db, v[0], fr_entry_field(e, "reason"));
 }
 
-static int on_user_removed(const struct fr_entry *entry, sqlite3 *db, char *why, size_t why_size,
-                           void *userdata)
+static int customer_unlocked(sqlite3 *db, const struct fr_entry *e, const char *const *v)
 {
-    static const char *const names[] = {"customerId", "userId"};
-    const char *v[2];
-
-    (void)userdata;
-    if (need(entry, names, v, 2, why, why_size) != 0)
-        return -1;
-    return applied(directory_user_removed(db, v[0], v[1]), entry, why, why_size);
-}
-
-static int on_customer_locked(const struct fr_entry *entry, sqlite3 *db, char *why, size_t why_size,
-                              void *userdata)
-{
-    static const char *const names[] = {"customerId"};
-    const char *v[1];
-
-    (void)userdata;
-    if (need(entry, names, v, 1, why, why_size) != 0)
-        return -1;
-    return applied(directory_customer_locked(db, v[0], fr_entry_field(entry, "reason")), entry, why,
-                   why_size);
-}
-
-static int on_customer_unlocked(const struct fr_entry *entry, sqlite3 *db, char *why,
-                                size_t why_size, void *userdata)
-{
-    static const char *const names[] = {"customerId"};
-    const char *v[1];
-
-    (void)userdata;
-    if (need(entry, names, v, 1, why, why_size) != 0)
-        return -1;
-    return applied(directory_customer_unlocked(db, v[0]), entry, why, why_size);
+    (void)e;
+    return directory_customer_unlocked(db, v[0]);
 }
 
 int directory_follow(struct fr_follower *f)
 {
-    static const struct {
-        const char *type;
-        fr_handler_fn *fn;
-    } handlers[] = {
-        {"CustomerRegistered", on_customer_registered},
-        {"UserAdded", on_user_added},
-        {"LoginKeyIssued", on_key_issued},
-        {"LoginKeyRevoked", on_key_revoked},
-        {"UserRemoved", on_user_removed},
-        {"CustomerLocked", on_customer_locked},
-        {"CustomerUnlocked", on_customer_unlocked},
+    /* Product 1 signs users in by email, so UserAdded must carry one. */
+    static const struct replica_event events[] = {
+        {"CustomerRegistered", {"customerId"}, customer_registered},
+        {"UserAdded", {"customerId", "userId", "email", "keyId", "keySha256"}, user_added},
+        {"LoginKeyIssued", {"customerId", "userId", "keyId", "keySha256"}, key_issued},
+        {"LoginKeyRevoked", {"customerId", "keyId"}, key_revoked},
+        {"UserRemoved", {"customerId", "userId"}, user_removed},
+        {"CustomerLocked", {"customerId"}, customer_locked},
+        {"CustomerUnlocked", {"customerId"}, customer_unlocked},
     };
 
-    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++) {
-        enum fr_error err = fr_follower_on(f, handlers[i].type, handlers[i].fn, NULL);
-        if (err != FR_OK) {
-            log_error("cannot register handler", "type=%s error=\"%s\"", handlers[i].type,
-                      fr_strerror(err));
-            return -1;
-        }
-    }
-    return 0;
+    return replica_follow(f, events, sizeof events / sizeof events[0]);
 }

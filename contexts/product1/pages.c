@@ -31,7 +31,7 @@ void page_sign_in(struct fs_request *req, unsigned status, const char *error, co
                  "</form>\n"
                  "<p>Your login key was given to you when your administrator added you in "
                  "Subscriptions.</p>\n");
-    web_reply_page(req, status, PRODUCT1_PROG, "Sign in", sb.buf);
+    web_reply_page(req, status, PRODUCT1_PROG, "Sign in", sb_str(&sb));
     sb_release(&sb);
 }
 
@@ -135,6 +135,6 @@ void page_user(struct fs_request *req, unsigned status, sqlite3 *db, const struc
         sb_puts(&sb, "<tr><td colspan=\"8\">No analyses yet: submit a text above.</td></tr>\n");
     sb_puts(&sb, "</tbody></table>\n</section>\n"
                  "<script src=\"/static/product1.js\" defer></script>\n");
-    web_reply_page(req, status, PRODUCT1_PROG, "Analyses", sb.buf);
+    web_reply_page(req, status, PRODUCT1_PROG, "Analyses", sb_str(&sb));
     sb_release(&sb);
 }

@@ -145,7 +145,7 @@ int audit_history(sqlite3 *db, const char *customer_id, int limit, history_fn *f
         item.at = text(st, H_AT);
         item.type = text(st, H_TYPE);
         item.author = sqlite3_column_type(st, H_AUTHOR) == SQLITE_NULL ? NULL : text(st, H_AUTHOR);
-        item.what = what.buf ? what.buf : "";
+        item.what = sb_str(&what);
         fn(&item, userdata);
         sb_release(&what);
     }

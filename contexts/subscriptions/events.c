@@ -42,7 +42,7 @@ void event_data_int(struct event_data *d, const char *k, long long value)
 const char *event_data_json(struct event_data *d)
 {
     sb_puts(&d->sb, "}");
-    return d->sb.buf;
+    return sb_str(&d->sb);
 }
 
 void event_data_release(struct event_data *d)

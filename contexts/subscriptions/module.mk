@@ -11,7 +11,7 @@ $(BIN)/subscriptions: $(BUILD)/contexts/subscriptions/main.o $(SUBSCRIPTIONS_LIB
 # samplefeed: loads contract samples into a feed (or prints their shape) for
 # the contract tests of producers and consumers.
 TEST_TOOLS += $(BUILD)/tests/samplefeed
-$(eval $(call tool,$(BUILD)/tests/samplefeed,$(BUILD)/tests/tools/samplefeed.o,$(FS_LIB)))
+$(eval $(call tool,$(BUILD)/tests/samplefeed,$(BUILD)/tests/tools/samplefeed.o,$(FS_LINK)))
 # Unit tests include the context's headers by name.
 $(BUILD)/tests/unit/check_subscriptions.o: ALL_CFLAGS += -Icontexts/subscriptions
 $(eval $(call unit_test,check_subscriptions,$(SUBSCRIPTIONS_LIB) $(CONTEXT_LIBS)))

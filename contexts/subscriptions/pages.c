@@ -31,7 +31,7 @@ void page_reply(struct fs_request *req, unsigned status, const char *title, stru
 {
     fs_reply_header(req, "X-Frame-Options", "DENY");
     fs_reply_header(req, "Content-Security-Policy", "frame-ancestors 'none'");
-    web_reply_page(req, status, SUB_PROG, title, sb->buf ? sb->buf : "");
+    web_reply_page(req, status, SUB_PROG, title, sb_str(sb));
     sb_release(sb);
 }
 
@@ -291,10 +291,10 @@ static void history_section(struct strbuf *sb, sqlite3 *db, const char *id, int 
 
     sb_puts(sb, "<h2 id=\"history\">History</h2>\n<table class=\"history\"><tr><th>When</th>"
                 "<th>What</th><th>Who</th></tr>\n");
-    before = sb->len;
+    before = sb_len(sb);
     if (audit_history(db, id, limit, history_row, sb) != 0)
         sb_puts(sb, "<tr><td colspan=\"3\">The history cannot be read now: try again.</td></tr>\n");
-    else if (sb->len == before)
+    else if (sb_len(sb) == before)
         sb_puts(sb, "<tr><td colspan=\"3\">No changes yet.</td></tr>\n");
     sb_puts(sb, "</table>\n<p class=\"muted\">Usage charges, made by billing, are listed under "
                 "recent charges.</p>\n");

@@ -1,5 +1,6 @@
 #include "publish.h"
 
+#include "db.h"
 #include "log.h"
 #include "schema.h"
 
@@ -29,7 +30,7 @@ enum sub_result publish(sqlite3 *db, const char *type, const char *at, ...)
     ev.updated = at;
     ev.fields = fields;
     ev.nfields = n;
-    err = fs_feed_append(db, SUB_FEED, &ev, NULL);
+    err = db_feed_append(db, SUB_FEED, &ev, NULL);
     if (err != FS_OK) {
         log_error("cannot publish", "type=%s error=\"%s\"", type, fs_strerror(err));
         /* Input is checked before this (form_parse()), so text a feed cannot

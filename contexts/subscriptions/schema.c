@@ -166,9 +166,15 @@ fail:
  */
 static unsigned feed_page_size(sqlite3 *db)
 {
+    struct fs_feed *feed = NULL;
     int64_t head = 0;
+    int is_new;
 
-    return fs_feed_head(db, SUB_FEED, &head) == FS_ERR_NOT_FOUND ? SUB_FEED_PAGE_SIZE : 0;
+    if (fs_feed_open(db, SUB_FEED, &feed) != FS_OK)
+        return 0;
+    is_new = fs_feed_head(feed, &head) == FS_ERR_NOT_FOUND;
+    fs_feed_close(feed);
+    return is_new ? SUB_FEED_PAGE_SIZE : 0;
 }
 
 int schema_create(sqlite3 *db)

@@ -115,7 +115,7 @@ static void history_json(const struct history_item *item, void *userdata)
 {
     struct strbuf *sb = userdata;
 
-    sb_puts(sb, sb->len > 1 ? "," : "");
+    sb_puts(sb, sb_len(sb) > 1 ? "," : "");
     sb_printf(sb, "{\"seq\":%lld,\"at\":", item->seq);
     sb_json_string(sb, item->at);
     sb_puts(sb, ",\"type\":");

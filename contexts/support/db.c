@@ -87,6 +87,25 @@ int db_exec(sqlite3 *db, const char *sql, const char *kinds, ...)
     return rc;
 }
 
+int db_ok(int rc)
+{
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+enum fs_error db_feed_append(sqlite3 *db, const char *feed, const struct fs_event *ev,
+                             int64_t *position)
+{
+    struct fs_feed *f = NULL;
+    enum fs_error err = fs_feed_open(db, feed, &f);
+
+    if (err == FS_OK)
+        err = fs_feed_append(f, ev, position);
+    if (err == FS_ERR_DB)
+        log_error("database error", "error=\"%s\" feed=%s", sqlite3_errmsg(db), feed);
+    fs_feed_close(f);
+    return err;
+}
+
 char *db_text(sqlite3 *db, int *rc, const char *sql, const char *kinds, ...)
 {
     va_list ap;

@@ -10,6 +10,7 @@
 #ifndef DB_H
 #define DB_H
 
+#include <feedserver.h>
 #include <sqlite3.h>
 
 /* BEGIN IMMEDIATE (takes the write lock now, so appends to a feed get the
@@ -26,6 +27,10 @@ int db_exec_script(sqlite3 *db, const char *sql);
  * success or the error code (logged). */
 int db_exec(sqlite3 *db, const char *sql, const char *kinds, ...);
 
+/* 0 when rc, what db_exec() returned, is a success (SQLITE_DONE or
+ * SQLITE_ROW), else -1: the convention of functions that return 0 or -1. */
+int db_ok(int rc);
+
 /* Runs a query and returns the first column of its first row as a new
  * string (caller frees), or NULL when there is no row or the value is NULL.
  * *rc (may be NULL) receives SQLITE_ROW, SQLITE_DONE or the error code. */
@@ -34,5 +39,15 @@ char *db_text(sqlite3 *db, int *rc, const char *sql, const char *kinds, ...);
 /* Same for an integer: returns the first column of the first row, or dflt
  * when there is no row. */
 long long db_int(sqlite3 *db, int *rc, long long dflt, const char *sql, const char *kinds, ...);
+
+/*
+ * Appends ev to feed on db, inside the caller's BEGIN IMMEDIATE, through a
+ * feed handle opened for this one append (fs_feed_open()): for a context
+ * that publishes one entry per transaction. Returns fs_feed_append()'s
+ * result; a database failure is logged with SQLite's message (the caller
+ * logs what it was publishing).
+ */
+enum fs_error db_feed_append(sqlite3 *db, const char *feed, const struct fs_event *ev,
+                             int64_t *position);
 
 #endif

@@ -128,7 +128,7 @@ static void status_route(struct fs_request *req, void *userdata)
             sb_puts(&sb, "<tr><td colspan=\"6\">none (start one with <code>follow</code>)</td></tr>\n");
         sb_puts(&sb, "</table>\n<p><a href=\"/metrics\">metrics</a> · <a href=\"/status\" "
                      "type=\"application/json\">JSON</a> (ask with Accept: application/json)</p>\n");
-        web_reply_page(req, 200, ops.prog, "Status", sb.buf);
+        web_reply_page(req, 200, ops.prog, "Status", sb_str(&sb));
         sb_release(&sb);
         return;
     }

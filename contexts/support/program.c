@@ -16,6 +16,25 @@
 
 static sigset_t stop_signals;
 
+/* The libraries' lines go to the program's logger (log.h), under their
+ * name. Their levels are those of log.h, in the same order. */
+_Static_assert((int)FS_LOG_ERROR == (int)LOG_ERROR && (int)FR_LOG_FATAL == (int)LOG_FATAL,
+               "the libraries' log levels are log.h's");
+
+static void log_feed_server(enum fs_log_level level, const char *msg, const char *const *keys,
+                            const char *const *values, size_t n, void *userdata)
+{
+    (void)userdata;
+    log_library((enum log_level)level, "feed-server", msg, keys, values, n);
+}
+
+static void log_feed_reader(enum fr_log_level level, const char *msg, const char *const *keys,
+                            const char *const *values, size_t n, void *userdata)
+{
+    (void)userdata;
+    log_library((enum log_level)level, "feed-reader", msg, keys, values, n);
+}
+
 /* Raises the soft limit on open files to the hard one: each connection is a
  * descriptor, and the server sizes its connection limit from this, so that
  * a crowd of slow clients does not exhaust it at the default 1024. */
@@ -122,6 +141,7 @@ struct fs_server *program_open_server(const struct serve_options *o, unsigned th
     cfg.tokens = o->tokens.items;
     cfg.ntokens = o->tokens.count;
     cfg.threads = threads;
+    cfg.log = log_feed_server;
     err = fs_server_open(&cfg, &server);
     if (err != FS_OK) {
         log_error("cannot open server", "listen=%s db=%s error=\"%s\"", o->listen, o->db,
@@ -199,6 +219,7 @@ int program_follow(const char *usage, const char *default_db, int argc, char **a
      * least every 2 s, not the library's 30 s: a request every 2 s costs a
      * producer nothing. */
     cfg.max_backoff_ms = 2000;
+    cfg.log = log_feed_reader;
     err = fr_follower_open(&cfg, &f);
     if (err != FR_OK) {
         log_error("cannot start follower", "feed=%s error=\"%s\"", feed, fr_strerror(err));

@@ -6,14 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The programs' policy on memory: log the failure and end. */
+static void out_of_memory(const char *what, size_t bytes)
+{
+    log_error("out of memory", "what=%s bytes=%zu", what, bytes);
+    abort();
+}
+
 void *xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
 
-    if (!p) {
-        log_error("out of memory", "bytes=%zu", n);
-        abort();
-    }
+    if (!p)
+        out_of_memory("malloc", n);
     return p;
 }
 
@@ -21,10 +26,8 @@ void *xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
 
-    if (!q) {
-        log_error("out of memory", "bytes=%zu", n);
-        abort();
-    }
+    if (!q)
+        out_of_memory("realloc", n);
     return q;
 }
 
@@ -35,103 +38,68 @@ char *xstrdup(const char *s)
     return memcpy(xmalloc(n), s, n);
 }
 
-static void grow(struct strbuf *sb, size_t extra)
+/* Ends the process when an append to sb failed. */
+static void check(const struct strbuf *sb, enum dynbuf_error err)
 {
-    size_t need = sb->len + extra + 1;
-
-    if (need <= sb->alloc)
-        return;
-    sb->alloc = sb->alloc ? sb->alloc : 256;
-    while (sb->alloc < need)
-        sb->alloc *= 2;
-    sb->buf = xrealloc(sb->buf, sb->alloc);
+    if (err != DYNBUF_OK)
+        out_of_memory(err == DYNBUF_TOO_BIG ? "strbuf past STRBUF_MAX" : "strbuf",
+                      dynbuf_len(&sb->b));
 }
 
 void sb_append(struct strbuf *sb, const char *data, size_t len)
 {
-    grow(sb, len);
-    memcpy(sb->buf + sb->len, data, len);
-    sb->len += len;
-    sb->buf[sb->len] = '\0';
+    check(sb, dynbuf_add(&sb->b, data, len));
 }
 
 void sb_puts(struct strbuf *sb, const char *s)
 {
-    sb_append(sb, s, strlen(s));
+    check(sb, dynbuf_adds(&sb->b, s));
 }
 
 void sb_printf(struct strbuf *sb, const char *fmt, ...)
 {
+    enum dynbuf_error err;
     va_list ap;
-    int n;
 
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    err = dynbuf_vprintf(&sb->b, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    grow(sb, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    sb->len += (size_t)n;
+    check(sb, err);
 }
 
 void sb_html(struct strbuf *sb, const char *s)
 {
-    for (const char *p = s ? s : ""; *p; p++) {
-        switch (*p) {
-        case '&':
-            sb_puts(sb, "&amp;");
-            break;
-        case '<':
-            sb_puts(sb, "&lt;");
-            break;
-        case '>':
-            sb_puts(sb, "&gt;");
-            break;
-        case '"':
-            sb_puts(sb, "&quot;");
-            break;
-        case '\'':
-            sb_puts(sb, "&#39;");
-            break;
-        default:
-            sb_append(sb, p, 1);
-        }
-    }
+    check(sb, dynbuf_add_html(&sb->b, s));
 }
 
 void sb_json_string(struct strbuf *sb, const char *s)
 {
-    sb_puts(sb, "\"");
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            char esc[2] = {'\\', (char)*p};
-            sb_append(sb, esc, 2);
-        } else if (*p < 0x20) {
-            sb_printf(sb, "\\u%04x", *p);
-        } else {
-            sb_append(sb, (const char *)p, 1);
-        }
-    }
-    sb_puts(sb, "\"");
+    s = s ? s : "";
+    dynbuf_add(&sb->b, "\"", 1);
+    dynbuf_add_json(&sb->b, s, strlen(s));
+    check(sb, dynbuf_add(&sb->b, "\"", 1));
+}
+
+const char *sb_str(const struct strbuf *sb)
+{
+    return dynbuf_ptr(&sb->b);
+}
+
+size_t sb_len(const struct strbuf *sb)
+{
+    return dynbuf_len(&sb->b);
 }
 
 char *sb_detach(struct strbuf *sb, size_t *len)
 {
-    char *b = sb->buf ? sb->buf : xstrdup("");
+    char *p = dynbuf_take(&sb->b, len);
 
-    if (len)
-        *len = sb->len;
-    sb->buf = NULL;
-    sb->len = sb->alloc = 0;
-    return b;
+    if (!p)
+        out_of_memory("strbuf", 1);
+    return p;
 }
 
 void sb_release(struct strbuf *sb)
 {
-    free(sb->buf);
-    sb->buf = NULL;
-    sb->len = sb->alloc = 0;
+    dynbuf_release(&sb->b);
 }

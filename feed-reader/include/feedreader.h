@@ -117,6 +117,48 @@ enum fr_error {
 /* A short English description of err; never NULL, never to be freed. */
 const char *fr_strerror(enum fr_error err);
 
+/* ---- Logs --------------------------------------------------------------- */
+
+/*
+ * The library never prints by itself: a follower hands each line it logs
+ * (following, applied page, every failure it records, stopped) to the log
+ * function of its configuration. docs/logging.md describes the lines.
+ */
+enum fr_log_level {
+    FR_LOG_DEBUG,
+    FR_LOG_INFO,  /* progress: following, a page applied, the feed identified, stopped */
+    FR_LOG_WARN,  /* something odd that was dealt with */
+    FR_LOG_ERROR, /* a failure that is retried: the producer, a document, a busy database */
+    FR_LOG_FATAL, /* a failure that ends fr_follower_run() (listed at the top) */
+};
+
+/*
+ * A log function: one line at level, with msg (an English sentence that
+ * may quote the network: a URL, a parser's message; a log function must
+ * escape it) and n key=value pairs, keys[i]=values[i], keys being constants
+ * of [a-z_]; the first pair is always "feed", the URL followed. Every
+ * pointer is valid only during the call, made on the follower's thread.
+ * The same shape as feedserver.h's fs_log_fn, so that a program sends the
+ * lines of both libraries to one logger.
+ */
+typedef void fr_log_fn(enum fr_log_level level, const char *msg, const char *const *keys,
+                       const char *const *values, size_t n, void *userdata);
+
+/*
+ * The default log function: writes the line to standard error with one
+ * write(2), as "ts=... level=LEVEL lib=feed-reader msg="MSG" feed=URL
+ * key=value...", every value escaped (docs/logging.md). The only code of
+ * the library that writes to standard output or error. userdata is not
+ * used.
+ */
+void fr_log_stderr(enum fr_log_level level, const char *msg, const char *const *keys,
+                   const char *const *values, size_t n, void *userdata);
+
+/* "debug", "info", "warn", "error" or "fatal"; never NULL, not to be freed. */
+const char *fr_log_level_name(enum fr_log_level level);
+
+/* ---- Following ----------------------------------------------------------- */
+
 /* An entry as a handler sees it. Every pointer is valid only during the
  * handler call. */
 struct fr_entry {
@@ -130,6 +172,18 @@ struct fr_entry {
 /* The text of the payload field name of entry, or NULL when the entry has
  * no such field. Valid only during the handler call. */
 const char *fr_entry_field(const struct fr_entry *entry, const char *name);
+
+/*
+ * Reads the fields names[0..n) of entry into values[0..n) (each as
+ * fr_entry_field() gives it) and checks in one call that every one is
+ * there and not empty: the fields the published language says an event of
+ * this type has. Returns 0 if so. Otherwise returns -1 and writes into why
+ * (why_size bytes, NUL-terminated), for the first one missing or empty,
+ * "TYPE at position N has no NAME": the reason a handler refuses the
+ * entry with. The values are valid only during the handler call.
+ */
+int fr_entry_fields(const struct fr_entry *entry, const char *const *names, const char **values,
+                    size_t n, char *why, size_t why_size);
 
 /* What a handler returns (any other non-zero value refuses, as 1 does). */
 enum fr_handler_result {
@@ -186,6 +240,10 @@ struct fr_config {
     /* Milliseconds a statement waits for a database locked by another
      * connection before the attempt fails with FR_ERR_BUSY (default 5000). */
     unsigned busy_timeout_ms;
+    /* Where the follower's log lines go (default fr_log_stderr()), and
+     * what that function is handed last. */
+    fr_log_fn *log;
+    void *log_userdata;
 };
 
 /*

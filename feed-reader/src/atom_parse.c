@@ -69,27 +69,21 @@ static void fail(struct state *st, enum fr_error err, const char *fmt, ...)
 /* Appends len bytes of s to the arena; returns the offset or NONE. */
 static size_t arena_add(struct state *st, const char *s, size_t len)
 {
-    struct fr__doc *d = st->doc;
-    size_t off = d->slen;
+    struct dynbuf *a = &st->doc->strs;
+    size_t off = dynbuf_len(a);
+    enum dynbuf_error err = dynbuf_add(a, s, len);
 
-    if (len + 1 > d->scap - d->slen) {
-        size_t cap = d->scap ? d->scap : 64 * 1024;
-        char *p;
+    if (err == DYNBUF_TOO_BIG)
+        fail(st, FR_ERR_TOO_LARGE, "the document's text is over %zu bytes", a->max);
+    else if (err)
+        fail(st, FR_ERR_NOMEM, "out of memory");
+    return err ? NONE : off;
+}
 
-        while (cap - d->slen < len + 1)
-            cap *= 2;
-        p = realloc(d->strs, cap);
-        if (!p) {
-            fail(st, FR_ERR_NOMEM, "out of memory");
-            return NONE;
-        }
-        d->strs = p;
-        d->scap = cap;
-    }
-    memcpy(d->strs + d->slen, s, len);
-    d->slen += len;
-    d->strs[d->slen] = '\0';
-    return off;
+/* The string at arena offset off. */
+static const char *arena_str(const struct fr__doc *d, size_t off)
+{
+    return dynbuf_ptr(&d->strs) + off;
 }
 
 /* Ends the text being captured with a NUL; returns its offset. */
@@ -133,7 +127,7 @@ static void capture(struct state *st, enum target t)
 {
     st->target = t;
     st->target_depth = st->depth;
-    st->text_start = st->doc->slen;
+    st->text_start = dynbuf_len(&st->doc->strs);
 }
 
 /* The entry being parsed. */
@@ -222,7 +216,7 @@ static void feed_link(struct state *st, int nb_attributes, const xmlChar **attrs
             which = i;
     if (which < 0 || st->doc->links[which] != NONE)
         return;
-    off = st->doc->slen;
+    off = dynbuf_len(&st->doc->strs);
     for (const xmlChar *p = href[3]; p < href[4];) {
         size_t n = (size_t)(href[4] - p);
 
@@ -338,31 +332,38 @@ static void end_field(struct state *st, size_t value)
     current(st)->nfields++;
 }
 
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 /* Stores the captured text where its target says. */
 static void end_capture(struct state *st)
 {
-    size_t off = arena_end_text(st);
     struct fr__doc *d = st->doc;
     enum target t = st->target;
+    size_t off;
     int64_t v;
 
+    if (t == T_FEED_ID) {
+        /* An IRI: the blanks around it are layout, not part of it. */
+        const char *s = dynbuf_ptr(&d->strs);
+        size_t end = dynbuf_len(&d->strs);
+
+        while (end > st->text_start && is_blank(s[end - 1]))
+            end--;
+        dynbuf_truncate(&d->strs, end);
+        while (st->text_start < end && is_blank(s[st->text_start]))
+            st->text_start++;
+    }
+    off = arena_end_text(st);
     st->target = T_NONE;
     if (off == NONE)
         return;
     switch (t) {
-    case T_FEED_ID: {
-        /* An IRI: the blanks around it are layout, not part of it. */
-        char *id = d->strs + off, *end = id + strlen(id);
-
-        while (*id == ' ' || *id == '\t' || *id == '\n' || *id == '\r')
-            id++;
-        while (end > id &&
-               (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
-            end--;
-        *end = '\0';
-        d->feed_id = (size_t)(id - d->strs);
+    case T_FEED_ID:
+        d->feed_id = off;
         break;
-    }
     case T_ID:
         current(st)->id = off;
         break;
@@ -370,7 +371,7 @@ static void end_capture(struct state *st)
         current(st)->updated = off;
         break;
     case T_POSITION:
-        if (parse_int(d->strs + off, 1, INT64_MAX, &v) != 0) {
+        if (parse_int(arena_str(d, off), 1, INT64_MAX, &v) != 0) {
             fail(st, FR_ERR_PARSE, "entry %zu: bad position", d->nentries);
             return;
         }
@@ -378,11 +379,11 @@ static void end_capture(struct state *st)
         st->has_position = 1;
         break;
     case T_PAGE_SIZE:
-        if (parse_int(d->strs + off, 1, 1000000, &d->page_size) != 0)
+        if (parse_int(arena_str(d, off), 1, 1000000, &d->page_size) != 0)
             fail(st, FR_ERR_PARSE, "bad pageSize");
         break;
     case T_HEAD:
-        if (parse_int(d->strs + off, 0, INT64_MAX, &d->head) != 0)
+        if (parse_int(arena_str(d, off), 0, INT64_MAX, &d->head) != 0)
             fail(st, FR_ERR_PARSE, "bad head");
         break;
     case T_FIELD:
@@ -399,7 +400,7 @@ static void end_entry(struct state *st)
     size_t n = st->doc->nentries;
 
     st->in_entry = 0;
-    if (e->id == NONE || st->doc->strs[e->id] == '\0')
+    if (e->id == NONE || arena_str(st->doc, e->id)[0] == '\0')
         fail(st, FR_ERR_PARSE, "entry %zu has no id", n);
     else if (!st->has_position)
         fail(st, FR_ERR_PARSE, "entry %zu has no position", n);
@@ -491,32 +492,44 @@ static void doc_clear_feed(struct fr__doc *doc)
         doc->links[i] = NONE;
 }
 
-void fr__doc_init(struct fr__doc *doc)
+void fr__doc_init(struct fr__doc *doc, size_t max_strings)
 {
     memset(doc, 0, sizeof *doc);
+    dynbuf_init(&doc->strs, max_strings);
     doc_clear_feed(doc);
 }
 
 const char *fr__doc_str(const struct fr__doc *doc, size_t off)
 {
-    return off == NONE ? NULL : doc->strs + off;
+    return off == NONE ? NULL : arena_str(doc, off);
+}
+
+/* Frees the entry and field arrays. */
+static void doc_free_arrays(struct fr__doc *doc)
+{
+    free(doc->entries);
+    free(doc->fields);
+    doc->entries = NULL;
+    doc->fields = NULL;
+    doc->ecap = doc->fcap = 0;
 }
 
 void fr__doc_release(struct fr__doc *doc)
 {
-    free(doc->strs);
-    free(doc->entries);
-    free(doc->fields);
-    fr__doc_init(doc);
+    dynbuf_release(&doc->strs);
+    doc_free_arrays(doc);
+    doc->nentries = doc->nfields = 0;
+    doc_clear_feed(doc);
 }
 
-/* Drops storage grown by an unusually large document, so a follower's
- * memory stays flat after one. */
+/* Empties doc for the next document, dropping storage grown by an
+ * unusually large one, so a follower's memory stays flat after it. */
 static void doc_reset(struct fr__doc *doc)
 {
-    if (doc->scap > (size_t)8 << 20 || doc->ecap > 65536 || doc->fcap > 262144)
-        fr__doc_release(doc);
-    doc->slen = doc->nentries = doc->nfields = 0;
+    if (doc->ecap > 65536 || doc->fcap > 262144)
+        doc_free_arrays(doc);
+    dynbuf_reset(&doc->strs, (size_t)8 << 20);
+    doc->nentries = doc->nfields = 0;
     doc_clear_feed(doc);
 }
 
@@ -578,11 +591,26 @@ enum fr_error fr__atom_parse(struct fr__doc *doc, const char *buf, size_t len, c
         struct fr__entry *e = &doc->entries[i];
 
         e->doc = doc;
-        e->pub.id = doc->strs + e->id;
-        e->pub.type = doc->strs + e->type;
-        e->pub.updated = e->updated == NONE ? "" : doc->strs + e->updated;
+        e->pub.id = arena_str(doc, e->id);
+        e->pub.type = arena_str(doc, e->type);
+        e->pub.updated = e->updated == NONE ? "" : arena_str(doc, e->updated);
     }
     return FR_OK;
+}
+
+int fr_entry_fields(const struct fr_entry *entry, const char *const *names, const char **values,
+                    size_t n, char *why, size_t why_size)
+{
+    for (size_t i = 0; i < n; i++) {
+        values[i] = fr_entry_field(entry, names[i]);
+        if (!values[i] || !values[i][0]) {
+            if (why && why_size)
+                snprintf(why, why_size, "%s at position %lld has no %s", entry->type,
+                         (long long)entry->position, names[i]);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 const char *fr_entry_field(const struct fr_entry *entry, const char *name)
@@ -591,7 +619,7 @@ const char *fr_entry_field(const struct fr_entry *entry, const char *name)
     const struct fr__doc *d = e->doc;
 
     for (size_t i = e->first_field; i < e->first_field + e->nfields; i++)
-        if (strcmp(d->strs + d->fields[i].name, name) == 0)
-            return d->strs + d->fields[i].value;
+        if (strcmp(arena_str(d, d->fields[i].name), name) == 0)
+            return arena_str(d, d->fields[i].value);
     return NULL;
 }

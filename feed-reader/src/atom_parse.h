@@ -19,8 +19,11 @@
  * local name, the first occurrence of a name winning. Unknown elements are
  * ignored.
  *
- * All strings of a document live in one arena that is reused from one
- * document to the next, so parsing a page costs a few allocations at most.
+ * All strings of a document live in one arena, a dynbuf reused from one
+ * document to the next (so parsing a page costs a few allocations at most)
+ * and capped: the strings of a document are pieces of its text, each with
+ * a NUL, so a cap of twice the largest document is never reached by a
+ * document the fetch accepted.
  */
 #ifndef FR_ATOM_PARSE_H
 #define FR_ATOM_PARSE_H
@@ -28,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dynbuf.h"
 #include "feedreader.h"
 
 #define FR__NS "urn:x-feed-integration:1"
@@ -60,8 +64,7 @@ enum fr__rel {
 
 struct fr__doc {
     /* the string arena; offset 0 holds "" */
-    char *strs;
-    size_t slen, scap;
+    struct dynbuf strs;
     struct fr__entry *entries;
     size_t nentries, ecap;
     struct fr__field *fields;
@@ -80,7 +83,9 @@ struct fr__doc {
  * until doc is parsed into again. */
 const char *fr__doc_str(const struct fr__doc *doc, size_t off);
 
-void fr__doc_init(struct fr__doc *doc);
+/* Makes doc empty, with an arena of at most max_strings bytes. */
+void fr__doc_init(struct fr__doc *doc, size_t max_strings);
+/* Frees what doc holds; it stays usable, with the same cap. */
 void fr__doc_release(struct fr__doc *doc);
 
 /*

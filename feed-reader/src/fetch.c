@@ -5,31 +5,13 @@
 #include <string.h>
 #include <strings.h>
 
+/* Keeps the body; past the cap (or out of memory) the transfer stops. */
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct fr__fetch *fx = userdata;
     size_t n = size * nmemb;
 
-    if (n > fx->max - fx->len) {
-        fx->too_large = 1;
-        return 0;
-    }
-    if (fx->len + n + 1 > fx->cap) {
-        size_t cap = fx->cap ? fx->cap : 64 * 1024;
-        char *p;
-
-        while (cap < fx->len + n + 1)
-            cap *= 2;
-        p = realloc(fx->body, cap);
-        if (!p)
-            return 0;
-        fx->body = p;
-        fx->cap = cap;
-    }
-    memcpy(fx->body + fx->len, ptr, n);
-    fx->len += n;
-    fx->body[fx->len] = '\0';
-    return n;
+    return dynbuf_add(&fx->body, ptr, n) == DYNBUF_OK ? n : 0;
 }
 
 /* Keeps the ETag header of the final response; the header block of a
@@ -67,7 +49,7 @@ static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
     (void)ultotal;
     (void)ulnow;
     /* A Content-Length over the cap fails before any of the body arrives. */
-    if (dltotal > 0 && (curl_off_t)fx->max < dltotal) {
+    if (dltotal > 0 && (curl_off_t)fx->body.max < dltotal) {
         fx->too_large = 1;
         return 1;
     }
@@ -79,7 +61,7 @@ enum fr_error fr__fetch_init(struct fr__fetch *fx, const struct fr_config *cfg,
 {
     memset(fx, 0, sizeof *fx);
     fx->stop = stop;
-    fx->max = cfg->max_document ? cfg->max_document : (size_t)32 << 20;
+    dynbuf_init(&fx->body, cfg->max_document ? cfg->max_document : FR__MAX_DOCUMENT);
     fx->connect_timeout = cfg->connect_timeout ? cfg->connect_timeout : 5;
     fx->read_timeout = cfg->read_timeout ? cfg->read_timeout : 10;
     if (cfg->token) {
@@ -101,7 +83,7 @@ enum fr_error fr__fetch_init(struct fr__fetch *fx, const struct fr_config *cfg,
     curl_easy_setopt(fx->curl, CURLOPT_MAXREDIRS, 3L);
     curl_easy_setopt(fx->curl, CURLOPT_CONNECTTIMEOUT, (long)fx->connect_timeout);
     curl_easy_setopt(fx->curl, CURLOPT_ACCEPT_ENCODING, NULL);
-    curl_easy_setopt(fx->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)fx->max);
+    curl_easy_setopt(fx->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)fx->body.max);
     curl_easy_setopt(fx->curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(fx->curl, CURLOPT_WRITEDATA, fx);
     curl_easy_setopt(fx->curl, CURLOPT_HEADERFUNCTION, on_header);
@@ -120,7 +102,7 @@ void fr__fetch_release(struct fr__fetch *fx)
     if (fx->curl)
         curl_easy_cleanup(fx->curl);
     free(fx->auth_header);
-    free(fx->body);
+    dynbuf_release(&fx->body);
     memset(fx, 0, sizeof *fx);
 }
 
@@ -153,17 +135,12 @@ enum fr_error fr__fetch_get(struct fr__fetch *fx, const char *url, const char *e
 
     *status = 0;
     msg[0] = '\0';
-    fx->len = 0;
+    /* A body grown by an unusually large document is not kept, so a
+     * follower's memory stays flat after one. */
+    dynbuf_reset(&fx->body, (size_t)4 << 20);
     fx->too_large = 0;
     fx->etag[0] = '\0';
     fx->errbuf[0] = '\0';
-    if (fx->cap > (size_t)4 << 20) {
-        free(fx->body);
-        fx->body = NULL;
-        fx->cap = 0;
-    }
-    if (fx->body)
-        fx->body[0] = '\0';
 
     if (!(h = curl_slist_append(headers, "Accept: application/atom+xml")))
         goto out;
@@ -195,8 +172,9 @@ enum fr_error fr__fetch_get(struct fr__fetch *fx, const char *url, const char *e
 
     rc = curl_easy_perform(fx->curl);
     curl_easy_getinfo(fx->curl, CURLINFO_RESPONSE_CODE, status);
-    if (fx->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-        snprintf(msg, msg_size, "document over %zu bytes at %s", fx->max, url);
+    if (fx->too_large || rc == CURLE_FILESIZE_EXCEEDED ||
+        dynbuf_error(&fx->body) == DYNBUF_TOO_BIG) {
+        snprintf(msg, msg_size, "document over %zu bytes at %s", fx->body.max, url);
         err = FR_ERR_TOO_LARGE;
         goto out;
     }
@@ -207,7 +185,9 @@ enum fr_error fr__fetch_get(struct fr__fetch *fx, const char *url, const char *e
     }
     if (rc != CURLE_OK) {
         snprintf(msg, msg_size, "GET %s: %s", url,
-                 fx->errbuf[0] ? fx->errbuf : curl_easy_strerror(rc));
+                 dynbuf_error(&fx->body) ? "out of memory for the body"
+                 : fx->errbuf[0]         ? fx->errbuf
+                                         : curl_easy_strerror(rc));
         err = rc == CURLE_OUT_OF_MEMORY ? FR_ERR_NOMEM : FR_ERR_HTTP;
         goto out;
     }
@@ -225,13 +205,6 @@ enum fr_error fr__fetch_get(struct fr__fetch *fx, const char *url, const char *e
         snprintf(msg, msg_size, "GET %s: content type \"%.64s\" is not Atom", url, ct ? ct : "");
         err = FR_ERR_HTTP;
         goto out;
-    }
-    if (!fx->body) {
-        fx->body = malloc(1);
-        if (!fx->body)
-            goto out;
-        fx->body[0] = '\0';
-        fx->cap = 1;
     }
     err = FR_OK;
 out:

@@ -3,8 +3,9 @@
  *
  * A fetcher owns one libcurl easy handle, reused so that a follower keeps
  * its connection to the producer alive. Every response is untrusted: the
- * body is capped while it arrives (FR_ERR_TOO_LARGE as soon as it passes
- * the cap), transfers have connect, total and low-speed limits, only http
+ * body is capped while it arrives (its buffer's max is max_document:
+ * FR_ERR_TOO_LARGE as soon as it passes it, or a Content-Length says it
+ * would), transfers have connect, total and low-speed limits, only http
  * and https are spoken (also after a redirect, of which there are at most
  * 3), and a 200 must be Atom or XML.
  */
@@ -15,19 +16,20 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "dynbuf.h"
 #include "feedreader.h"
+
+/* Largest document accepted when the configuration says nothing. */
+#define FR__MAX_DOCUMENT ((size_t)32 << 20)
 
 struct fr__fetch {
     /* the reused easy handle */
     CURL *curl;
     /* "Authorization: Bearer TOKEN", or NULL */
     char *auth_header;
-    /* the body of the last response; len bytes, NUL-terminated; cap allocated */
-    char *body;
-    size_t len, cap;
-    /* largest body accepted */
-    size_t max;
-    /* set by the write callback when the body passed max */
+    /* the body of the last response, at most max_document bytes */
+    struct dynbuf body;
+    /* set when a Content-Length announced a body over the cap */
     int too_large;
     /* ETag of the last response, "" if none */
     char etag[256];

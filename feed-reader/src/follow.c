@@ -48,6 +48,13 @@ const char *fr_strerror(enum fr_error err)
     return "unknown error";
 }
 
+/* Writes v in decimal into out and returns out: a value for a log line. */
+static const char *num(char out[24], long long v)
+{
+    snprintf(out, 24, "%lld", v);
+    return out;
+}
+
 static int is_fatal(enum fr_error err)
 {
     return err == FR_ERR_BACKWARDS || err == FR_ERR_REFUSED || err == FR_ERR_DB ||
@@ -100,7 +107,7 @@ enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower *
     struct fr_follower *f = NULL;
     enum fr_error err = FR_ERR_INVALID;
     char *check = NULL;
-    size_t n;
+    size_t n, max_document;
 
     *out = NULL;
     if (!cfg || !cfg->db || !cfg->feed_url ||
@@ -145,7 +152,9 @@ enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower *
         goto fail;
     f->cfg.feed_url = f->feed_url;
     f->cfg.token = NULL;
-    fr__doc_init(&f->doc);
+    /* The strings of a document fit in twice its size (atom_parse.h). */
+    max_document = cfg->max_document ? cfg->max_document : FR__MAX_DOCUMENT;
+    fr__doc_init(&f->doc, max_document > SIZE_MAX / 2 ? SIZE_MAX : 2 * max_document + 1);
     fr__backoff_init(&f->backoff, cfg->max_backoff_ms);
     if (pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
         f->pipe[0] = f->pipe[1] = -1;
@@ -159,9 +168,12 @@ enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower *
     sqlite3_busy_handler(cfg->db, on_busy, f);
     err = fr__store_open(&f->store, cfg->db, f->feed_url, &f->state);
     if (err) {
-        fr__log("error", f->feed_url, f->store.msg, " error=\"%s\"", fr_strerror(err));
+        fr__log(&f->cfg, FR_LOG_ERROR, f->store.msg, "error", fr_strerror(err), NULL);
         goto fail;
     }
+    if (f->store.migrated)
+        fr__log(&f->cfg, FR_LOG_INFO, "migrated table feed_followers: rows now belong to feed ids",
+                NULL);
     f->verified = f->state.position == 0;
     *out = f;
     return FR_OK;
@@ -253,14 +265,14 @@ void fr_follower_close(struct fr_follower *f)
 static enum fr_error record(struct fr_follower *f, enum fr_error err)
 {
     enum fr_error werr;
-    char now[21];
+    char now[21], position[24];
 
     if (err == FR_OK || err == FR_ERR_STOPPED)
         return err;
     if (!f->last_error[0])
         snprintf(f->last_error, sizeof f->last_error, "%s", fr_strerror(err));
-    fr__log(is_fatal(err) ? "fatal" : "error", f->feed_url, f->last_error,
-            " error=\"%s\" position=%lld", fr_strerror(err), (long long)f->state.position);
+    fr__log(&f->cfg, is_fatal(err) ? FR_LOG_FATAL : FR_LOG_ERROR, f->last_error, "error",
+            fr_strerror(err), "position", num(position, f->state.position), NULL);
     if (err == FR_ERR_DB || err == FR_ERR_NOMEM)
         return err;
     fr__now_rfc3339(now);
@@ -274,7 +286,7 @@ static enum fr_error record(struct fr_follower *f, enum fr_error err)
         snprintf(f->pending_error, sizeof f->pending_error, "%s", f->last_error);
         memcpy(f->pending_at, now, sizeof now);
     } else {
-        fr__log("error", f->feed_url, f->store.msg, " what=\"cannot record the error\"");
+        fr__log(&f->cfg, FR_LOG_ERROR, f->store.msg, "what", "cannot record the error", NULL);
     }
     return err;
 }
@@ -424,10 +436,13 @@ static enum fr_error apply(struct fr_follower *f, int64_t head, size_t *applied)
         f->pending_errors = 0;
     f->state = st;
     *applied = n;
-    if (n > 0)
-        fr__log("info", f->feed_url, "applied page", " from=%lld to=%lld skipped=%lld head=%lld",
-                (long long)from, (long long)st.position, (long long)(st.skipped - skipped0),
-                (long long)st.head);
+    if (n > 0) {
+        char a[24], b[24], c[24], d[24];
+
+        fr__log(&f->cfg, FR_LOG_INFO, "applied page", "from", num(a, from), "to",
+                num(b, st.position), "skipped", num(c, st.skipped - skipped0), "head",
+                num(d, st.head), NULL);
+    }
     return FR_OK;
 fail_store:
     snprintf(f->last_error, sizeof f->last_error, "%s", f->store.msg);
@@ -548,12 +563,10 @@ static enum fr_error check_feed(struct fr_follower *f, const char *url, int *cha
         return err;
     }
     {
-        /* The id comes from the network: it goes in the quoted message. */
-        char note[400];
+        char position[24];
 
-        snprintf(note, sizeof note, "following feed %.200s", id);
-        fr__log("info", f->feed_url, note, " row=%s position=%lld", hows[how],
-                (long long)st.position);
+        fr__log(&f->cfg, FR_LOG_INFO, "following feed", "feed_id", id, "row", hows[how], "position",
+                num(position, st.position), NULL);
     }
     if (st.position != f->state.position || strcmp(st.last_id, f->state.last_id) != 0) {
         f->verified = st.position == 0;
@@ -707,13 +720,12 @@ static enum fr_error on_page(struct fr_follower *f, const char *url, char *links
         return FR_ERR_PARSE;
     }
     if (f->jump_page >= 0 && (a != f->jump_page * f->jump_size + 1 || (int64_t)n != f->jump_size)) {
-        char note[FR__URL_MAX + 100];
+        char first[24], entries[24], page_size[24];
 
-        snprintf(note, sizeof note, "the pageSize hint does not match %.*s; following links",
-                 FR__URL_MAX, url);
         f->no_jump = 1;
-        fr__log("info", f->feed_url, note, " first=%lld entries=%zu page_size=%lld", (long long)a,
-                n, (long long)f->jump_size);
+        fr__log(&f->cfg, FR_LOG_INFO, "the pageSize hint does not match the page; following links",
+                "page", url, "first", num(first, a), "entries", num(entries, (long long)n),
+                "page_size", num(page_size, f->jump_size), NULL);
     }
     if (f->page_from_head) {
         /* The head was empty and said nothing: its position is this page's
@@ -818,8 +830,8 @@ static enum fr_error step(struct fr_follower *f, int wait)
         }
         return FR_ERR_HTTP;
     }
-    err =
-        fr__atom_parse(&f->doc, f->fetch.body, f->fetch.len, url, f->cfg.max_depth, msg, msg_size);
+    err = fr__atom_parse(&f->doc, dynbuf_ptr(&f->fetch.body), dynbuf_len(&f->fetch.body), url,
+                         f->cfg.max_depth, msg, msg_size);
     if (err) {
         size_t n = strlen(msg);
         snprintf(msg + n, msg_size - n, " (%.200s)", url);
@@ -865,9 +877,10 @@ enum fr_error fr_follower_step(struct fr_follower *f, int wait)
 enum fr_error fr_follower_run(struct fr_follower *f)
 {
     int polling = f->cfg.poll_interval > 0;
+    char position[24];
 
-    fr__log("info", f->feed_url, "following", " position=%lld mode=%s",
-            (long long)f->state.position, polling ? "poll" : "long-poll");
+    fr__log(&f->cfg, FR_LOG_INFO, "following", "position", num(position, f->state.position), "mode",
+            polling ? "poll" : "long-poll", NULL);
     fr__backoff_reset(&f->backoff);
     while (!f->stop) {
         int64_t t0 = now_ms();
@@ -902,6 +915,6 @@ enum fr_error fr_follower_run(struct fr_follower *f)
                 break;
         }
     }
-    fr__log("info", f->feed_url, "stopped", " position=%lld", (long long)f->state.position);
+    fr__log(&f->cfg, FR_LOG_INFO, "stopped", "position", num(position, f->state.position), NULL);
     return FR_ERR_STOPPED;
 }

@@ -1,10 +1,10 @@
 #include "log.h"
 
 #include <stdarg.h>
-#include <stdio.h>
-#include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "dynbuf.h"
 
 void fr__now_rfc3339(char out[21])
 {
@@ -15,42 +15,31 @@ void fr__now_rfc3339(char out[21])
         out[0] = '\0';
 }
 
-/* Copies msg into out with '"' and '\\' escaped and control characters
- * replaced, so that a message from the network cannot forge log lines. */
-static size_t quote(char *out, size_t size, const char *msg)
+const char *fr_log_level_name(enum fr_log_level level)
 {
-    size_t n = 0;
+    static const char *const names[] = {
+        [FR_LOG_DEBUG] = "debug", [FR_LOG_INFO] = "info",   [FR_LOG_WARN] = "warn",
+        [FR_LOG_ERROR] = "error", [FR_LOG_FATAL] = "fatal",
+    };
 
-    for (; *msg && n + 3 < size; msg++) {
-        unsigned char c = (unsigned char)*msg;
-        if (c == '"' || c == '\\')
-            out[n++] = '\\';
-        out[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-    }
-    out[n] = '\0';
-    return n;
+    return (unsigned)level < sizeof names / sizeof names[0] ? names[level] : "error";
 }
 
-void fr__log(const char *level, const char *feed, const char *msg, const char *fmt, ...)
+void fr_log_stderr(enum fr_log_level level, const char *msg, const char *const *keys,
+                   const char *const *values, size_t n, void *userdata)
 {
-    char line[2048], ts[21], qmsg[1024];
-    va_list ap;
-    int n, m;
+    (void)userdata;
+    dynbuf_log_write(STDERR_FILENO, fr_log_level_name(level), "feed-reader", msg, keys, values, n);
+}
 
-    fr__now_rfc3339(ts);
-    quote(qmsg, sizeof qmsg, msg);
-    n = snprintf(line, sizeof line, "ts=%s level=%s lib=feed-reader feed=%s msg=\"%s\"", ts, level,
-                 feed ? feed : "-", qmsg);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof line - 2)
-        n = (int)sizeof line - 2;
-    va_start(ap, fmt);
-    m = vsnprintf(line + n, sizeof line - 1 - (size_t)n, fmt, ap);
+void fr__log(const struct fr_config *cfg, enum fr_log_level level, const char *msg, ...)
+{
+    const char *keys[FR__LOG_PAIRS] = {"feed"}, *values[FR__LOG_PAIRS] = {cfg->feed_url};
+    size_t n;
+    va_list ap;
+
+    va_start(ap, msg);
+    n = 1 + dynbuf_log_pairs(keys + 1, values + 1, FR__LOG_PAIRS - 1, ap);
     va_end(ap);
-    if (m > 0)
-        n += (size_t)m >= sizeof line - 1 - (size_t)n ? (int)(sizeof line - 2 - (size_t)n) : m;
-    line[n++] = '\n';
-    if (write(STDERR_FILENO, line, (size_t)n) < 0)
-        return;
+    (cfg->log ? cfg->log : fr_log_stderr)(level, msg, keys, values, n, cfg->log_userdata);
 }

@@ -128,9 +128,7 @@ static enum fr_error schema_step(struct fr__store *s)
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return err;
     }
-    if (migrated)
-        fr__log("info", s->feed_url, "migrated table feed_followers: rows now belong to feed ids",
-                "%s", "");
+    s->migrated = migrated;
     return FR_OK;
 }
 

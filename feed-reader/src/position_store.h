@@ -55,6 +55,8 @@ struct fr__store {
     char feed_id[FR__ID_MAX];
     /* what the last failure was */
     char msg[384];
+    /* fr__store_open() migrated the table (the follower logs it) */
+    int migrated;
     sqlite3_stmt *load, *save, *error_by_id, *error_by_url, *begin, *commit, *rollback;
 };
 

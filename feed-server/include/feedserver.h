@@ -8,6 +8,20 @@
  * them (a transactional outbox), and an fs_server serves them as Atom
  * (RFC 4287) paged and archived as RFC 5005 describes.
  *
+ * The library has two layers, and this header a section for each:
+ *  - THE FEED LAYER: the feed tables in the caller's SQLite database
+ *    (fs_db_open(), fs_feed_declare(), an fs_feed handle to append and
+ *    read). It needs no server and does no HTTP, and it never logs: it
+ *    returns its errors.
+ *  - THE HTTP LAYER: an fs_server, a small web framework on libmicrohttpd:
+ *    routes, requests, replies, a pool of database connections, limits on
+ *    slow and large requests. It knows no feeds but those it is told to
+ *    serve (fs_server_feed(), the section where the layers meet), whose
+ *    documents it gets from the feed layer.
+ * Their internals are apart too (feed-server/src: feed_store.c,
+ * documents.c, atom_write.c, ... for the feed layer and its answers;
+ * http_server.c, request.c, routes.c, pool.c, ... for the HTTP layer).
+ *
  * Invariants the library keeps:
  *  - The entries of a feed have positions 1..head, gapless and strictly
  *    increasing, even when several processes append to the same database
@@ -67,9 +81,10 @@
  * another process, or a thread of this one outside a handler) are found by
  * a watcher that looks at the database every few milliseconds.
  *
- * Threads: the fs_feed_* functions use only the connection they are given.
- * An fs_server runs its own threads; route handlers run on them, several at
- * once, each with its own database connection (fs_request_db()).
+ * Threads: an fs_feed is used by the thread that uses its connection, and
+ * the fs_feed_* functions use only that connection. An fs_server runs its
+ * own threads; route handlers run on them, several at once, each with its
+ * own database connection (fs_request_db()).
  */
 #ifndef FEEDSERVER_H
 #define FEEDSERVER_H
@@ -92,12 +107,13 @@
 enum fs_error {
     FS_OK = 0,
     FS_ERR_NOMEM,    /* out of memory */
-    FS_ERR_DB,       /* SQLite failed; the database's own message is logged */
+    FS_ERR_DB,       /* SQLite failed; sqlite3_errmsg() of the connection says why */
     FS_ERR_INVALID,  /* an argument breaks the contract (bad name, field...) */
     FS_ERR_NOT_FOUND,/* no such feed */
     FS_ERR_CONFLICT, /* the feed exists with another page size, or the event id is taken */
     FS_ERR_LISTEN,   /* the server could not bind or start */
     FS_ERR_TEXT,     /* a value is not text a feed can carry (fs_text_check()) */
+    FS_ERR_TOO_LARGE,/* a document, entry or reply would pass the library's size cap */
 };
 
 /* A short English description of err; never NULL, never to be freed. */
@@ -115,6 +131,52 @@ const char *fs_strerror(enum fs_error err);
  * input with this before storing anything, and answers 400.
  */
 int fs_text_check(const char *text, size_t len, char *why, size_t why_size);
+
+/* ---- Logs --------------------------------------------------------------- */
+
+/*
+ * The library never prints by itself. An fs_server hands each line it logs
+ * (listening, a handler that did not answer, a database failure while
+ * serving, libmicrohttpd's own messages...) to the log function of its
+ * configuration; the functions without a configuration (fs_db_open(), the
+ * feed table) log nothing and return their errors for the caller to log.
+ * docs/logging.md describes the lines and their levels.
+ */
+enum fs_log_level {
+    FS_LOG_DEBUG,
+    FS_LOG_INFO,  /* what an operator wants to see once: listening, ... */
+    FS_LOG_WARN,  /* something went wrong and was dealt with */
+    FS_LOG_ERROR, /* something failed: a request or a refresh could not be done */
+};
+
+/*
+ * A log function: one line at level, with msg (an English sentence; it may
+ * quote what a client sent, so a log function must escape it) and n
+ * key=value pairs, keys[i]=values[i] ("feed"="usage", "sqlite"="disk I/O
+ * error"), keys being constants of [a-z_]. Every pointer is valid only
+ * during the call. It is called from the server's threads, several at
+ * once, and must not call into the server. The pairs come as two arrays,
+ * the same shape as feedreader.h's fr_log_fn, so that a program sends the
+ * lines of both libraries to one logger.
+ */
+typedef void fs_log_fn(enum fs_log_level level, const char *msg, const char *const *keys,
+                       const char *const *values, size_t n, void *userdata);
+
+/*
+ * The default log function: writes the line to standard error with one
+ * write(2), as "ts=... level=LEVEL lib=feed-server msg="MSG" key=value...",
+ * every value escaped (docs/logging.md). The only code of the library that
+ * writes to standard output or error. userdata is not used.
+ */
+void fs_log_stderr(enum fs_log_level level, const char *msg, const char *const *keys,
+                   const char *const *values, size_t n, void *userdata);
+
+/* "debug", "info", "warn" or "error"; never NULL, never to be freed. */
+const char *fs_log_level_name(enum fs_log_level level);
+
+/* ======================================================================
+ * THE FEED LAYER: the database and the feed table (no HTTP, no logs)
+ * ====================================================================== */
 
 /* ---- Database ---------------------------------------------------------- */
 
@@ -164,27 +226,45 @@ struct fs_event {
     size_t nfields;
 };
 
+/* One feed of one database connection: the handle through which a feed is
+ * appended to and read. */
+struct fs_feed;
+
+/*
+ * Opens the handle of the feed named name on db. The handle owns the
+ * prepared statements its operations use: each is prepared on first use and
+ * kept (preparing costs more than running), and fs_feed_close() finalizes
+ * them; nothing is registered with the connection. So close every handle of
+ * db before sqlite3_close(db), which fails while statements are open. A
+ * handle is cheap to open: one per transaction is fine, one for a long run
+ * of appends is faster. Opening reads nothing: a feed that is not declared
+ * (fs_feed_declare()) is FS_ERR_NOT_FOUND when it is first appended to or
+ * read. FS_ERR_INVALID for a bad name (see fs_feed_declare()). The caller
+ * owns *out; on error it is NULL.
+ */
+enum fs_error fs_feed_open(sqlite3 *db, const char *name, struct fs_feed **out);
+
+/* Finalizes feed's statements and frees it; the connection stays open.
+ * Accepts NULL. */
+void fs_feed_close(struct fs_feed *feed);
+
 /*
  * Appends ev to feed as the entry after the current head and, when
  * position is not NULL, stores its position there. Must be called inside a
- * write transaction the caller opened with BEGIN IMMEDIATE on db, so that the
- * entry commits (or rolls back) together with the change that caused it and
- * two processes never take the same position. The entry's XML is rendered
- * here, once. FS_ERR_INVALID if no transaction is open, or the type or a
- * field name is not an XML name; FS_ERR_TEXT if a value is not text a feed
- * can carry (fs_text_check()); FS_ERR_NOT_FOUND if the feed is not declared; FS_ERR_CONFLICT if the
- * event id is taken.
- *
- * The statements it uses stay prepared for the life of db and are
- * finalized when db is closed, through a SQLITE_TRACE_CLOSE callback that
- * it sets with sqlite3_trace_v2(): do not set another trace callback on a
- * connection used for appending, or sqlite3_close() on it will fail.
+ * write transaction the caller opened with BEGIN IMMEDIATE on the feed's
+ * connection, so that the entry commits (or rolls back) together with the
+ * change that caused it and two processes never take the same position. The
+ * entry's XML is rendered here, once. FS_ERR_INVALID if no transaction is
+ * open, or the type or a field name is not an XML name; FS_ERR_TEXT if a
+ * value is not text a feed can carry (fs_text_check()); FS_ERR_NOT_FOUND if
+ * the feed is not declared; FS_ERR_CONFLICT if the event id is taken, or
+ * another connection took the position (the transaction was not BEGIN
+ * IMMEDIATE); FS_ERR_DB if SQLite failed (sqlite3_errmsg() says why).
  */
-enum fs_error fs_feed_append(sqlite3 *db, const char *feed, const struct fs_event *ev,
-                             int64_t *position);
+enum fs_error fs_feed_append(struct fs_feed *feed, const struct fs_event *ev, int64_t *position);
 
 /* Stores in *head the position of the feed's last entry (0 when empty). */
-enum fs_error fs_feed_head(sqlite3 *db, const char *feed, int64_t *head);
+enum fs_error fs_feed_head(struct fs_feed *feed, int64_t *head);
 
 /* One stored entry, as fs_feed_read() hands it to its callback. Every
  * pointer is valid only during that call. */
@@ -200,9 +280,10 @@ struct fs_entry {
 typedef int fs_entry_fn(const struct fs_entry *entry, void *userdata);
 
 /* Calls fn for each entry of feed with first <= position <= last, in
- * ascending order. A stop requested by fn is not an error. */
-enum fs_error fs_feed_read(sqlite3 *db, const char *feed, int64_t first, int64_t last,
-                           fs_entry_fn *fn, void *userdata);
+ * ascending order. A stop requested by fn is not an error. fn may use feed
+ * (to read its head, say) but not append to it. */
+enum fs_error fs_feed_read(struct fs_feed *feed, int64_t first, int64_t last, fs_entry_fn *fn,
+                           void *userdata);
 
 /*
  * Writes a new random event id "urn:uuid:xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"
@@ -210,7 +291,11 @@ enum fs_error fs_feed_read(sqlite3 *db, const char *feed, int64_t first, int64_t
  */
 enum fs_error fs_new_event_id(char out[46]);
 
-/* ---- Serving ----------------------------------------------------------- */
+/* ======================================================================
+ * THE HTTP LAYER: the server, its routes, requests and replies
+ * ====================================================================== */
+
+/* ---- The server --------------------------------------------------------- */
 
 struct fs_server;
 struct fs_request;
@@ -244,6 +329,10 @@ struct fs_server_config {
     size_t max_header_bytes;
     /* Full archive pages kept rendered in memory (default 64). */
     unsigned page_cache;
+    /* Where the server's log lines go (default fs_log_stderr()), and what
+     * that function is handed last. */
+    fs_log_fn *log;
+    void *log_userdata;
 };
 
 /*
@@ -253,10 +342,6 @@ struct fs_server_config {
  * frees it with fs_server_close().
  */
 enum fs_error fs_server_open(const struct fs_server_config *cfg, struct fs_server **out);
-
-/* Serves feed (already declared in the database) at /feeds/FEED and
- * /feeds/FEED/pages/N. */
-enum fs_error fs_server_feed(struct fs_server *server, const char *feed);
 
 /*
  * A route handler. It is called once the whole request body has arrived and
@@ -299,10 +384,6 @@ struct fs_server_stats {
 /* Fills *stats with the server's counters so far. */
 void fs_server_stats(const struct fs_server *server, struct fs_server_stats *stats);
 
-/* Calls fn with each served feed's name and last known head position. */
-typedef void fs_feed_head_fn(const char *feed, int64_t head, void *userdata);
-void fs_server_heads(const struct fs_server *server, fs_feed_head_fn *fn, void *userdata);
-
 /* ---- Requests (valid only inside a route handler) ---------------------- */
 
 /* The method, such as "GET". */
@@ -344,5 +425,21 @@ void fs_reply_take(struct fs_request *req, unsigned status, const char *content_
  * from fmt as by printf, so the caller learns what to fix. */
 void fs_reply_error(struct fs_request *req, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* ======================================================================
+ * SERVING FEEDS: where the layers meet
+ * ====================================================================== */
+
+/*
+ * Serves feed (already declared in the database: FS_ERR_NOT_FOUND
+ * otherwise) at /feeds/FEED and /feeds/FEED/pages/N, as the top of this
+ * header describes, with the server's tokens. Called before
+ * fs_server_start().
+ */
+enum fs_error fs_server_feed(struct fs_server *server, const char *feed);
+
+/* Calls fn with each served feed's name and last known head position. */
+typedef void fs_feed_head_fn(const char *feed, int64_t head, void *userdata);
+void fs_server_heads(const struct fs_server *server, fs_feed_head_fn *fn, void *userdata);
 
 #endif

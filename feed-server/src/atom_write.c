@@ -54,7 +54,7 @@ enum fs_error fs__atom_check_event(const struct fs_event *ev)
 }
 
 /* Moves what the writer produced into out and frees both writer and buffer. */
-static enum fs_error finish(xmlTextWriterPtr w, xmlBufferPtr xb, int rc, struct fs__buf *out)
+static enum fs_error finish(xmlTextWriterPtr w, xmlBufferPtr xb, int rc, struct dynbuf *out)
 {
     enum fs_error err = FS_OK;
 
@@ -64,16 +64,15 @@ static enum fs_error finish(xmlTextWriterPtr w, xmlBufferPtr xb, int rc, struct 
     if (rc < 0) {
         err = FS_ERR_NOMEM;
     } else {
-        fs__buf_add(out, xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
-        if (out->oom)
-            err = FS_ERR_NOMEM;
+        dynbuf_add(out, xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
+        err = fs__buf_error(out);
     }
     xmlBufferFree(xb);
     return err;
 }
 
 enum fs_error fs__atom_entry(const struct fs_event *ev, const char *id, const char *updated,
-                             int64_t position, struct fs__buf *out)
+                             int64_t position, struct dynbuf *out)
 {
     xmlBufferPtr xb = xmlBufferCreateSize(512);
     xmlTextWriterPtr w = xb ? xmlNewTextWriterMemory(xb, 0) : NULL;
@@ -152,7 +151,7 @@ static int write_link(xmlTextWriterPtr w, const struct fs__feed_meta *meta,
     return rc;
 }
 
-enum fs_error fs__atom_document(const struct fs__doc *doc, struct fs__buf *out)
+enum fs_error fs__atom_document(const struct fs__doc *doc, struct dynbuf *out)
 {
     const struct fs__feed_meta *m = doc->meta;
     xmlBufferPtr xb = xmlBufferCreateSize(1024 + doc->entries_len);

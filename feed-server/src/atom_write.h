@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "dynbuf.h"
+#include "buffer.h"
 #include "feed_store.h"
 #include "feedserver.h"
 
@@ -26,7 +26,7 @@
  * (fs__atom_check_event). Returns FS_ERR_NOMEM or FS_OK.
  */
 enum fs_error fs__atom_entry(const struct fs_event *ev, const char *id, const char *updated,
-                             int64_t position, struct fs__buf *out);
+                             int64_t position, struct dynbuf *out);
 
 /* Checks that ev can be rendered: type and field names are XML NCNames of at
  * most 128 bytes and values at most 1 MiB (else FS_ERR_INVALID), values are
@@ -71,6 +71,6 @@ size_t fs__doc_links(const struct fs__feed_meta *meta, int64_t page, int64_t hea
 int fs__link_href(const struct fs__feed_meta *meta, int64_t page, char *out, size_t size);
 
 /* Appends the whole Atom document described by doc to out. */
-enum fs_error fs__atom_document(const struct fs__doc *doc, struct fs__buf *out);
+enum fs_error fs__atom_document(const struct fs__doc *doc, struct dynbuf *out);
 
 #endif

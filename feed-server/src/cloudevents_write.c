@@ -14,8 +14,8 @@ enum capture { CAP_NONE, CAP_ID, CAP_TIME, CAP_POSITION, CAP_FIELD };
 
 /* One entry as it is read, its buffers reused from entry to entry. */
 struct event {
-    struct fs__buf id, type, time, position; /* raw text */
-    struct fs__buf data;                     /* "name":"value" members, escaped */
+    struct dynbuf id, type, time, position; /* raw text */
+    struct dynbuf data;                     /* "name":"value" members, escaped */
     long long version;
     unsigned nfields;
 };
@@ -23,7 +23,7 @@ struct event {
 /* The state of one conversion, handed to the SAX callbacks. */
 struct walk {
     xmlParserCtxtPtr ctxt;
-    struct fs__buf *out;
+    struct dynbuf *out;
     const char *source;
     struct event ev;
     unsigned events;   /* events written so far */
@@ -39,27 +39,45 @@ struct walk {
 
 static void event_clear(struct event *ev)
 {
-    fs__buf_clear(&ev->id);
-    fs__buf_clear(&ev->type);
-    fs__buf_clear(&ev->time);
-    fs__buf_clear(&ev->position);
-    fs__buf_clear(&ev->data);
+    dynbuf_reset(&ev->id, SIZE_MAX);
+    dynbuf_reset(&ev->type, SIZE_MAX);
+    dynbuf_reset(&ev->time, SIZE_MAX);
+    dynbuf_reset(&ev->position, SIZE_MAX);
+    dynbuf_reset(&ev->data, SIZE_MAX);
+    ev->version = 1;
+    ev->nfields = 0;
+}
+
+static void event_init(struct event *ev)
+{
+    dynbuf_init(&ev->id, FS__BUF_MAX);
+    dynbuf_init(&ev->type, FS__BUF_MAX);
+    dynbuf_init(&ev->time, FS__BUF_MAX);
+    dynbuf_init(&ev->position, FS__BUF_MAX);
+    dynbuf_init(&ev->data, FS__BUF_MAX);
     ev->version = 1;
     ev->nfields = 0;
 }
 
 static void event_release(struct event *ev)
 {
-    fs__buf_release(&ev->id);
-    fs__buf_release(&ev->type);
-    fs__buf_release(&ev->time);
-    fs__buf_release(&ev->position);
-    fs__buf_release(&ev->data);
+    dynbuf_release(&ev->id);
+    dynbuf_release(&ev->type);
+    dynbuf_release(&ev->time);
+    dynbuf_release(&ev->position);
+    dynbuf_release(&ev->data);
 }
 
-static int event_oom(const struct event *ev)
+/* The first failure of the event's buffers, FS_OK if none. */
+static enum fs_error event_error(const struct event *ev)
 {
-    return ev->id.oom || ev->type.oom || ev->time.oom || ev->position.oom || ev->data.oom;
+    const struct dynbuf *bufs[] = {&ev->id, &ev->type, &ev->time, &ev->position, &ev->data};
+
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+        if (dynbuf_error(bufs[i]))
+            return fs__buf_error(bufs[i]);
+    }
+    return FS_OK;
 }
 
 /* The whole number s (decimal digits only), or -1. */
@@ -87,34 +105,34 @@ static void fail(struct walk *w, enum fs_error err)
 static void write_event(struct walk *w)
 {
     const struct event *ev = &w->ev;
-    struct fs__buf *out = w->out;
-    long long position = whole(ev->position.data);
+    struct dynbuf *out = w->out;
+    long long position = whole(dynbuf_ptr(&ev->position));
+    enum fs_error err = event_error(ev);
 
-    if (event_oom(ev)) {
-        fail(w, FS_ERR_NOMEM);
+    if (err != FS_OK) {
+        fail(w, err);
         return;
     }
-    if (!ev->id.len || !ev->type.len || !ev->time.len || position < 1) {
+    if (!dynbuf_len(&ev->id) || !dynbuf_len(&ev->type) || !dynbuf_len(&ev->time) || position < 1) {
         fail(w, FS_ERR_INVALID);
         return;
     }
-    fs__buf_adds(out, w->events++ ? ",\n" : "\n");
-    fs__buf_adds(out, "{\"specversion\":\"1.0\",\"id\":\"");
-    fs__buf_add_json_len(out, ev->id.data, ev->id.len);
-    fs__buf_adds(out, "\",\"source\":\"");
-    fs__buf_add_json(out, w->source);
-    fs__buf_adds(out, "\",\"type\":\"");
-    fs__buf_add_json_len(out, ev->type.data, ev->type.len);
-    fs__buf_adds(out, "\",\"time\":\"");
-    fs__buf_add_json_len(out, ev->time.data, ev->time.len);
-    fs__buf_printf(out,
-                   "\",\"datacontenttype\":\"application/json\",\"position\":%lld,"
-                   "\"eventversion\":%lld,\"data\":{",
-                   position, ev->version);
-    fs__buf_add(out, ev->data.data, ev->data.len);
-    fs__buf_adds(out, "}}");
-    if (out->oom)
-        fail(w, FS_ERR_NOMEM);
+    dynbuf_adds(out, w->events++ ? ",\n" : "\n");
+    dynbuf_adds(out, "{\"specversion\":\"1.0\",\"id\":\"");
+    dynbuf_add_json(out, dynbuf_ptr(&ev->id), dynbuf_len(&ev->id));
+    dynbuf_adds(out, "\",\"source\":\"");
+    dynbuf_add_json(out, w->source, strlen(w->source));
+    dynbuf_adds(out, "\",\"type\":\"");
+    dynbuf_add_json(out, dynbuf_ptr(&ev->type), dynbuf_len(&ev->type));
+    dynbuf_adds(out, "\",\"time\":\"");
+    dynbuf_add_json(out, dynbuf_ptr(&ev->time), dynbuf_len(&ev->time));
+    dynbuf_printf(out,
+                  "\",\"datacontenttype\":\"application/json\",\"position\":%lld,"
+                  "\"eventversion\":%lld,\"data\":{",
+                  position, ev->version);
+    dynbuf_add(out, dynbuf_ptr(&ev->data), dynbuf_len(&ev->data));
+    if (dynbuf_adds(out, "}}") != DYNBUF_OK)
+        fail(w, fs__buf_error(out));
 }
 
 /* The value of the attribute without namespace named name, from SAX2's
@@ -166,8 +184,8 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, con
             w->in_content = 1;
         else if (is(uri, local, FS_ATOM_NS, "category") &&
                  (v = attribute(nattrs, attrs, "term", &len)) != NULL) {
-            fs__buf_clear(&ev->type);
-            fs__buf_add(&ev->type, v, len);
+            dynbuf_reset(&ev->type, SIZE_MAX);
+            dynbuf_add(&ev->type, v, len);
         }
         w->cap_depth = depth;
     } else if (depth == 3 && w->in_content && !w->have_payload) {
@@ -181,9 +199,9 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, con
         ev->version = whole(version) > 0 ? whole(version) : 1;
         w->have_payload = w->in_payload = 1;
     } else if (depth == 4 && w->in_payload) {
-        fs__buf_adds(&ev->data, ev->nfields++ ? ",\"" : "\"");
-        fs__buf_add_json(&ev->data, (const char *)local);
-        fs__buf_adds(&ev->data, "\":\"");
+        dynbuf_adds(&ev->data, ev->nfields++ ? ",\"" : "\"");
+        dynbuf_add_json(&ev->data, (const char *)local, strlen((const char *)local));
+        dynbuf_adds(&ev->data, "\":\"");
         w->cap = CAP_FIELD;
         w->cap_depth = depth;
     }
@@ -199,7 +217,7 @@ static void on_end(void *ctx, const xmlChar *local, const xmlChar *prefix, const
     (void)uri;
     if (w->cap != CAP_NONE && depth == w->cap_depth) {
         if (w->cap == CAP_FIELD)
-            fs__buf_adds(&w->ev.data, "\"");
+            dynbuf_adds(&w->ev.data, "\"");
         w->cap = CAP_NONE;
     }
     if (depth == 3 && w->in_payload)
@@ -221,16 +239,16 @@ static void on_text(void *ctx, const xmlChar *text, int len)
     case CAP_NONE:
         break;
     case CAP_FIELD:
-        fs__buf_add_json_len(&w->ev.data, (const char *)text, (size_t)len);
+        dynbuf_add_json(&w->ev.data, (const char *)text, (size_t)len);
         break;
     case CAP_ID:
-        fs__buf_add(&w->ev.id, text, (size_t)len);
+        dynbuf_add(&w->ev.id, text, (size_t)len);
         break;
     case CAP_TIME:
-        fs__buf_add(&w->ev.time, text, (size_t)len);
+        dynbuf_add(&w->ev.time, text, (size_t)len);
         break;
     case CAP_POSITION:
-        fs__buf_add(&w->ev.position, text, (size_t)len);
+        dynbuf_add(&w->ev.position, text, (size_t)len);
         break;
     }
 }
@@ -251,11 +269,12 @@ static const char close_feed[] = "</feed>";
 #define CHUNK (64 << 20)
 
 enum fs_error fs__cloudevents_batch(const char *entries, size_t len, const char *source,
-                                    struct fs__buf *out)
+                                    struct dynbuf *out)
 {
     xmlSAXHandler sax;
     struct walk w = {.out = out, .source = source, .cap = CAP_NONE, .err = FS_OK};
 
+    event_init(&w.ev);
     memset(&sax, 0, sizeof sax);
     sax.initialized = XML_SAX2_MAGIC;
     sax.startElementNs = on_start;
@@ -267,7 +286,7 @@ enum fs_error fs__cloudevents_batch(const char *entries, size_t len, const char 
     if (!w.ctxt)
         return FS_ERR_NOMEM;
     xmlCtxtUseOptions(w.ctxt, XML_PARSE_NONET);
-    fs__buf_adds(out, "[");
+    dynbuf_adds(out, "[");
     while (len > 0 && w.err == FS_OK) {
         size_t n = len < CHUNK ? len : CHUNK;
 
@@ -279,9 +298,9 @@ enum fs_error fs__cloudevents_batch(const char *entries, size_t len, const char 
         xmlParseChunk(w.ctxt, close_feed, (int)strlen(close_feed), 1);
     if (w.err == FS_OK && !w.ctxt->wellFormed)
         w.err = FS_ERR_INVALID;
-    fs__buf_adds(out, w.events ? "\n]\n" : "]\n");
-    if (w.err == FS_OK && out->oom)
-        w.err = FS_ERR_NOMEM;
+    dynbuf_adds(out, w.events ? "\n]\n" : "]\n");
+    if (w.err == FS_OK)
+        w.err = fs__buf_error(out);
     event_release(&w.ev);
     xmlFreeParserCtxt(w.ctxt);
     return w.err;

@@ -21,7 +21,7 @@
 
 #include <stddef.h>
 
-#include "dynbuf.h"
+#include "buffer.h"
 #include "feedserver.h"
 
 /*
@@ -33,6 +33,6 @@
  * whole-number position.
  */
 enum fs_error fs__cloudevents_batch(const char *entries, size_t len, const char *source,
-                                    struct fs__buf *out);
+                                    struct dynbuf *out);
 
 #endif

@@ -7,7 +7,6 @@
 #include "atom_write.h"
 #include "cloudevents_write.h"
 #include "html_view.h"
-#include "stmt_cache.h"
 
 void fs__entry_digest(const char *entry_id, char out[FS_DIGEST_HEX + 1])
 {
@@ -38,37 +37,21 @@ void fs__etag(const struct fs__feed_meta *meta, int64_t page, int64_t head, cons
              fs__repr_tag(repr));
 }
 
-enum fs_error fs__page_digest(sqlite3 *db, const struct fs__feed_meta *meta, int64_t page,
+enum fs_error fs__page_digest(struct fs_feed *feed, const struct fs__feed_meta *meta, int64_t page,
                               char digest[FS_DIGEST_HEX + 1])
 {
-    sqlite3_stmt *st = fs__stmt(db, FS_STMT_ENTRY_ID);
-    enum fs_error err = FS_ERR_DB;
-    int rc;
+    char id[201];
+    enum fs_error err = fs__feed_entry_id(feed, (page + 1) * meta->page_size, id, sizeof id);
 
-    if (!st) {
-        fs__log_db(db, "cannot prepare the page lookup");
-        return FS_ERR_DB;
-    }
-    sqlite3_bind_text(st, 1, meta->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (page + 1) * meta->page_size);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-        fs__entry_digest((const char *)sqlite3_column_text(st, 0), digest);
-        err = FS_OK;
-    } else if (rc == SQLITE_DONE) {
-        err = FS_ERR_NOT_FOUND;
-    } else {
-        fs__log_db(db, "cannot read the newest entry of a page");
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    if (err == FS_OK)
+        fs__entry_digest(id, digest);
     return err;
 }
 
 /* Gathers the stored entries of a document, and the updated time and id
  * of the last. */
 struct gather {
-    struct fs__buf xml;
+    struct dynbuf xml;
     char updated[48];
     char id[201];
 };
@@ -77,10 +60,10 @@ static int gather_entry(const struct fs_entry *e, void *userdata)
 {
     struct gather *g = userdata;
 
-    fs__buf_adds(&g->xml, e->xml);
+    dynbuf_adds(&g->xml, e->xml);
     snprintf(g->updated, sizeof g->updated, "%s", e->updated);
     snprintf(g->id, sizeof g->id, "%s", e->id);
-    return g->xml.oom;
+    return dynbuf_error(&g->xml) != DYNBUF_OK;
 }
 
 static int last_entry(const struct fs_entry *e, void *userdata)
@@ -92,12 +75,12 @@ static int last_entry(const struct fs_entry *e, void *userdata)
     return 1;
 }
 
-enum fs_error fs__document(sqlite3 *db, const struct fs__feed_meta *meta, int64_t page,
-                           int64_t head, enum fs__repr repr, struct fs__buf *out,
+enum fs_error fs__document(struct fs_feed *feed, const struct fs__feed_meta *meta, int64_t page,
+                           int64_t head, enum fs__repr repr, struct dynbuf *out,
                            char digest[FS_DIGEST_HEX + 1])
 {
-    struct gather g = {0};
-    struct fs__buf atom = {0};
+    struct gather g = {.xml = FS__BUF_INIT};
+    struct dynbuf atom = FS__BUF_INIT;
     struct fs__doc doc = {.meta = meta, .page = page, .head = head};
     int64_t first, last;
     enum fs_error err;
@@ -110,33 +93,33 @@ enum fs_error fs__document(sqlite3 *db, const struct fs__feed_meta *meta, int64_
         last = head;
     }
     snprintf(g.updated, sizeof g.updated, "%s", meta->created);
-    err = fs_feed_read(db, meta->name, first, last, gather_entry, &g);
-    if (err == FS_OK && g.xml.oom)
-        err = FS_ERR_NOMEM;
+    err = fs_feed_read(feed, first, last, gather_entry, &g);
+    if (err == FS_OK)
+        err = fs__buf_error(&g.xml);
     /* An empty head after a full page: its time and id are the last entry's. */
     if (err == FS_OK && first > last && head > 0)
-        err = fs_feed_read(db, meta->name, head, head, last_entry, &g);
+        err = fs_feed_read(feed, head, head, last_entry, &g);
     if (err != FS_OK)
         goto out;
     if (digest)
         fs__entry_digest(g.id, digest);
     doc.updated = g.updated;
-    doc.entries = g.xml.data;
-    doc.entries_len = g.xml.len;
+    doc.entries = dynbuf_ptr(&g.xml);
+    doc.entries_len = dynbuf_len(&g.xml);
     if (repr == FS_REPR_ATOM) {
         err = fs__atom_document(&doc, out);
     } else if (repr == FS_REPR_JSON) {
         char source[80];
 
         snprintf(source, sizeof source, "/feeds/%s", meta->name);
-        err = fs__cloudevents_batch(doc.entries ? doc.entries : "", doc.entries_len, source, out);
+        err = fs__cloudevents_batch(doc.entries, doc.entries_len, source, out);
     } else {
         err = fs__atom_document(&doc, &atom);
         if (err == FS_OK)
-            err = fs__html_view(atom.data, atom.len, out);
+            err = fs__html_view(dynbuf_ptr(&atom), dynbuf_len(&atom), out);
     }
 out:
-    fs__buf_release(&g.xml);
-    fs__buf_release(&atom);
+    dynbuf_release(&g.xml);
+    dynbuf_release(&atom);
     return err;
 }

@@ -25,7 +25,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-#include "dynbuf.h"
+#include "buffer.h"
 #include "feed_store.h"
 #include "negotiate.h"
 
@@ -46,21 +46,21 @@ void fs__etag(const struct fs__feed_meta *meta, int64_t page, int64_t head, cons
               enum fs__repr repr, char out[FS_ETAG_MAX]);
 
 /* Reads, with one lookup on the primary key, the digest of the id of the
- * newest entry of full archive page `page` of meta's feed. FS_ERR_NOT_FOUND
- * if the page is not full in db. */
-enum fs_error fs__page_digest(sqlite3 *db, const struct fs__feed_meta *meta, int64_t page,
+ * newest entry of full archive page `page` of meta's feed, through feed (a
+ * handle on it). FS_ERR_NOT_FOUND if the page is not full. */
+enum fs_error fs__page_digest(struct fs_feed *feed, const struct fs__feed_meta *meta, int64_t page,
                               char digest[FS_DIGEST_HEX + 1]);
 
 /*
  * Builds the document of meta's feed into out: archive page `page` (which
  * the caller has checked is full at head), or the head document as of head
- * when page is -1; in representation repr. Reads entries from db with one
- * range query on the primary key. When digest is not NULL, stores there
- * the digest of the id of the newest entry the document stands for (for an
- * empty head after a full page: the entry at head).
+ * when page is -1; in representation repr. Reads entries through feed (a
+ * handle on meta's feed) with one range query on the primary key. When digest is not NULL, stores
+ * there the digest of the id of the newest entry the document stands for (for an empty head after a
+ * full page: the entry at head).
  */
-enum fs_error fs__document(sqlite3 *db, const struct fs__feed_meta *meta, int64_t page,
-                           int64_t head, enum fs__repr repr, struct fs__buf *out,
+enum fs_error fs__document(struct fs_feed *feed, const struct fs__feed_meta *meta, int64_t page,
+                           int64_t head, enum fs__repr repr, struct dynbuf *out,
                            char digest[FS_DIGEST_HEX + 1]);
 
 #endif

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "long_poll.h"
 #include "negotiate.h"
+#include "pool.h"
 
 #define CC_HEAD "no-cache"
 #define CC_PAGE "public, max-age=31536000, immutable"
@@ -106,7 +107,7 @@ static struct MHD_Response *not_modified(const struct fs__feed_meta *meta, int64
     return r;
 }
 
-void fs__feed_set_head(struct fs__feed *f, int64_t head, const char *head_id)
+void fs__feed_set_head(struct fs__served_feed *f, int64_t head, const char *head_id)
 {
     char digest[FS_DIGEST_HEX + 1];
 
@@ -127,9 +128,106 @@ void fs__feed_set_head(struct fs__feed *f, int64_t head, const char *head_id)
     }
 }
 
-void fs__feed_release(struct fs__feed *f)
+/* ---- The feeds a server serves ---- */
+
+int fs__feeds_open(struct fs_server *s)
 {
-    fs__feed_set_head(f, f->head, f->head_id);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->refresh_lock, NULL);
+    s->pages = fs__page_cache_new(s->cfg.page_cache);
+    return s->pages ? 0 : -1;
+}
+
+void fs__feeds_close(struct fs_server *s)
+{
+    /* Setting the head again drops its cached answers. */
+    for (size_t i = 0; i < s->nfeeds; i++)
+        fs__feed_set_head(&s->feeds[i], s->feeds[i].head, s->feeds[i].head_id);
+    fs__page_cache_free(s->pages);
+    pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->refresh_lock);
+    free(s->feeds);
+    s->feeds = NULL;
+    s->nfeeds = 0;
+}
+
+struct fs__served_feed *fs__feed_find(struct fs_server *s, const char *name)
+{
+    for (size_t i = 0; i < s->nfeeds; i++) {
+        if (strcmp(s->feeds[i].meta.name, name) == 0)
+            return &s->feeds[i];
+    }
+    return NULL;
+}
+
+enum fs_error fs_server_feed(struct fs_server *s, const char *feed)
+{
+    struct fs__served_feed *feeds, *f;
+    struct fs__conn *c;
+    enum fs_error err;
+
+    if (!s || s->daemon || !fs__feed_name_ok(feed))
+        return FS_ERR_INVALID;
+    for (size_t i = 0; i < s->nfeeds; i++) {
+        if (strcmp(s->feeds[i].meta.name, feed) == 0)
+            return FS_OK;
+    }
+    feeds = realloc(s->feeds, (s->nfeeds + 1) * sizeof *feeds);
+    if (!feeds)
+        return FS_ERR_NOMEM;
+    s->feeds = feeds;
+    f = &feeds[s->nfeeds];
+    memset(f, 0, sizeof *f);
+    c = fs__pool_get(s);
+    if (!c)
+        return FS_ERR_DB;
+    err = fs__feed_meta(c->db, feed, &f->meta);
+    if (err == FS_ERR_DB)
+        fs__log_db(&s->cfg, c->db, "cannot read feed", "feed", feed, NULL);
+    fs__pool_put(s, c);
+    if (err != FS_OK)
+        return err;
+    f->head = -1;
+    s->nfeeds++;
+    return FS_OK;
+}
+
+void fs_server_heads(const struct fs_server *s, fs_feed_head_fn *fn, void *userdata)
+{
+    struct fs_server *m = (struct fs_server *)(uintptr_t)s;
+
+    for (size_t i = 0; s && i < s->nfeeds; i++) {
+        int64_t head;
+
+        pthread_mutex_lock(&m->lock);
+        head = s->feeds[i].head;
+        pthread_mutex_unlock(&m->lock);
+        fn(s->feeds[i].meta.name, head < 0 ? 0 : head, userdata);
+    }
+}
+
+/* ---- Answers ---- */
+
+/* Logs that what failed for page (-1: the head) of req's feed with err,
+ * with SQLite's message when db failed. */
+static void log_failure(struct fs_request *req, sqlite3 *db, const char *what, int64_t page,
+                        enum fs_error err)
+{
+    const struct fs_server_config *cfg = &req->server->cfg;
+    const char *feed = req->feed->meta.name;
+    char p[24];
+
+    snprintf(p, sizeof p, "%lld", (long long)page);
+    if (err == FS_ERR_DB && db)
+        fs__log_db(cfg, db, what, "feed", feed, "page", p, NULL);
+    else
+        fs__log(cfg, FS_LOG_ERROR, what, "feed", feed, "page", p, "error", fs_strerror(err), NULL);
+}
+
+/* The handle of c on req's feed; NULL when out of memory. */
+static struct fs_feed *feed_of(struct fs_request *req, struct fs__conn *c)
+{
+    return c ? fs__conn_feed(req->server, c, (size_t)(req->feed - req->server->feeds)) : NULL;
 }
 
 /* Renders a document with a pooled connection, storing the digest of its
@@ -137,21 +235,21 @@ void fs__feed_release(struct fs__feed *f)
 static char *render(struct fs_request *req, int64_t page, int64_t head, enum fs__repr repr,
                     size_t *len, char *digest)
 {
-    struct fs__buf out = {0};
-    sqlite3 *db = fs__pool_get(req->server);
-    enum fs_error err = FS_ERR_DB;
+    struct dynbuf out = FS__BUF_INIT;
+    struct fs__conn *c = fs__pool_get(req->server);
+    struct fs_feed *feed = feed_of(req, c);
+    enum fs_error err = c && !feed ? FS_ERR_NOMEM : FS_ERR_DB;
 
-    if (db) {
-        err = fs__document(db, &req->feed->meta, page, head, repr, &out, digest);
-        fs__pool_put(req->server, db);
-    }
+    if (feed)
+        err = fs__document(feed, &req->feed->meta, page, head, repr, &out, digest);
+    if (err != FS_OK)
+        log_failure(req, c ? c->db : NULL, "cannot render feed document", page, err);
+    fs__pool_put(req->server, c);
     if (err != FS_OK) {
-        fs__log("error", "cannot render feed document", "feed=%s page=%lld err=%d",
-                req->feed->meta.name, (long long)page, (int)err);
-        fs__buf_release(&out);
+        dynbuf_release(&out);
         return NULL;
     }
-    return fs__buf_take(&out, len);
+    return dynbuf_take(&out, len);
 }
 
 /*
@@ -162,7 +260,7 @@ static char *render(struct fs_request *req, int64_t page, int64_t head, enum fs_
 static int ensure_head(struct fs_request *req, enum fs__repr repr)
 {
     struct fs_server *s = req->server;
-    struct fs__feed *f = req->feed;
+    struct fs__served_feed *f = req->feed;
 
     for (int tries = 0; tries < 8; tries++) {
         int64_t h;
@@ -222,7 +320,7 @@ static unsigned prefer_wait(struct fs_request *req)
 static void answer_held(struct fs_request *req)
 {
     struct fs_server *s = req->server;
-    struct fs__feed *f = req->feed;
+    struct fs__served_feed *f = req->feed;
     enum fs__repr repr = req->repr;
     char applied[32];
     struct MHD_Response *r;
@@ -261,7 +359,7 @@ static void answer_held(struct fs_request *req)
 static void serve_head(struct fs_request *req, const char *inm, enum fs__repr repr)
 {
     struct fs_server *s = req->server;
-    struct fs__feed *f = req->feed;
+    struct fs__served_feed *f = req->feed;
 
     pthread_mutex_lock(&s->lock);
     if (inm && fs__etag_match(inm, f->etag[repr])) {
@@ -303,17 +401,17 @@ static void serve_head(struct fs_request *req, const char *inm, enum fs__repr re
 static void not_full_html(struct fs_request *req, int64_t page)
 {
     const char *name = req->feed->meta.name;
-    struct fs__buf b = {0};
+    struct dynbuf b = FS__BUF_INIT;
     char *body;
     size_t len = 0;
 
-    fs__buf_printf(&b,
-                   "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                   "<title>%s, page %lld</title></head><body>\n<p>Page %lld of feed %s is not "
-                   "full yet. Its entries so far are in <a href=\"/feeds/%s\">the current "
-                   "entries</a>.</p>\n</body></html>\n",
-                   name, (long long)page, (long long)page, name, name);
-    body = fs__buf_take(&b, &len);
+    dynbuf_printf(&b,
+                  "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                  "<title>%s, page %lld</title></head><body>\n<p>Page %lld of feed %s is not "
+                  "full yet. Its entries so far are in <a href=\"/feeds/%s\">the current "
+                  "entries</a>.</p>\n</body></html>\n",
+                  name, (long long)page, (long long)page, name, name);
+    body = dynbuf_take(&b, &len);
     if (!body) {
         fs__answer_error(req, 500, "out of memory");
         return;
@@ -327,26 +425,27 @@ static void not_full_html(struct fs_request *req, int64_t page)
 static int page_digest(struct fs_request *req, int64_t page, char digest[FS_DIGEST_HEX + 1])
 {
     struct fs_server *s = req->server;
-    sqlite3 *db;
-    enum fs_error err = FS_ERR_DB;
+    struct fs__conn *c;
+    struct fs_feed *feed;
+    enum fs_error err;
 
     if (fs__page_cache_digest(s->pages, req->feed, page, digest))
         return 0;
-    db = fs__pool_get(s);
-    if (db) {
-        err = fs__page_digest(db, &req->feed->meta, page, digest);
-        fs__pool_put(s, db);
-    }
+    c = fs__pool_get(s);
+    feed = feed_of(req, c);
+    err = c && !feed ? FS_ERR_NOMEM : FS_ERR_DB;
+    if (feed)
+        err = fs__page_digest(feed, &req->feed->meta, page, digest);
     if (err != FS_OK)
-        fs__log("error", "cannot read the newest entry of a page", "feed=%s page=%lld err=%d",
-                req->feed->meta.name, (long long)page, (int)err);
+        log_failure(req, c ? c->db : NULL, "cannot read the newest entry of a page", page, err);
+    fs__pool_put(s, c);
     return err == FS_OK ? 0 : -1;
 }
 
 static void serve_page(struct fs_request *req, const char *inm, enum fs__repr repr)
 {
     struct fs_server *s = req->server;
-    struct fs__feed *f = req->feed;
+    struct fs__served_feed *f = req->feed;
     int64_t head, page = req->page;
     char etag[FS_ETAG_MAX], digest[FS_DIGEST_HEX + 1], msg[200];
     struct MHD_Response *r;

@@ -1,5 +1,7 @@
 /*
- * feed_http.h - answering GET /feeds/NAME and /feeds/NAME/pages/N.
+ * feed_http.h - the feed layer's answers: the feeds a server serves
+ * (fs_server_feed()), and answering GET /feeds/NAME and
+ * /feeds/NAME/pages/N.
  *
  * The hot paths touch neither SQLite nor the XML writer: a poll of an
  * unchanged head compares If-None-Match with the ETag held in memory and
@@ -13,6 +15,31 @@
 #define FS_FEED_HTTP_H
 
 #include "http_server.h"
+#include "page_cache.h"
+
+/* A feed the server serves. All but meta are guarded by server->lock; the
+ * arrays are indexed by enum fs__repr. */
+struct fs__served_feed {
+    struct fs__feed_meta meta;
+    int64_t head;      /* last head position seen (watcher or a write request) */
+    char head_id[201]; /* event id of the entry at head, "" when empty */
+    char etag[FS_REPR_COUNT][FS_ETAG_MAX]; /* head ETags */
+    char *head_body[FS_REPR_COUNT];        /* head document for `head`, or NULL */
+    size_t head_len[FS_REPR_COUNT];
+    struct MHD_Response *head_resp[FS_REPR_COUNT]; /* 200 answer made of head_body */
+    struct MHD_Response *nm_resp[FS_REPR_COUNT];   /* 304 answer for `head` */
+};
+
+/* Sets up the feed layer's part of s (locks, page cache); -1 when out of
+ * memory. fs__feeds_close() releases it, also after a failure. */
+int fs__feeds_open(struct fs_server *s);
+
+/* Releases the feed layer's part of s: the served feeds' cached answers,
+ * the page cache, the locks (the daemon and the watcher are stopped). */
+void fs__feeds_close(struct fs_server *s);
+
+/* The served feed named name, or NULL. */
+struct fs__served_feed *fs__feed_find(struct fs_server *s, const char *name);
 
 /* Answers req, a FS_KIND_FEED request: the head (page -1) or an archive
  * page, in the representation its Accept asks for (Atom, CloudEvents JSON
@@ -22,10 +49,7 @@ void fs__feed_serve(struct fs_request *req);
 
 /* Records head (whose entry has id head_id) as f's head: new ETags, cached
  * head answers dropped. The caller holds server->lock. */
-void fs__feed_set_head(struct fs__feed *f, int64_t head, const char *head_id);
-
-/* Frees f's cached head answers (server closing). */
-void fs__feed_release(struct fs__feed *f);
+void fs__feed_set_head(struct fs__served_feed *f, int64_t head, const char *head_id);
 
 /* Whether the If-None-Match value inm names etag (or is "*"). */
 int fs__etag_match(const char *inm, const char *etag);

@@ -2,14 +2,13 @@
 
 #include <libxml/parser.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
 #include "atom_write.h"
-#include "dynbuf.h"
-#include "log.h"
-#include "stmt_cache.h"
+#include "buffer.h"
 
 static const char *const schema[] = {
     "CREATE TABLE IF NOT EXISTS fs_feeds("
@@ -46,16 +45,10 @@ const char *fs_strerror(enum fs_error err)
         return "cannot listen";
     case FS_ERR_TEXT:
         return "not text a feed can carry (strict UTF-8 of XML characters)";
+    case FS_ERR_TOO_LARGE:
+        return "too large";
     }
     return "unknown error";
-}
-
-void fs__log_db(sqlite3 *db, const char *msg)
-{
-    char q[512];
-
-    fs__log_quote(q, sizeof q, db ? sqlite3_errmsg(db) : "no connection");
-    fs__log("error", msg, "sqlite=%s", q);
 }
 
 void fs__now_rfc3339(char out[32])
@@ -99,6 +92,11 @@ static int exec1(sqlite3 *db, const char *sql)
 
 enum fs_error fs_db_open(const char *path, sqlite3 **out)
 {
+    return fs__db_open(path, out, NULL, 0);
+}
+
+enum fs_error fs__db_open(const char *path, sqlite3 **out, char *why, size_t why_size)
+{
     sqlite3 *db = NULL;
     static const char *const pragmas[] = {
         "PRAGMA journal_mode=WAL",
@@ -122,7 +120,8 @@ enum fs_error fs_db_open(const char *path, sqlite3 **out)
     *out = db;
     return FS_OK;
 fail:
-    fs__log_db(db, "cannot open database");
+    if (why && why_size)
+        snprintf(why, why_size, "%s", db ? sqlite3_errmsg(db) : "out of memory");
     sqlite3_close(db);
     return FS_ERR_DB;
 }
@@ -183,8 +182,6 @@ enum fs_error fs__feed_meta(sqlite3 *db, const char *feed, struct fs__feed_meta 
         err = FS_OK;
     }
 out:
-    if (err == FS_ERR_DB)
-        fs__log_db(db, "cannot read feed");
     sqlite3_finalize(st);
     return err;
 }
@@ -199,10 +196,8 @@ enum fs_error fs_feed_declare(sqlite3 *db, const char *feed, unsigned page_size)
     if (!db || !fs__feed_name_ok(feed) || page_size > 1000000)
         return FS_ERR_INVALID;
     for (size_t i = 0; i < sizeof schema / sizeof schema[0]; i++) {
-        if (exec1(db, schema[i]) != SQLITE_OK) {
-            fs__log_db(db, "cannot create feed tables");
+        if (exec1(db, schema[i]) != SQLITE_OK)
             return FS_ERR_DB;
-        }
     }
     if (page_size == 0) {
         /* 0: whatever the feed has, or the default for a new one. */
@@ -234,60 +229,153 @@ enum fs_error fs_feed_declare(sqlite3 *db, const char *feed, unsigned page_size)
         return err;
     return meta.page_size == page_size ? FS_OK : FS_ERR_CONFLICT;
 dberr:
-    fs__log_db(db, "cannot declare feed");
     sqlite3_finalize(st);
     return FS_ERR_DB;
 }
 
-/* Reads the head of feed with the cached statement; a feed without entries
- * is checked for being declared. */
-static enum fs_error read_head(sqlite3 *db, const char *feed, int64_t *head)
+/* The statements a handle keeps, by enum fs__feed_stmt. */
+static const char *const feed_sql[FS__STMT_COUNT] = {
+    [FS__STMT_HEAD] = "SELECT max(position) FROM fs_entries WHERE feed = ?1",
+    [FS__STMT_INSERT] = "INSERT INTO fs_entries(feed, position, event_id, type, updated, xml)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [FS__STMT_NEWEST] = "SELECT position, event_id FROM fs_entries WHERE feed = ?1"
+                        " ORDER BY position DESC LIMIT 1",
+    [FS__STMT_ENTRY_ID] = "SELECT event_id FROM fs_entries WHERE feed = ?1 AND position = ?2",
+};
+
+enum fs_error fs_feed_open(sqlite3 *db, const char *name, struct fs_feed **out)
 {
-    sqlite3_stmt *st = fs__stmt(db, FS_STMT_HEAD);
+    struct fs_feed *f;
+
+    *out = NULL;
+    if (!db || !fs__feed_name_ok(name))
+        return FS_ERR_INVALID;
+    f = calloc(1, sizeof *f);
+    if (!f)
+        return FS_ERR_NOMEM;
+    f->db = db;
+    snprintf(f->name, sizeof f->name, "%s", name);
+    *out = f;
+    return FS_OK;
+}
+
+void fs_feed_close(struct fs_feed *f)
+{
+    if (!f)
+        return;
+    for (int i = 0; i < FS__STMT_COUNT; i++)
+        sqlite3_finalize(f->st[i]);
+    free(f);
+}
+
+sqlite3 *fs__feed_db(const struct fs_feed *f)
+{
+    return f->db;
+}
+
+sqlite3_stmt *fs__feed_stmt(struct fs_feed *f, enum fs__feed_stmt id)
+{
+    if (!f->st[id] && sqlite3_prepare_v3(f->db, feed_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                         &f->st[id], NULL) != SQLITE_OK) {
+        sqlite3_finalize(f->st[id]);
+        f->st[id] = NULL;
+        return NULL;
+    }
+    if (f->st[id])
+        sqlite3_bind_text(f->st[id], 1, f->name, -1, SQLITE_STATIC);
+    return f->st[id];
+}
+
+/* Resets st after use and clears its bindings (no open read cursors). */
+static void done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Reads the head of f's feed; a feed without entries is checked for being
+ * declared. */
+static enum fs_error read_head(struct fs_feed *f, int64_t *head)
+{
+    sqlite3_stmt *st = fs__feed_stmt(f, FS__STMT_HEAD);
     struct fs__feed_meta meta;
     enum fs_error err = FS_ERR_DB;
-    int rc, empty;
+    int empty = 0;
 
     if (!st) {
         /* Without the tables no feed is declared yet. */
-        return fs__feed_meta(db, feed, &meta);
+        return fs__feed_meta(f->db, f->name, &meta);
     }
-    sqlite3_bind_text(st, 1, feed, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    if (sqlite3_step(st) == SQLITE_ROW) {
         empty = sqlite3_column_type(st, 0) == SQLITE_NULL;
         *head = sqlite3_column_int64(st, 0);
         err = FS_OK;
-    } else {
-        fs__log_db(db, "cannot read feed head");
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    done(st);
     if (err == FS_OK && empty)
-        err = fs__feed_meta(db, feed, &meta);
+        err = fs__feed_meta(f->db, f->name, &meta);
     return err;
 }
 
-enum fs_error fs_feed_head(sqlite3 *db, const char *feed, int64_t *head)
+enum fs_error fs_feed_head(struct fs_feed *f, int64_t *head)
 {
     *head = 0;
-    if (!db || !fs__feed_name_ok(feed))
+    if (!f)
         return FS_ERR_INVALID;
-    return read_head(db, feed, head);
+    return read_head(f, head);
 }
 
-enum fs_error fs_feed_append(sqlite3 *db, const char *feed, const struct fs_event *ev,
-                             int64_t *position)
+enum fs_error fs__feed_newest(struct fs_feed *f, int64_t *head, char *id, size_t id_size)
+{
+    sqlite3_stmt *st = fs__feed_stmt(f, FS__STMT_NEWEST);
+    int rc;
+
+    *head = 0;
+    id[0] = '\0';
+    if (!st)
+        return FS_ERR_DB;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 1);
+
+        *head = sqlite3_column_int64(st, 0);
+        snprintf(id, id_size, "%s", t ? (const char *)t : "");
+    }
+    done(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? FS_OK : FS_ERR_DB;
+}
+
+enum fs_error fs__feed_entry_id(struct fs_feed *f, int64_t position, char *id, size_t id_size)
+{
+    sqlite3_stmt *st = fs__feed_stmt(f, FS__STMT_ENTRY_ID);
+    enum fs_error err = FS_ERR_DB;
+    int rc;
+
+    if (!st)
+        return FS_ERR_DB;
+    sqlite3_bind_int64(st, 2, position);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+        snprintf(id, id_size, "%s", (const char *)sqlite3_column_text(st, 0));
+        err = FS_OK;
+    } else if (rc == SQLITE_DONE) {
+        err = FS_ERR_NOT_FOUND;
+    }
+    done(st);
+    return err;
+}
+
+enum fs_error fs_feed_append(struct fs_feed *f, const struct fs_event *ev, int64_t *position)
 {
     char idbuf[46], now[32];
     const char *id, *updated;
-    struct fs__buf xml = {0};
+    struct dynbuf xml = FS__BUF_INIT;
     sqlite3_stmt *st = NULL;
     int64_t head = 0;
     enum fs_error err;
     int rc;
 
-    if (!db || !fs__feed_name_ok(feed) || sqlite3_get_autocommit(db))
+    if (!f || sqlite3_get_autocommit(f->db))
         return FS_ERR_INVALID;
     err = fs__atom_check_event(ev);
     if (err != FS_OK)
@@ -308,63 +396,56 @@ enum fs_error fs_feed_append(sqlite3 *db, const char *feed, const struct fs_even
         return FS_ERR_INVALID;
     if (!fs__atom_text_ok(id) || !fs__atom_text_ok(updated))
         return FS_ERR_TEXT;
-    err = read_head(db, feed, &head);
+    err = read_head(f, &head);
     if (err != FS_OK)
         return err;
     err = fs__atom_entry(ev, id, updated, head + 1, &xml);
     if (err != FS_OK)
         goto out;
     err = FS_ERR_DB;
-    st = fs__stmt(db, FS_STMT_INSERT);
+    st = fs__feed_stmt(f, FS__STMT_INSERT);
     if (!st)
         goto out;
-    sqlite3_bind_text(st, 1, feed, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, head + 1);
     sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, ev->type, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, updated, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, xml.data, (int)xml.len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, dynbuf_ptr(&xml), (int)dynbuf_len(&xml), SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) {
         err = FS_OK;
         if (position)
             *position = head + 1;
-    } else if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
-        /* Another connection took the position: the caller's transaction
-         * was not BEGIN IMMEDIATE. */
-        fs__log("error", "position already taken; append inside BEGIN IMMEDIATE",
-                "feed=%s position=%lld", feed, (long long)(head + 1));
-        err = FS_ERR_CONFLICT;
     } else if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+        /* The event id is taken, or (SQLITE_CONSTRAINT_PRIMARYKEY) another
+         * connection took the position: the caller's transaction was not
+         * BEGIN IMMEDIATE. */
         err = FS_ERR_CONFLICT;
     }
 out:
-    if (err == FS_ERR_DB)
-        fs__log_db(db, "cannot append entry");
-    if (st) {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-    }
-    fs__buf_release(&xml);
+    if (st)
+        done(st);
+    dynbuf_release(&xml);
     return err;
 }
 
-enum fs_error fs_feed_read(sqlite3 *db, const char *feed, int64_t first, int64_t last,
-                           fs_entry_fn *fn, void *userdata)
+enum fs_error fs_feed_read(struct fs_feed *f, int64_t first, int64_t last, fs_entry_fn *fn,
+                           void *userdata)
 {
     sqlite3_stmt *st = NULL;
     enum fs_error err = FS_ERR_DB;
     int rc;
 
-    if (!db || !fs__feed_name_ok(feed) || !fn)
+    if (!f || !fn)
         return FS_ERR_INVALID;
-    if (sqlite3_prepare_v2(db,
+    /* Prepared for each read, not kept: fn may use the handle itself. */
+    if (sqlite3_prepare_v2(f->db,
                            "SELECT position, event_id, type, updated, xml FROM fs_entries"
                            " WHERE feed = ?1 AND position >= ?2 AND position <= ?3"
                            " ORDER BY position",
                            -1, &st, NULL) != SQLITE_OK)
         goto out;
-    sqlite3_bind_text(st, 1, feed, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, f->name, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, first);
     sqlite3_bind_int64(st, 3, last);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -385,8 +466,6 @@ enum fs_error fs_feed_read(sqlite3 *db, const char *feed, int64_t first, int64_t
     if (rc == SQLITE_DONE)
         err = FS_OK;
 out:
-    if (err == FS_ERR_DB)
-        fs__log_db(db, "cannot read entries");
     sqlite3_finalize(st);
     return err;
 }

@@ -13,22 +13,22 @@ static int is(const xmlNode *n, const char *ns, const char *name)
 }
 
 /* Appends the escaped text content of n. */
-static void add_text(struct fs__buf *out, const xmlNode *n)
+static void add_text(struct dynbuf *out, const xmlNode *n)
 {
     xmlChar *t = xmlNodeGetContent(n);
 
     if (t) {
-        fs__buf_add_html(out, (const char *)t);
+        dynbuf_add_html(out, (const char *)t);
         xmlFree(t);
     }
 }
 
-static void add_attr(struct fs__buf *out, xmlNode *n, const char *name)
+static void add_attr(struct dynbuf *out, xmlNode *n, const char *name)
 {
     xmlChar *t = xmlGetProp(n, (const xmlChar *)name);
 
     if (t) {
-        fs__buf_add_html(out, (const char *)t);
+        dynbuf_add_html(out, (const char *)t);
         xmlFree(t);
     }
 }
@@ -44,7 +44,7 @@ static const char style[] =
 /* Writes <link rel="alternate"> elements for the other representations of
  * the same document, at the address of its self link (the server chooses
  * by Accept), so that tools that find feeds in a page find this one. */
-static void add_alternates(struct fs__buf *out, xmlNode *feed)
+static void add_alternates(struct dynbuf *out, xmlNode *feed)
 {
     static const char *const types[] = {"application/atom+xml",
                                         "application/cloudevents-batch+json"};
@@ -61,16 +61,16 @@ static void add_alternates(struct fs__buf *out, xmlNode *feed)
         if (!self)
             continue;
         for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-            fs__buf_printf(out, "<link rel=\"alternate\" type=\"%s\" href=\"", types[i]);
+            dynbuf_printf(out, "<link rel=\"alternate\" type=\"%s\" href=\"", types[i]);
             add_attr(out, n, "href");
-            fs__buf_adds(out, "\">");
+            dynbuf_adds(out, "\">");
         }
         return;
     }
 }
 
 /* Writes the paging navigation from the feed's link elements. */
-static void add_nav(struct fs__buf *out, xmlNode *feed)
+static void add_nav(struct dynbuf *out, xmlNode *feed)
 {
     static const struct {
         const char *rel, *label;
@@ -78,7 +78,7 @@ static void add_nav(struct fs__buf *out, xmlNode *feed)
                 {"current", "current entries"},
                 {"next-archive", "next page &rarr;"}};
 
-    fs__buf_adds(out, "<nav>");
+    dynbuf_adds(out, "<nav>");
     for (size_t i = 0; i < sizeof rels / sizeof rels[0]; i++) {
         for (xmlNode *n = feed->children; n; n = n->next) {
             xmlChar *rel;
@@ -87,17 +87,17 @@ static void add_nav(struct fs__buf *out, xmlNode *feed)
                 continue;
             rel = xmlGetProp(n, (const xmlChar *)"rel");
             if (rel && strcmp((const char *)rel, rels[i].rel) == 0) {
-                fs__buf_printf(out, "<a rel=\"%s\" href=\"", rels[i].rel);
+                dynbuf_printf(out, "<a rel=\"%s\" href=\"", rels[i].rel);
                 add_attr(out, n, "href");
-                fs__buf_printf(out, "\">%s</a>", rels[i].label);
+                dynbuf_printf(out, "\">%s</a>", rels[i].label);
             }
             xmlFree(rel);
         }
     }
-    fs__buf_adds(out, "</nav>\n");
+    dynbuf_adds(out, "</nav>\n");
 }
 
-static void add_entry(struct fs__buf *out, xmlNode *entry)
+static void add_entry(struct dynbuf *out, xmlNode *entry)
 {
     xmlNode *pos = NULL, *title = NULL, *updated = NULL, *id = NULL, *content = NULL;
 
@@ -113,37 +113,37 @@ static void add_entry(struct fs__buf *out, xmlNode *entry)
         else if (is(n, FS_ATOM_NS, "content"))
             content = n;
     }
-    fs__buf_adds(out, "<tr><td>");
+    dynbuf_adds(out, "<tr><td>");
     if (pos)
         add_text(out, pos);
-    fs__buf_adds(out, "</td><td>");
+    dynbuf_adds(out, "</td><td>");
     if (title)
         add_text(out, title);
-    fs__buf_adds(out, "</td><td>");
+    dynbuf_adds(out, "</td><td>");
     if (updated)
         add_text(out, updated);
-    fs__buf_adds(out, "</td><td><dl>");
+    dynbuf_adds(out, "</td><td><dl>");
     for (xmlNode *ev = content ? content->children : NULL; ev; ev = ev->next) {
         if (ev->type != XML_ELEMENT_NODE)
             continue;
         for (xmlNode *f = ev->children; f; f = f->next) {
             if (f->type != XML_ELEMENT_NODE)
                 continue;
-            fs__buf_adds(out, "<dt>");
-            fs__buf_add_html(out, (const char *)f->name);
-            fs__buf_adds(out, "</dt><dd>");
+            dynbuf_adds(out, "<dt>");
+            dynbuf_add_html(out, (const char *)f->name);
+            dynbuf_adds(out, "</dt><dd>");
             add_text(out, f);
-            fs__buf_adds(out, "</dd>");
+            dynbuf_adds(out, "</dd>");
         }
         break;
     }
-    fs__buf_adds(out, "</dl></td><td class=\"id\">");
+    dynbuf_adds(out, "</dl></td><td class=\"id\">");
     if (id)
         add_text(out, id);
-    fs__buf_adds(out, "</td></tr>\n");
+    dynbuf_adds(out, "</td></tr>\n");
 }
 
-enum fs_error fs__html_view(const char *atom, size_t len, struct fs__buf *out)
+enum fs_error fs__html_view(const char *atom, size_t len, struct dynbuf *out)
 {
     xmlDoc *doc =
         xmlReadMemory(atom, (int)len, NULL, "UTF-8", XML_PARSE_NONET | XML_PARSE_NOBLANKS);
@@ -154,49 +154,49 @@ enum fs_error fs__html_view(const char *atom, size_t len, struct fs__buf *out)
         xmlFreeDoc(doc);
         return FS_ERR_NOMEM;
     }
-    fs__buf_adds(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                      "<meta name=\"viewport\" content=\"width=device-width\"><title>");
+    dynbuf_adds(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                     "<meta name=\"viewport\" content=\"width=device-width\"><title>");
     for (xmlNode *n = feed->children; n; n = n->next) {
         if (is(n, FS_ATOM_NS, "title"))
             add_text(out, n);
     }
-    fs__buf_adds(out, "</title>");
+    dynbuf_adds(out, "</title>");
     add_alternates(out, feed);
-    fs__buf_printf(out, "<style>%s</style></head><body>\n<h1>", style);
+    dynbuf_printf(out, "<style>%s</style></head><body>\n<h1>", style);
     for (xmlNode *n = feed->children; n; n = n->next) {
         if (is(n, FS_ATOM_NS, "title"))
             add_text(out, n);
     }
-    fs__buf_adds(out, "</h1>\n<p>");
+    dynbuf_adds(out, "</h1>\n<p>");
     for (xmlNode *n = feed->children; n; n = n->next) {
         if (is(n, FS_ATOM_NS, "updated")) {
-            fs__buf_adds(out, "Updated ");
+            dynbuf_adds(out, "Updated ");
             add_text(out, n);
         } else if (is(n, FS_HISTORY_NS, "archive")) {
-            fs__buf_adds(out, " &middot; archive page (never changes)");
+            dynbuf_adds(out, " &middot; archive page (never changes)");
         } else if (is(n, FS_NAMESPACE, "head")) {
-            fs__buf_adds(out, " &middot; head position ");
+            dynbuf_adds(out, " &middot; head position ");
             add_text(out, n);
         } else if (is(n, FS_NAMESPACE, "pageSize")) {
-            fs__buf_adds(out, " &middot; page size ");
+            dynbuf_adds(out, " &middot; page size ");
             add_text(out, n);
         }
     }
-    fs__buf_adds(out, "</p>\n");
+    dynbuf_adds(out, "</p>\n");
     add_nav(out, feed);
-    fs__buf_adds(out, "<table><thead><tr><th>Position</th><th>Type</th><th>Updated</th>"
-                      "<th>Fields</th><th>Id</th></tr></thead><tbody>\n");
+    dynbuf_adds(out, "<table><thead><tr><th>Position</th><th>Type</th><th>Updated</th>"
+                     "<th>Fields</th><th>Id</th></tr></thead><tbody>\n");
     for (xmlNode *n = feed->children; n; n = n->next) {
         if (is(n, FS_ATOM_NS, "entry")) {
             add_entry(out, n);
             entries++;
         }
     }
-    fs__buf_adds(out, "</tbody></table>\n");
+    dynbuf_adds(out, "</tbody></table>\n");
     if (!entries)
-        fs__buf_adds(out, "<p>No entries yet.</p>\n");
+        dynbuf_adds(out, "<p>No entries yet.</p>\n");
     add_nav(out, feed);
-    fs__buf_adds(out, "</body></html>\n");
+    dynbuf_adds(out, "</body></html>\n");
     xmlFreeDoc(doc);
-    return out->oom ? FS_ERR_NOMEM : FS_OK;
+    return fs__buf_error(out);
 }

@@ -13,10 +13,10 @@
 
 #include <stddef.h>
 
-#include "dynbuf.h"
+#include "buffer.h"
 #include "feedserver.h"
 
 /* Appends the HTML view of the Atom document atom (len bytes) to out. */
-enum fs_error fs__html_view(const char *atom, size_t len, struct fs__buf *out);
+enum fs_error fs__html_view(const char *atom, size_t len, struct dynbuf *out);
 
 #endif

@@ -1,6 +1,8 @@
 /*
- * http_server.c - the fs_server: libmicrohttpd daemon, request lifecycle,
- * route dispatch, replies and the database connection pool.
+ * http_server.c - the fs_server of the HTTP layer: the libmicrohttpd
+ * daemon, the lifecycle of a request (headers, body, caps, dispatch to a
+ * route or to the feed layer) and of the server itself. Replies are in
+ * request.c, database connections in pool.c.
  */
 #include "http_server.h"
 
@@ -19,6 +21,7 @@
 #include "log.h"
 #include "long_poll.h"
 #include "negotiate.h"
+#include "pool.h"
 #include "routes.h"
 #include "slow_clients.h"
 
@@ -28,241 +31,6 @@ int64_t fs__now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- connection pool ---- */
-
-sqlite3 *fs__pool_get(struct fs_server *s)
-{
-    sqlite3 *db = NULL;
-
-    pthread_mutex_lock(&s->pool_lock);
-    if (s->npool > 0)
-        db = s->pool[--s->npool];
-    pthread_mutex_unlock(&s->pool_lock);
-    if (!db && fs_db_open(s->db_path, &db) != FS_OK)
-        return NULL;
-    return db;
-}
-
-void fs__pool_put(struct fs_server *s, sqlite3 *db)
-{
-    if (!db)
-        return;
-    if (!sqlite3_get_autocommit(db)) {
-        fs__log("warn", "a handler left a transaction open; rolled back", NULL);
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(db, "ROLLBACK", -1, &st, NULL) == SQLITE_OK)
-            sqlite3_step(st);
-        sqlite3_finalize(st);
-    }
-    pthread_mutex_lock(&s->pool_lock);
-    if (s->npool == s->pool_cap) {
-        size_t cap = s->pool_cap ? s->pool_cap * 2 : 8;
-        sqlite3 **p = realloc(s->pool, cap * sizeof *p);
-        if (!p) {
-            pthread_mutex_unlock(&s->pool_lock);
-            sqlite3_close(db);
-            return;
-        }
-        s->pool = p;
-        s->pool_cap = cap;
-    }
-    s->pool[s->npool++] = db;
-    pthread_mutex_unlock(&s->pool_lock);
-}
-
-/* ---- responses ---- */
-
-struct MHD_Response *fs__response(const char *body, size_t len)
-{
-    return MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
-}
-
-int fs__queue(struct fs_request *req, unsigned status, struct MHD_Response *resp)
-{
-    struct fs_server *s = req->server;
-    int ok = 1;
-
-    if (resp)
-        ok = MHD_queue_response(req->conn, status, resp) == MHD_YES;
-    req->queued = 1;
-    atomic_fetch_add(&s->requests, 1);
-    if (status / 100 < 6)
-        atomic_fetch_add(&s->responses[status / 100], 1);
-    if (status == 304)
-        atomic_fetch_add(&s->not_modified, 1);
-    return ok;
-}
-
-void fs__queue_reply(struct fs_request *req)
-{
-    struct MHD_Response *r = req->resp;
-
-    req->resp = NULL;
-    if (!r)
-        return;
-    for (struct fs__header *h = req->headers; h; h = h->next)
-        MHD_add_response_header(r, h->name, h->value);
-    if (req->status == 401 && req->www_authenticate)
-        fs__auth_challenge(r);
-    if (req->status == 405 && req->allow[0])
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, req->allow);
-    fs__queue(req, req->status, r);
-    MHD_destroy_response(r);
-}
-
-void fs__answer_error(struct fs_request *req, unsigned status, const char *msg)
-{
-    fs_reply_error(req, status, "%s", msg);
-    fs__queue_reply(req);
-}
-
-void fs_reply_header(struct fs_request *req, const char *name, const char *value)
-{
-    struct fs__header *h = calloc(1, sizeof *h), **tail;
-
-    if (!h)
-        return;
-    h->name = strdup(name);
-    h->value = strdup(value);
-    if (!h->name || !h->value) {
-        free(h->name);
-        free(h->value);
-        free(h);
-        return;
-    }
-    for (tail = &req->headers; *tail; tail = &(*tail)->next)
-        ;
-    *tail = h;
-}
-
-static void set_reply(struct fs_request *req, unsigned status, const char *content_type,
-                      struct MHD_Response *r)
-{
-    if (req->resp) {
-        fs__log("warn", "a handler answered twice; the second answer is dropped", NULL);
-        if (r)
-            MHD_destroy_response(r);
-        return;
-    }
-    if (!r)
-        r = fs__response("", 0), status = 500;
-    if (r && content_type)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    req->resp = r;
-    req->status = status;
-}
-
-void fs_reply(struct fs_request *req, unsigned status, const char *content_type, const char *body,
-              size_t len)
-{
-    set_reply(req, status, content_type, fs__response(body ? body : "", body ? len : 0));
-}
-
-void fs_reply_take(struct fs_request *req, unsigned status, const char *content_type, char *body,
-                   size_t len)
-{
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-
-    if (!r)
-        free(body);
-    set_reply(req, status, content_type, r);
-}
-
-void fs_reply_error(struct fs_request *req, unsigned status, const char *fmt, ...)
-{
-    char msg[1024];
-    struct fs__buf b = {0};
-    va_list ap;
-    char *body;
-    size_t len = 0;
-
-    va_start(ap, fmt);
-    if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
-        msg[0] = '\0';
-    va_end(ap);
-    fs__buf_adds(&b, "{\"error\": \"");
-    fs__buf_add_json(&b, msg);
-    fs__buf_adds(&b, "\"}\n");
-    body = fs__buf_take(&b, &len);
-    if (!body) {
-        set_reply(req, 500, NULL, NULL);
-        return;
-    }
-    fs_reply_take(req, status, "application/json", body, len);
-}
-
-/* ---- request accessors ---- */
-
-const char *fs_request_method(const struct fs_request *req)
-{
-    return req->method;
-}
-
-const char *fs_request_path(const struct fs_request *req)
-{
-    return req->path;
-}
-
-const char *fs_request_param(const struct fs_request *req, unsigned i)
-{
-    return i < req->nparams ? req->params[i] : NULL;
-}
-
-const char *fs_request_header(const struct fs_request *req, const char *name)
-{
-    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
-}
-
-const char *fs_request_query(const struct fs_request *req, const char *name)
-{
-    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-const char *fs_request_body(const struct fs_request *req, size_t *len)
-{
-    if (len)
-        *len = req->body.len;
-    return req->body.data ? req->body.data : "";
-}
-
-int fs_request_wants_html(const struct fs_request *req)
-{
-    return fs__negotiate_html(fs_request_header(req, MHD_HTTP_HEADER_ACCEPT));
-}
-
-int fs_request_is_loopback(const struct fs_request *req)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-
-    if (!sa)
-        return 0;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
-        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-        const unsigned char *a = in6->sin6_addr.s6_addr;
-        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
-            return 1;
-        return memcmp(a, mapped, 12) == 0 && a[12] == 127;
-    }
-    return 0;
-}
-
-sqlite3 *fs_request_db(struct fs_request *req)
-{
-    if (!req->db) {
-        req->db = fs__pool_get(req->server);
-        if (req->db)
-            req->db_changes = sqlite3_total_changes64(req->db);
-    }
-    return req->db;
 }
 
 /* ---- the request lifecycle ---- */
@@ -281,14 +49,13 @@ static void dispatch(struct fs_request *req)
         req->route->fn(req, req->route->userdata);
         /* Read-your-writes: a handler that wrote may have appended; the
          * heads are refreshed before its answer goes out. */
-        if (req->db && sqlite3_total_changes64(req->db) != req->db_changes)
-            fs__heads_refresh(req->server, req->db);
-        if (req->db) {
-            fs__pool_put(req->server, req->db);
-            req->db = NULL;
-        }
+        if (req->dbc && sqlite3_total_changes64(req->dbc->db) != req->db_changes)
+            fs__heads_refresh(req->server, req->dbc);
+        fs__pool_put(req->server, req->dbc);
+        req->dbc = NULL;
         if (!req->resp) {
-            fs__log("error", "a handler did not answer", "route=%s", req->route->pattern);
+            fs__log(&req->server->cfg, FS_LOG_ERROR, "a handler did not answer", "route",
+                    req->route->pattern, NULL);
             fs_reply_error(req, 500, "the server did not answer this request");
         }
         fs__queue_reply(req);
@@ -342,6 +109,7 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
         req->path = url;
         *con_cls = req;
         fs__route_classify(req);
+        dynbuf_init(&req->body, req->max_body);
         {
             size_t total = strlen(method) + strlen(url) + 12;
 
@@ -377,19 +145,19 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
         if (!req->queued && (req->kind == FS_KIND_ERROR || req->received > req->max_body)) {
             if (req->kind != FS_KIND_ERROR) {
                 req->too_large = 1;
-                fs__buf_release(&req->body);
+                dynbuf_release(&req->body);
             }
             /* An answer queued now would be lost to the reset that closing
              * on unread data causes, so past the bound the connection is
              * dropped instead. */
             if (req->received > req->max_body + FS_DISCARD_MAX) {
-                fs__log("warn", "request body too large to drain; connection dropped",
-                        "path=%.100s", req->path);
+                fs__log(&s->cfg, FS_LOG_WARN, "request body too large to drain; connection dropped",
+                        "path", req->path, NULL);
                 return MHD_NO;
             }
         } else if (!req->queued) {
-            fs__buf_add(&req->body, upload_data, *upload_size);
-            if (req->body.oom)
+            dynbuf_add(&req->body, upload_data, *upload_size);
+            if (dynbuf_error(&req->body))
                 fs__answer_error(req, 500, "out of memory");
         }
         *upload_size = 0;
@@ -440,8 +208,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         fs__long_poll_forget(req);
     if (req->resp)
         MHD_destroy_response(req->resp);
-    if (req->db)
-        fs__pool_put(req->server, req->db);
+    fs__pool_put(req->server, req->dbc);
     for (unsigned i = 0; i < req->nparams; i++)
         free(req->params[i]);
     while (req->headers) {
@@ -451,23 +218,24 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         free(h->value);
         free(h);
     }
-    fs__buf_release(&req->body);
+    dynbuf_release(&req->body);
     free(req);
     *con_cls = NULL;
 }
 
+/* libmicrohttpd's own messages go to the server's log function. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+    struct fs_server *s = cls;
     char msg[512];
     size_t n;
 
-    (void)cls;
     if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
         return;
     n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
-    fs__log("warn", msg, "source=libmicrohttpd");
+    fs__log(&s->cfg, FS_LOG_WARN, msg, "source", "libmicrohttpd", NULL);
 }
 
 /* ---- server lifecycle ---- */
@@ -514,48 +282,15 @@ enum fs_error fs_server_open(const struct fs_server_config *cfg, struct fs_serve
         s->cfg.page_cache = 64;
     s->listen = strdup(cfg->listen);
     s->db_path = strdup(cfg->db_path);
-    s->pages = fs__page_cache_new(s->cfg.page_cache);
-    s->slow = fs__slow_clients_new(s->cfg.connection_timeout, s->cfg.request_timeout);
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_mutex_init(&s->refresh_lock, NULL);
+    s->slow = fs__slow_clients_new(&s->cfg, s->cfg.connection_timeout, s->cfg.request_timeout);
     pthread_mutex_init(&s->pool_lock, NULL);
     s->cfg.listen = s->listen;
     s->cfg.db_path = s->db_path;
-    if (!s->listen || !s->db_path || !s->pages || !s->slow) {
+    if (fs__feeds_open(s) != 0 || !s->listen || !s->db_path || !s->slow) {
         fs_server_close(s);
         return FS_ERR_NOMEM;
     }
     *out = s;
-    return FS_OK;
-}
-
-enum fs_error fs_server_feed(struct fs_server *s, const char *feed)
-{
-    struct fs__feed *feeds, *f;
-    sqlite3 *db;
-    enum fs_error err;
-
-    if (!s || s->daemon || !fs__feed_name_ok(feed))
-        return FS_ERR_INVALID;
-    for (size_t i = 0; i < s->nfeeds; i++) {
-        if (strcmp(s->feeds[i].meta.name, feed) == 0)
-            return FS_OK;
-    }
-    feeds = realloc(s->feeds, (s->nfeeds + 1) * sizeof *feeds);
-    if (!feeds)
-        return FS_ERR_NOMEM;
-    s->feeds = feeds;
-    f = &feeds[s->nfeeds];
-    memset(f, 0, sizeof *f);
-    db = fs__pool_get(s);
-    if (!db)
-        return FS_ERR_DB;
-    err = fs__feed_meta(db, feed, &f->meta);
-    fs__pool_put(s, db);
-    if (err != FS_OK)
-        return err;
-    f->head = -1;
-    s->nfeeds++;
     return FS_OK;
 }
 
@@ -642,12 +377,13 @@ enum fs_error fs_server_start(struct fs_server *s)
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     const union MHD_DaemonInfo *info;
     enum fs_error err;
-    char addr[96];
+    char addr[96], feeds[24], routes[24], threads[24];
 
     if (!s || s->daemon)
         return FS_ERR_INVALID;
     if (parse_listen(s->listen, &ss, &slen) != 0) {
-        fs__log("error", "bad listen address; use ADDR:PORT or [ADDR6]:PORT", NULL);
+        fs__log(&s->cfg, FS_LOG_ERROR, "bad listen address; use ADDR:PORT or [ADDR6]:PORT", "addr",
+                s->listen, NULL);
         return FS_ERR_INVALID;
     }
     if (ss.ss_family == AF_INET6)
@@ -673,11 +409,12 @@ enum fs_error fs_server_start(struct fs_server *s)
         MHD_OPTION_END);
     if (!s->daemon) {
         fs__watcher_stop(s);
-        fs__log("error", "cannot listen", "addr=%s", s->listen);
+        fs__log(&s->cfg, FS_LOG_ERROR, "cannot listen", "addr", s->listen, NULL);
         return FS_ERR_LISTEN;
     }
     if (fs__slow_clients_start(s->slow) != 0)
-        fs__log("warn", "cannot start the slow-client sweeper; only idle timeouts apply", NULL);
+        fs__log(&s->cfg, FS_LOG_WARN,
+                "cannot start the slow-client sweeper; only idle timeouts apply", NULL);
     info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : 0;
     if (ss.ss_family == AF_INET6) {
@@ -689,10 +426,14 @@ enum fs_error fs_server_start(struct fs_server *s)
         inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, h, sizeof h);
         snprintf(addr, sizeof addr, "%s:%u", h, s->port);
     }
-    fs__log("info", "listening", "addr=%s feeds=%zu routes=%zu threads=%u", addr, s->nfeeds,
-            s->nroutes, s->cfg.threads);
+    snprintf(feeds, sizeof feeds, "%zu", s->nfeeds);
+    snprintf(routes, sizeof routes, "%zu", s->nroutes);
+    snprintf(threads, sizeof threads, "%u", s->cfg.threads);
+    fs__log(&s->cfg, FS_LOG_INFO, "listening", "addr", addr, "feeds", feeds, "routes", routes,
+            "threads", threads, NULL);
     if (s->nfeeds && s->cfg.ntokens == 0)
-        fs__log("info", "no feed token configured: feeds answer loopback clients only", NULL);
+        fs__log(&s->cfg, FS_LOG_INFO, "no feed token configured: feeds answer loopback clients only",
+                NULL);
     return FS_OK;
 }
 
@@ -711,21 +452,14 @@ void fs_server_close(struct fs_server *s)
         s->daemon = NULL;
     }
     fs__slow_clients_free(s->slow);
-    for (size_t i = 0; i < s->nfeeds; i++)
-        fs__feed_release(&s->feeds[i]);
+    fs__feeds_close(s);
     for (size_t i = 0; i < s->nroutes; i++) {
         free(s->routes[i].method);
         free(s->routes[i].pattern);
     }
-    while (s->npool)
-        sqlite3_close(s->pool[--s->npool]);
-    fs__page_cache_free(s->pages);
-    pthread_mutex_destroy(&s->lock);
-    pthread_mutex_destroy(&s->refresh_lock);
+    fs__pool_close(s);
     pthread_mutex_destroy(&s->pool_lock);
-    free(s->pool);
     free(s->routes);
-    free(s->feeds);
     free(s->listen);
     free(s->db_path);
     free(s);
@@ -746,18 +480,4 @@ void fs_server_stats(const struct fs_server *s, struct fs_server_stats *st)
     st->long_polls_woken = atomic_load(&m->woken);
     st->page_cache_hits = atomic_load(&m->cache_hits);
     st->connections_cut = fs__slow_clients_cut(m->slow);
-}
-
-void fs_server_heads(const struct fs_server *s, fs_feed_head_fn *fn, void *userdata)
-{
-    struct fs_server *m = (struct fs_server *)(uintptr_t)s;
-
-    for (size_t i = 0; s && i < s->nfeeds; i++) {
-        int64_t head;
-
-        pthread_mutex_lock(&m->lock);
-        head = s->feeds[i].head;
-        pthread_mutex_unlock(&m->lock);
-        fn(s->feeds[i].meta.name, head < 0 ? 0 : head, userdata);
-    }
 }

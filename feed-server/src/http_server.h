@@ -1,6 +1,20 @@
 /*
- * http_server.h - the server and request objects shared by the modules that
- * answer HTTP (http_server.c, routes.c, auth.c, feed_http.c, long_poll.c).
+ * http_server.h - the HTTP layer: the server and request objects shared by
+ * http_server.c (the daemon and the request lifecycle), request.c (what a
+ * handler reads and how it answers), routes.c, auth.c, pool.c (database
+ * connections) and slow_clients.c, and used by the feed layer's answers
+ * (feed_http.c, long_poll.c).
+ *
+ * The two layers: this one knows routes, requests, replies and database
+ * connections, not feeds. It hands the feeds to the feed layer at a few
+ * points, each a function of feed_http.h or long_poll.h: opening and
+ * closing the server (fs__feeds_open(), fs__feeds_close()), classifying a
+ * path under /feeds/ (fs__feed_classify()), answering such a request
+ * (fs__feed_serve()), re-reading the heads after a handler wrote
+ * (fs__heads_refresh()) and starting the watcher (fs__watcher_start()).
+ * The members of struct fs_server and struct fs_request that belong to
+ * the feed layer are grouped last and marked so; only the feed layer
+ * touches them.
  *
  * Invariants:
  *  - Every request gets its struct fs_request on the first call of the
@@ -21,12 +35,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "buffer.h"
 #include "documents.h"
-#include "dynbuf.h"
-#include "feed_store.h"
 #include "feedserver.h"
 #include "negotiate.h"
-#include "page_cache.h"
 
 #define FS_MAX_PARAMS 8
 
@@ -45,22 +57,14 @@ struct fs__route {
     void *userdata;
 };
 
-/* A feed the server serves. All but meta are guarded by server->lock; the
- * arrays are indexed by enum fs__repr. */
-struct fs__feed {
-    struct fs__feed_meta meta;
-    int64_t head;      /* last head position seen (watcher or a write request) */
-    char head_id[201]; /* event id of the entry at head, "" when empty */
-    char etag[FS_REPR_COUNT][FS_ETAG_MAX]; /* head ETags */
-    char *head_body[FS_REPR_COUNT];        /* head document for `head`, or NULL */
-    size_t head_len[FS_REPR_COUNT];
-    struct MHD_Response *head_resp[FS_REPR_COUNT]; /* 200 answer made of head_body */
-    struct MHD_Response *nm_resp[FS_REPR_COUNT];   /* 304 answer for `head` */
-};
-
 enum fs__kind { FS_KIND_ERROR, FS_KIND_HEALTHZ, FS_KIND_FEED, FS_KIND_ROUTE };
 
+struct fs__conn;
+struct fs__served_feed;
+struct fs__page_cache;
+
 struct fs_server {
+    /* ---- HTTP layer ---- */
     struct fs_server_config cfg; /* with defaults filled in */
     char *listen;                /* copy of cfg.listen */
     char *db_path;               /* copy of cfg.db_path */
@@ -68,24 +72,31 @@ struct fs_server {
     unsigned port; /* bound port once started */
     struct fs__route *routes;
     size_t nroutes;
-    struct fs__feed *feeds;
-    size_t nfeeds;
-    struct fs__page_cache *pages;
     struct fs__slow_clients *slow; /* deadlines slow senders cannot extend */
-    pthread_mutex_t lock;         /* feeds' heads and the waiters */
-    pthread_mutex_t refresh_lock; /* one head refresh at a time: read and record */
-    struct fs_request *waiters;   /* held long-polls, a doubly linked list */
-    pthread_mutex_t pool_lock;
-    sqlite3 **pool; /* idle database connections */
+    pthread_mutex_t pool_lock;     /* guards the pool */
+    struct fs__conn **pool;        /* idle database connections (pool.h) */
     size_t npool;
     size_t pool_cap;
+    atomic_int stopping;                   /* fs_server_close() has begun */
+    atomic_uint_least64_t requests;        /* requests answered */
+    atomic_uint_least64_t responses[6];    /* by status class */
+    atomic_uint_least64_t not_modified;    /* 304 answers */
+    /* ---- feed layer (feed_http.c, long_poll.c, page_cache.c) ---- */
+    struct fs__served_feed *feeds; /* the feeds served, in fs_server_feed() order */
+    size_t nfeeds;
+    struct fs__page_cache *pages;  /* full archive pages kept rendered */
+    pthread_mutex_t lock;          /* feeds' heads and the waiters */
+    pthread_mutex_t refresh_lock;  /* one head refresh at a time: read and record */
+    struct fs_request *waiters;    /* held long-polls, a doubly linked list */
     pthread_t watcher;
     int watcher_started;
-    atomic_int stopping;
-    atomic_uint_least64_t requests, responses[6], not_modified, held, woken, cache_hits;
+    atomic_uint_least64_t held;       /* long-polls held now */
+    atomic_uint_least64_t woken;      /* long-polls woken by an entry */
+    atomic_uint_least64_t cache_hits; /* archive pages served from memory */
 };
 
 struct fs_request {
+    /* ---- HTTP layer ---- */
     struct fs_server *server;
     struct MHD_Connection *conn;
     const char *method;
@@ -94,23 +105,24 @@ struct fs_request {
     const struct fs__route *route;
     char *params[FS_MAX_PARAMS]; /* segments matched by "*" */
     unsigned nparams;
-    struct fs__feed *feed; /* FS_KIND_FEED: the feed */
-    int64_t page;          /* FS_KIND_FEED: page number, -1 head */
-    unsigned err_status;   /* FS_KIND_ERROR: what to answer */
+    unsigned err_status; /* FS_KIND_ERROR: what to answer */
     char err_msg[256];
     char allow[64];       /* Allow header for a 405 */
     int www_authenticate; /* add the 401 challenges */
     size_t max_body;
-    struct fs__buf body;
+    struct dynbuf body;        /* at most max_body bytes */
     size_t received;           /* body bytes received so far */
     int too_large;             /* the body passed max_body */
-    sqlite3 *db;               /* from the pool, while handling */
-    sqlite3_int64 db_changes;  /* sqlite3_total_changes64(db) when it was taken */
+    struct fs__conn *dbc;      /* from the pool, while handling */
+    sqlite3_int64 db_changes;  /* sqlite3_total_changes64() when it was taken */
     struct MHD_Response *resp; /* the reply a handler made */
     unsigned status;
     struct fs__header *headers; /* headers for resp */
     int queued;                 /* a response was queued */
     int answering;              /* told the slow-client clock it is answered */
+    /* ---- feed layer: FS_KIND_FEED requests ---- */
+    struct fs__served_feed *feed; /* the feed */
+    int64_t page;                 /* page number, -1 head */
     /* Long-poll state, guarded by server->lock. */
     int held;                    /* 1 while suspended in server->waiters */
     int resumed;                 /* 1 once resumed (woken or timed out) */
@@ -131,9 +143,6 @@ struct MHD_Response *fs__response(const char *body, size_t len);
 void fs__queue_reply(struct fs_request *req);
 /* Answers req at once with a JSON error. */
 void fs__answer_error(struct fs_request *req, unsigned status, const char *msg);
-/* A connection from the pool, or a new one; NULL on failure (logged). */
-sqlite3 *fs__pool_get(struct fs_server *s);
-void fs__pool_put(struct fs_server *s, sqlite3 *db);
 /* Monotonic milliseconds. */
 int64_t fs__now_ms(void);
 

@@ -1,63 +1,58 @@
 #include "log.h"
 
 #include <stdarg.h>
-#include <stdio.h>
-#include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-void fs__log_quote(char *out, size_t size, const char *s)
-{
-    size_t n = 0;
+#include "dynbuf.h"
 
-    if (size < 3)
-        return;
-    out[n++] = '"';
-    for (; *s && n + 3 < size; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            out[n++] = '\\';
-            out[n++] = (char)c;
-        } else if (c < 0x20) {
-            out[n++] = ' ';
-        } else {
-            out[n++] = (char)c;
-        }
+const char *fs_log_level_name(enum fs_log_level level)
+{
+    switch (level) {
+    case FS_LOG_DEBUG:
+        return "debug";
+    case FS_LOG_INFO:
+        return "info";
+    case FS_LOG_WARN:
+        return "warn";
+    case FS_LOG_ERROR:
+        return "error";
     }
-    out[n++] = '"';
-    out[n] = '\0';
+    return "error";
 }
 
-void fs__log(const char *level, const char *msg, const char *fmt, ...)
+void fs_log_stderr(enum fs_log_level level, const char *msg, const char *const *keys,
+                   const char *const *values, size_t n, void *userdata)
 {
-    char line[2048], ts[32], qmsg[512];
-    struct tm tm;
-    time_t now = time(NULL);
-    int n;
+    (void)userdata;
+    dynbuf_log_write(STDERR_FILENO, fs_log_level_name(level), "feed-server", msg, keys, values, n);
+}
 
-    gmtime_r(&now, &tm);
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    fs__log_quote(qmsg, sizeof qmsg, msg);
-    n = snprintf(line, sizeof line, "ts=%s level=%s lib=feed-server msg=%s", ts, level, qmsg);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof line - 2)
-        n = (int)sizeof line - 2;
-    if (fmt) {
-        va_list ap;
-        int m;
+/* Calls the log function with the pair (key0, value0), if key0 is not
+ * NULL, and then those of ap. */
+static void vlog(const struct fs_server_config *cfg, enum fs_log_level level, const char *msg,
+                 const char *key0, const char *value0, va_list ap)
+{
+    const char *keys[FS__LOG_PAIRS] = {key0}, *values[FS__LOG_PAIRS] = {value0};
+    size_t first = key0 ? 1 : 0;
+    size_t n = first + dynbuf_log_pairs(keys + first, values + first, FS__LOG_PAIRS - first, ap);
 
-        line[n++] = ' ';
-        va_start(ap, fmt);
-        m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-        va_end(ap);
-        if (m < 0)
-            m = 0;
-        n += m;
-        if ((size_t)n >= sizeof line - 1)
-            n = (int)sizeof line - 2;
-    }
-    line[n++] = '\n';
-    if (write(STDERR_FILENO, line, (size_t)n) < 0)
-        return;
+    (cfg->log ? cfg->log : fs_log_stderr)(level, msg, keys, values, n, cfg->log_userdata);
+}
+
+void fs__log(const struct fs_server_config *cfg, enum fs_log_level level, const char *msg, ...)
+{
+    va_list ap;
+
+    va_start(ap, msg);
+    vlog(cfg, level, msg, NULL, NULL, ap);
+    va_end(ap);
+}
+
+void fs__log_db(const struct fs_server_config *cfg, sqlite3 *db, const char *msg, ...)
+{
+    va_list ap;
+
+    va_start(ap, msg);
+    vlog(cfg, FS_LOG_ERROR, msg, "sqlite", db ? sqlite3_errmsg(db) : "no connection", ap);
+    va_end(ap);
 }

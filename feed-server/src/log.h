@@ -1,24 +1,34 @@
 /*
- * log.h - the library's log: one line per event on stderr, as key=value
- * pairs starting with ts, level, lib=feed-server and msg. Lines are written
- * with one write() each so lines from several threads never interleave.
+ * log.h - how the server's code hands a line to the log function of its
+ * configuration (fs_server_config.log; fs_log_stderr() when none is set).
+ *
+ * Only the HTTP server and what it runs (its threads, the watcher, the
+ * slow-client sweeper, libmicrohttpd's own messages) log. The feed layer
+ * (fs_db_open(), the fs_feed_* functions, documents) has no configuration
+ * and never logs: it returns its errors, and the server logs them with
+ * what it knows (which feed, which page, SQLite's message).
  */
 #ifndef FS_LOG_H
 #define FS_LOG_H
 
-#include <stddef.h>
+#include <sqlite3.h>
+
+#include "feedserver.h"
+
+/* Most key, value pairs one line takes; more are dropped. */
+#define FS__LOG_PAIRS 8
 
 /*
- * Logs msg at level ("debug", "info", "warn", "error"), followed by the
- * extra key=value pairs that fmt and its arguments make (fmt may be NULL).
- * The message is quoted; extra values are written as given, so a caller
- * quotes any value that may hold spaces with fs__log_quote().
+ * Hands msg at level to cfg's log function with the pairs that follow: a
+ * key (a constant such as "feed") and its value (any text; NULL is ""),
+ * then another key, ..., ending with a NULL key.
  */
-void fs__log(const char *level, const char *msg, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void fs__log(const struct fs_server_config *cfg, enum fs_log_level level, const char *msg, ...)
+    __attribute__((sentinel));
 
-/* Copies s into out as a quoted logfmt value ("..." with quotes and
- * backslashes escaped, control characters as spaces), truncated to fit. */
-void fs__log_quote(char *out, size_t size, const char *s);
+/* The same at FS_LOG_ERROR, with SQLite's message for db's last failure
+ * (db may be NULL) as the first pair, "sqlite". */
+void fs__log_db(const struct fs_server_config *cfg, sqlite3 *db, const char *msg, ...)
+    __attribute__((sentinel));
 
 #endif

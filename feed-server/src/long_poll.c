@@ -6,7 +6,7 @@
 
 #include "feed_http.h"
 #include "log.h"
-#include "stmt_cache.h"
+#include "pool.h"
 
 /* Takes req out of the list and resumes its connection; lock held. */
 static void resume(struct fs_request *req)
@@ -60,32 +60,28 @@ void fs__long_poll_forget(struct fs_request *req)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* The watcher's own connection and statements. */
+/* The watcher's own connection (with its handles on the served feeds), and
+ * its look at data_version. */
 struct watch {
-    sqlite3 *db;
+    struct fs__conn *c;
     sqlite3_stmt *version;
-    sqlite3_stmt *newest;
 };
 
 static void watch_close(struct watch *w)
 {
     sqlite3_finalize(w->version);
-    sqlite3_finalize(w->newest);
-    sqlite3_close(w->db);
+    fs__conn_close(w->c);
     memset(w, 0, sizeof *w);
 }
 
 static int watch_open(struct fs_server *s, struct watch *w)
 {
     memset(w, 0, sizeof *w);
-    if (fs_db_open(s->db_path, &w->db) != FS_OK)
+    w->c = fs__conn_open(s);
+    if (!w->c)
         return -1;
-    if (sqlite3_prepare_v2(w->db, "PRAGMA data_version", -1, &w->version, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(w->db,
-                           "SELECT position, event_id FROM fs_entries WHERE feed = ?1"
-                           " ORDER BY position DESC LIMIT 1",
-                           -1, &w->newest, NULL) != SQLITE_OK) {
-        fs__log_db(w->db, "watcher cannot prepare");
+    if (sqlite3_prepare_v2(w->c->db, "PRAGMA data_version", -1, &w->version, NULL) != SQLITE_OK) {
+        fs__log_db(&s->cfg, w->c->db, "watcher cannot prepare", NULL);
         watch_close(w);
         return -1;
     }
@@ -103,50 +99,29 @@ static int64_t data_version(struct watch *w)
     return v;
 }
 
-/* Reads the position and event id of feed's newest entry with newest (the
- * query "position, event_id ... ORDER BY position DESC LIMIT 1"); an empty
- * feed has head 0 and id "". Returns -1 on a database error. */
-static int read_newest(sqlite3_stmt *newest, const char *feed, int64_t *head, char *id,
-                       size_t id_size)
-{
-    int rc;
-
-    sqlite3_bind_text(newest, 1, feed, -1, SQLITE_STATIC);
-    rc = sqlite3_step(newest);
-    *head = 0;
-    id[0] = '\0';
-    if (rc == SQLITE_ROW) {
-        const unsigned char *t = sqlite3_column_text(newest, 1);
-
-        *head = sqlite3_column_int64(newest, 0);
-        snprintf(id, id_size, "%s", t ? (const char *)t : "");
-    }
-    sqlite3_reset(newest);
-    sqlite3_clear_bindings(newest);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
-}
-
 /*
- * Re-reads every served feed's newest entry with newest and records those
- * that moved, waking their waiters. Refreshes are serialised by
- * refresh_lock from the read to the record, so a refresh that read an older
- * head can never record it after one that read a newer head. Returns -1 if
- * the database could not be read (not logged here: the watcher logs once
- * per failure, not every few milliseconds).
+ * Re-reads every served feed's newest entry on c and records those that
+ * moved, waking their waiters. Refreshes are serialised by refresh_lock
+ * from the read to the record, so a refresh that read an older head can
+ * never record it after one that read a newer head. Returns -1 if the
+ * database could not be read (not logged here: the watcher logs once per
+ * failure, not every few milliseconds).
  */
-static int refresh_heads(struct fs_server *s, sqlite3_stmt *newest)
+static int refresh_heads(struct fs_server *s, struct fs__conn *c)
 {
     int rc = 0;
 
     pthread_mutex_lock(&s->refresh_lock);
     for (size_t i = 0; i < s->nfeeds && rc == 0; i++) {
-        struct fs__feed *f = &s->feeds[i];
+        struct fs__served_feed *f = &s->feeds[i];
+        struct fs_feed *feed = fs__conn_feed(s, c, i);
         char id[sizeof f->head_id];
         int64_t head;
 
-        rc = read_newest(newest, f->meta.name, &head, id, sizeof id);
-        if (rc != 0)
+        if (!feed || fs__feed_newest(feed, &head, id, sizeof id) != FS_OK) {
+            rc = -1;
             break;
+        }
         pthread_mutex_lock(&s->lock);
         if (head != f->head || strcmp(id, f->head_id) != 0) {
             fs__feed_set_head(f, head, id);
@@ -164,15 +139,11 @@ static int refresh_heads(struct fs_server *s, sqlite3_stmt *newest)
     return rc;
 }
 
-void fs__heads_refresh(struct fs_server *s, sqlite3 *db)
+void fs__heads_refresh(struct fs_server *s, struct fs__conn *c)
 {
-    sqlite3_stmt *newest;
-
-    if (!s->watcher_started)
-        return;
-    newest = fs__stmt(db, FS_STMT_NEWEST);
-    if (!newest || refresh_heads(s, newest) != 0)
-        fs__log_db(db, "cannot read feed heads after a write; the watcher will catch up");
+    if (s->watcher_started && refresh_heads(s, c) != 0)
+        fs__log_db(&s->cfg, c->db,
+                   "cannot read feed heads after a write; the watcher will catch up", NULL);
 }
 
 static void *watcher_main(void *arg)
@@ -189,13 +160,13 @@ static void *watcher_main(void *arg)
         int64_t v = data_version(&w), now;
 
         if (v != seen) {
-            if (refresh_heads(s, w.newest) == 0) {
+            if (refresh_heads(s, w.c) == 0) {
                 seen = v;
                 if (failing)
-                    fs__log("info", "watcher reads the feeds again", NULL);
+                    fs__log(&s->cfg, FS_LOG_INFO, "watcher reads the feeds again", NULL);
                 failing = 0;
             } else if (!failing) {
-                fs__log_db(w.db, "watcher cannot read feed heads; retrying");
+                fs__log_db(&s->cfg, w.c->db, "watcher cannot read feed heads; retrying", NULL);
                 failing = 1;
             }
         }
@@ -220,9 +191,9 @@ enum fs_error fs__watcher_start(struct fs_server *s)
 
     if (watch_open(s, &w) != 0)
         return FS_ERR_DB;
-    rc = refresh_heads(s, w.newest);
+    rc = refresh_heads(s, w.c);
     if (rc != 0)
-        fs__log_db(w.db, "cannot read feed heads");
+        fs__log_db(&s->cfg, w.c->db, "cannot read feed heads", NULL);
     watch_close(&w);
     if (rc != 0)
         return FS_ERR_DB;

@@ -31,10 +31,10 @@ void fs__long_poll_hold(struct fs_request *req, unsigned wait_s);
  * takes server->lock. */
 void fs__long_poll_forget(struct fs_request *req);
 
-/* Re-reads the served feeds' heads with db (a connection that has just
- * committed) and wakes the waiters of those that moved. Failures are logged;
- * the watcher then catches up. */
-void fs__heads_refresh(struct fs_server *s, sqlite3 *db);
+/* Re-reads the served feeds' heads on c (a connection that has just
+ * committed, with its own handles on the feeds) and wakes the waiters of
+ * those that moved. Failures are logged; the watcher then catches up. */
+void fs__heads_refresh(struct fs_server *s, struct fs__conn *c);
 
 /* Reads the served feeds' heads once and starts the watcher thread. */
 enum fs_error fs__watcher_start(struct fs_server *s);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "feed_http.h"
 
 int fs__route_pattern_ok(const char *pattern)
 {
@@ -97,11 +98,7 @@ static void classify_feed(struct fs_request *req, const char *rest)
     }
     memcpy(name, rest, len);
     name[len] = '\0';
-    req->feed = NULL;
-    for (size_t i = 0; i < s->nfeeds; i++) {
-        if (strcmp(s->feeds[i].meta.name, name) == 0)
-            req->feed = &s->feeds[i];
-    }
+    req->feed = fs__feed_find(s, name);
     if (!req->feed) {
         fail(req, 404, "no such feed");
         return;

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -21,6 +22,7 @@ struct clock {
 };
 
 struct fs__slow_clients {
+    const struct fs_server_config *cfg; /* where cuts are logged */
     pthread_mutex_t lock;
     struct clock *list; /* every open connection */
     int64_t waiting_ms, reading_ms;
@@ -30,12 +32,14 @@ struct fs__slow_clients {
     atomic_uint_least64_t cut;
 };
 
-struct fs__slow_clients *fs__slow_clients_new(unsigned waiting_s, unsigned reading_s)
+struct fs__slow_clients *fs__slow_clients_new(const struct fs_server_config *cfg,
+                                              unsigned waiting_s, unsigned reading_s)
 {
     struct fs__slow_clients *sc = calloc(1, sizeof *sc);
 
     if (!sc)
         return NULL;
+    sc->cfg = cfg;
     pthread_mutex_init(&sc->lock, NULL);
     sc->waiting_ms = (int64_t)waiting_s * 1000;
     sc->reading_ms = (int64_t)reading_s * 1000;
@@ -57,14 +61,20 @@ static void sweep(struct fs__slow_clients *sc)
         /* Shutting the socket down (not closing it: libmicrohttpd owns the
          * descriptor) makes its next read fail, and it closes the
          * connection as one the client dropped. */
-        shutdown(c->fd, SHUT_RDWR);
         c->cut = 1;
         n++;
+        /* Counted before the client can see the cut, so that whoever sees
+         * it also sees it counted. */
+        atomic_fetch_add(&sc->cut, 1);
+        shutdown(c->fd, SHUT_RDWR);
     }
     pthread_mutex_unlock(&sc->lock);
     if (n) {
-        atomic_fetch_add(&sc->cut, n);
-        fs__log("warn", "cut connections that were too slow to send their request", "count=%u", n);
+        char count[16];
+
+        snprintf(count, sizeof count, "%u", n);
+        fs__log(sc->cfg, FS_LOG_WARN, "cut connections that were too slow to send their request",
+                "count", count, NULL);
     }
 }
 

@@ -27,10 +27,14 @@
 #include <microhttpd.h>
 #include <stdint.h>
 
+#include "feedserver.h"
+
 struct fs__slow_clients;
 
-/* Creates the tracker: waiting_s and reading_s are the two deadlines. */
-struct fs__slow_clients *fs__slow_clients_new(unsigned waiting_s, unsigned reading_s);
+/* Creates the tracker: waiting_s and reading_s are the two deadlines; cuts
+ * are logged through cfg (borrowed: the server's, which outlives it). */
+struct fs__slow_clients *fs__slow_clients_new(const struct fs_server_config *cfg,
+                                              unsigned waiting_s, unsigned reading_s);
 
 /* Starts the sweeper thread; -1 if it cannot. */
 int fs__slow_clients_start(struct fs__slow_clients *sc);

@@ -100,10 +100,13 @@ out:
 static int append(const char *path, const char *feed, long long n, long long interval_ms)
 {
     sqlite3 *db;
+    struct fs_feed *handle = NULL;
     int rc = 1;
 
     if (fs_db_open(path, &db) != FS_OK)
         return 1;
+    if (fs_feed_open(db, feed, &handle) != FS_OK)
+        goto out;
     for (long long i = 0; i < n; i++) {
         char t[32];
         struct fs_field f[] = {{"customerId", "cus_1"}, {"t", t}};
@@ -112,7 +115,7 @@ static int append(const char *path, const char *feed, long long n, long long int
         if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
             goto out;
         snprintf(t, sizeof t, "%.0f", now_us());
-        if (fs_feed_append(db, feed, &ev, NULL) != FS_OK ||
+        if (fs_feed_append(handle, &ev, NULL) != FS_OK ||
             sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             goto out;
         usleep((useconds_t)(interval_ms * 1000));
@@ -121,6 +124,7 @@ static int append(const char *path, const char *feed, long long n, long long int
 out:
     if (rc)
         fprintf(stderr, "append: %s\n", sqlite3_errmsg(db));
+    fs_feed_close(handle);
     sqlite3_close(db);
     return rc;
 }

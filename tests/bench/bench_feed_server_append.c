@@ -45,9 +45,11 @@ static void fields_for(long i, char *customer, char *user, char *units)
 static double run_library(const char *path, long count, long batch)
 {
     sqlite3 *db;
+    struct fs_feed *usage;
     double t0;
 
-    if (fs_db_open(path, &db) != FS_OK || fs_feed_declare(db, "usage", 500) != FS_OK)
+    if (fs_db_open(path, &db) != FS_OK || fs_feed_declare(db, "usage", 500) != FS_OK ||
+        fs_feed_open(db, "usage", &usage) != FS_OK)
         exit(1);
     t0 = now_s();
     for (long i = 0; i < count;) {
@@ -62,12 +64,13 @@ static double run_library(const char *path, long count, long batch)
             struct fs_event ev = {.type = "UsageRecorded", .fields = f, .nfields = 5};
 
             fields_for(i, customer, user, units);
-            if (fs_feed_append(db, "usage", &ev, NULL) != FS_OK)
+            if (fs_feed_append(usage, &ev, NULL) != FS_OK)
                 exit(1);
         }
         exec(db, "COMMIT");
     }
     t0 = now_s() - t0;
+    fs_feed_close(usage);
     sqlite3_close(db);
     return (double)count / t0;
 }

@@ -110,13 +110,14 @@ int main(int argc, char **argv)
     long rounds = argc > 4 ? strtol(argv[4], NULL, 10) : 20;
     double lat[100];
     sqlite3 *db;
+    struct fs_feed *feed;
 
     if (argc < 4 || rounds < 1 || rounds > 100) {
         fprintf(stderr, "usage: bench_feed_server_wake URL DB FEED [ROUNDS]\n");
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (fs_db_open(argv[2], &db) != FS_OK)
+    if (fs_db_open(argv[2], &db) != FS_OK || fs_feed_open(db, argv[3], &feed) != FS_OK)
         return 1;
     for (long r = 0; r < rounds; r++) {
         struct poll p = {.url = argv[1]};
@@ -132,7 +133,7 @@ int main(int argc, char **argv)
         pthread_create(&t, NULL, poll_main, &p);
         usleep(100 * 1000);
         exec(db, "BEGIN IMMEDIATE");
-        if (fs_feed_append(db, argv[3], &ev, NULL) != FS_OK)
+        if (fs_feed_append(feed, &ev, NULL) != FS_OK)
             return 1;
         exec(db, "COMMIT");
         committed = now_ms();
@@ -145,6 +146,7 @@ int main(int argc, char **argv)
     }
     qsort(lat, (size_t)rounds, sizeof lat[0], cmp);
     printf("median %.1f ms\nmax %.1f ms\n", lat[rounds / 2], lat[rounds - 1]);
+    fs_feed_close(feed);
     sqlite3_close(db);
     curl_global_cleanup();
     return 0;

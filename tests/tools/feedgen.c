@@ -53,6 +53,7 @@ int main(int argc, char **argv)
     const char *dbpath = NULL, *feed = NULL, *type = "UsageRecorded";
     long long count = -1, page_size = 0, batch = 1000, done = 0;
     sqlite3 *db = NULL;
+    struct fs_feed *handle = NULL;
     int64_t pos = 0;
     enum fs_error err;
 
@@ -77,7 +78,8 @@ int main(int argc, char **argv)
     if (!dbpath || !feed || count < 0)
         usage();
     if ((err = fs_db_open(dbpath, &db)) != FS_OK ||
-        (err = fs_feed_declare(db, feed, (unsigned)page_size)) != FS_OK) {
+        (err = fs_feed_declare(db, feed, (unsigned)page_size)) != FS_OK ||
+        (err = fs_feed_open(db, feed, &handle)) != FS_OK) {
         fprintf(stderr, "feedgen: %s\n", fs_strerror(err));
         sqlite3_close(db);
         return 1;
@@ -115,9 +117,10 @@ int main(int argc, char **argv)
             snprintf(email, sizeof email, "user%lld@gen.example", done);
             /* A distinct 64-hex-digit hash per entry (not a real key's). */
             snprintf(sha, sizeof sha, "%016llx%048x", done, 0);
-            if ((err = fs_feed_append(db, feed, &ev, &pos)) != FS_OK) {
+            if ((err = fs_feed_append(handle, &ev, &pos)) != FS_OK) {
                 fprintf(stderr, "feedgen: append: %s\n", fs_strerror(err));
                 exec(db, "ROLLBACK");
+                fs_feed_close(handle);
                 sqlite3_close(db);
                 return 1;
             }
@@ -125,13 +128,15 @@ int main(int argc, char **argv)
         if (exec(db, "COMMIT") != SQLITE_OK)
             goto dberr;
     }
-    if (fs_feed_head(db, feed, &pos) != FS_OK)
+    if (fs_feed_head(handle, &pos) != FS_OK)
         goto dberr;
     printf("%lld\n", (long long)pos);
+    fs_feed_close(handle);
     sqlite3_close(db);
     return 0;
 dberr:
     fprintf(stderr, "feedgen: %s\n", sqlite3_errmsg(db));
+    fs_feed_close(handle);
     sqlite3_close(db);
     return 1;
 }

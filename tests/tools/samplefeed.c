@@ -131,6 +131,7 @@ static int append_sample(sqlite3 *db, const char *feed, const struct sample *s, 
 {
     struct fs_field fields[MAX_FIELDS];
     struct fs_event ev = {0};
+    struct fs_feed *handle = NULL;
     enum fs_error err;
 
     for (size_t i = 0; i < s->nfields; i++) {
@@ -143,7 +144,10 @@ static int append_sample(sqlite3 *db, const char *feed, const struct sample *s, 
     ev.updated = (const char *)s->updated;
     ev.fields = fields;
     ev.nfields = s->nfields;
-    err = fs_feed_append(db, feed, &ev, NULL);
+    err = fs_feed_open(db, feed, &handle);
+    if (err == FS_OK)
+        err = fs_feed_append(handle, &ev, NULL);
+    fs_feed_close(handle);
     if (err != FS_OK) {
         fprintf(stderr, "samplefeed: appending %s: %s\n", ev.type, fs_strerror(err));
         return -1;

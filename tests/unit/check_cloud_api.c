@@ -9,10 +9,12 @@
 #include "analyze.h"
 #include "credentials.h"
 #include "credentials_follow.h"
+#include "db.h"
 #include "feedreader.h"
 #include "feedserver.h"
 #include "idempotency.h"
 #include "metering.h"
+#include "replica.h"
 #include "schema.h"
 #include "secrets.h"
 #include "testkit.h"
@@ -121,9 +123,9 @@ START_TEST(test_hash_matches_contract)
     /* The sample pair published in tests/samples/subscriptions/README. */
     ck_assert_str_eq(hash(key1),
                      "a6e69f9d0527be5055332dee561f47182baa4258f479a9a4b73f45e3a6af53a3");
-    ck_assert(credentials_is_sha256_hex(hash(key2)));
-    ck_assert(!credentials_is_sha256_hex("abc"));
-    ck_assert(!credentials_is_sha256_hex(
+    ck_assert(replica_is_sha256_hex(hash(key2)));
+    ck_assert(!replica_is_sha256_hex("abc"));
+    ck_assert(!replica_is_sha256_hex(
         "g6e69f9d0527be5055332dee561f47182baa4258f479a9a4b73f45e3a6af53a3"));
 }
 END_TEST
@@ -195,7 +197,7 @@ static void append_event(sqlite3 *pdb, const char *type, const struct fs_field *
     struct fs_event ev = {NULL, type, 1, NULL, fields, n};
 
     ck_assert_int_eq(sqlite3_exec(pdb, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-    ck_assert_int_eq(fs_feed_append(pdb, "subscriptions", &ev, NULL), FS_OK);
+    ck_assert_int_eq(db_feed_append(pdb, "subscriptions", &ev, NULL), FS_OK);
     ck_assert_int_eq(sqlite3_exec(pdb, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 }
 
@@ -236,6 +238,7 @@ START_TEST(test_follower_applies_every_type)
     const struct fs_field unlock[] = {{"customerId", "c1"}};
     const struct fs_field removed[] = {{"customerId", "c1"}, {"userId", "u1"}};
     int64_t head = 0;
+    struct fs_feed *feed;
 
     ck_assert_int_eq(fs_db_open(pdb_path, &pdb), FS_OK);
     ck_assert_int_eq(fs_feed_declare(pdb, "subscriptions", 3), FS_OK);
@@ -281,7 +284,9 @@ START_TEST(test_follower_applies_every_type)
     append_event(pdb, "UserRemoved", removed, 2);
     follow_to(f, 8);
     ck_assert_int_eq(state_of(kl, key2, &c), CREDENTIAL_USER_REMOVED);
-    ck_assert_int_eq(fs_feed_head(pdb, "subscriptions", &head), FS_OK);
+    ck_assert_int_eq(fs_feed_open(pdb, "subscriptions", &feed), FS_OK);
+    ck_assert_int_eq(fs_feed_head(feed, &head), FS_OK);
+    fs_feed_close(feed);
     ck_assert_int_eq(fr_follower_position(f), head);
 
     key_lookup_close(kl);
@@ -411,6 +416,7 @@ START_TEST(test_windows_published_exactly_once)
 {
     struct meter *m = open_meter(10);
     int64_t n = -1, head = 0;
+    struct fs_feed *feed;
 
     fake_now = 1003;
     ck_assert_int_eq(meter_record(m, "c1", "u1", "k1", 2), 0);
@@ -426,7 +432,9 @@ START_TEST(test_windows_published_exactly_once)
     ck_assert_int_eq(n, 2);
     ck_assert_int_eq(usage_publish_closed(db, "n1", 10, 1015, &n), 0);
     ck_assert_int_eq(n, 0);
-    ck_assert_int_eq(fs_feed_head(db, CLOUD_API_USAGE_FEED, &head), FS_OK);
+    ck_assert_int_eq(fs_feed_open(db, CLOUD_API_USAGE_FEED, &feed), FS_OK);
+    ck_assert_int_eq(fs_feed_head(feed, &head), FS_OK);
+    fs_feed_close(feed);
     ck_assert_int_eq(head, 2);
 
     /* a clock stepped back never adds to a published window */
@@ -616,6 +624,7 @@ START_TEST(test_emits_the_contract_sample)
 {
     struct meter *m = open_meter(10);
     struct first_entry fe = {NULL};
+    struct fs_feed *feed;
 
     /* the sample's example values: window 2026-11-26T16:00:00Z..16:00:10Z */
     fake_now = 1795708805;
@@ -623,7 +632,9 @@ START_TEST(test_emits_the_contract_sample)
         meter_record(m, "c_5f1d0a9e3b7c4d21", "u_8a3e2f6b1c0d4e59", "k_93c4e7a1b5f20d68", 42), 0);
     meter_close(m);
     ck_assert_int_eq(usage_publish_closed(db, "node-1", 10, 1795708810, NULL), 0);
-    ck_assert_int_eq(fs_feed_read(db, CLOUD_API_USAGE_FEED, 1, 1, keep_xml, &fe), FS_OK);
+    ck_assert_int_eq(fs_feed_open(db, CLOUD_API_USAGE_FEED, &feed), FS_OK);
+    ck_assert_int_eq(fs_feed_read(feed, 1, 1, keep_xml, &fe), FS_OK);
+    fs_feed_close(feed);
     ck_assert_ptr_nonnull(fe.xml);
     tk_assert_entry_matches_sample(fe.xml, "tests/samples/usage/UsageRecorded.xml");
     free(fe.xml);

@@ -54,6 +54,9 @@ static int on_usage(const struct fr_entry *e, sqlite3 *db, char *why, size_t why
 /* Appends n entries to the producer's feed "u", one transaction. */
 static void append(sqlite3 *db, int n)
 {
+    struct fs_feed *u;
+
+    ck_assert_int_eq(fs_feed_open(db, "u", &u), FS_OK);
     ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     for (int i = 0; i < n; i++) {
         char cust[32];
@@ -62,9 +65,10 @@ static void append(sqlite3 *db, int n)
         int64_t pos;
 
         snprintf(cust, sizeof cust, "cus_%d", i);
-        ck_assert_int_eq(fs_feed_append(db, "u", &ev, &pos), FS_OK);
+        ck_assert_int_eq(fs_feed_append(u, &ev, &pos), FS_OK);
     }
     ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    fs_feed_close(u);
 }
 
 /* Serves prod_path on port (0: any) with or without the token. */
@@ -171,7 +175,11 @@ static void walk_from(long long from)
 
     env_init(&e, 23, 0);
     if (from > 0) {
-        ck_assert_int_eq(fs_feed_read(e.prod, "u", from, from, copy_id, id), FS_OK);
+        struct fs_feed *u;
+
+        ck_assert_int_eq(fs_feed_open(e.prod, "u", &u), FS_OK);
+        ck_assert_int_eq(fs_feed_read(u, from, from, copy_id, id), FS_OK);
+        fs_feed_close(u);
         snprintf(
             sql, sizeof sql,
             "INSERT INTO feed_followers (feed_url, position, last_id) VALUES ('%s', %lld, '%s');"
@@ -188,6 +196,50 @@ static void walk_from(long long from)
     assert_applied(&e, 32);
     env_release(&e);
 }
+
+/* Requires customerId and units, and also keyId, which no entry has, while
+ * *userdata is non-zero: one fr_entry_fields() call decides. */
+static int on_usage_fields(const struct fr_entry *e, sqlite3 *db, char *why, size_t why_size,
+                           void *userdata)
+{
+    static const char *const present[] = {"customerId", "units"};
+    static const char *const absent[] = {"customerId", "keyId"};
+    const char *v[2];
+
+    (void)db;
+    if (fr_entry_fields(e, *(int *)userdata ? absent : present, v, 2, why, why_size) != 0)
+        return FR_HANDLER_REFUSE;
+    ck_assert_str_eq(v[1], "3");
+    return FR_HANDLER_OK;
+}
+
+START_TEST(t_required_fields_in_one_call)
+{
+    struct env e;
+    struct fr_config cfg;
+    int missing = 1;
+
+    env_init(&e, 2, 0);
+    cfg = (struct fr_config){.feed_url = e.url, .db = e.cons, .wait = 1};
+    for (int round = 0; round < 2; round++) {
+        fr_follower_close(e.f);
+        e.f = NULL;
+        ck_assert_int_eq(fr_follower_open(&cfg, &e.f), FR_OK);
+        ck_assert_int_eq(fr_follower_on(e.f, "UsageRecorded", on_usage_fields, &missing), FR_OK);
+        if (missing) {
+            ck_assert_int_eq(fr_follower_step(e.f, 0), FR_ERR_REFUSED);
+            ck_assert_ptr_nonnull(
+                strstr(fr_follower_last_error(e.f), "UsageRecorded at position 1 has no keyId"));
+            ck_assert_int_eq(fr_follower_position(e.f), 0);
+        } else {
+            ck_assert_int_eq(fr_follower_step(e.f, 0), FR_OK);
+            ck_assert_int_eq(fr_follower_position(e.f), 2);
+        }
+        missing = 0;
+    }
+    env_release(&e);
+}
+END_TEST
 
 START_TEST(t_walk_from_0)
 {
@@ -523,6 +575,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_other_feed_at_url);
     tcase_add_test(tc, t_same_feed_by_host_name);
     tcase_add_test(tc, t_busy_while_running);
+    tcase_add_test(tc, t_required_fields_in_one_call);
     suite_add_tcase(s, tc);
     return s;
 }

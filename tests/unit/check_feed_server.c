@@ -39,6 +39,9 @@ static void exec(sqlite3 *c, const char *sql)
 /* Appends n entries to "usage" on connection c in one transaction. */
 static void append_n(sqlite3 *c, int n)
 {
+    struct fs_feed *usage;
+
+    ck_assert_int_eq(fs_feed_open(c, "usage", &usage), FS_OK);
     exec(c, "BEGIN IMMEDIATE");
     for (int i = 0; i < n; i++) {
         char units[16];
@@ -46,9 +49,10 @@ static void append_n(sqlite3 *c, int n)
         struct fs_event ev = {.type = "UsageRecorded", .fields = f, .nfields = 2};
 
         snprintf(units, sizeof units, "%d", 100 + i);
-        ck_assert_int_eq(fs_feed_append(c, "usage", &ev, NULL), FS_OK);
+        ck_assert_int_eq(fs_feed_append(usage, &ev, NULL), FS_OK);
     }
     exec(c, "COMMIT");
+    fs_feed_close(usage);
 }
 
 static void head_seen(const char *feed, int64_t head, void *userdata)
@@ -960,6 +964,9 @@ static const char *const tricky[] = {
  * i % 3 + 1), in one transaction. */
 static void append_tricky(sqlite3 *c, int n)
 {
+    struct fs_feed *usage;
+
+    ck_assert_int_eq(fs_feed_open(c, "usage", &usage), FS_OK);
     exec(c, "BEGIN IMMEDIATE");
     for (int i = 0; i < n; i++) {
         char units[16];
@@ -973,9 +980,10 @@ static void append_tricky(sqlite3 *c, int n)
             snprintf(names[k], sizeof names[k], "text%zu", k);
             f[k + 2] = (struct fs_field){names[k], tricky[k]};
         }
-        ck_assert_int_eq(fs_feed_append(c, "usage", &ev, NULL), FS_OK);
+        ck_assert_int_eq(fs_feed_append(usage, &ev, NULL), FS_OK);
     }
     exec(c, "COMMIT");
+    fs_feed_close(usage);
 }
 
 /*
@@ -1231,10 +1239,14 @@ static void append_route(struct fs_request *req, void *userdata)
     struct fs_event ev = {.type = "UsageRecorded", .fields = f, .nfields = 2};
     int64_t pos = 0;
 
+    struct fs_feed *usage;
+
     (void)userdata;
+    ck_assert_int_eq(fs_feed_open(c, "usage", &usage), FS_OK);
     exec(c, "BEGIN IMMEDIATE");
-    ck_assert_int_eq(fs_feed_append(c, "usage", &ev, &pos), FS_OK);
+    ck_assert_int_eq(fs_feed_append(usage, &ev, &pos), FS_OK);
     exec(c, "COMMIT");
+    fs_feed_close(usage);
     fs_reply(req, 201, "text/plain", "ok", 2);
 }
 

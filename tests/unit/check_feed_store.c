@@ -43,13 +43,50 @@ static void exec(sqlite3 *c, const char *sql)
     sqlite3_finalize(st);
 }
 
+/* fs_feed_append(), fs_feed_head() and fs_feed_read() through a handle of
+ * feed on c opened for the one call. */
+static enum fs_error append_ev(sqlite3 *c, const char *feed, const struct fs_event *ev,
+                               int64_t *pos)
+{
+    struct fs_feed *f;
+    enum fs_error err;
+
+    ck_assert_int_eq(fs_feed_open(c, feed, &f), FS_OK);
+    err = fs_feed_append(f, ev, pos);
+    fs_feed_close(f);
+    return err;
+}
+
+static enum fs_error head_of(sqlite3 *c, const char *feed, int64_t *head)
+{
+    struct fs_feed *f;
+    enum fs_error err;
+
+    ck_assert_int_eq(fs_feed_open(c, feed, &f), FS_OK);
+    err = fs_feed_head(f, head);
+    fs_feed_close(f);
+    return err;
+}
+
+static enum fs_error read_of(sqlite3 *c, const char *feed, int64_t first, int64_t last,
+                             fs_entry_fn *fn, void *userdata)
+{
+    struct fs_feed *f;
+    enum fs_error err;
+
+    ck_assert_int_eq(fs_feed_open(c, feed, &f), FS_OK);
+    err = fs_feed_read(f, first, last, fn, userdata);
+    fs_feed_close(f);
+    return err;
+}
+
 static enum fs_error append_one(sqlite3 *c, const char *feed, const char *id, const char *value,
                                 int64_t *pos)
 {
     struct fs_field f[] = {{"customerId", value}, {"units", "3"}};
     struct fs_event ev = {.id = id, .type = "UsageRecorded", .fields = f, .nfields = 2};
 
-    return fs_feed_append(c, feed, &ev, pos);
+    return append_ev(c, feed, &ev, pos);
 }
 
 START_TEST(declare_is_idempotent_and_keeps_page_size)
@@ -79,9 +116,9 @@ START_TEST(append_needs_a_transaction_and_a_declared_feed)
     ck_assert_int_eq(append_one(db, "usage", NULL, "c1", &pos), FS_OK);
     ck_assert_int_eq(pos, 1);
     exec(db, "ROLLBACK");
-    ck_assert_int_eq(fs_feed_head(db, "usage", &head), FS_OK);
+    ck_assert_int_eq(head_of(db, "usage", &head), FS_OK);
     ck_assert_int_eq(head, 0);
-    ck_assert_int_eq(fs_feed_head(db, "nosuch", &head), FS_ERR_NOT_FOUND);
+    ck_assert_int_eq(head_of(db, "nosuch", &head), FS_ERR_NOT_FOUND);
 }
 END_TEST
 
@@ -120,19 +157,19 @@ START_TEST(append_gives_consecutive_positions_and_read_returns_ranges)
     ck_assert_int_eq(append_one(db, "usage", id, "c1", &pos), FS_OK);
     ck_assert_int_eq(append_one(db, "usage", id, "c1", &pos), FS_ERR_CONFLICT);
     exec(db, "COMMIT");
-    ck_assert_int_eq(fs_feed_head(db, "usage", &head), FS_OK);
+    ck_assert_int_eq(head_of(db, "usage", &head), FS_OK);
     ck_assert_int_eq(head, 13);
-    ck_assert_int_eq(fs_feed_read(db, "usage", 3, 6, collect, &c), FS_OK);
+    ck_assert_int_eq(read_of(db, "usage", 3, 6, collect, &c), FS_OK);
     ck_assert_int_eq(c.n, 4);
     for (int i = 0; i < 4; i++)
         ck_assert_int_eq(c.positions[i], 3 + i);
     memset(&c, 0, sizeof c);
-    ck_assert_int_eq(fs_feed_read(db, "usage", 13, 13, collect, &c), FS_OK);
+    ck_assert_int_eq(read_of(db, "usage", 13, 13, collect, &c), FS_OK);
     ck_assert_int_eq(c.n, 1);
     ck_assert_str_eq(c.ids[0], id);
     /* A stop asked by the callback is not an error. */
     memset(&c, 0, sizeof c);
-    ck_assert_int_eq(fs_feed_read(db, "usage", 5, 100, collect, &c), FS_OK);
+    ck_assert_int_eq(read_of(db, "usage", 5, 100, collect, &c), FS_OK);
     ck_assert_int_eq(c.n, 3);
 }
 END_TEST
@@ -149,19 +186,19 @@ START_TEST(bad_events_are_refused)
     ck_assert_int_eq(fs_feed_declare(db, "subs", 5), FS_OK);
     exec(db, "BEGIN IMMEDIATE");
     ev.type = "has space";
-    ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_ERR_INVALID);
+    ck_assert_int_eq(append_ev(db, "subs", &ev, &pos), FS_ERR_INVALID);
     ev.type = "UserAdded";
     ev.fields = bad_name;
     ev.nfields = 1;
-    ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_ERR_INVALID);
+    ck_assert_int_eq(append_ev(db, "subs", &ev, &pos), FS_ERR_INVALID);
     ev.fields = bad_value;
-    ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_ERR_TEXT);
+    ck_assert_int_eq(append_ev(db, "subs", &ev, &pos), FS_ERR_TEXT);
     ev.fields = bad_utf8;
-    ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_ERR_TEXT);
+    ck_assert_int_eq(append_ev(db, "subs", &ev, &pos), FS_ERR_TEXT);
     ev.fields = good;
     ev.version = 2;
     ev.updated = "2026-01-02T03:04:05Z";
-    ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_OK);
+    ck_assert_int_eq(append_ev(db, "subs", &ev, &pos), FS_OK);
     ck_assert_int_eq(pos, 1);
     exec(db, "COMMIT");
 }
@@ -234,33 +271,33 @@ START_TEST(text_a_feed_cannot_carry_is_refused)
         f[1].value = t;
         ev.id = NULL;
         ev.updated = NULL;
-        ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_ERR_TEXT);
+        ck_assert_int_eq(append_ev(db, "subs", &ev, &pos), FS_ERR_TEXT);
         f[1].value = "fine";
         ev.updated = t;
-        ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_ERR_TEXT);
+        ck_assert_int_eq(append_ev(db, "subs", &ev, &pos), FS_ERR_TEXT);
         ev.updated = NULL;
         ev.id = t;
-        ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_ERR_TEXT);
+        ck_assert_int_eq(append_ev(db, "subs", &ev, &pos), FS_ERR_TEXT);
     }
     ck_assert_int_eq(fs_text_check("a\0b", 3, why, sizeof why), -1);
     ck_assert_str_eq(why, "a NUL byte at byte 2");
-    ck_assert_int_eq(fs_feed_head(db, "subs", &head), FS_OK);
+    ck_assert_int_eq(head_of(db, "subs", &head), FS_OK);
     ck_assert_int_eq(head, 0);
     ev.id = NULL;
     for (size_t i = 0; i < sizeof fit_text / sizeof fit_text[0]; i++) {
         ck_assert_msg(fs_text_check(fit_text[i], strlen(fit_text[i]), NULL, 0) == 0,
                       "text %zu refused", i);
         f[1].value = fit_text[i];
-        ck_assert_int_eq(fs_feed_append(db, "subs", &ev, &pos), FS_OK);
+        ck_assert_int_eq(append_ev(db, "subs", &ev, &pos), FS_OK);
     }
     exec(db, "COMMIT");
-    ck_assert_int_eq(fs_feed_read(db, "subs", 1, 100, count_entry, &n), FS_OK);
+    ck_assert_int_eq(read_of(db, "subs", 1, 100, count_entry, &n), FS_OK);
     ck_assert_int_eq(n, (int)(sizeof fit_text / sizeof fit_text[0]));
     for (int64_t p = 1; p <= n; p++) {
         char wrapped[4200];
         xmlDocPtr d;
 
-        ck_assert_int_eq(fs_feed_read(db, "subs", p, p, keep_xml, xml), FS_OK);
+        ck_assert_int_eq(read_of(db, "subs", p, p, keep_xml, xml), FS_OK);
         snprintf(wrapped, sizeof wrapped,
                  "<feed xmlns='http://www.w3.org/2005/Atom' xmlns:f='" FS_NAMESPACE "'>%s</feed>",
                  xml);
@@ -284,15 +321,46 @@ START_TEST(entry_xml_has_the_contract_elements)
 
     ck_assert_int_eq(fs_feed_declare(db, "usage", 5), FS_OK);
     exec(db, "BEGIN IMMEDIATE");
-    ck_assert_int_eq(fs_feed_append(db, "usage", &ev, NULL), FS_OK);
+    ck_assert_int_eq(append_ev(db, "usage", &ev, NULL), FS_OK);
     exec(db, "COMMIT");
-    ck_assert_int_eq(fs_feed_read(db, "usage", 1, 1, keep_xml, xml), FS_OK);
+    ck_assert_int_eq(read_of(db, "usage", 1, 1, keep_xml, xml), FS_OK);
     ck_assert_str_eq(xml, "<entry><id>urn:uuid:00000000-0000-4000-8000-000000000001</id>"
                           "<title>UsageRecorded</title><updated>2026-11-26T15:00:00Z</updated>"
                           "<category term=\"UsageRecorded\"/><f:position>1</f:position>"
                           "<content type=\"application/xml\"><UsageRecorded xmlns=\"\" "
                           "version=\"1\"><customerId>c&lt;1&gt;</customerId><units>3</units>"
                           "</UsageRecorded></content></entry>");
+}
+END_TEST
+
+/* A handle owns its statements: while one is open its connection cannot
+ * close, and once it is closed the connection closes (nothing is hooked on
+ * the connection to finalize them behind the caller's back). */
+START_TEST(a_feed_handle_owns_its_statements)
+{
+    struct fs_field f[] = {{"customerId", "c1"}};
+    struct fs_event ev = {.type = "UsageRecorded", .fields = f, .nfields = 1};
+    struct fs_feed *feed = NULL;
+    int64_t pos = 0, head = 0;
+    sqlite3 *c;
+
+    ck_assert_int_eq(fs_feed_open(db, "Bad Name", &feed), FS_ERR_INVALID);
+    ck_assert_ptr_null(feed);
+    fs_feed_close(NULL);
+    ck_assert_int_eq(fs_feed_declare(db, "usage", 5), FS_OK);
+    ck_assert_int_eq(fs_db_open(dbpath, &c), FS_OK);
+    ck_assert_int_eq(fs_feed_open(c, "usage", &feed), FS_OK);
+    exec(c, "BEGIN IMMEDIATE");
+    for (int i = 1; i <= 3; i++) {
+        ck_assert_int_eq(fs_feed_append(feed, &ev, &pos), FS_OK);
+        ck_assert_int_eq(pos, i);
+    }
+    exec(c, "COMMIT");
+    ck_assert_int_eq(fs_feed_head(feed, &head), FS_OK);
+    ck_assert_int_eq(head, 3);
+    ck_assert_int_eq(sqlite3_close(c), SQLITE_BUSY);
+    fs_feed_close(feed);
+    ck_assert_int_eq(sqlite3_close(c), SQLITE_OK);
 }
 END_TEST
 
@@ -355,7 +423,7 @@ START_TEST(two_processes_appending_give_gapless_positions)
         ck_assert(WIFEXITED(status));
         ck_assert_int_eq(WEXITSTATUS(status), 0);
     }
-    ck_assert_int_eq(fs_feed_head(db, "usage", &head), FS_OK);
+    ck_assert_int_eq(head_of(db, "usage", &head), FS_OK);
     ck_assert_int_eq(head, 1000);
     ck_assert_int_eq(sqlite3_prepare_v2(db,
                                         "SELECT position FROM fs_entries WHERE feed = 'usage'"
@@ -382,6 +450,7 @@ int main(void)
     tcase_add_test(tc, bad_events_are_refused);
     tcase_add_test(tc, text_a_feed_cannot_carry_is_refused);
     tcase_add_test(tc, entry_xml_has_the_contract_elements);
+    tcase_add_test(tc, a_feed_handle_owns_its_statements);
     tcase_add_test(tc, event_ids_are_version_4_uuids);
     tcase_add_test(tc, two_processes_appending_give_gapless_positions);
     suite_add_tcase(s, tc);

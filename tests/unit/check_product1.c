@@ -9,6 +9,7 @@
 #include "analyses.h"
 #include "analysis_runner.h"
 #include "cloud_client.h"
+#include "db.h"
 #include "directory.h"
 #include "feedreader.h"
 #include "feedserver.h"
@@ -371,6 +372,30 @@ static int keep_entry(const struct fs_entry *e, void *userdata)
     return 1;
 }
 
+/* fs_feed_head() and fs_feed_read() of Product 1's feed on db, through a
+ * handle opened for the call. */
+static enum fs_error product1_head(int64_t *head)
+{
+    struct fs_feed *feed;
+    enum fs_error err;
+
+    ck_assert_int_eq(fs_feed_open(db, PRODUCT1_FEED, &feed), FS_OK);
+    err = fs_feed_head(feed, head);
+    fs_feed_close(feed);
+    return err;
+}
+
+static enum fs_error product1_read(int64_t first, int64_t last, fs_entry_fn *fn, void *userdata)
+{
+    struct fs_feed *feed;
+    enum fs_error err;
+
+    ck_assert_int_eq(fs_feed_open(db, PRODUCT1_FEED, &feed), FS_OK);
+    err = fs_feed_read(feed, first, last, fn, userdata);
+    fs_feed_close(feed);
+    return err;
+}
+
 START_TEST(test_analysis_done_once_and_published)
 {
     struct user_ref u = ada();
@@ -387,9 +412,9 @@ START_TEST(test_analysis_done_once_and_published)
     ck_assert_int_eq(analysis_complete(db, "an_1", RESULT), ANALYSIS_NOT_QUEUED);
     ck_assert_int_eq(analysis_fail(db, "an_1", "late"), ANALYSIS_NOT_QUEUED);
     ck_assert_int_eq(analysis_complete(db, "an_unknown", RESULT), ANALYSIS_NOT_QUEUED);
-    ck_assert_int_eq(fs_feed_head(db, PRODUCT1_FEED, &head), FS_OK);
+    ck_assert_int_eq(product1_head(&head), FS_OK);
     ck_assert_int_eq(head, 1);
-    ck_assert_int_eq(fs_feed_read(db, PRODUCT1_FEED, 1, 1, keep_entry, &fe), FS_OK);
+    ck_assert_int_eq(product1_read(1, 1, keep_entry, &fe), FS_OK);
     ck_assert_str_eq(fe.type, "AnalysisCompleted");
     ck_assert_ptr_nonnull(strstr(fe.xml, "<analysisId>an_1</analysisId>"));
     ck_assert_ptr_nonnull(strstr(fe.xml, "<units>1</units>"));
@@ -430,7 +455,7 @@ START_TEST(test_analysis_failed_and_listed)
                      ANALYSIS_CHANGED);
     ck_assert_int_eq(analysis_load_queued(db, "an_1", &job), 0);
     ck_assert_int_eq(analysis_complete(db, "an_1", RESULT), ANALYSIS_NOT_QUEUED);
-    ck_assert_int_eq(fs_feed_head(db, PRODUCT1_FEED, &head), FS_OK);
+    ck_assert_int_eq(product1_head(&head), FS_OK);
     ck_assert_int_eq(head, 0);
     json = analyses_json(db, &u);
     ck_assert_ptr_nonnull(json);
@@ -462,7 +487,7 @@ START_TEST(test_emits_the_contract_sample)
     ck_assert_int_eq(analysis_complete(db, "an_0f3c9a7d2b5e4c18a6d1e7f09b3c5a21",
                                        "{\"characters\":14,\"words\":2,\"lines\":1,\"units\":1}"),
                      ANALYSIS_CHANGED);
-    ck_assert_int_eq(fs_feed_read(db, PRODUCT1_FEED, 1, 1, keep_entry, &fe), FS_OK);
+    ck_assert_int_eq(product1_read(1, 1, keep_entry, &fe), FS_OK);
     ck_assert_ptr_nonnull(fe.xml);
     tk_assert_entry_matches_sample(fe.xml, sample_path);
     free(fe.xml);
@@ -477,7 +502,7 @@ static void append_event(sqlite3 *pdb, const char *type, const struct fs_field *
     struct fs_event ev = {NULL, type, 1, NULL, fields, n};
 
     ck_assert_int_eq(sqlite3_exec(pdb, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-    ck_assert_int_eq(fs_feed_append(pdb, "subscriptions", &ev, NULL), FS_OK);
+    ck_assert_int_eq(db_feed_append(pdb, "subscriptions", &ev, NULL), FS_OK);
     ck_assert_int_eq(sqlite3_exec(pdb, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 }
 
@@ -778,7 +803,7 @@ START_TEST(test_worker_finishes_queued_when_the_api_is_back)
     while (analyses_count(db, "done", NULL, NULL) < 2 && tk_now_ms() < deadline)
         usleep(50000);
     ck_assert_int_eq(analyses_count(db, "done", NULL, NULL), 2);
-    ck_assert_int_eq(fs_feed_head(db, PRODUCT1_FEED, &head), FS_OK);
+    ck_assert_int_eq(product1_head(&head), FS_OK);
     ck_assert_int_eq(head, 2);
     retry_worker_stop(w);
     runner_free(r);

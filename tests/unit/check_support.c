@@ -2,12 +2,13 @@
  * Unit tests of contexts/support: request bodies (form and JSON) read
  * through a real in-process server, whole-number parsing, escaping, and the
  * command-line rules every program follows (exit 2 on a bad argument, 0 on
- * --help).
+ * --help), and log lines that stay one line whatever their values hold.
  */
 #include "testkit.h"
 
 #include "cli.h"
 #include "form.h"
+#include "log.h"
 #include "strbuf.h"
 
 #include <check.h>
@@ -194,10 +195,10 @@ START_TEST(escaping)
     struct strbuf sb = STRBUF_INIT;
 
     sb_html(&sb, "<a href=\"x\">&'</a>");
-    ck_assert_str_eq(sb.buf, "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+    ck_assert_str_eq(sb_str(&sb), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
     sb_release(&sb);
     sb_json_string(&sb, "a\"b\\c\nd");
-    ck_assert_str_eq(sb.buf, "\"a\\\"b\\\\c\\u000ad\"");
+    ck_assert_str_eq(sb_str(&sb), "\"a\\\"b\\\\c\\u000ad\"");
     sb_release(&sb);
 }
 END_TEST
@@ -253,6 +254,53 @@ START_TEST(command_lines)
 }
 END_TEST
 
+/* Runs log_event() or log_library() (library when lib is not NULL) with
+ * standard error on a pipe and returns what it wrote (caller frees). */
+static char *logged(const char *lib, const char *msg, const char *value)
+{
+    const char *keys[] = {"feed", "why"}, *values[] = {"http://h/feeds/x", value};
+    char buf[4096];
+    int fds[2], saved = dup(STDERR_FILENO);
+    ssize_t n;
+
+    ck_assert_int_eq(pipe(fds), 0);
+    ck_assert_int_ge(dup2(fds[1], STDERR_FILENO), 0);
+    if (lib)
+        log_library(LOG_WARN, lib, msg, keys, values, 2);
+    else
+        log_event(LOG_ERROR, msg, "id=%s n=%lld error=\"%s: %.*s\" path=%s", "c_1", 42LL, value, 3,
+                  "abcdef", "/a b");
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(fds[1]);
+    n = read(fds[0], buf, sizeof buf - 1);
+    close(fds[0]);
+    ck_assert_int_gt(n, 0);
+    buf[n] = '\0';
+    return strdup(buf);
+}
+
+START_TEST(log_lines_escape_every_value)
+{
+    const char *evil = "x\" forged=1\nts=0 level=fatal \\";
+    char *line;
+
+    log_init("check");
+    line = logged(NULL, "msg with \"quotes\"\nand a newline", evil);
+    ck_assert_ptr_nonnull(strstr(line, " level=error prog=check msg=\"msg with \\\"quotes\\\"\\nand a "
+                                       "newline\" id=c_1 n=42 error=\"x\\\" forged=1\\nts=0 "
+                                       "level=fatal \\\\: abc\" path=\"/a b\"\n"));
+    ck_assert_ptr_eq(strchr(line, '\n'), line + strlen(line) - 1);
+    free(line);
+    line = logged("feed-reader", "cut\rshort", evil);
+    ck_assert_ptr_nonnull(strstr(line, " level=warn prog=check lib=feed-reader msg=\"cut\\rshort\" "
+                                       "feed=http://h/feeds/x why=\"x\\\" forged=1\\nts=0 "
+                                       "level=fatal \\\\\"\n"));
+    ck_assert_ptr_eq(strchr(line, '\n'), line + strlen(line) - 1);
+    free(line);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("support");
@@ -270,6 +318,7 @@ int main(void)
     tcase_add_test(pure, whole_numbers);
     tcase_add_test(pure, escaping);
     tcase_add_test(pure, command_lines);
+    tcase_add_test(pure, log_lines_escape_every_value);
     suite_add_tcase(s, bodies);
     suite_add_tcase(s, pure);
     return tk_run(s);
