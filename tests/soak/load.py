@@ -828,11 +828,11 @@ def reconcile(args):
 
     # The table.
     print()
-    print("Reconciliation per customer. calls: Cloud API calls and Product 1 analyses submitted;")
-    print("ok: calls answered 200 and analyses done; then units: answered (by those), cut off (of")
-    print("calls sent without a full answer: served or not, the client cannot know), metered by")
-    print("each node, published in the usage feeds, charged by Subscriptions; chg-ans = charged -")
-    print("answered, which must be 0 (exact) or at most the cut-off units (bounded).")
+    print("Reconciliation per customer. Counts: calls = Cloud API calls and Product 1 analyses")
+    print("submitted, ok = calls answered 200 and analyses done. Units: answered (by those), cut")
+    print("off (of calls sent without a full answer: served or not, the client cannot know),")
+    print("metered by each node, published in the usage feeds, charged by Subscriptions;")
+    print("chg-ans = charged - answered, 0 (exact) or at most the cut-off units (bounded).")
     head = ("customer", "class", "calls", "ok", "answered", "cut off", "node-1", "node-2",
             "metered", "published", "charged", "chg-ans", "result")
     fmt = "%-10s %-11s %8s %8s %9s %8s %8s %8s %9s %9s %9s %7s  %s"

@@ -13,8 +13,8 @@
 #   SOAK_WINDOW   the Cloud API nodes' --usage-window, seconds (default 1)
 #   SOAK_PACE_MS  each load thread's pause between two calls, ms (default 5)
 #   SOAK_TIMEOUT  the whole run's limit, seconds (default: from the kills)
-#   SOAK_OUT      where the table, the kills and the journal are kept
-#                 (default build/soak)
+#   SOAK_OUT      where the table, the kills, the journal and the programs'
+#                 logs of the last run are kept (default build/soak)
 #
 # Prints "ok - " / "not ok - " lines (tests/run.sh counts them) around the
 # table, and exits non-zero when a check failed.
@@ -30,7 +30,8 @@ LIMIT=${SOAK_TIMEOUT:-$((240 + KILLS * (MAX_MS + 1500) / 1000))}
 OUT=${SOAK_OUT:-build/soak}
 LOAD_DIR=$T/load
 mkdir -p "$LOAD_DIR" "$OUT"
-(cd "$OUT" && rm -f table.txt kills.txt self-exits.txt calls.tsv.gz events.jsonl customers.json analyses.json)
+(cd "$OUT" && rm -rf table.txt kills.txt self-exits.txt calls.tsv.gz events.jsonl customers.json \
+    analyses.json logs)
 
 # Debian's python3 (the test packages), as test_feed_python.sh takes it.
 if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=$(command -v python3 || echo python3); fi
@@ -165,5 +166,7 @@ cp "$T/kills" "$OUT/kills.txt"
 cp "$T/self-exits" "$OUT/self-exits.txt"
 gzip -c "$LOAD_DIR/calls.tsv" >"$OUT/calls.tsv.gz"
 cp "$LOAD_DIR/events.jsonl" "$LOAD_DIR/customers.json" "$LOAD_DIR/analyses.json" "$OUT/"
-say "soak over; table, kills and journal in $OUT/"
+mkdir -p "$OUT/logs"
+for log in "$T"/*.log; do gzip -c "$log" >"$OUT/logs/$(basename "$log").gz"; done
+say "soak over; table, kills, journal and logs in $OUT/"
 finish
