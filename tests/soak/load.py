@@ -178,7 +178,6 @@ def make_text(rng, size):
 
 class Load:
     def __init__(self, args):
-        self.args = args
         self.dir = args.dir
         self.sub = args.sub
         self.api = {"node-1": args.api, "node-2": args.api2}
@@ -216,12 +215,13 @@ class Load:
     # -- Subscriptions (writes retried while it is down or cut off) --
 
     def sub_write(self, method, path, fields, want, deadline=60.0):
-        """Sends a write to Subscriptions until it is answered, for at most
-        deadline seconds. Returns (reply, attempts, first_outcome): the
-        first attempt's outcome tells whether an earlier attempt may have
-        been applied (CUT) or surely was not (DOWN)."""
+        """Sends a write to Subscriptions until it is answered (an answer
+        under 500), for at most deadline seconds. Returns (reply, attempts,
+        cut): cut is true when an attempt was cut off, so that the write may
+        have taken effect before the answer returned (an attempt that found
+        Subscriptions down surely did not)."""
         until = monotonic() + deadline
-        attempts, first, cut = 0, None, False
+        attempts, cut = 0, False
         while True:
             r = exchange(self.sub, method, path, form(**fields) if fields else None, FORM)
             attempts += 1
@@ -282,18 +282,6 @@ class Load:
         self.journal.call(kind, node, cred.customer, outcome, r.status, units_of(body),
                           answered, idem, replayed)
         return r
-
-    def wait_status(self, kind, node, cred, statuses, deadline):
-        """Calls node with cred until it answers one of statuses; returns the
-        seconds it took, or None past deadline seconds."""
-        t0 = monotonic()
-        while True:
-            r = self.analyze(kind, node, cred, b"probe")
-            if r.outcome == ANSWER and r.status in statuses:
-                return monotonic() - t0
-            if monotonic() - t0 > deadline:
-                return None
-            time.sleep(0.01)
 
     def wait_both(self, kind, cred, statuses, deadline, since=None):
         """Calls both nodes until each answers one of statuses. Returns
