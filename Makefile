@@ -5,6 +5,7 @@
 #   make run        build, then start the three contexts and their followers
 #   make test       build, then Check unit tests and integration tests
 #   make bench      build, then the benchmarks with their baselines
+#   make soak       build, then the chaos soak: 1,000 SIGKILLs under load (SOAK_KILLS=N)
 #   make lint       banned functions and module boundaries (CI runs it)
 #   make fuzz       the libFuzzer harnesses, FUZZ_SECONDS each (default 30)
 #
@@ -31,7 +32,7 @@ ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 .DEFAULT_GOAL := all
-.PHONY: all run test bench lint fuzz clean format FORCE
+.PHONY: all run test bench soak lint fuzz clean format FORCE
 
 # Every object and program depends on this file, which changes only when the
 # flags do: switching SANITIZE or WERROR on or off rebuilds everything.
@@ -104,6 +105,13 @@ test: all $(UNIT_TESTS) $(TEST_TOOLS)
 bench: all $(TEST_TOOLS) $(BENCHES)
 	@sh mk/configure.sh bench > /dev/null
 	sh tests/bench/run.sh
+
+# The chaos soak (docs/soak.md): about 20 minutes of load on the whole system
+# with two Cloud API nodes while random processes are SIGKILLed, then an
+# exact reconciliation. SOAK_KILLS=N changes the number of kills.
+soak: all $(TEST_TOOLS)
+	@sh mk/configure.sh test > /dev/null
+	sh tests/soak/soak.sh
 
 # The rules a compiler does not check: STYLE.md's banned functions, and the
 # boundaries between modules (each probed with the module's own flags).

@@ -226,12 +226,15 @@ static void reply_submitted(struct fs_request *req, const char *id, enum run_res
     case RUN_QUEUED:
     case RUN_NO_KEY:
     case RUN_BUSY:
+    /* The retry worker runs every queued analysis of a signed-in user, so it
+     * may take this one between its creation and this run, and finish it:
+     * as for RUN_BUSY, the answer is the analysis as it is now. */
+    case RUN_GONE:
         status = 202;
         break;
     case RUN_FAILED:
         fs_reply_error(req, 403, "%s; the analysis %s is listed as failed", reason, id);
         return;
-    case RUN_GONE:
     case RUN_ERROR:
     default:
         fs_reply_error(req, 500, "the analysis %s could not be recorded: try again", id);
