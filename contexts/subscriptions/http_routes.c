@@ -422,9 +422,14 @@ static void on_set_admin(struct fs_request *req, struct call *c)
         else
             a.result = user_set_admin(fs_request_db(req), c->who.author, a.customer,
                                       fs_request_param(req, 1), (int)admin, a.why, sizeof a.why);
-        snprintf(a.done, sizeof a.done, "User %.40s %s.", fs_request_param(req, 1),
-                 admin ? "is now an administrator of the customer"
-                       : "is no longer an administrator");
+        if (a.result == SUB_OK && fs_request_wants_html(req)) {
+            char *email = user_email(fs_request_db(req), a.customer, fs_request_param(req, 1));
+
+            snprintf(a.done, sizeof a.done, "%.200s %s.", email ? email : fs_request_param(req, 1),
+                     admin ? "is now an administrator of the customer"
+                           : "is no longer an administrator");
+            free(email);
+        }
         with_customer(req, &a);
     }
     form_release(&f);
