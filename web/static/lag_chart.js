@@ -21,7 +21,7 @@
     const now = detail.at;
     detail.contexts.forEach((c, i) => {
       const r = detail.results[i];
-      if (!r.up) return;
+      if (!r || !r.up || !r.data || !Array.isArray(r.data.followers)) return;
       for (const f of r.data.followers) {
         const key = c.key + " " + f.feed_url;
         let s = series.get(key);
