@@ -178,8 +178,6 @@ static void home_route(struct fs_request *req, void *userdata)
         flash_take(fs_request_query(req, "flash"), c.hash, "", &f);
         cloud_state_of(app, &cloud, err, sizeof err);
         page_user(req, 200, fs_request_db(req), &c.user, &cloud, NULL, &f);
-        if (f.text[0])
-            fs_reply_header(req, "Cache-Control", "no-store");
     }
     caller_release(&c);
 }

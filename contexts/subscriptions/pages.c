@@ -102,7 +102,6 @@ void page_flash(struct strbuf *sb, struct fs_request *req, const struct caller *
         sb_puts(sb, "</code></dd></dl></div>\n");
     }
     flash_release(&f);
-    fs_reply_header(req, "Cache-Control", "no-store");
 }
 
 /* Who is signed in, and the sign-out button. */
