@@ -665,12 +665,26 @@ static void on_login(struct fs_request *req, struct call *c)
     }
 }
 
+/* 303 to the sign-in page at login, with a one-time "You signed out." for
+ * a browser. */
+static void redirect_signed_out(struct fs_request *req, const char *login)
+{
+    char id[FLASH_ID_SIZE], location[96];
+
+    if (fs_request_wants_html(req) &&
+        flash_put("", SIGNED_OUT_SCOPE, 0, "You signed out.", NULL, NULL, id) == 0 &&
+        snprintf(location, sizeof location, "%s?flash=%s", login, id) < (int)sizeof location)
+        redirect(req, location);
+    else
+        redirect(req, login);
+}
+
 static void on_logout(struct fs_request *req, struct call *c)
 {
     if (c->who.has_session && session_end(fs_request_db(req), c->who.session.hash) == 0)
         log_info("operator signed out", "session=%.*s", AUTHOR_SESSION_DIGITS, c->who.session.hash);
     cookie_clear(req, OPERATOR_COOKIE, "/");
-    redirect(req, "/login");
+    redirect_signed_out(req, "/login");
 }
 
 static void on_portal_login_page(struct fs_request *req, struct call *c)
@@ -715,7 +729,7 @@ static void on_portal_logout(struct fs_request *req, struct call *c)
         log_info("portal user signed out", "session=%.*s", AUTHOR_SESSION_DIGITS,
                  c->who.session.hash);
     cookie_clear(req, PORTAL_COOKIE, PORTAL_COOKIE_PATH);
-    redirect(req, "/portal/login");
+    redirect_signed_out(req, "/portal/login");
 }
 
 static void on_portal_home(struct fs_request *req, struct call *c)

@@ -73,6 +73,10 @@ void page_error(struct fs_request *req, unsigned status, const char *why, const 
 void page_operator_sign_in(struct fs_request *req, unsigned status, const char *why,
                            int has_tokens);
 
+/* The scope of the one-time "You signed out." flash (flash.h, owner "")
+ * that the two sign-in pages show. */
+#define SIGNED_OUT_SCOPE "signed-out"
+
 /* Answers status with the portal's sign-in page (email and login key),
  * saying why above it when why is not NULL. */
 void page_portal_sign_in(struct fs_request *req, unsigned status, const char *why);

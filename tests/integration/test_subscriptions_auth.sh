@@ -196,8 +196,13 @@ expect_eq "history of an unknown customer: 404" 404 "$(http GET "$U/customers/$Z
 # --- sign-out
 expect_eq "sign-out without the CSRF token: 403" 403 "$(http POST "$U/logout" -b "$OJ" -H "$SAME")"
 expect_eq "sign-out: 303" 303 "$(http POST "$U/logout" -b "$OJ" -c "$OJ" -H "$HTML" -H "$SAME" -d "csrf=$CSRF")"
-expect_eq "... to the sign-in page" /login "$(header Location)"
+expect_eq "... to the sign-in page" /login "$(header Location | sed 's/?flash=.*//')"
 check "... dropping the cookie" sh -c "grep -qi '^Set-Cookie: sub_operator=;.*Max-Age=0' '$T/headers'"
+OUT=$(header Location)
+http GET "$U$OUT" -H "$HTML" >/dev/null
+check "... which says, once, that the operator signed out" grep -q 'id="flash" role="status">You signed out.' "$T/body"
+http GET "$U$OUT" -H "$HTML" >/dev/null
+check "... (not on a reload)" sh -c "! grep -q 'You signed out' '$T/body'"
 expect_eq "the old session id no longer works (JSON)" 401 "$(http GET "$U/customers" -b "sub_operator=$SID")"
 expect_eq "the old session id no longer works (browser)" 303 "$(http GET "$U/customers" -H "$HTML" -b "sub_operator=$SID")"
 check "... and its stale cookie is dropped" grep -qi '^Set-Cookie: sub_operator=;' "$T/headers"
