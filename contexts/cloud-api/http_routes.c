@@ -274,5 +274,5 @@ void http_routes_mount(struct fs_server *server, struct cloud_api *api)
     fs_server_route(server, "POST", "/api/v1/analyze", ANALYZE_MAX_BODY, analyze, api);
     pages_mount(server, api);
     ops_mount(server, "cloud-api", metrics, api);
-    web_mount_static(server);
+    web_mount_static(server, "cloud-api");
 }

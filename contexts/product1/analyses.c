@@ -281,7 +281,8 @@ int analyses_each(sqlite3 *db, const struct user_ref *u, int limit, analysis_row
     static const char *const sql =
         "SELECT id, status, created_at, reason, "
         "       json_extract(result, '$.characters'), json_extract(result, '$.words'), "
-        "       json_extract(result, '$.lines'), units "
+        "       json_extract(result, '$.lines'), units, "
+        "       substr(text, 1, " ANALYSIS_PREVIEW_SQL "), length(text) > " ANALYSIS_PREVIEW_SQL " "
         "FROM analyses WHERE customer_id = ? AND user_id = ? "
         "ORDER BY created_at DESC, rowid DESC LIMIT ?";
     sqlite3_stmt *st = NULL;
@@ -303,6 +304,8 @@ int analyses_each(sqlite3 *db, const struct user_ref *u, int limit, analysis_row
             .words = sqlite3_column_int64(st, 5),
             .lines = sqlite3_column_int64(st, 6),
             .units = sqlite3_column_int64(st, 7),
+            .preview = (const char *)sqlite3_column_text(st, 8),
+            .cut = sqlite3_column_int(st, 9) != 0,
         };
         fn(&row, userdata);
     }

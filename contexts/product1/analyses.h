@@ -83,6 +83,12 @@ char *analysis_json_for(sqlite3 *db, const struct user_ref *u, const char *id);
  * (caller frees), or NULL on error. */
 char *analyses_json(sqlite3 *db, const struct user_ref *u);
 
+/* Characters of its text an analysis shows in the user's history: a
+ * preview only, read from the stored text for its owner alone (the JSON
+ * API does not carry it). */
+#define ANALYSIS_PREVIEW 80
+#define ANALYSIS_PREVIEW_SQL "80"
+
 /* One analysis as a page shows it. Pointers valid during the callback only;
  * result fields are NULL unless done. */
 struct analysis_row {
@@ -91,6 +97,8 @@ struct analysis_row {
     const char *created_at;
     const char *reason;
     long long characters, words, lines, units;
+    const char *preview; /* the first ANALYSIS_PREVIEW characters of its text */
+    int cut;             /* whether the text is longer than the preview */
 };
 
 typedef void analysis_row_fn(const struct analysis_row *row, void *userdata);

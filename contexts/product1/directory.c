@@ -4,6 +4,7 @@
 #include "feedreader.h"
 #include "log.h"
 #include "replica.h"
+#include "sessions.h"
 #include "strbuf.h"
 
 #include <stdio.h>
@@ -77,6 +78,8 @@ int directory_key_revoked(sqlite3 *db, const char *customer_id, const char *user
     if (db_ok(db_exec(db, "UPDATE login_keys SET revoked = 1 WHERE customer_id = ? AND key_id = ?",
                       "tt", customer_id, key_id)) != 0)
         return -1;
+    if (session_ends_record(db, customer_id, NULL, key_id, SESSION_END_KEY_REVOKED) != 0)
+        return -1;
     return db_ok(db_exec(db, "DELETE FROM sessions WHERE customer_id = ? AND key_id = ?", "tt",
                          customer_id, key_id));
 }
@@ -89,6 +92,8 @@ int directory_user_removed(sqlite3 *db, const char *customer_id, const char *use
     if (db_ok(db_exec(db, "UPDATE login_keys SET revoked = 1 WHERE customer_id = ? AND user_id = ?",
                       "tt", customer_id, user_id)) != 0)
         return -1;
+    if (session_ends_record(db, customer_id, user_id, NULL, SESSION_END_USER_REMOVED) != 0)
+        return -1;
     return db_ok(db_exec(db, "DELETE FROM sessions WHERE customer_id = ? AND user_id = ?", "tt",
                          customer_id, user_id));
 }
@@ -99,6 +104,8 @@ int directory_customer_locked(sqlite3 *db, const char *customer_id, const char *
         return -1;
     if (db_ok(db_exec(db, "UPDATE customers SET locked = 1, lock_reason = ? WHERE customer_id = ?",
                       "tt", reason, customer_id)) != 0)
+        return -1;
+    if (session_ends_record(db, customer_id, NULL, NULL, SESSION_END_LOCKED) != 0)
         return -1;
     return db_ok(db_exec(db, "DELETE FROM sessions WHERE customer_id = ?", "t", customer_id));
 }

@@ -3,6 +3,7 @@
 #include "analyses.h"
 #include "cookies.h"
 #include "feedserver.h"
+#include "flash.h"
 #include "form.h"
 #include "log.h"
 #include "pages.h"
@@ -10,15 +11,20 @@
 #include "sign_in.h"
 #include "strbuf.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Largest bodies accepted, by route. A form-encoded text of
  * ANALYSIS_TEXT_MAX bytes may take three times as many. */
 #define LOGIN_MAX_BODY (16 * 1024)
 #define LOGOUT_MAX_BODY 1024
 #define ANALYSES_MAX_BODY (3 * ANALYSIS_TEXT_MAX + 1024)
+
+/* A cookie with the time a browser's session expires (no secret). */
+#define EXPIRY_COOKIE "p1_expires"
 
 /* The signed-in user of a request. */
 struct caller {
@@ -61,7 +67,7 @@ static int current_caller(struct product1_app *app, struct fs_request *req, stru
         return 0;
     }
     if (!vault_get(app->vault, c->hash, c->key)) {
-        session_end(db, c->hash);
+        session_end_because(db, c->hash, SESSION_END_RESTARTED);
         user_ref_release(&c->user);
         return 0;
     }
@@ -100,12 +106,61 @@ static void cloud_state_of(struct product1_app *app, struct cloud_state *s, char
     s->error = buf;
 }
 
-/* GET /: the user's page when signed in, else the sign-in page. */
+/* Redirects a browser to / with a one-time message (flash.h) for the
+ * session keyed by owner ("" for no session). */
+static void redirect_home_with(struct fs_request *req, const char *owner, int bad, const char *text)
+{
+    char id[FLASH_ID_SIZE], location[48];
+
+    if (flash_put(owner, "", bad, text, NULL, NULL, id) != 0) {
+        redirect(req, "/");
+        return;
+    }
+    snprintf(location, sizeof location, "/?flash=%s", id);
+    redirect(req, location);
+}
+
+/*
+ * Sets the EXPIRY_COOKIE: when the session of a new sign-in expires (Unix
+ * time, no secret), kept SESSION_END_GRACE seconds longer than the session
+ * cookie, which the browser drops at that moment; so the sign-in page can
+ * still say that the session expired.
+ */
+static void set_expiry_cookie(struct fs_request *req, unsigned lifetime)
+{
+    char until[24];
+
+    snprintf(until, sizeof until, "%lld", (long long)time(NULL) + (long long)lifetime);
+    cookie_set(req, EXPIRY_COOKIE, until, "/", lifetime + SESSION_END_GRACE);
+}
+
+/* Why the browser's session ended, in words, or NULL: by its session
+ * cookie (sessions.h), else by its EXPIRY_COOKIE once that time passed. */
+static const char *sign_out_reason(struct fs_request *req)
+{
+    char id[SHA256_HEX_SIZE], lock[32], until[24];
+    const char *cookies = fs_request_header(req, "Cookie");
+    enum session_end_reason why = SESSION_END_UNKNOWN;
+    long long t;
+
+    if (session_cookie_id(cookies, id))
+        why = session_end_reason(fs_request_db(req), id, lock, sizeof lock);
+    else if (cookie_get(cookies, EXPIRY_COOKIE, until, sizeof until) &&
+             parse_int64(until, 0, LLONG_MAX, &t) == 0 && t <= (long long)time(NULL))
+        why = SESSION_END_EXPIRED;
+    memset(id, 0, sizeof id);
+    return page_sign_out_words(why, lock);
+}
+
+/* GET /: the user's page when signed in (with the message of the last
+ * action, once), else the sign-in page, saying why the user was signed out
+ * when the session ended without them. */
 static void home_route(struct fs_request *req, void *userdata)
 {
     struct product1_app *app = userdata;
     struct caller c;
     struct cloud_state cloud;
+    struct flash f;
     char err[256];
     int found = current_caller(app, req, &c);
 
@@ -113,10 +168,16 @@ static void home_route(struct fs_request *req, void *userdata)
         page_sign_in(req, 500, "Product 1 cannot read its database right now: try again soon.",
                      NULL);
     } else if (found == 0) {
-        page_sign_in(req, 200, NULL, NULL);
+        const char *why = sign_out_reason(req);
+
+        if (!why && flash_take(fs_request_query(req, "flash"), "", "", &f))
+            page_sign_in_with(req, 200, NULL, NULL, f.text);
+        else
+            page_sign_in_with(req, 200, NULL, NULL, why);
     } else {
+        flash_take(fs_request_query(req, "flash"), c.hash, "", &f);
         cloud_state_of(app, &cloud, err, sizeof err);
-        page_user(req, 200, fs_request_db(req), &c.user, &cloud, NULL);
+        page_user(req, 200, fs_request_db(req), &c.user, &cloud, NULL, &f);
     }
     caller_release(&c);
 }
@@ -183,6 +244,7 @@ static void login_route(struct fs_request *req, void *userdata)
         goto out;
     }
     cookie_set(req, SESSION_COOKIE, id, "/", app->session_lifetime);
+    set_expiry_cookie(req, app->session_lifetime);
     retry_worker_wake(app->worker);
     redirect(req, "/");
 out:
@@ -203,20 +265,38 @@ static void logout_route(struct fs_request *req, void *userdata)
         log_info("signed out", NULL);
     }
     cookie_clear(req, SESSION_COOKIE, "/");
-    redirect(req, "/");
+    cookie_clear(req, EXPIRY_COOKIE, "/");
+    if (fs_request_wants_html(req))
+        redirect_home_with(req, "", 0, "You signed out.");
+    else
+        redirect(req, "/");
 }
 
 /* The status and body of a submitted analysis after one run. */
-static void reply_submitted(struct fs_request *req, const char *id, enum run_result res,
-                            const char *reason)
+static void reply_submitted(struct fs_request *req, const char *owner, const char *id,
+                            enum run_result res, const char *reason)
 {
     sqlite3 *db = fs_request_db(req);
-    char location[64];
+    char location[64], text[FLASH_TEXT_SIZE];
     char *json;
     unsigned status;
 
     if (fs_request_wants_html(req)) {
-        redirect(req, "/");
+        if (res == RUN_DONE)
+            snprintf(text, sizeof text,
+                     "Your text was analysed: the result is at the top of "
+                     "the list.");
+        else if (res == RUN_FAILED)
+            snprintf(text, sizeof text, "The analysis failed: %s.", reason);
+        else if (res == RUN_ERROR)
+            snprintf(text, sizeof text, "The analysis could not be recorded: try again.");
+        else if (res == RUN_QUEUED)
+            snprintf(text, sizeof text,
+                     "Your analysis is queued: the Cloud API cannot be "
+                     "reached now, and it will run by itself once it is back.");
+        else
+            snprintf(text, sizeof text, "Your analysis is accepted and will run by itself.");
+        redirect_home_with(req, owner, res == RUN_FAILED || res == RUN_ERROR, text);
         return;
     }
     switch (res) {
@@ -263,7 +343,6 @@ static void submit_route(struct fs_request *req, void *userdata)
     struct product1_app *app = userdata;
     struct caller c;
     struct form f = {0};
-    struct cloud_state cloud;
     char err[256], id[ANALYSIS_ID_SIZE], reason[320];
     const char *text;
     int html = fs_request_wants_html(req);
@@ -301,12 +380,11 @@ static void submit_route(struct fs_request *req, void *userdata)
     log_info("analysis submitted", "id=%s customer=%s user=%s bytes=%zu", id, c.user.customer_id,
              c.user.user_id, strlen(text));
     res = runner_run(app->runner, fs_request_db(req), id, c.key, reason, sizeof reason);
-    reply_submitted(req, id, res, reason);
+    reply_submitted(req, c.hash, id, res, reason);
     goto out;
 out_bad:
     if (html) {
-        cloud_state_of(app, &cloud, reason, sizeof reason);
-        page_user(req, bad, fs_request_db(req), &c.user, &cloud, err);
+        redirect_home_with(req, c.hash, 1, err);
     } else {
         fs_reply_error(req, bad, "%s", err);
     }
@@ -334,7 +412,7 @@ static void list_route(struct fs_request *req, void *userdata)
     }
     if (fs_request_wants_html(req)) {
         cloud_state_of(app, &cloud, err, sizeof err);
-        page_user(req, 200, fs_request_db(req), &c.user, &cloud, NULL);
+        page_user(req, 200, fs_request_db(req), &c.user, &cloud, NULL, NULL);
         goto out;
     }
     json = analyses_json(fs_request_db(req), &c.user);

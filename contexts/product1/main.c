@@ -125,7 +125,7 @@ static int serve(int argc, char **argv)
         goto out;
     }
     ops_mount(server, "product1", http_routes_metrics, &app);
-    web_mount_static(server);
+    web_mount_static(server, "product1");
     if (http_routes_mount(server, &app) != 0)
         goto out;
     app.worker = retry_worker_start(o.db, app.runner, app.vault, retry_max * 1000);

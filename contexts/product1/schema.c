@@ -38,6 +38,14 @@ static const char *const SCHEMA_SQL =
     "  expires_at INTEGER NOT NULL"
     ");"
     "CREATE INDEX IF NOT EXISTS sessions_user ON sessions(customer_id, user_id);"
+    /* Why a session ended when its user did not sign out, so the sign-in
+     * page can say it: kept until keep_until (past the cookie's life). */
+    "CREATE TABLE IF NOT EXISTS session_ends ("
+    "  id_sha256 TEXT PRIMARY KEY,"
+    "  customer_id TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  keep_until INTEGER NOT NULL"
+    ");"
     "CREATE TABLE IF NOT EXISTS analyses ("
     "  id TEXT PRIMARY KEY,"
     "  customer_id TEXT NOT NULL,"

@@ -6,6 +6,8 @@
 #include "strbuf.h"
 
 #include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -100,16 +102,102 @@ int session_end(sqlite3 *db, const char *hash)
                                                                                              : -1;
 }
 
+static const char *const END_WORDS[] = {
+    [SESSION_END_UNKNOWN] = "unknown",         [SESSION_END_EXPIRED] = "expired",
+    [SESSION_END_KEY_REVOKED] = "key_revoked", [SESSION_END_USER_REMOVED] = "user_removed",
+    [SESSION_END_LOCKED] = "customer_locked",  [SESSION_END_RESTARTED] = "restarted",
+};
+
+int session_ends_record(sqlite3 *db, const char *customer_id, const char *user_id,
+                        const char *key_id, enum session_end_reason reason)
+{
+    int rc = db_exec(
+        db,
+        "INSERT OR REPLACE INTO session_ends (id_sha256, customer_id, reason, keep_until)"
+        " SELECT id_sha256, customer_id, ?1, expires_at + ?2 FROM sessions WHERE customer_id = ?3"
+        " AND (?4 IS NULL OR user_id = ?4) AND (?5 IS NULL OR key_id = ?5)",
+        "tittt", END_WORDS[reason], (long long)SESSION_END_GRACE, customer_id, user_id, key_id);
+
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+enum session_end_reason session_end_reason(sqlite3 *db, const char *id, char *lock_reason,
+                                           size_t lock_reason_size)
+{
+    char hash[SHA256_HEX_SIZE];
+    char *word = NULL, *lock = NULL;
+    enum session_end_reason r = SESSION_END_UNKNOWN;
+
+    if (lock_reason_size)
+        lock_reason[0] = '\0';
+    if (sha256_hex(id, strlen(id), hash) != 0)
+        return r;
+    word =
+        db_text(db, NULL,
+                "SELECT CASE WHEN s.expires_at <= ?2 THEN 'expired'"
+                " WHEN coalesce(c.locked, 0) THEN 'customer_locked'"
+                " WHEN coalesce(u.removed, 1) THEN 'user_removed'"
+                " WHEN coalesce(k.revoked, 1) THEN 'key_revoked' END"
+                " FROM sessions s"
+                " LEFT JOIN users u ON u.customer_id = s.customer_id AND u.user_id = s.user_id"
+                " LEFT JOIN login_keys k ON k.customer_id = s.customer_id AND k.key_id = s.key_id"
+                " LEFT JOIN customers c ON c.customer_id = s.customer_id"
+                " WHERE s.id_sha256 = ?1",
+                "ti", hash, (long long)time(NULL));
+    if (!word)
+        word = db_text(db, NULL,
+                       "SELECT reason FROM session_ends WHERE id_sha256 = ?1 AND keep_until > ?2",
+                       "ti", hash, (long long)time(NULL));
+    for (size_t i = 1; word && i < sizeof END_WORDS / sizeof END_WORDS[0]; i++)
+        if (strcmp(word, END_WORDS[i]) == 0)
+            r = (enum session_end_reason)i;
+    if (r == SESSION_END_LOCKED) {
+        lock = db_text(db, NULL,
+                       "SELECT c.lock_reason FROM customers c WHERE c.customer_id ="
+                       " coalesce((SELECT customer_id FROM sessions WHERE id_sha256 = ?1),"
+                       " (SELECT customer_id FROM session_ends WHERE id_sha256 = ?1))",
+                       "t", hash);
+        if (lock && lock_reason_size)
+            snprintf(lock_reason, lock_reason_size, "%s", lock);
+    }
+    free(word);
+    free(lock);
+    return r;
+}
+
+int session_end_because(sqlite3 *db, const char *hash, enum session_end_reason reason)
+{
+    if (db_exec(db,
+                "INSERT OR REPLACE INTO session_ends (id_sha256, customer_id, reason, keep_until)"
+                " SELECT id_sha256, customer_id, ?, expires_at + ? FROM sessions"
+                " WHERE id_sha256 = ?",
+                "tit", END_WORDS[reason], (long long)SESSION_END_GRACE, hash) != SQLITE_DONE)
+        return -1;
+    return session_end(db, hash);
+}
+
 int sessions_purge_expired(sqlite3 *db)
 {
-    if (db_exec(db, "DELETE FROM sessions WHERE expires_at <= ?", "i", (long long)time(NULL)) !=
-        SQLITE_DONE)
+    long long now = (long long)time(NULL);
+
+    if (db_exec(db, "DELETE FROM session_ends WHERE keep_until <= ?", "i", now) != SQLITE_DONE ||
+        db_exec(db,
+                "INSERT OR REPLACE INTO session_ends (id_sha256, customer_id, reason, keep_until)"
+                " SELECT id_sha256, customer_id, 'expired', expires_at + ? FROM sessions WHERE "
+                "expires_at <= ?",
+                "ii", (long long)SESSION_END_GRACE, now) != SQLITE_DONE ||
+        db_exec(db, "DELETE FROM sessions WHERE expires_at <= ?", "i", now) != SQLITE_DONE)
         return -1;
     return sqlite3_changes(db);
 }
 
 int sessions_clear(sqlite3 *db)
 {
+    if (db_exec(db,
+                "INSERT OR REPLACE INTO session_ends (id_sha256, customer_id, reason, keep_until)"
+                " SELECT id_sha256, customer_id, 'restarted', expires_at + ? FROM sessions",
+                "i", (long long)SESSION_END_GRACE) != SQLITE_DONE)
+        return -1;
     return db_exec(db, "DELETE FROM sessions", "") == SQLITE_DONE ? 0 : -1;
 }
 

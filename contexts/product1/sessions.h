@@ -16,11 +16,22 @@
 #include "secrets.h"
 
 #include <sqlite3.h>
+#include <stddef.h>
 
 #define SESSION_COOKIE "p1_session"
 
 /* Default session lifetime: 8 hours. */
 #define SESSION_DEFAULT_LIFETIME (8u * 3600u)
+
+/* Why a session ended, when its user did not sign out. */
+enum session_end_reason {
+    SESSION_END_UNKNOWN,     /* no session, or no reason recorded */
+    SESSION_END_EXPIRED,     /* its lifetime passed */
+    SESSION_END_KEY_REVOKED, /* its login key was revoked */
+    SESSION_END_USER_REMOVED,
+    SESSION_END_LOCKED,    /* the customer was locked */
+    SESSION_END_RESTARTED, /* Product 1 restarted: the key held in memory is gone */
+};
 
 /*
  * Starts a session for u lasting lifetime seconds: writes the new session id
@@ -46,11 +57,38 @@ int session_user(sqlite3 *db, const char *hash, struct user_ref *out);
 /* Ends the session keyed by hash. Returns 0, or -1 (logged). */
 int session_end(sqlite3 *db, const char *hash);
 
+/* Ends the session keyed by hash, recording that it ended for reason (the
+ * user did not sign out). Returns 0, or -1 (logged). */
+int session_end_because(sqlite3 *db, const char *hash, enum session_end_reason reason);
+
+/* Seconds the session cookie outlives its session, and a session's end is
+ * remembered past it, so that the sign-in page can say why it ended. */
+#define SESSION_END_GRACE 3600u
+
+/*
+ * Records, for each session of customer_id (and of user_id, or with key_id,
+ * when not NULL) that is about to be deleted, that it ended for reason.
+ * Called by the follower in the transaction that deletes them. Returns 0,
+ * or -1 (logged).
+ */
+int session_ends_record(sqlite3 *db, const char *customer_id, const char *user_id,
+                        const char *key_id, enum session_end_reason reason);
+
+/*
+ * Why the session whose cookie id is id is not live: from its row (expired,
+ * or its key, user or customer no longer valid) or from session_ends.
+ * Writes the customer's lock reason ("overdraft", "manual") into
+ * lock_reason (lock_reason_size bytes, "" if none) for SESSION_END_LOCKED.
+ */
+enum session_end_reason session_end_reason(sqlite3 *db, const char *id, char *lock_reason,
+                                           size_t lock_reason_size);
+
 /* Deletes sessions whose expiry has passed. Returns how many, or -1. */
 int sessions_purge_expired(sqlite3 *db);
 
 /* Deletes every session (at server start: their keys were in the memory of
- * the process that ended). Returns 0, or -1. */
+ * the process that ended), recording SESSION_END_RESTARTED for each. Returns
+ * 0, or -1. */
 int sessions_clear(sqlite3 *db);
 
 /*

@@ -1,4 +1,5 @@
 #include "audit.h"
+#include "money.h"
 
 #include "log.h"
 #include "strbuf.h"
@@ -102,14 +103,14 @@ static void describe(struct strbuf *sb, sqlite3_stmt *st)
                                                       : " no longer an administrator");
     } else if (strcmp(type, "payment_recorded") == 0) {
         sb_puts(sb, "payment of ");
-        view_money(sb, sqlite3_column_int64(st, H_AMOUNT));
+        money_plain(sb, sqlite3_column_int64(st, H_AMOUNT));
     } else if (strcmp(type, "customer_locked") == 0) {
         sb_printf(sb, "locked (%s)", text(st, H_REASON));
     } else if (strcmp(type, "customer_unlocked") == 0) {
         sb_printf(sb, "unlocked (%s)", text(st, H_REASON));
     } else if (strcmp(type, "invoice_issued") == 0) {
         sb_printf(sb, "invoice for %s issued: ", text(st, H_MONTH));
-        view_money(sb, sqlite3_column_int64(st, H_TOTAL));
+        money_plain(sb, sqlite3_column_int64(st, H_TOTAL));
     } else {
         sb_puts(sb, type);
     }

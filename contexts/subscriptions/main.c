@@ -139,7 +139,7 @@ static int cmd_serve(int argc, char **argv)
     if (!routes)
         goto out;
     ops_mount(server, "subscriptions", metrics, NULL);
-    web_mount_static(server);
+    web_mount_static(server, "subscriptions");
     if (access.nadmin_tokens == 0)
         log_info("no admin token configured: the operator's routes answer loopback clients only",
                  NULL);

@@ -2,10 +2,14 @@
 
 #include "audit.h"
 #include "calendar.h"
+#include "charts.h"
 #include "csrf.h"
+#include "customer_list.h"
 #include "customers.h"
 #include "db.h"
+#include "flash.h"
 #include "log.h"
+#include "money.h"
 #include "plans.h"
 #include "strbuf.h"
 #include "views.h"
@@ -62,6 +66,44 @@ static void button_form(struct strbuf *sb, const struct caller *who, const char 
     sb_printf(sb, "<button type=\"submit\" class=\"%s\">%s</button></form> ", cls, label);
 }
 
+/* A link that looks like a button: the way to a confirmation page. */
+static void button_link(struct strbuf *sb, const struct caller *who, const char *path,
+                        const char *label, const char *cls)
+{
+    sb_printf(sb, "<a class=\"button %s\" href=\"", cls);
+    sb_html(sb, caller_base(who));
+    sb_html(sb, path);
+    sb_printf(sb, "\">%s</a> ", label);
+}
+
+void page_flash(struct strbuf *sb, struct fs_request *req, const struct caller *who,
+                const char *scope)
+{
+    struct flash f;
+
+    if (!flash_take(fs_request_query(req, "flash"), who->author, scope, &f))
+        return;
+    sb_printf(sb, "<div class=\"banner %s\" id=\"flash\" role=\"%s\">", f.bad ? "bad" : "good",
+              f.bad ? "alert" : "status");
+    sb_html(sb, f.text);
+    sb_puts(sb, "</div>\n");
+    if (f.secret[0]) {
+        sb_puts(sb, "<div class=\"banner warn\" id=\"new-key\"><p><strong>Copy the login key "
+                    "now:</strong> it is shown only this once and cannot be recovered (only its "
+                    "SHA-256 is kept). Reloading this page does not show it again.</p>"
+                    "<dl class=\"fields\">");
+        if (f.detail[0]) {
+            sb_puts(sb, "<dt>For</dt><dd>");
+            sb_html(sb, f.detail);
+            sb_puts(sb, "</dd>");
+        }
+        sb_puts(sb, "<dt>Login key</dt><dd><code id=\"login-key\">");
+        sb_html(sb, f.secret);
+        sb_puts(sb, "</code></dd></dl></div>\n");
+    }
+    flash_release(&f);
+}
+
 /* Who is signed in, and the sign-out button. */
 static void signed_in_as(struct strbuf *sb, const struct caller *who)
 {
@@ -115,61 +157,145 @@ static void nav(struct strbuf *sb, const struct caller *who, const char *custome
     sb_puts(sb, "</p>\n");
 }
 
+/* The customers page being built, for customer_list()'s rows. */
+struct list_page {
+    struct strbuf *sb;
+    int rows;
+};
+
+static void customer_row_html(const struct customer_row *row, void *userdata)
+{
+    struct list_page *lp = userdata;
+    struct strbuf *sb = lp->sb;
+
+    lp->rows++;
+    sb_puts(sb, "<tr><td><a href=\"/customers/");
+    sb_html(sb, row->id);
+    sb_puts(sb, "\">");
+    sb_html(sb, row->name);
+    sb_puts(sb, "</a></td><td><code>");
+    sb_html(sb, row->id);
+    sb_puts(sb, "</code></td><td>");
+    sb_html(sb, row->plan);
+    sb_puts(sb, "</td><td>");
+    sb_html(sb, row->registered_at);
+    sb_puts(sb, "</td><td class=\"num\">");
+    money_show(sb, row->balance_cents);
+    sb_printf(sb, "</td><td><span class=\"badge %s\">%s</span></td></tr>\n",
+              *row->lock_reason ? "locked" : "active", *row->lock_reason ? "locked" : "active");
+}
+
+/* Appends the link to the customers list with q's search and sort and the
+ * given order and page (from 1). */
+static void list_href(struct strbuf *sb, const struct customer_query *q, enum customer_sort sort,
+                      int descending, long long page)
+{
+    sb_printf(sb, "/customers?sort=%s&amp;order=%s", sort == CUSTOMER_SORT_NAME ? "name" : "date",
+              descending ? "desc" : "asc");
+    if (q->q && *q->q) {
+        sb_puts(sb, "&amp;q=");
+        for (const unsigned char *p = (const unsigned char *)q->q; *p; p++) {
+            if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                *p == '-' || *p == '_' || *p == '.')
+                sb_append(sb, (const char *)p, 1);
+            else
+                sb_printf(sb, "%%%02X", *p);
+        }
+    }
+    if (page > 1)
+        sb_printf(sb, "&amp;page=%lld", page);
+}
+
+/* A column header that sorts by sort: a second click reverses it. */
+static void sort_header(struct strbuf *sb, const struct customer_query *q, enum customer_sort sort,
+                        const char *label)
+{
+    int current = q->sort == sort;
+    int next_desc = current ? !q->descending : sort == CUSTOMER_SORT_DATE;
+
+    sb_puts(sb, "<th><a class=\"sort\" href=\"");
+    list_href(sb, q, sort, next_desc, 1);
+    sb_printf(sb, "\">%s%s</a></th>", label,
+              current ? (q->descending ? " \xe2\x96\xbc" : " \xe2\x96\xb2") : "");
+}
+
 void page_customers(struct fs_request *req, const struct caller *who)
 {
     sqlite3 *db = fs_request_db(req);
     struct strbuf sb = STRBUF_INIT;
-    sqlite3_stmt *st = NULL;
-    char month[SUB_MONTH_SIZE];
-    int rows = 0;
+    struct customer_query q;
+    struct list_page lp = {&sb, 0};
+    char why[160];
+    long long total, page, pages;
 
-    sub_month_of(sub_clock_now(), month);
+    if (customer_query_read(req, 0, &q, why, sizeof why) != 0) {
+        page_error(req, 400, why, "/customers");
+        sb_release(&sb);
+        return;
+    }
+    total = customer_count(db, &q);
+    page = q.offset / CUSTOMER_PAGE_SIZE + 1;
+    pages = total > 0 ? (total + CUSTOMER_PAGE_SIZE - 1) / CUSTOMER_PAGE_SIZE : 1;
     sb_puts(&sb, "<h1>Customers</h1>\n");
     nav(&sb, who, NULL);
-    sb_puts(&sb, "<table><tr><th>Name</th><th>Id</th><th>Plan</th><th class=\"num\">Balance</th>"
-                 "<th>Status</th></tr>\n");
-    if (sqlite3_prepare_v2(db,
-                           "SELECT c.id, c.name, (SELECT plan FROM plan_periods p"
-                           " WHERE p.customer_id = c.id AND p.from_month <= ?1"
-                           " ORDER BY p.from_month DESC LIMIT 1), c.balance_cents, c.lock_reason"
-                           " FROM customers c ORDER BY c.registered_at, c.id",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, month, -1, SQLITE_STATIC);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            const char *reason = col(st, 4);
-            rows++;
-            sb_puts(&sb, "<tr><td><a href=\"/customers/");
-            sb_html(&sb, col(st, 0));
-            sb_puts(&sb, "\">");
-            sb_html(&sb, col(st, 1));
-            sb_puts(&sb, "</a></td><td><code>");
-            sb_html(&sb, col(st, 0));
-            sb_puts(&sb, "</code></td><td>");
-            sb_html(&sb, col(st, 2));
-            sb_puts(&sb, "</td><td class=\"num\">");
-            view_money(&sb, sqlite3_column_int64(st, 3));
-            sb_printf(&sb, "</td><td><span class=\"badge %s\">%s</span></td></tr>\n",
-                      *reason ? "locked" : "active", *reason ? "locked" : "active");
-        }
+    page_flash(&sb, req, who, "");
+    sb_puts(&sb, "<details class=\"register\" open><summary>Register a customer</summary>\n");
+    form_open(&sb, who, "register", "/customers");
+    sb_puts(&sb,
+            "<label>Name <input type=\"text\" name=\"name\" required maxlength=\"200\"></label>"
+            "<label>Plan <select name=\"plan\"><option value=\"payg\">payg: no monthly fee, "
+            "1 cent a unit, credit limit $10.00</option><option value=\"team\">team: $29.00 a "
+            "month, 1 cent a unit, credit limit $100.00</option></select></label>"
+            "<label>Credit limit in " SUB_CURRENCY " (empty: the plan's) <input type=\"text\" "
+            "name=\"credit_limit\" inputmode=\"decimal\" placeholder=\"250.00\" "
+            "pattern=\"\\$?[0-9][0-9,]*([.][0-9]{1,2})?\"></label>"
+            "<button type=\"submit\">Register</button></form>\n</details>\n");
+    sb_puts(&sb, "<form class=\"search\" method=\"get\" action=\"/customers\" role=\"search\">"
+                 "<label>Search by name or email <input type=\"search\" name=\"q\" value=\"");
+    sb_html(&sb, q.q);
+    sb_printf(&sb,
+              "\"></label><input type=\"hidden\" name=\"sort\" value=\"%s\">"
+              "<input type=\"hidden\" name=\"order\" value=\"%s\">"
+              "<button type=\"submit\" class=\"secondary\">Search</button>",
+              q.sort == CUSTOMER_SORT_NAME ? "name" : "date", q.descending ? "desc" : "asc");
+    if (*q.q)
+        sb_puts(&sb, " <a href=\"/customers\">Show all</a>");
+    sb_puts(&sb, "</form>\n<table id=\"customers\"><tr>");
+    sort_header(&sb, &q, CUSTOMER_SORT_NAME, "Name");
+    sb_puts(&sb, "<th>Id</th><th>Plan</th>");
+    sort_header(&sb, &q, CUSTOMER_SORT_DATE, "Registered");
+    sb_puts(&sb, "<th class=\"num\">Balance (" SUB_CURRENCY ")</th><th>Status</th></tr>\n");
+    if (customer_list(db, &q, customer_row_html, &lp) != 0)
+        sb_puts(&sb, "<tr><td colspan=\"6\" class=\"error\">The list cannot be read now: try "
+                     "again.</td></tr>\n");
+    else if (!lp.rows && *q.q)
+        sb_puts(&sb, "<tr><td colspan=\"6\">No customer matches this search.</td></tr>\n");
+    else if (!lp.rows && total > 0)
+        sb_puts(&sb, "<tr><td colspan=\"6\">No customers on this page.</td></tr>\n");
+    else if (!lp.rows)
+        sb_puts(&sb, "<tr><td colspan=\"6\">No customers yet: register one above.</td></tr>\n");
+    sb_puts(&sb, "</table>\n<p class=\"pager\" id=\"customers-pager\">");
+    if (lp.rows)
+        sb_printf(&sb, "<span>%lld\xe2\x80\x93%lld of %lld</span>", q.offset + 1,
+                  q.offset + lp.rows, total);
+    if (page > 1) {
+        sb_puts(&sb, "<a rel=\"prev\" href=\"");
+        list_href(&sb, &q, q.sort, q.descending, page - 1);
+        sb_puts(&sb, "\">\xe2\x86\x90 Previous</a>");
     }
-    sqlite3_finalize(st);
-    if (!rows)
-        sb_puts(&sb, "<tr><td colspan=\"5\">No customers yet: register one below.</td></tr>\n");
-    sb_puts(&sb, "</table>\n<h2>Register a customer</h2>\n");
-    form_open(&sb, who, NULL, "/customers");
-    sb_puts(&sb, "<label>Name <input type=\"text\" name=\"name\" required maxlength=\"200\"></label>"
-                 "<label>Plan <select name=\"plan\"><option value=\"payg\">payg: no monthly fee, "
-                 "1 cent a unit, credit limit 10.00</option><option value=\"team\">team: 29.00 a "
-                 "month, 1 cent a unit, credit limit 100.00</option></select></label>"
-                 "<label>Credit limit in cents (empty: the plan's) <input type=\"number\" "
-                 "name=\"credit_limit_cents\" min=\"0\"></label>"
-                 "<button type=\"submit\">Register</button></form>\n");
+    if (page < pages) {
+        sb_puts(&sb, "<a rel=\"next\" href=\"");
+        list_href(&sb, &q, q.sort, q.descending, page + 1);
+        sb_puts(&sb, "\">Next \xe2\x86\x92</a>");
+    }
+    sb_printf(&sb, "<span class=\"muted\">page %lld of %lld</span></p>\n", page, pages);
     page_reply(req, 200, "Customers", &sb);
 }
 
 static void users_section(struct strbuf *sb, sqlite3 *db, const char *id, const struct caller *who)
 {
-    int manage = who->kind == CALLER_OPERATOR || (who->kind == CALLER_USER && who->session.is_admin);
+    int manage =
+        who->kind == CALLER_OPERATOR || (who->kind == CALLER_USER && who->session.is_admin);
     sqlite3_stmt *st = NULL;
     char path[256];
     int rows = 0;
@@ -204,7 +330,7 @@ static void users_section(struct strbuf *sb, sqlite3 *db, const char *id, const 
             sb_puts(sb, "</code> ");
             snprintf(path, sizeof path, "/customers/%s/users/%s/keys/%s/revoke", id, uid, kid);
             if (manage)
-                button_form(sb, who, path, "Revoke key", "danger");
+                button_link(sb, who, path, "Revoke key\xe2\x80\xa6", "danger");
         } else {
             sb_puts(sb, "no valid key");
         }
@@ -213,7 +339,7 @@ static void users_section(struct strbuf *sb, sqlite3 *db, const char *id, const 
             snprintf(path, sizeof path, "/customers/%s/users/%s/keys", id, uid);
             button_form(sb, who, path, "Issue a key", "secondary");
             snprintf(path, sizeof path, "/customers/%s/users/%s/remove", id, uid);
-            button_form(sb, who, path, "Remove user", "danger");
+            button_link(sb, who, path, "Remove user\xe2\x80\xa6", "danger");
         }
         if (who->kind == CALLER_OPERATOR) {
             snprintf(path, sizeof path, "/customers/%s/users/%s/admin", id, uid);
@@ -244,7 +370,8 @@ static void charges_section(struct strbuf *sb, sqlite3 *db, const char *id)
     int rows = 0;
 
     sb_puts(sb, "<h2>Recent charges and payments</h2>\n<table><tr><th>When</th><th>What</th>"
-                "<th class=\"num\">Units</th><th>Month</th><th class=\"num\">Amount</th></tr>\n");
+                "<th class=\"num\">Units</th><th>Month</th><th class=\"num\">Amount (" SUB_CURRENCY
+                ")</th></tr>\n");
     if (sqlite3_prepare_v2(db,
                            "SELECT at, kind, units, month, amount_cents FROM ledger"
                            " WHERE customer_id = ?1 ORDER BY seq DESC LIMIT 20",
@@ -261,7 +388,7 @@ static void charges_section(struct strbuf *sb, sqlite3 *db, const char *id)
             sb_puts(sb, "</td><td>");
             sb_html(sb, col(st, 3));
             sb_puts(sb, "</td><td class=\"num\">");
-            view_money(sb, sqlite3_column_int64(st, 4));
+            money_show(sb, sqlite3_column_int64(st, 4));
             sb_puts(sb, "</td></tr>\n");
         }
     }
@@ -300,15 +427,18 @@ static void history_section(struct strbuf *sb, sqlite3 *db, const char *id, int 
                 "recent charges.</p>\n");
 }
 
-static void operator_forms(struct strbuf *sb, const char *id, const struct caller *who)
+static void operator_forms(struct strbuf *sb, const char *id, const struct caller *who,
+                           const struct customer_state *st)
 {
     char path[160];
 
     snprintf(path, sizeof path, "/customers/%s/payments", id);
     sb_puts(sb, "<h2>Payment</h2>");
     form_open(sb, who, NULL, path);
-    sb_puts(sb, "<label>Amount in cents <input type=\"number\" name=\"amount_cents\" min=\"1\" "
-                "required></label><button type=\"submit\">Record payment</button></form>\n");
+    sb_puts(sb, "<label>Amount in " SUB_CURRENCY " (dollars and cents, such as 25.00) <input "
+                "type=\"text\" name=\"amount\" inputmode=\"decimal\" placeholder=\"25.00\" "
+                "required pattern=\"\\$?[0-9][0-9,]*([.][0-9]{1,2})?\"></label>"
+                "<button type=\"submit\">Record payment</button></form>\n");
 
     snprintf(path, sizeof path, "/customers/%s/plan", id);
     sb_puts(sb, "<h2>Plan</h2>");
@@ -317,12 +447,85 @@ static void operator_forms(struct strbuf *sb, const char *id, const struct calle
                 "<option value=\"payg\">payg</option><option value=\"team\">team</option>"
                 "</select></label><button type=\"submit\">Change plan</button></form>\n");
 
-    sb_puts(sb, "<h2>Lock</h2><div>");
-    snprintf(path, sizeof path, "/customers/%s/lock", id);
-    button_form(sb, who, path, "Lock", "danger");
-    snprintf(path, sizeof path, "/customers/%s/unlock", id);
-    button_form(sb, who, path, "Unlock", "secondary");
+    sb_puts(sb, "<h2>Lock</h2><div id=\"lock-actions\">");
+    if (st->lock_reason[0]) {
+        snprintf(path, sizeof path, "/customers/%s/unlock", id);
+        button_form(sb, who, path, "Unlock", "secondary");
+    } else {
+        snprintf(path, sizeof path, "/customers/%s/lock", id);
+        button_link(sb, who, path, "Lock\xe2\x80\xa6", "danger");
+    }
     sb_puts(sb, "</div>\n");
+}
+
+/* The invoices of customer id, newest first, as a table (at most limit;
+ * -1 for all). */
+static void invoices_table(struct strbuf *sb, sqlite3 *db, const char *id, int limit)
+{
+    sqlite3_stmt *st = NULL;
+    int rows = 0;
+
+    sb_puts(sb, "<table id=\"invoices\"><tr><th>Month</th><th>Plan</th><th class=\"num\">Fee</th>"
+                "<th class=\"num\">Units</th><th class=\"num\">Usage</th>"
+                "<th class=\"num\">Total (" SUB_CURRENCY ")</th><th>Issued</th></tr>\n");
+    if (sqlite3_prepare_v2(db,
+                           "SELECT month, plan, fee_cents, units, usage_cents, total_cents,"
+                           " issued_at FROM invoices WHERE customer_id = ?1 ORDER BY month DESC"
+                           " LIMIT ?2",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, limit);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            rows++;
+            sb_puts(sb, "<tr><td>");
+            sb_html(sb, col(st, 0));
+            sb_puts(sb, "</td><td>");
+            sb_html(sb, col(st, 1));
+            sb_puts(sb, "</td><td class=\"num\">");
+            money_show(sb, sqlite3_column_int64(st, 2));
+            sb_printf(sb, "</td><td class=\"num\">%lld</td><td class=\"num\">",
+                      (long long)sqlite3_column_int64(st, 3));
+            money_show(sb, sqlite3_column_int64(st, 4));
+            sb_puts(sb, "</td><td class=\"num\">");
+            money_show(sb, sqlite3_column_int64(st, 5));
+            sb_puts(sb, "</td><td>");
+            sb_html(sb, col(st, 6));
+            sb_puts(sb, "</td></tr>\n");
+        }
+    }
+    sqlite3_finalize(st);
+    if (!rows)
+        sb_puts(sb, "<tr><td colspan=\"7\">No invoices yet: one is issued when a month "
+                    "ends.</td></tr>\n");
+    sb_puts(sb, "</table>\n");
+}
+
+/* This month's consumption as a chart: the units of each day of month,
+ * by the start of the usage windows charged. */
+static void usage_chart(struct strbuf *sb, sqlite3 *db, const char *id, const char *month)
+{
+    long long units[CHART_MAX_DAYS] = {0};
+    int days = chart_days_in_month(month);
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT CAST(substr(coalesce(json_extract(detail, '$.window_start'), at),"
+            " 9, 2) AS INTEGER) AS day, sum(units) FROM ledger"
+            " WHERE customer_id = ?1 AND kind = 'usage' AND month = ?2"
+            " AND substr(coalesce(json_extract(detail, '$.window_start'), at), 1, 7)"
+            " = ?2 GROUP BY day",
+            -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, month, -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            int day = sqlite3_column_int(st, 0);
+            if (day >= 1 && day <= days)
+                units[day - 1] += sqlite3_column_int64(st, 1);
+        }
+    }
+    sqlite3_finalize(st);
+    chart_daily_units(sb, month, units, days);
 }
 
 void page_customer(struct fs_request *req, const char *id, const struct caller *who)
@@ -348,9 +551,9 @@ void page_customer(struct fs_request *req, const char *id, const struct caller *
                    "SELECT plan || ' from ' || from_month FROM plan_periods WHERE customer_id = ?1"
                    " AND from_month > ?2 ORDER BY from_month LIMIT 1",
                    "tt", id, now_month);
-    units = db_int(db, NULL, 0,
-                   "SELECT units FROM monthly_usage WHERE customer_id = ?1 AND month = ?2", "tt",
-                   id, month);
+    units =
+        db_int(db, NULL, 0, "SELECT units FROM monthly_usage WHERE customer_id = ?1 AND month = ?2",
+               "tt", id, month);
     charges = db_int(db, NULL, 0,
                      "SELECT charges_cents FROM monthly_usage WHERE customer_id = ?1"
                      " AND month = ?2",
@@ -361,9 +564,11 @@ void page_customer(struct fs_request *req, const char *id, const struct caller *
     sb_printf(&sb, " <span class=\"badge %s\">%s</span></h1>\n",
               s.lock_reason[0] ? "locked" : "active", s.lock_reason[0] ? "locked" : "active");
     nav(&sb, who, id);
+    page_flash(&sb, req, who, id);
     if (s.lock_reason[0])
-        sb_printf(&sb, "<p class=\"banner bad\">Locked (%s): the Cloud API and Product 1 refuse "
-                       "every key of this customer. %s</p>\n",
+        sb_printf(&sb,
+                  "<p class=\"banner bad\">Locked (%s): the Cloud API and Product 1 refuse "
+                  "every key of this customer. %s</p>\n",
                   s.lock_reason,
                   strcmp(s.lock_reason, "overdraft") == 0
                       ? "A payment that brings the balance back within the credit limit unlocks it."
@@ -378,17 +583,24 @@ void page_customer(struct fs_request *req, const char *id, const struct caller *
         sb_puts(&sb, ")");
     }
     sb_puts(&sb, "</dd><dt>Balance</dt><dd id=\"balance\">");
-    view_money(&sb, s.balance_cents);
+    money_show(&sb, s.balance_cents);
     sb_puts(&sb, "</dd><dt>Credit limit</dt><dd>");
-    view_money(&sb, s.credit_limit_cents);
+    money_show(&sb, s.credit_limit_cents);
     sb_printf(&sb, "</dd><dt>Usage in %s</dt><dd>%lld units, ", month, units);
-    view_money(&sb, charges);
-    sb_puts(&sb, "</dd></dl>\n");
+    money_show(&sb, charges);
+    sb_puts(&sb, "</dd></dl>\n<div class=\"charts\"><section><h2>Balance and credit "
+                 "limit</h2>\n");
+    chart_balance(&sb, s.balance_cents, s.credit_limit_cents);
+    sb_puts(&sb, "</section><section><h2>Consumption this month</h2>\n");
+    usage_chart(&sb, db, id, month);
+    sb_puts(&sb, "</section></div>\n");
 
     users_section(&sb, db, id, who);
+    sb_printf(&sb, "<h2>Invoices</h2>\n");
+    invoices_table(&sb, db, id, 12);
     charges_section(&sb, db, id);
     if (who->kind == CALLER_OPERATOR) {
-        operator_forms(&sb, id, who);
+        operator_forms(&sb, id, who, &s);
         history_section(&sb, db, id, HISTORY_RECENT);
     }
     free(name);
@@ -401,9 +613,7 @@ void page_invoices(struct fs_request *req, const char *id, const struct caller *
     sqlite3 *db = fs_request_db(req);
     struct strbuf sb = STRBUF_INIT;
     struct customer_state s;
-    sqlite3_stmt *st = NULL;
     char why[256];
-    int rows = 0;
 
     if (customer_load(db, id, &s, why, sizeof why) != SUB_OK) {
         page_error(req, 404, why, who->kind == CALLER_USER ? "/portal" : "/customers");
@@ -411,37 +621,7 @@ void page_invoices(struct fs_request *req, const char *id, const struct caller *
     }
     sb_puts(&sb, "<h1>Invoices</h1>\n");
     nav(&sb, who, id);
-    sb_puts(&sb, "<table><tr><th>Month</th><th>Plan</th><th class=\"num\">Fee</th>"
-                 "<th class=\"num\">Units</th><th class=\"num\">Usage</th>"
-                 "<th class=\"num\">Total</th><th>Issued</th></tr>\n");
-    if (sqlite3_prepare_v2(db,
-                           "SELECT month, plan, fee_cents, units, usage_cents, total_cents,"
-                           " issued_at FROM invoices WHERE customer_id = ?1 ORDER BY month DESC",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            rows++;
-            sb_puts(&sb, "<tr><td>");
-            sb_html(&sb, col(st, 0));
-            sb_puts(&sb, "</td><td>");
-            sb_html(&sb, col(st, 1));
-            sb_puts(&sb, "</td><td class=\"num\">");
-            view_money(&sb, sqlite3_column_int64(st, 2));
-            sb_printf(&sb, "</td><td class=\"num\">%lld</td><td class=\"num\">",
-                      (long long)sqlite3_column_int64(st, 3));
-            view_money(&sb, sqlite3_column_int64(st, 4));
-            sb_puts(&sb, "</td><td class=\"num\">");
-            view_money(&sb, sqlite3_column_int64(st, 5));
-            sb_puts(&sb, "</td><td>");
-            sb_html(&sb, col(st, 6));
-            sb_puts(&sb, "</td></tr>\n");
-        }
-    }
-    sqlite3_finalize(st);
-    if (!rows)
-        sb_puts(&sb, "<tr><td colspan=\"7\">No invoices yet: one is issued when a month "
-                     "ends.</td></tr>\n");
-    sb_puts(&sb, "</table>\n");
+    invoices_table(&sb, db, id, -1);
     page_reply(req, 200, "Invoices", &sb);
 }
 
@@ -462,31 +642,31 @@ void page_history(struct fs_request *req, const char *id, const struct caller *w
     page_reply(req, 200, "History", &sb);
 }
 
-void page_new_key(struct fs_request *req, const struct caller *who, const char *customer_id,
-                  const char *email, const struct new_key *key)
+void page_confirm(struct fs_request *req, const struct caller *who, const char *customer_id,
+                  const char *title, const char *question, const char *consequence,
+                  const char *action_path, const char *button)
 {
     struct strbuf sb = STRBUF_INIT;
 
-    sb_puts(&sb, email ? "<h1>User added</h1>\n" : "<h1>Login key issued</h1>\n");
+    sb_puts(&sb, "<h1>");
+    sb_html(&sb, title);
+    sb_puts(&sb, "</h1>\n");
     nav(&sb, who, customer_id);
-    sb_puts(&sb, "<p class=\"banner warn\">Copy the login key now: it is shown only this once "
-                 "and cannot be recovered (only its SHA-256 is kept).</p>\n<dl class=\"fields\">");
-    if (email) {
-        sb_puts(&sb, "<dt>Email</dt><dd>");
-        sb_html(&sb, email);
-        sb_puts(&sb, "</dd>");
-    }
-    sb_puts(&sb, "<dt>User</dt><dd>");
-    sb_html(&sb, key->user_id);
-    sb_puts(&sb, "</dd><dt>Key id</dt><dd>");
-    sb_html(&sb, key->key_id);
-    sb_puts(&sb, "</dd><dt>Login key</dt><dd><code id=\"login-key\">");
-    sb_html(&sb, key->login_key);
-    sb_printf(&sb, "</code></dd></dl>\n<p><a href=\"%s/customers/", caller_base(who));
+    sb_puts(&sb, "<div class=\"confirm\" id=\"confirm\"><p><strong>");
+    sb_html(&sb, question);
+    sb_puts(&sb, "</strong></p>\n<p>");
+    sb_html(&sb, consequence);
+    sb_puts(&sb, "</p>\n");
+    form_open(&sb, who, "inline", action_path);
+    sb_puts(&sb, "<button type=\"submit\" class=\"danger\" id=\"confirm-yes\">");
+    sb_html(&sb, button);
+    sb_printf(&sb,
+              "</button></form> <a class=\"button secondary\" id=\"confirm-cancel\" "
+              "href=\"%s/customers/",
+              caller_base(who));
     sb_html(&sb, customer_id);
-    sb_puts(&sb, "\">Back to the customer</a></p>\n");
-    fs_reply_header(req, "Cache-Control", "no-store");
-    page_reply(req, 201, email ? "User added" : "Login key issued", &sb);
+    sb_puts(&sb, "\">Cancel</a></div>\n");
+    page_reply(req, 200, title, &sb);
 }
 
 void page_error(struct fs_request *req, unsigned status, const char *why, const char *back_href)

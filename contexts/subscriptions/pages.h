@@ -4,7 +4,10 @@
  * For operators: the customer list with a form to register one, a
  * customer's page (users, keys, balance, status, this month's usage,
  * recent charges, its history, and the forms that act on them), its
- * invoices and history, and the page that shows a new login key once. For
+ * invoices and history, and the pages that confirm a destructive action.
+ * A form's POST answers a browser with 303 to the page it concerns,
+ * carrying a one-time flash (flash.h): what happened, and a new login key
+ * shown once. For
  * a customer's user, in the portal (under /portal): the same customer page
  * and invoices of the user's own customer, with the forms for users and
  * keys only when the user is an administrator of it. And the two sign-in
@@ -21,6 +24,8 @@
 
 #include "access.h"
 #include "users.h"
+
+#include <stddef.h>
 
 struct fs_request;
 struct strbuf;
@@ -40,10 +45,24 @@ void page_invoices(struct fs_request *req, const char *id, const struct caller *
 /* Answers 200 with customer id's whole history (operators), or 404. */
 void page_history(struct fs_request *req, const char *id, const struct caller *who);
 
-/* Answers 201 with the page that shows key (a new user's first key when
- * email is not NULL) once. */
-void page_new_key(struct fs_request *req, const struct caller *who, const char *customer_id,
-                  const char *email, const struct new_key *key);
+/*
+ * Answers 200 with a page that asks to confirm a destructive action:
+ * question and its consequence, a button (label button) that posts the
+ * form to action_path (under the caller's base, with the CSRF field) and a
+ * Cancel link back to customer customer_id. Works without JavaScript.
+ */
+void page_confirm(struct fs_request *req, const struct caller *who, const char *customer_id,
+                  const char *title, const char *question, const char *consequence,
+                  const char *action_path, const char *button);
+
+/*
+ * Appends the flash (flash.h) named by req's "flash" query parameter if it
+ * is who's and for scope (a customer id, or "" for the customers list),
+ * taking it so that it is never shown again: the message, and a new login
+ * key once with what it is for.
+ */
+void page_flash(struct strbuf *sb, struct fs_request *req, const struct caller *who,
+                const char *scope);
 
 /* Answers status with a page saying why, linking back to back_href. */
 void page_error(struct fs_request *req, unsigned status, const char *why, const char *back_href);
@@ -53,6 +72,10 @@ void page_error(struct fs_request *req, unsigned status, const char *why, const 
  * sign-in, since no admin token is configured. */
 void page_operator_sign_in(struct fs_request *req, unsigned status, const char *why,
                            int has_tokens);
+
+/* The scope of the one-time "You signed out." flash (flash.h, owner "")
+ * that the two sign-in pages show. */
+#define SIGNED_OUT_SCOPE "signed-out"
 
 /* Answers status with the portal's sign-in page (email and login key),
  * saying why above it when why is not NULL. */

@@ -7,9 +7,23 @@
  */
 #include "pages.h"
 
+#include "flash.h"
 #include "strbuf.h"
 
 #include <feedserver.h>
+
+/* The one-time message of a sign-out (pages.h, SIGNED_OUT_SCOPE), when the
+ * request carries one. */
+static void signed_out_banner(struct strbuf *sb, struct fs_request *req)
+{
+    struct flash f;
+
+    if (!flash_take(fs_request_query(req, "flash"), "", SIGNED_OUT_SCOPE, &f))
+        return;
+    sb_puts(sb, "<p class=\"banner good\" id=\"flash\" role=\"status\">");
+    sb_html(sb, f.text);
+    sb_puts(sb, "</p>\n");
+}
 
 /* The banner with why, when there is one. */
 static void banner(struct strbuf *sb, const char *why)
@@ -26,6 +40,7 @@ void page_operator_sign_in(struct fs_request *req, unsigned status, const char *
     struct strbuf sb = STRBUF_INIT;
 
     sb_puts(&sb, "<h1>Operator sign-in</h1>\n");
+    signed_out_banner(&sb, req);
     banner(&sb, why);
     if (!has_tokens) {
         sb_puts(&sb, "<p class=\"banner warn\">No admin token is configured: this server answers "
@@ -53,6 +68,7 @@ void page_portal_sign_in(struct fs_request *req, unsigned status, const char *wh
     struct strbuf sb = STRBUF_INIT;
 
     sb_puts(&sb, "<h1>Customer portal</h1>\n");
+    signed_out_banner(&sb, req);
     banner(&sb, why);
     sb_puts(&sb, "<p>See your balance, this month's consumption and your invoices; an "
                  "administrator of your customer also manages its users and login keys.</p>\n"

@@ -9,21 +9,13 @@
 
 #include <stdlib.h>
 
-void view_money(struct strbuf *sb, long long cents)
-{
-    unsigned long long a = cents < 0 ? 0ULL - (unsigned long long)cents : (unsigned long long)cents;
-
-    sb_printf(sb, "%s%llu.%02llu", cents < 0 ? "-" : "", a / 100, a % 100);
-}
-
 int view_open_month(sqlite3 *db, char month[8])
 {
     sub_month_of(sub_clock_now(), month);
     return billing_open_month(db, month, month);
 }
 
-enum sub_result view_customer(sqlite3 *db, const char *id, char **json, char *why,
-                              size_t why_size)
+enum sub_result view_customer(sqlite3 *db, const char *id, char **json, char *why, size_t why_size)
 {
     struct customer_state s;
     char now_month[SUB_MONTH_SIZE], open_month[SUB_MONTH_SIZE];
@@ -71,24 +63,7 @@ enum sub_result view_customer(sqlite3 *db, const char *id, char **json, char *wh
     return SUB_OK;
 }
 
-char *view_customers(sqlite3 *db)
-{
-    char month[SUB_MONTH_SIZE];
-
-    sub_month_of(sub_clock_now(), month);
-    return db_text(db, NULL,
-                   "SELECT json_group_array(json(doc)) FROM (SELECT json_object('id', c.id,"
-                   " 'name', c.name, 'plan', (SELECT plan FROM plan_periods p"
-                   "   WHERE p.customer_id = c.id AND p.from_month <= ?1"
-                   "   ORDER BY p.from_month DESC LIMIT 1),"
-                   " 'balance_cents', c.balance_cents,"
-                   " 'status', CASE WHEN c.lock_reason IS NULL THEN 'active' ELSE 'locked' END)"
-                   " AS doc FROM customers c ORDER BY c.registered_at, c.id)",
-                   "t", month);
-}
-
-enum sub_result view_invoices(sqlite3 *db, const char *id, char **json, char *why,
-                              size_t why_size)
+enum sub_result view_invoices(sqlite3 *db, const char *id, char **json, char *why, size_t why_size)
 {
     struct customer_state s;
     enum sub_result r = customer_load(db, id, &s, why, why_size);
@@ -130,8 +105,7 @@ static void history_json(const struct history_item *item, void *userdata)
     sb_puts(sb, "}");
 }
 
-enum sub_result view_history(sqlite3 *db, const char *id, char **json, char *why,
-                             size_t why_size)
+enum sub_result view_history(sqlite3 *db, const char *id, char **json, char *why, size_t why_size)
 {
     struct customer_state s;
     struct strbuf sb = STRBUF_INIT;

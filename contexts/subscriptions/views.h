@@ -22,27 +22,16 @@ struct strbuf;
  * month that new usage counts in. Returns SUB_OK with *json (caller frees),
  * SUB_NOT_FOUND or SUB_ERROR.
  */
-enum sub_result view_customer(sqlite3 *db, const char *id, char **json, char *why,
-                              size_t why_size);
-
-/* [{"id","name","plan","balance_cents","status"}, ...] in registration
- * order; NULL (logged) on error. Caller frees. */
-char *view_customers(sqlite3 *db);
+enum sub_result view_customer(sqlite3 *db, const char *id, char **json, char *why, size_t why_size);
 
 /* [{"month","plan","fee_cents","units","usage_cents","total_cents",
  * "issued_at"}, ...] newest first; SUB_NOT_FOUND for an unknown customer. */
-enum sub_result view_invoices(sqlite3 *db, const char *id, char **json, char *why,
-                              size_t why_size);
+enum sub_result view_invoices(sqlite3 *db, const char *id, char **json, char *why, size_t why_size);
 
 /* [{"seq","at","type","what","author"}, ...]: the changes of customer id,
  * newest first (audit.h; "author" null when not recorded). SUB_NOT_FOUND
  * for an unknown customer. */
-enum sub_result view_history(sqlite3 *db, const char *id, char **json, char *why,
-                             size_t why_size);
-
-/* Appends cents for people, as "-12.34"; the JSON documents keep integer
- * cents. */
-void view_money(struct strbuf *sb, long long cents);
+enum sub_result view_history(sqlite3 *db, const char *id, char **json, char *why, size_t why_size);
 
 /* Writes into month the month new usage counts in now: this month, or the
  * first open month after it when it is closed. */

@@ -118,8 +118,9 @@ static void serve_static(struct fs_request *req, void *userdata)
     char *data;
 
     (void)userdata;
-    if (!name || name[0] == '.' || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                "0123456789._-") != strlen(name) ||
+    if (!name || name[0] == '.' ||
+        strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                     "0123456789._-") != strlen(name) ||
         snprintf(rel, sizeof rel, "static/%s", name) >= (int)sizeof rel) {
         fs_reply_error(req, 404, "no such file");
         return;
@@ -133,9 +134,72 @@ static void serve_static(struct fs_request *req, void *userdata)
     fs_reply_take(req, 200, content_type(name), data, len);
 }
 
-void web_mount_static(struct fs_server *server)
+/* GET /favicon.ico: browsers ask for it on every site's first page. */
+static void serve_favicon(struct fs_request *req, void *userdata)
+{
+    unsigned long len = 0;
+    char *data = web_read_file("static/favicon.ico", &len);
+
+    (void)userdata;
+    if (!data) {
+        fs_reply_error(req, 404, "no favicon: web/static/favicon.ico is missing");
+        return;
+    }
+    fs_reply_header(req, "Cache-Control", "public, max-age=86400");
+    fs_reply_take(req, 200, "image/x-icon", data, len);
+}
+
+const char *web_status_title(unsigned status)
+{
+    switch (status) {
+    case 400:
+        return "Bad request";
+    case 401:
+        return "Sign in first";
+    case 403:
+        return "Not allowed";
+    case 404:
+        return "Not found";
+    case 405:
+        return "Method not allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Too large";
+    case 422:
+        return "Cannot be processed";
+    case 503:
+        return "Unavailable";
+    default:
+        return status >= 500 ? "Server error" : "Cannot do that";
+    }
+}
+
+void web_reply_error_page(struct fs_request *req, unsigned status, const char *prog,
+                          const char *message)
+{
+    struct strbuf sb = STRBUF_INIT;
+
+    sb_printf(&sb, "<h1>%u %s</h1>\n<p class=\"banner bad\" id=\"error-message\">", status,
+              web_status_title(status));
+    sb_html(&sb, message);
+    sb_puts(&sb, "</p>\n<p><a href=\"/\">Home</a> · <a href=\"/status\">Status</a></p>\n");
+    web_reply_page(req, status, prog, web_status_title(status), sb_str(&sb));
+    sb_release(&sb);
+}
+
+/* The library's error hook (fs_server_error_page): userdata is the
+ * program's name. */
+static void error_page(struct fs_request *req, unsigned status, const char *message, void *userdata)
+{
+    web_reply_error_page(req, status, userdata, message);
+}
+
+void web_mount_static(struct fs_server *server, const char *prog)
 {
     fs_server_route(server, "GET", "/static/*", 0, serve_static, NULL);
+    fs_server_route(server, "GET", "/favicon.ico", 0, serve_favicon, NULL);
+    fs_server_error_page(server, error_page, (void *)prog);
 }
 
 static char *layout;

@@ -16,9 +16,23 @@ struct strbuf;
 /* The web/ folder in use. */
 const char *web_root(void);
 
-/* Mounts GET /static/NAME, serving web/static/NAME (names of
- * [A-Za-z0-9._-] only) with a content type from its extension. */
-void web_mount_static(struct fs_server *server);
+/*
+ * Mounts GET /static/NAME, serving web/static/NAME (names of
+ * [A-Za-z0-9._-] only) with a content type from its extension, and GET
+ * /favicon.ico (web/static/favicon.ico). Makes every error a browser gets
+ * (a client that prefers HTML: 404, 405, 413, ... from the library or a
+ * handler) an HTML page in the layout of prog, saying what to fix;
+ * others keep the JSON {"error"} body.
+ */
+void web_mount_static(struct fs_server *server, const char *prog);
+
+/* Answers status with the HTML error page of prog saying message, with a
+ * link home. */
+void web_reply_error_page(struct fs_request *req, unsigned status, const char *prog,
+                          const char *message);
+
+/* A short name for an HTTP status, such as "Not found" for 404. */
+const char *web_status_title(unsigned status);
 
 /*
  * Answers with status and an HTML page: web/layout.html with its {{title}},

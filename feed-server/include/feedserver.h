@@ -361,6 +361,21 @@ typedef void fs_route_fn(struct fs_request *req, void *userdata);
 enum fs_error fs_server_route(struct fs_server *server, const char *method, const char *pattern,
                               size_t max_body, fs_route_fn *fn, void *userdata);
 
+/*
+ * Renders an error page: answers req (with one fs_reply*() call, never
+ * fs_reply_error()) with status and an HTML page that says message.
+ */
+typedef void fs_error_page_fn(struct fs_request *req, unsigned status, const char *message,
+                              void *userdata);
+
+/*
+ * Makes every fs_reply_error() to a client that prefers HTML
+ * (fs_request_wants_html()) answer through fn instead of with JSON: the
+ * library's own 404, 405 and 413 as well as the handlers'. Other clients
+ * keep the JSON body. Called before fs_server_start().
+ */
+void fs_server_error_page(struct fs_server *server, fs_error_page_fn *fn, void *userdata);
+
 /* Binds and starts answering. After it, no feeds or routes may be added. */
 enum fs_error fs_server_start(struct fs_server *server);
 

@@ -81,6 +81,8 @@ struct fs_server {
     atomic_uint_least64_t requests;     /* requests answered */
     atomic_uint_least64_t responses[6]; /* by status class */
     atomic_uint_least64_t not_modified; /* 304 answers */
+    fs_error_page_fn *error_page;       /* renders errors for browsers, or NULL */
+    void *error_page_userdata;
     /* ---- feed layer (feed_http.c, long_poll.c, page_cache.c) ---- */
     struct fs__served_feed *feeds; /* the feeds served, in fs_server_feed() order */
     size_t nfeeds;

@@ -143,6 +143,10 @@ void fs_reply_error(struct fs_request *req, unsigned status, const char *fmt, ..
     if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
         msg[0] = '\0';
     va_end(ap);
+    if (req->server->error_page && fs_request_wants_html(req)) {
+        req->server->error_page(req, status, msg, req->server->error_page_userdata);
+        return;
+    }
     dynbuf_adds(&b, "{\"error\": \"");
     dynbuf_add_json(&b, msg, strlen(msg));
     dynbuf_adds(&b, "\"}\n");
@@ -152,6 +156,12 @@ void fs_reply_error(struct fs_request *req, unsigned status, const char *fmt, ..
         return;
     }
     fs_reply_take(req, status, "application/json", body, len);
+}
+
+void fs_server_error_page(struct fs_server *server, fs_error_page_fn *fn, void *userdata)
+{
+    server->error_page = fn;
+    server->error_page_userdata = userdata;
 }
 
 /* ---- What a handler reads ---- */

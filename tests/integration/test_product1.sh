@@ -127,7 +127,14 @@ expect_eq "a JSON body works too" 201 \
 expect_eq "an empty text: 400" 400 "$(http POST "$P1/analyses" -b "$T/jar1" -d 'text=%20')"
 expect_eq "a browser's form post: 303 back to the user's page" 303 \
     "$(http POST "$P1/analyses" -b "$T/jar1" -H 'Accept: text/html' -d 'text=from+a+form')"
-expect_eq "... Location /" / "$(header Location)"
+check "... Location / with a one-time message" sh -c "echo '$(header Location)' | grep -qE '^/[?]flash=[0-9a-f]{32}\$'"
+FLASH=$(header Location)
+http GET "$P1$FLASH" -b "$T/jar1" -H 'Accept: text/html' >/dev/null
+check "... which says what happened" body_has 'id="flash"'
+http GET "$P1$FLASH" -b "$T/jar1" -H 'Accept: text/html' >/dev/null
+check "... once" sh -c "! grep -q 'id=\"flash\"' '$T/body'"
+check "the history shows the start of each text" body_has '<td class="preview" title="from a form">from a form</td>'
+
 http GET "$P1/analyses" -b "$T/jar1" -H 'Accept: application/json' >/dev/null
 expect_eq "GET /analyses lists the three" 3 "$(sqlite3 :memory: "select json_array_length(readfile('$T/body'))")"
 expect_eq "... each with id, status, created_at and result" "done" \
@@ -152,7 +159,7 @@ QUEUED=$(json '$.id')
 check "Cloud API down: the list shows it queued" analyses_has jar1 "\"id\":\"$QUEUED\",\"status\":\"queued\""
 http GET "$P1/" -b "$T/jar1" -H 'Accept: text/html' >/dev/null
 check "Cloud API down: the user's page shows the banner" body_has 'id="cloud-down"'
-check "... saying work is queued" body_has "is queued and will run by themselves"
+check "... saying work is queued, in good English" body_has "1 of your analyses is queued and will run by itself as soon"
 check "Cloud API down: history is still shown" body_has "badge done"
 expect_eq "Cloud API down: a browser's post still goes back to the page" 303 \
     "$(http POST "$P1/analyses" -b "$T/jar1" -H 'Accept: text/html' -d 'text=second+while+down')"
@@ -174,6 +181,8 @@ start_feed
 samples LoginKeyRevoked
 check "a revoked key ends the session signed in with it" eventually 5 list_is 401 jar1
 check "... not the session with the user's other key" list_is 200 jar2
+http GET "$P1/" -b "$T/jar1" -H 'Accept: text/html' >/dev/null
+check "... and its sign-in page says why: the key was revoked" body_has 'id="sign-in-notice" role="status">You were signed out because your login key was revoked.'
 expect_eq "signing in with the revoked key: 403" 403 "$(login x "$EMAIL" "$KEY1")"
 check "... saying it was revoked" error_has revoked
 samples CustomerLocked
@@ -182,6 +191,8 @@ expect_eq "signing in to a locked customer: 403" 403 "$(login x "$EMAIL" "$KEY2"
 check "... saying it is locked" error_has locked
 expect_eq "a browser that was signed in is sent to the sign-in page" 303 \
     "$(http GET "$P1/analyses" -b "$T/jar2" -H 'Accept: text/html')"
+http GET "$P1/" -b "$T/jar2" -H 'Accept: text/html' >/dev/null
+check "... which says why: the customer is locked" body_has 'You were signed out because your customer is locked'
 samples CustomerUnlocked
 check "an unlocked customer's user signs in again" eventually 5 login_is 303 "$EMAIL" "$KEY2"
 
@@ -224,6 +235,9 @@ sleep 3
 check "an expired session is signed out" list_is 401 jar4
 expect_eq "... and GET / shows the sign-in page again" 200 "$(http GET "$P1/" -b "$T/jar4" -H 'Accept: text/html')"
 check "... (the sign-in form)" body_has 'action="/login"'
+check "... saying that the session expired" body_has 'You were signed out because your session expired.'
+http GET "$P1/" -H 'Accept: text/html' >/dev/null
+check "a browser that never signed in is told nothing of the kind" sh -c "! grep -q 'sign-in-notice' '$T/body'"
 
 # ---- Operations --------------------------------------------------------------
 expect_eq "GET /healthz" 200 "$(http GET "$P1/healthz")"

@@ -134,15 +134,50 @@ expect_eq "customer page 200" 200 "$(http GET "$U/customers/$C" -H "$HTML")"
 check "customer page has the forms" sh -c "grep -q '/customers/$C/payments' '$T/body' && grep -q '/customers/$C/users' '$T/body' && grep -q '/customers/$C/lock' '$T/body' && grep -q '/customers/$C/plan' '$T/body' && grep -q '/revoke' '$T/body'"
 expect_eq "invoices page 200" 200 "$(http GET "$U/customers/$C/invoices" -H "$HTML")"
 expect_eq "form payment from a browser: 303" 303 "$(http POST "$U/customers/$C/payments" -H "$HTML" -d 'amount_cents=1')"
-expect_eq "303 back to the customer page" "/customers/$C" "$(header Location)"
-expect_eq "browser register: 303" 303 "$(http POST "$U/customers" -H "$HTML" -d 'name=Gamma')"
+FLASH=$(header Location)
+check "303 back to the customer page, with a one-time message" sh -c "echo '$FLASH' | grep -qE '^/customers/$C[?]flash=[0-9a-f]{32}\$'"
+expect_eq "... whose page says what was done" 200 "$(http GET "$U$FLASH" -H "$HTML")"
+check "... (the payment, in dollars)" grep -q 'id="flash" role="status">Payment of \$0.01 recorded.' "$T/body"
+http GET "$U$FLASH" -H "$HTML" >/dev/null
+check "... once: a reload shows the page without it" sh -c "! grep -q 'id=\"flash\"' '$T/body'"
+BAL0=$(http GET "$U/customers/$C" >/dev/null; json '$.balance_cents')
+expect_eq "form payment in dollars and cents: 303" 303 "$(http POST "$U/customers/$C/payments" -H "$HTML" -d 'amount=1.50')"
+expect_eq "... recorded in cents" $((BAL0 + 150)) "$(http GET "$U/customers/$C" >/dev/null; json '$.balance_cents')"
+expect_eq "browser register: 303" 303 "$(http POST "$U/customers" -H "$HTML" -d 'name=Gamma' -d 'credit_limit=12.34')"
 check "303 to the new customer" sh -c "grep -qi '^location: /customers/c_' '$T/headers'"
-expect_eq "browser add user shows the key once: 201" 201 "$(http POST "$U/customers/$C/users" -H "$HTML" -d 'email=carol@example.com')"
-check "key page shows a key" grep -q 'id="login-key"' "$T/body"
+expect_eq "... with the credit limit given in dollars" 1234 "$(http GET "$U$(header Location | sed 's/?.*//')" >/dev/null; json '$.credit_limit_cents')"
+expect_eq "browser add user: 303 (Post/Redirect/Get), no key in the answer" 303 "$(http POST "$U/customers/$C/users" -H "$HTML" -d 'email=carol@example.com')"
+check "... no key in the 303 itself" sh -c "! grep -qE '[A-Za-z0-9_-]{43}' '$T/body' '$T/headers'"
+KEYPAGE=$(header Location)
+http GET "$U$KEYPAGE" -H "$HTML" >/dev/null
+check "the page it leads to shows the key" grep -q 'id="login-key"' "$T/body"
+KEYSHOWN=$(sed -n 's/.*id="login-key">\([^<]*\)<.*/\1/p' "$T/body")
+check "... a key that signs in to the portal" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -d email=carol@example.com --data-urlencode login_key='$KEYSHOWN' '$U/portal/login')\" = 303 ]"
+http GET "$U$KEYPAGE" -H "$HTML" >/dev/null
+check "reloading that page shows no key and issues none" sh -c "! grep -q 'id=\"login-key\"' '$T/body' && [ \"\$(sqlite3 '$T/subs.db' \"select count(*) from login_keys k join users u on u.id = k.user_id where u.email = 'carol@example.com'\")\" = 1 ]"
+expect_eq "a confirmation page before locking (GET)" 200 "$(http GET "$U/customers/$C/lock" -H "$HTML")"
+check "... with a form that posts the lock" grep -q "action=\"/customers/$C/lock\"" "$T/body"
+expect_eq "... which a script is told to POST: 405" 405 "$(http GET "$U/customers/$C/lock")"
+expect_eq "a confirmation page before removing a user" 200 "$(http GET "$U/customers/$C/users/$USER/remove" -H "$HTML")"
+expect_eq "a confirmation page before revoking a key" 200 "$(http GET "$U/customers/$C/users/$USER/keys/$KEY2/revoke" -H "$HTML")"
+http GET "$U/customers/$C" -H "$HTML" >/dev/null
+check "the customer page offers Lock (through its confirmation) and not Unlock" sh -c "grep -q 'href=\"/customers/$C/lock\"' '$T/body' && ! grep -q '/customers/$C/unlock' '$T/body'"
+check "... shows money with its currency" grep -q 'id="balance">\$[0-9,]*[.][0-9][0-9]<' "$T/body"
+check "... charts this month's consumption and the balance against the limit" sh -c "grep -q 'id=\"usage-chart\"' '$T/body' && grep -q 'id=\"balance-chart\"' '$T/body'"
+check "... and lists the invoices" grep -q 'id="invoices"' "$T/body"
 expect_eq "browser revoke alias: 303" 303 "$(http POST "$U/customers/$C/users/$USER/keys/$KEY2/revoke" -H "$HTML")"
 expect_eq "browser remove alias: 303" 303 "$(http POST "$U/customers/$C/users/$USER/remove" -H "$HTML")"
-expect_eq "browser error page 400" 400 "$(http POST "$U/customers/$C/payments" -H "$HTML" -d 'amount_cents=x')"
-check "error page is HTML" grep -q '<html' "$T/body"
+expect_eq "a browser's bad form value: 303 back to the page" 303 "$(http POST "$U/customers/$C/payments" -H "$HTML" -d 'amount_cents=x')"
+http GET "$U$(header Location)" -H "$HTML" >/dev/null
+check "... which says what to fix" grep -q 'id="flash" role="alert">amount_cents' "$T/body"
+expect_eq "an unknown route, for a browser: an HTML 404" 404 "$(http GET "$U/no/such/page" -H "$HTML")"
+check "... in the layout" sh -c "grep -q '<html' '$T/body' && grep -q 'rel=\"icon\"' '$T/body'"
+expect_eq "... for a script: JSON" 404 "$(http GET "$U/no/such/page")"
+check "... {\"error\"}" test -n "$(json '$.error')"
+expect_eq "a wrong method, for a browser: an HTML 405" 405 "$(http PUT "$U/customers" -H "$HTML")"
+check "... in the layout" grep -q '<html' "$T/body"
+expect_eq "/favicon.ico: 200" 200 "$(http GET "$U/favicon.ico")"
+expect_eq "... an icon" image/x-icon "$(header Content-Type)"
 expect_eq "unknown customer page 404" 404 "$(http GET "$U/customers/c_0000000000000000" -H "$HTML")"
 
 # --- operations
@@ -159,6 +194,38 @@ bin/subscriptions nonsense >/dev/null 2>&1; expect_eq "unknown command exits 2" 
 bin/subscriptions close-month --db "$T/x.db" --month 2026-13 >/dev/null 2>&1; expect_eq "bad month exits 2" 2 $?
 bin/subscriptions close-month --db "$T/x.db" >/dev/null 2>&1; expect_eq "missing month exits 2" 2 $?
 bin/subscriptions follow --db "$T/x.db" --feed ftp://x >/dev/null 2>&1; expect_eq "bad feed URL exits 2" 2 $?
+
+# The customers list: search, sort and paging (docs/routes.md).
+http GET "$U/customers" >/dev/null
+ALL_BEFORE=$(sqlite3 :memory: "select json_array_length(readfile('$T/body'))")
+expect_eq "GET /customers without parameters: every customer, as before" "$ALL_BEFORE" "$(header X-Total-Count)"
+i=0
+while [ $i -lt 60 ]; do
+    curl -s -o /dev/null -d "name=Paged $(printf '%02d' $i)" "$U/customers"
+    i=$((i + 1))
+done
+curl -s -o /dev/null -d "name=Searchable" "$U/customers"
+SC=$(http GET "$U/customers?q=searchable" >/dev/null; json '$[0].id')
+curl -s -o /dev/null -d email=Findme@Example.com "$U/customers/$SC/users"
+expect_eq "?q= finds a customer by a part of its name, ignoring case" "Searchable" "$(http GET "$U/customers?q=EARCHAB" >/dev/null; json '$[0].name')"
+expect_eq "... or by the email of one of its users" "$SC" "$(http GET "$U/customers?q=findme@example" >/dev/null; json '$[0].id')"
+expect_eq "... with the number found in X-Total-Count" 1 "$(header X-Total-Count)"
+expect_eq "?q=a&sort=name&order=desc&limit=2: the last two names" '["Searchable","Paged 59"]' \
+    "$(http GET "$U/customers?q=a&sort=name&order=desc&limit=2" >/dev/null; sqlite3 :memory: "select json_group_array(json_extract(value, '\$.name')) from json_each(readfile('$T/body'))")"
+expect_eq "?q=Paged&sort=name&limit=5&offset=10: a window" '"Paged 10"' \
+    "$(http GET "$U/customers?q=Paged&sort=name&limit=5&offset=10" >/dev/null; sqlite3 :memory: "select json_quote(json_extract(readfile('$T/body'), '\$[0].name'))")"
+expect_eq "... of 60" 60 "$(header X-Total-Count)"
+expect_eq "a bad sort: 400" 400 "$(http GET "$U/customers?sort=price")"
+expect_eq "a limit over 1000: 400" 400 "$(http GET "$U/customers?limit=1001")"
+expect_eq "the customers page: 200" 200 "$(http GET "$U/customers?q=Paged&sort=name" -H "$HTML")"
+check "... 50 a page" test "$(grep -c '<tr><td><a href="/customers/c_' "$T/body")" = 50
+check "... with a link to the next page" grep -q 'rel="next" href="/customers?sort=name&amp;order=asc&amp;q=Paged&amp;page=2"' "$T/body"
+check "... and the registration form above the list" sh -c "[ \$(grep -n 'action=\"/customers\"' '$T/body' | head -1 | cut -d: -f1) -lt \$(grep -n 'id=\"customers\"' '$T/body' | cut -d: -f1) ]"
+http GET "$U/customers?q=Paged&sort=name&page=2" -H "$HTML" >/dev/null
+check "page 2 holds the last 10" sh -c "[ \$(grep -c '<tr><td><a href=\"/customers/c_' '$T/body') = 10 ] && grep -q 'Paged 59' '$T/body' && ! grep -q 'Paged 49' '$T/body'"
+check "... and a link back" grep -q 'rel="prev"' "$T/body"
+http GET "$U/customers?q=findme" -H "$HTML" >/dev/null
+check "searching the page by email finds the customer" grep -q '>Searchable</a>' "$T/body"
 
 stop subs
 expect_eq "serve stops on SIGTERM" 0 "$(grep -c 'level=error' "$T/subs.log")"

@@ -168,7 +168,7 @@ expect_eq "a cross-site request on loopback with nothing: 403" 403 \
 expect_eq "no refused post moved the balance" "$B0" "$(balance_of "$C")"
 expect_eq "the same form from the application itself (same Origin + CSRF token): 303" 303 \
     "$(http POST "$U/customers/$C/payments" -b "$OJ" -H "$HTML" -H "$SAME" -H 'Sec-Fetch-Site: same-origin' -d amount_cents=100 -d "csrf=$CSRF")"
-expect_eq "... back to the customer page" "/customers/$C" "$(header Location)"
+expect_eq "... back to the customer page" "/customers/$C" "$(header Location | sed 's/?flash=.*//')"
 expect_eq "... and the payment is recorded" $((B0 + 100)) "$(balance_of "$C")"
 expect_eq "a JSON post with the token in X-CSRF-Token: 200" 200 \
     "$(http POST "$U/customers/$C/payments" -b "$OJ" -H "$JSON" -H "X-CSRF-Token: $CSRF" -d '{"amount_cents": 1}')"
@@ -196,8 +196,13 @@ expect_eq "history of an unknown customer: 404" 404 "$(http GET "$U/customers/$Z
 # --- sign-out
 expect_eq "sign-out without the CSRF token: 403" 403 "$(http POST "$U/logout" -b "$OJ" -H "$SAME")"
 expect_eq "sign-out: 303" 303 "$(http POST "$U/logout" -b "$OJ" -c "$OJ" -H "$HTML" -H "$SAME" -d "csrf=$CSRF")"
-expect_eq "... to the sign-in page" /login "$(header Location)"
+expect_eq "... to the sign-in page" /login "$(header Location | sed 's/?flash=.*//')"
 check "... dropping the cookie" sh -c "grep -qi '^Set-Cookie: sub_operator=;.*Max-Age=0' '$T/headers'"
+OUT=$(header Location)
+http GET "$U$OUT" -H "$HTML" >/dev/null
+check "... which says, once, that the operator signed out" grep -q 'id="flash" role="status">You signed out.' "$T/body"
+http GET "$U$OUT" -H "$HTML" >/dev/null
+check "... (not on a reload)" sh -c "! grep -q 'You signed out' '$T/body'"
 expect_eq "the old session id no longer works (JSON)" 401 "$(http GET "$U/customers" -b "sub_operator=$SID")"
 expect_eq "the old session id no longer works (browser)" 303 "$(http GET "$U/customers" -H "$HTML" -b "sub_operator=$SID")"
 check "... and its stale cookie is dropped" grep -qi '^Set-Cookie: sub_operator=;' "$T/headers"
@@ -302,11 +307,15 @@ expect_eq "portal admin: adding a user without the CSRF token: 403" 403 \
     "$(http POST "$U/portal/customers/$C/users" -b "$AJ" -H "$SAME" -d email=carl@acme.example)"
 expect_eq "portal admin: a cross-site add: 403" 403 \
     "$(http POST "$U/portal/customers/$C/users" -b "$AJ" -H "$EVIL" -d email=carl@acme.example -d "csrf=$PCSRF")"
-expect_eq "portal admin: adds a user from the page: 201" 201 \
+expect_eq "portal admin: adds a user from the page: 303" 303 \
     "$(http POST "$U/portal/customers/$C/users" -b "$AJ" -H "$HTML" -H "$SAME" -d email=carl@acme.example -d "csrf=$PCSRF")"
-check "... the new key is shown once" grep -q 'id="login-key"' "$T/body"
+KEYPAGE=$(header Location)
+check "... to her customer's page in the portal" sh -c "echo '$KEYPAGE' | grep -q '^/portal/customers/$C?flash='"
+http GET "$U$KEYPAGE" -b "$AJ" -H "$HTML" >/dev/null
+check "... which shows the new key once" grep -q 'id="login-key"' "$T/body"
 secret "$(sed -n 's/.*id="login-key">\([^<]*\)<.*/\1/p' "$T/body")"
-check "... with a link back to the portal" grep -q "href=\"/portal/customers/$C\"" "$T/body"
+http GET "$U$KEYPAGE" -b "$AJ" -H "$HTML" >/dev/null
+check "... and not on a reload" sh -c "! grep -q 'id=\"login-key\"' '$T/body'"
 expect_eq "portal admin: the same email again: 409" 409 \
     "$(http POST "$U/portal/customers/$C/users" -b "$AJ" -H "X-CSRF-Token: $PCSRF" -d email=CARL@acme.example)"
 expect_eq "portal admin: a bad email: 400" 400 \
@@ -320,7 +329,7 @@ expect_eq "portal admin: revokes it: 204" 204 "$(http DELETE "$U/portal/customer
 expect_eq "portal admin: revokes it again: 404" 404 "$(http DELETE "$U/portal/customers/$C/users/$DORA/keys/$DK" -b "$AJ" -H "X-CSRF-Token: $PCSRF")"
 expect_eq "portal admin: the page's revoke and remove forms: 303" "303 303" \
     "$(http POST "$U/portal/customers/$C/users/$DORA/keys/$(sqlite3 "$DB" "select id from login_keys where user_id = '$DORA' and revoked_at is null")/revoke" -b "$AJ" -H "$HTML" -H "$SAME" -d "csrf=$PCSRF") $(http POST "$U/portal/customers/$C/users/$DORA/remove" -b "$AJ" -H "$HTML" -H "$SAME" -d "csrf=$PCSRF")"
-expect_eq "... back to her customer in the portal" "/portal/customers/$C" "$(header Location)"
+expect_eq "... back to her customer in the portal" "/portal/customers/$C" "$(header Location | sed 's/?flash=.*//')"
 expect_eq "the portal's changes are recorded as made by ada" "user:$ADA" \
     "$(sqlite3 "$DB" "select group_concat(distinct author) from domain_events where customer_id = '$C' and json_extract(data, '\$.user_id') = '$DORA'")"
 http GET "$U/customers/$C" -H "$AUTH1" -H "$HTML" >/dev/null

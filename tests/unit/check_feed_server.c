@@ -1322,6 +1322,63 @@ START_TEST(routes_params_405_404_413)
 }
 END_TEST
 
+/* The error-page hook: renders as HTML what fs_reply_error() says. */
+static void html_error_page(struct fs_request *req, unsigned status, const char *message,
+                            void *userdata)
+{
+    char body[512];
+    int n = snprintf(body, sizeof body, "<html>%u %s (%s)</html>", status, message,
+                     (const char *)userdata);
+
+    fs_reply(req, status, "text/html; charset=utf-8", body, (size_t)n);
+}
+
+static void error_pages_setup(void)
+{
+    start(NULL, 0);
+    fs_server_error_page(srv, html_error_page, (void *)"hook");
+    ck_assert_int_eq(fs_server_route(srv, "DELETE", "/things/*", 0, error_route, NULL), FS_OK);
+    ck_assert_int_eq(fs_server_route(srv, "POST", "/small", 4, error_route, NULL), FS_OK);
+    go();
+}
+
+/* With the hook, a browser gets every error as HTML, the library's own
+ * 404, 405 (keeping Allow) and 413 as well as a handler's; others get
+ * JSON as before. */
+START_TEST(error_pages_for_browsers)
+{
+    const char *html[] = {"Accept: text/html,application/xhtml+xml,*/*;q=0.8", NULL};
+    struct tk_response r;
+    char url[128];
+
+    snprintf(url, sizeof url, "%s/nothing/here", base);
+    tk_http("GET", url, html, NULL, &r);
+    ck_assert_int_eq(r.status, 404);
+    ck_assert_str_eq(tk_header(&r, "Content-Type"), "text/html; charset=utf-8");
+    ck_assert_str_eq(r.body, "<html>404 no such resource (hook)</html>");
+    tk_response_release(&r);
+    tk_http("GET", url, NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 404);
+    ck_assert_str_eq(tk_header(&r, "Content-Type"), "application/json");
+    tk_response_release(&r);
+    snprintf(url, sizeof url, "%s/things/1", base);
+    tk_http("GET", url, html, NULL, &r);
+    ck_assert_int_eq(r.status, 405);
+    ck_assert_str_eq(tk_header(&r, "Allow"), "DELETE");
+    ck_assert_ptr_nonnull(strstr(r.body, "<html>405 "));
+    tk_response_release(&r);
+    tk_http("DELETE", url, html, NULL, &r);
+    ck_assert_int_eq(r.status, 409);
+    ck_assert_str_eq(r.body, "<html>409 email \"a@b\" is taken (hook)</html>");
+    tk_response_release(&r);
+    snprintf(url, sizeof url, "%s/small", base);
+    tk_http("POST", url, html, "far too long a body", &r);
+    ck_assert_int_eq(r.status, 413);
+    ck_assert_ptr_nonnull(strstr(r.body, "<html>413 "));
+    tk_response_release(&r);
+}
+END_TEST
+
 /* A context's own pages: HTML for a browser, JSON for everyone else. */
 START_TEST(wants_html_only_when_html_beats_json)
 {
@@ -1777,6 +1834,7 @@ int main(void)
     TCase *tc = tcase_create("feeds");
     TCase *tr = tcase_create("routes");
     TCase *ta = tcase_create("auth");
+    TCase *te = tcase_create("error pages");
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
@@ -1815,6 +1873,10 @@ int main(void)
     tcase_add_test(tr, wants_html_only_when_html_beats_json);
     tcase_add_test(tr, head_shows_an_append_as_soon_as_its_request_is_answered);
     suite_add_tcase(s, tr);
+    tcase_add_checked_fixture(te, error_pages_setup, teardown);
+    tcase_set_timeout(te, 60);
+    tcase_add_test(te, error_pages_for_browsers);
+    suite_add_tcase(s, te);
     tcase_add_checked_fixture(ta, auth_setup, teardown);
     tcase_set_timeout(ta, 60);
     tcase_add_test(ta, tokens_401_and_200);

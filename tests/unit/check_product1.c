@@ -348,6 +348,65 @@ START_TEST(test_session_expiry_and_sign_out)
 }
 END_TEST
 
+/* Each way a session ends without its user is recorded, so the sign-in
+ * page can say why; signing out leaves nothing. */
+START_TEST(test_why_a_session_ended)
+{
+    struct key_vault *v = vault_new();
+    char s1[SHA256_HEX_SIZE], s2[SHA256_HEX_SIZE], lock[32];
+
+    directory_with_ada();
+    ck_assert_int_eq(session_end_reason(db, "0123", lock, sizeof lock), SESSION_END_UNKNOWN);
+    ck_assert_int_eq(sign_in_as(v, EMAIL, KEY1, s1), SIGN_IN_OK);
+    ck_assert_int_eq(sign_in_as(v, EMAIL, KEY2, s2), SIGN_IN_OK);
+    ck_assert_int_eq(directory_key_revoked(db, CUSTOMER, USER, KEY1_ID), 0);
+    ck_assert_int_eq(session_end_reason(db, s1, lock, sizeof lock), SESSION_END_KEY_REVOKED);
+    ck_assert_int_eq(directory_customer_locked(db, CUSTOMER, "overdraft"), 0);
+    ck_assert_int_eq(session_end_reason(db, s2, lock, sizeof lock), SESSION_END_LOCKED);
+    ck_assert_str_eq(lock, "overdraft");
+    ck_assert_int_eq(session_end_reason(db, s1, lock, sizeof lock), SESSION_END_KEY_REVOKED);
+    ck_assert_int_eq(directory_customer_unlocked(db, CUSTOMER), 0);
+    ck_assert_int_eq(sign_in_as(v, EMAIL, KEY2, s2), SIGN_IN_OK);
+    ck_assert_int_eq(directory_user_removed(db, CUSTOMER, USER), 0);
+    ck_assert_int_eq(session_end_reason(db, s2, lock, sizeof lock), SESSION_END_USER_REMOVED);
+    vault_free(v);
+}
+END_TEST
+
+START_TEST(test_why_a_session_ended_expired_restarted)
+{
+    struct key_vault *v = vault_new();
+    char s1[SHA256_HEX_SIZE], s2[SHA256_HEX_SIZE], hash[SHA256_HEX_SIZE], lock[32];
+    struct user_ref u;
+
+    directory_with_ada();
+    ck_assert_int_eq(sign_in_as(v, EMAIL, KEY1, s1), SIGN_IN_OK);
+    ck_assert_int_eq(sign_in_as(v, EMAIL, KEY2, s2), SIGN_IN_OK);
+    ck_assert_int_eq(sqlite3_exec(db,
+                                  "UPDATE sessions SET expires_at = created_at - 1 "
+                                  "WHERE key_id = '" KEY1_ID "'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(session_end_reason(db, s1, lock, sizeof lock), SESSION_END_EXPIRED);
+    ck_assert_int_eq(sessions_purge_expired(db), 1);
+    /* The purge keeps why, for the grace after the expiry; then forgets. */
+    ck_assert_int_eq(session_end_reason(db, s1, lock, sizeof lock), SESSION_END_EXPIRED);
+    ck_assert_int_eq(sqlite3_exec(db, "UPDATE session_ends SET keep_until = 1", NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sessions_purge_expired(db), 0);
+    ck_assert_int_eq(session_end_reason(db, s1, lock, sizeof lock), SESSION_END_UNKNOWN);
+    ck_assert_int_eq(sessions_clear(db), 0);
+    ck_assert_int_eq(session_end_reason(db, s2, lock, sizeof lock), SESSION_END_RESTARTED);
+    /* Signing out records nothing. */
+    ck_assert_int_eq(sign_in_as(v, EMAIL, KEY2, s2), SIGN_IN_OK);
+    ck_assert_int_eq(session_find(db, s2, &u, hash), 1);
+    user_ref_release(&u);
+    ck_assert_int_eq(session_end(db, hash), 0);
+    ck_assert_int_eq(session_end_reason(db, s2, lock, sizeof lock), SESSION_END_UNKNOWN);
+    vault_free(v);
+}
+END_TEST
+
 /* ---- Analyses ------------------------------------------------------------ */
 
 static const char RESULT[] = "{\"characters\":11,\"words\":2,\"lines\":1,\"units\":1}";
@@ -395,6 +454,35 @@ static enum fs_error product1_read(int64_t first, int64_t last, fs_entry_fn *fn,
     fs_feed_close(feed);
     return err;
 }
+
+static void keep_preview(const struct analysis_row *row, void *userdata)
+{
+    char *out = userdata;
+
+    snprintf(out, 400, "%s|%d", row->preview ? row->preview : "(null)", row->cut);
+}
+
+/* The history shows the first 80 characters (not bytes) of a text. */
+START_TEST(test_analysis_preview)
+{
+    struct user_ref u = ada();
+    char text[400], want[400], got[400];
+
+    directory_with_ada();
+    for (int i = 0; i < 90; i++)
+        memcpy(text + 2 * i, "\xc3\xa9", 2);
+    text[180] = '\0';
+    ck_assert_int_eq(analysis_create(db, "an_long", &u, text), 0);
+    ck_assert_int_eq(analyses_each(db, &u, 10, keep_preview, got), 0);
+    for (int i = 0; i < ANALYSIS_PREVIEW; i++)
+        memcpy(want + 2 * i, "\xc3\xa9", 2);
+    memcpy(want + 2 * ANALYSIS_PREVIEW, "|1", 3);
+    ck_assert_str_eq(got, want);
+    ck_assert_int_eq(analysis_create(db, "an_short", &u, "short text"), 0);
+    ck_assert_int_eq(analyses_each(db, &u, 1, keep_preview, got), 0);
+    ck_assert_str_eq(got, "short text|0");
+}
+END_TEST
 
 START_TEST(test_analysis_done_once_and_published)
 {
@@ -912,6 +1000,9 @@ static Suite *product1_suite(void)
     tcase_add_test(domain, test_sign_in_paths);
     tcase_add_test(domain, test_sessions_end_with_revocation_lock_and_removal);
     tcase_add_test(domain, test_session_expiry_and_sign_out);
+    tcase_add_test(domain, test_why_a_session_ended);
+    tcase_add_test(domain, test_why_a_session_ended_expired_restarted);
+    tcase_add_test(domain, test_analysis_preview);
     tcase_add_test(domain, test_analysis_done_once_and_published);
     tcase_add_test(domain, test_analysis_failed_and_listed);
     tcase_add_test(domain, test_emits_the_contract_sample);

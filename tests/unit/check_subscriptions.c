@@ -12,11 +12,14 @@
 #include "audit.h"
 #include "billing.h"
 #include "calendar.h"
+#include "charts.h"
+#include "customer_list.h"
 #include "customers.h"
 #include "db.h"
 #include "events.h"
 #include "invoices.h"
 #include "login_keys.h"
+#include "money.h"
 #include "schema.h"
 #include "sessions.h"
 #include "sign_in.h"
@@ -966,6 +969,130 @@ START_TEST(test_migrates_an_older_database)
 }
 END_TEST
 
+/* Money for people: "$1,234.56" and "−$22.87"; the history keeps "-22.87". */
+START_TEST(test_money_shown_with_its_currency)
+{
+    struct strbuf sb = STRBUF_INIT;
+
+    money_show(&sb, -2287);
+    sb_puts(&sb, " ");
+    money_show(&sb, 123456789);
+    sb_puts(&sb, " ");
+    money_show(&sb, 5);
+    sb_puts(&sb, " ");
+    money_plain(&sb, -2287);
+    ck_assert_str_eq(sb_str(&sb), "\xe2\x88\x92$22.87 $1,234,567.89 $0.05 -22.87");
+    sb_release(&sb);
+}
+END_TEST
+
+/* Amounts typed in dollars become cents; anything else is refused. */
+START_TEST(test_money_typed_in_dollars)
+{
+    static const struct {
+        const char *text;
+        long long cents; /* -1: refused */
+    } cases[] = {
+        {"12", 1200},      {"12.5", 1250},     {"12.34", 1234}, {" $1,234.56 ", 123456},
+        {".5", 50},        {"0.01", 1},        {"0", -1},       {"12.345", -1},
+        {"-3", -1},        {"", -1},           {"$", -1},       {"1e3", -1},
+        {"12.3.4", -1},    {",12", -1},        {"abc", -1},     {"99999999999999999999", -1},
+    };
+    long long cents;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = money_parse(cases[i].text, 1, SUB_MONEY_MAX, &cents);
+        if (cases[i].cents < 0)
+            ck_assert_msg(rc == -1, "\"%s\" should be refused", cases[i].text);
+        else
+            ck_assert_msg(rc == 0 && cents == cases[i].cents, "\"%s\" -> %lld", cases[i].text,
+                          cents);
+    }
+    ck_assert_int_eq(money_parse("0", 0, 100, &cents), 0);
+    ck_assert_int_eq(cents, 0);
+    ck_assert_int_eq(money_parse("1.01", 0, 100, &cents), -1);
+}
+END_TEST
+
+START_TEST(test_charts)
+{
+    long long units[CHART_MAX_DAYS] = {0};
+    struct strbuf sb = STRBUF_INIT;
+
+    ck_assert_int_eq(chart_days_in_month("2026-02"), 28);
+    ck_assert_int_eq(chart_days_in_month("2028-02"), 29);
+    ck_assert_int_eq(chart_days_in_month("2100-02"), 28);
+    ck_assert_int_eq(chart_days_in_month("2026-04"), 30);
+    ck_assert_int_eq(chart_days_in_month("2026-13"), 31);
+    units[2] = 40;
+    units[9] = 10;
+    chart_daily_units(&sb, "2026-04", units, 30);
+    ck_assert_ptr_nonnull(strstr(sb_str(&sb), "<title>2026-04-03: 40 units</title>"));
+    ck_assert_ptr_nonnull(strstr(sb_str(&sb), "<title>2026-04-10: 10 units</title>"));
+    ck_assert_ptr_nonnull(strstr(sb_str(&sb), "50 in all, at most 40 on day 3."));
+    ck_assert_ptr_null(strstr(sb_str(&sb), "2026-04-31"));
+    sb_release(&sb);
+    chart_balance(&sb, -2500, 10000);
+    ck_assert_ptr_nonnull(strstr(sb_str(&sb), "25% of the limit drawn."));
+    sb_release(&sb);
+    chart_balance(&sb, -12000, 10000);
+    ck_assert_ptr_nonnull(strstr(sb_str(&sb), "(over the limit)."));
+    sb_release(&sb);
+}
+END_TEST
+
+static void collect_names(const struct customer_row *row, void *userdata)
+{
+    struct strbuf *sb = userdata;
+
+    sb_puts(sb, row->name);
+    sb_puts(sb, ";");
+}
+
+/* The customers list: search by name or a current user's email, sort,
+ * window; without parameters, registration order as before. */
+START_TEST(test_customer_list)
+{
+    static const char *const names[] = {"bravo", "Alpha", "charlie", "Delta"};
+    char id[SUB_ID_SIZE], why[256];
+    struct new_key k;
+    struct customer_query q = {.q = "", .limit = -1};
+    struct strbuf sb = STRBUF_INIT;
+    char *json;
+
+    for (int i = 0; i < 4; i++) {
+        sub_clock_set(at_utc(2026, 3, 15) + i);
+        ck_assert_int_eq(customer_register(db, BY, names[i], NULL, NULL, id, why, sizeof why),
+                         SUB_OK);
+    }
+    ck_assert_int_eq(user_add(db, BY, id, "Someone@Example.org", &k, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(customer_list(db, &q, collect_names, &sb), 0);
+    ck_assert_str_eq(sb_str(&sb), "bravo;Alpha;charlie;Delta;");
+    sb_release(&sb);
+    q.sort = CUSTOMER_SORT_NAME;
+    ck_assert_int_eq(customer_list(db, &q, collect_names, &sb), 0);
+    ck_assert_str_eq(sb_str(&sb), "Alpha;bravo;charlie;Delta;");
+    sb_release(&sb);
+    q.descending = 1;
+    q.limit = 2;
+    q.offset = 1;
+    ck_assert_int_eq(customer_list(db, &q, collect_names, &sb), 0);
+    ck_assert_str_eq(sb_str(&sb), "charlie;bravo;");
+    sb_release(&sb);
+    q.q = "LPH";
+    q.limit = -1;
+    q.offset = 0;
+    ck_assert_int_eq(customer_count(db, &q), 1);
+    q.q = "someone@example";
+    ck_assert_int_eq(customer_count(db, &q), 1);
+    json = customer_list_json(db, &q);
+    ck_assert_ptr_nonnull(strstr(json, "\"name\":\"Delta\""));
+    free(json);
+    q.q = "%";
+    ck_assert_int_eq(customer_count(db, &q), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("subscriptions");
@@ -1003,6 +1130,10 @@ static Suite *suite(void)
     tcase_add_test(t, test_user_admin_flag);
     tcase_add_test(t, test_authors_and_history);
     tcase_add_test(t, test_migrates_an_older_database);
+    tcase_add_test(t, test_money_shown_with_its_currency);
+    tcase_add_test(t, test_money_typed_in_dollars);
+    tcase_add_test(t, test_charts);
+    tcase_add_test(t, test_customer_list);
     suite_add_tcase(s, t);
     return s;
 }

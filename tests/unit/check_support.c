@@ -7,9 +7,11 @@
 #include "testkit.h"
 
 #include "cli.h"
+#include "flash.h"
 #include "form.h"
 #include "log.h"
 #include "strbuf.h"
+#include "web.h"
 
 #include <check.h>
 #include <feedserver.h>
@@ -301,6 +303,61 @@ START_TEST(log_lines_escape_every_value)
 }
 END_TEST
 
+/* A flash is shown once, only to its owner and for its page, and its
+ * secret is gone once taken. */
+START_TEST(flash_is_taken_once_by_its_owner)
+{
+    char id[FLASH_ID_SIZE], other[FLASH_ID_SIZE];
+    struct flash f;
+
+    flash_clear_all();
+    ck_assert_int_eq(flash_put("alice", "c_1", 0, "User added.", "SECRETKEY", "a@x (u_1)", id), 0);
+    ck_assert_uint_eq(strlen(id), FLASH_ID_SIZE - 1);
+    ck_assert_int_eq(flash_take(id, "mallory", "c_1", &f), 0);
+    ck_assert_str_eq(f.text, "");
+    ck_assert_int_eq(flash_take(id, "alice", "c_2", &f), 0);
+    ck_assert_int_eq(flash_take(NULL, "alice", "c_1", &f), 0);
+    ck_assert_int_eq(flash_take("not-an-id", "alice", "c_1", &f), 0);
+    ck_assert_int_eq(flash_take(id, "alice", "c_1", &f), 1);
+    ck_assert_str_eq(f.text, "User added.");
+    ck_assert_str_eq(f.secret, "SECRETKEY");
+    ck_assert_str_eq(f.detail, "a@x (u_1)");
+    ck_assert_int_eq(f.bad, 0);
+    flash_release(&f);
+    ck_assert_str_eq(f.secret, "");
+    ck_assert_int_eq(flash_take(id, "alice", "c_1", &f), 0);
+
+    ck_assert_int_eq(flash_put("", "", 1, "bad", NULL, NULL, other), 0);
+    ck_assert_str_ne(id, other);
+    ck_assert_int_eq(flash_take(other, "", "", &f), 1);
+    ck_assert_int_eq(f.bad, 1);
+    ck_assert_str_eq(f.secret, "");
+}
+END_TEST
+
+/* A full table drops the oldest flash, never fails. */
+START_TEST(flash_table_keeps_the_newest)
+{
+    char first[FLASH_ID_SIZE], id[FLASH_ID_SIZE];
+    struct flash f;
+
+    flash_clear_all();
+    ck_assert_int_eq(flash_put("o", "", 0, "first", NULL, NULL, first), 0);
+    for (int i = 0; i < FLASH_MAX + 5; i++)
+        ck_assert_int_eq(flash_put("o", "", 0, "more", NULL, NULL, id), 0);
+    ck_assert_int_eq(flash_take(id, "o", "", &f), 1);
+    ck_assert_str_eq(f.text, "more");
+}
+END_TEST
+
+START_TEST(status_titles)
+{
+    ck_assert_str_eq(web_status_title(404), "Not found");
+    ck_assert_str_eq(web_status_title(405), "Method not allowed");
+    ck_assert_str_eq(web_status_title(502), "Server error");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("support");
@@ -319,6 +376,9 @@ int main(void)
     tcase_add_test(pure, escaping);
     tcase_add_test(pure, command_lines);
     tcase_add_test(pure, log_lines_escape_every_value);
+    tcase_add_test(pure, flash_is_taken_once_by_its_owner);
+    tcase_add_test(pure, flash_table_keeps_the_newest);
+    tcase_add_test(pure, status_titles);
     suite_add_tcase(s, bodies);
     suite_add_tcase(s, pure);
     return tk_run(s);

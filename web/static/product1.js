@@ -19,6 +19,12 @@
       const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
       const next = doc.getElementById("p1-live");
       if (next) {
+        if (next.innerHTML !== live.innerHTML) {
+          // The state the last action's message described has moved on
+          // (a queued analysis ran): the message would now mislead.
+          const flash = document.getElementById("flash");
+          if (flash) flash.remove();
+        }
         live.replaceChildren(...Array.from(next.childNodes).map((n) => document.importNode(n, true)));
       } else {
         // Signed out meanwhile (expired, revoked, locked): show the sign-in page.
