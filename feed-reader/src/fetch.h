@@ -31,6 +31,9 @@ struct fr__fetch {
     struct dynbuf body;
     /* set when a Content-Length announced a body over the cap */
     int too_large;
+    /* the last GET failed because nothing listened at the address
+     * (connection refused): a producer that is not up yet */
+    int refused;
     /* ETag of the last response, "" if none */
     char etag[256];
     /* connect timeout and margin beyond a long-poll's wait, in seconds */
