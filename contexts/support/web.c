@@ -118,8 +118,9 @@ static void serve_static(struct fs_request *req, void *userdata)
     char *data;
 
     (void)userdata;
-    if (!name || name[0] == '.' || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                "0123456789._-") != strlen(name) ||
+    if (!name || name[0] == '.' ||
+        strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                     "0123456789._-") != strlen(name) ||
         snprintf(rel, sizeof rel, "static/%s", name) >= (int)sizeof rel) {
         fs_reply_error(req, 404, "no such file");
         return;
@@ -148,6 +149,35 @@ static void load_layout(void)
         log_warn("web/layout.html not found; pages are bare", "web_root=%s", web_root());
         layout = xstrdup("<!doctype html><title>{{title}}</title>{{body}}");
     }
+}
+
+static char *feed_layout;
+static pthread_mutex_t feed_layout_lock = PTHREAD_MUTEX_INITIALIZER;
+
+const char *web_feed_layout(const char *prog)
+{
+    struct strbuf sb = STRBUF_INIT;
+    const char *p;
+
+    pthread_mutex_lock(&feed_layout_lock);
+    if (feed_layout)
+        goto out;
+    pthread_once(&layout_once, load_layout);
+    for (p = layout; *p;) {
+        const char *at = strstr(p, "{{prog}}");
+
+        if (!at) {
+            sb_puts(&sb, p);
+            break;
+        }
+        sb_append(&sb, p, (size_t)(at - p));
+        sb_html(&sb, prog);
+        p = at + 8;
+    }
+    feed_layout = sb_detach(&sb, NULL);
+out:
+    pthread_mutex_unlock(&feed_layout_lock);
+    return feed_layout;
 }
 
 void web_reply_page(struct fs_request *req, unsigned status, const char *prog, const char *title,

@@ -77,17 +77,17 @@ struct fs_server {
     struct fs__conn **pool;        /* idle database connections (pool.h) */
     size_t npool;
     size_t pool_cap;
-    atomic_int stopping;                   /* fs_server_close() has begun */
-    atomic_uint_least64_t requests;        /* requests answered */
-    atomic_uint_least64_t responses[6];    /* by status class */
-    atomic_uint_least64_t not_modified;    /* 304 answers */
+    atomic_int stopping;                /* fs_server_close() has begun */
+    atomic_uint_least64_t requests;     /* requests answered */
+    atomic_uint_least64_t responses[6]; /* by status class */
+    atomic_uint_least64_t not_modified; /* 304 answers */
     /* ---- feed layer (feed_http.c, long_poll.c, page_cache.c) ---- */
     struct fs__served_feed *feeds; /* the feeds served, in fs_server_feed() order */
     size_t nfeeds;
-    struct fs__page_cache *pages;  /* full archive pages kept rendered */
-    pthread_mutex_t lock;          /* feeds' heads and the waiters */
-    pthread_mutex_t refresh_lock;  /* one head refresh at a time: read and record */
-    struct fs_request *waiters;    /* held long-polls, a doubly linked list */
+    struct fs__page_cache *pages; /* full archive pages kept rendered */
+    pthread_mutex_t lock;         /* feeds' heads and the waiters */
+    pthread_mutex_t refresh_lock; /* one head refresh at a time: read and record */
+    struct fs_request *waiters;   /* held long-polls, a doubly linked list */
     pthread_t watcher;
     int watcher_started;
     atomic_uint_least64_t held;       /* long-polls held now */
@@ -108,7 +108,7 @@ struct fs_request {
     unsigned err_status; /* FS_KIND_ERROR: what to answer */
     char err_msg[256];
     char allow[64];       /* Allow header for a 405 */
-    int www_authenticate; /* add the 401 challenges */
+    int www_authenticate; /* add the 401 challenges: 1 both, 2 Bearer only */
     size_t max_body;
     struct dynbuf body;        /* at most max_body bytes */
     size_t received;           /* body bytes received so far */
@@ -123,6 +123,9 @@ struct fs_request {
     /* ---- feed layer: FS_KIND_FEED requests ---- */
     struct fs__served_feed *feed; /* the feed */
     int64_t page;                 /* page number, -1 head */
+    int64_t entry;                /* GET /feeds/NAME/entries/N: N; else 0 */
+    int tail;                     /* GET /feeds/NAME/tail */
+    int token_hint;               /* refused (401) a browser: the token hint page */
     /* Long-poll state, guarded by server->lock. */
     int held;                    /* 1 while suspended in server->waiters */
     int resumed;                 /* 1 once resumed (woken or timed out) */
