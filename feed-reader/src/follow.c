@@ -276,8 +276,9 @@ static enum fr_error record(struct fr_follower *f, enum fr_error err)
         now_ms() - f->opened_ms < FR__STARTUP_WAIT_MS) {
         /* A producer that is starting (programs start together): said
          * once, quietly; only a producer that stays away is an error. */
-        fr__log(&f->cfg, f->waiting_logged ? FR_LOG_DEBUG : FR_LOG_INFO, "waiting for the producer",
-                "detail", f->last_error, NULL);
+        if (!f->waiting_logged)
+            fr__log(&f->cfg, FR_LOG_INFO, "waiting for the producer", "detail", f->last_error,
+                    NULL);
         f->waiting_logged = 1;
     } else {
         fr__log(&f->cfg, is_fatal(err) ? FR_LOG_FATAL : FR_LOG_ERROR, f->last_error, "error",
