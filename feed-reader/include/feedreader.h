@@ -26,7 +26,11 @@
  *    with FR_ERR_BACKWARDS; it never re-applies silently.
  *  - While the producer is down or failing, the follower backs off
  *    exponentially with jitter (capped, reset by the next success) and then
- *    catches up at full speed.
+ *    catches up at full speed. A producer that refuses connections before
+ *    it has ever answered this follower, in its first 30 s, is taken for
+ *    one that is starting: logged once at info ("waiting for the
+ *    producer"), not as an error each time; the failures are still
+ *    recorded.
  *
  * Links. The follower goes where the documents' links say, never where it
  * guesses: each document's rel="self", "current", "prev-archive" and
