@@ -65,8 +65,8 @@
  * representation instead of Accept, so that a link in a page can lead to
  * the raw document.
  * All three have the same paging, Cache-Control, 304 and long-poll rules,
- * and answer "Vary: Accept". Errors are JSON {"error": ...} (a readable
- * page for a browser that follows next-archive to a page not full yet).
+ * and answer "Vary: Accept". Errors are JSON {"error": ...} (a browser that
+ * follows next-archive to a page not full yet is sent to the head, 303).
  *
  * Browsing (a browser, text/html): besides the documents, every served
  * feed has GET /feeds/NAME/entries/N, the entry at position N alone (HTML;
