@@ -179,8 +179,14 @@ void fs__browser_entry(struct fs_request *req, enum fs__repr repr)
         return;
     }
     err = read_entry(req, pos, &g);
-    if (err != FS_OK || !g.found || dynbuf_len(&g.xml) < 7 ||
-        strncmp(dynbuf_ptr(&g.xml), "<entry>", 7) != 0) {
+    if (err == FS_OK && !g.found) {
+        /* The head seen is newer than the database (a restored copy). */
+        dynbuf_release(&g.xml);
+        snprintf(msg, sizeof msg, "feed %s has no entry %lld", f->meta.name, (long long)pos);
+        fs__answer_error(req, 404, msg);
+        return;
+    }
+    if (err != FS_OK || dynbuf_len(&g.xml) < 7 || strncmp(dynbuf_ptr(&g.xml), "<entry>", 7) != 0) {
         dynbuf_release(&g.xml);
         fs__answer_error(req, 500, "cannot read the entry");
         return;

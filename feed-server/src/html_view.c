@@ -35,7 +35,7 @@ static const char style[] =
     ".fs-plain pre{background:#f4f4f4;padding:.6em;overflow-x:auto}"
     ".fs-nav a{margin-right:1.2em}.fs-id{font-family:monospace;font-size:.85em;color:#666;"
     "word-break:break-all}"
-    ".fs-sub{color:#666}.fs-new td{animation:fs-flash 3s}"
+    ".fs-sub{color:#666}.fs-time{white-space:nowrap}.fs-new td{animation:fs-flash 3s}"
     "@keyframes fs-flash{from{background:#fff3b0}to{background:transparent}}"
     "</style>";
 
@@ -249,7 +249,7 @@ static void add_entry_row(struct dynbuf *out, xmlNode *entry, const struct fs__f
     add_text(out, child(entry, FS_NAMESPACE, "position"));
     dynbuf_adds(out, "</a></td><td>");
     add_text(out, child(entry, FS_ATOM_NS, "title"));
-    dynbuf_adds(out, "</td><td>");
+    dynbuf_adds(out, "</td><td class=\"fs-time\">");
     add_text(out, child(entry, FS_ATOM_NS, "updated"));
     dynbuf_adds(out, "</td><td>");
     add_fields(out, child(entry, FS_ATOM_NS, "content"));
@@ -446,7 +446,7 @@ static const char tail_script[] =
     "\"fs-new\";\n"
     "    var a = document.createElement(\"a\"); a.href = feed + \"/entries/\" + e.position;\n"
     "    a.textContent = e.position; cell(tr, null, \"num\").appendChild(a);\n"
-    "    cell(tr, e.type); cell(tr, e.time);\n"
+    "    cell(tr, e.type); cell(tr, e.time, \"fs-time\");\n"
     "    var dl = document.createElement(\"dl\"); dl.className = \"fields\";\n"
     "    for (var k in e.data) {\n"
     "      var dt = document.createElement(\"dt\"), dd = document.createElement(\"dd\");\n"

@@ -28,6 +28,7 @@ check "no token: the page says the feed needs the token" eventually 3 wd_has "ne
 check "no token: it says where make run keeps it" wd_has "var/feed-token"
 check "no token: it offers to enter the token" test -n "$(wd_find '#fs-login')"
 no_console_errors "token hint: no console errors"
+[ -z "${SCREENSHOTS:-}" ] || wd_screenshot "$SCREENSHOTS/feed-token-hint.png"
 # The customers page's link to the feed leads there too, not to a dialog.
 wd_open "$SUB/"
 if wd_click 'a[href="/feeds/subscriptions"]'; then
@@ -48,11 +49,13 @@ check "newest first: the top row is the newest entry" js_is \
     "document.querySelector('table.fs-entries tbody tr').id" "e2"
 check "the feed links to its live tail" test -n "$(wd_find 'a[href="/feeds/subscriptions/tail"]')"
 no_console_errors "feed page: no console errors"
+[ -z "${SCREENSHOTS:-}" ] || wd_screenshot "$SCREENSHOTS/feed-browser.png"
 wd_click 'table.fs-entries tbody tr a'
 check "an entry's page opens from the list" eventually 3 wd_has "entry 2: CustomerRegistered"
 check "the entry's page links to its Atom" test -n "$(wd_find 'a[href$="entries/2?format=atom"]')"
 check "the entry's page links to its CloudEvents JSON" test -n "$(wd_find 'a[href$="entries/2?format=json"]')"
 no_console_errors "entry page: no console errors"
+[ -z "${SCREENSHOTS:-}" ] || wd_screenshot "$SCREENSHOTS/feed-entry.png"
 
 # The live tail: an entry committed while the page is open appears on top.
 wd_open "$SUB/feeds/subscriptions/tail"
