@@ -426,7 +426,8 @@ enum fs_error fs__html_entry(const char *entry_doc, size_t len, const struct fs_
  * The tail's script: long-polls the head as CloudEvents JSON (the ETag it
  * holds in If-None-Match, "Prefer: wait=25"), adds each entry after the
  * last one shown on top, and fills a gap left when the head moved past a
- * page that filled in between from that archive page. No external assets.
+ * page that filled in between from that archive page; a head that is
+ * empty (a page just filled) shows that page first. No external assets.
  */
 static const char tail_script[] =
     "<script>\n(function () {\n"
@@ -469,6 +470,12 @@ static const char tail_script[] =
     "      (await r.json()).forEach(function (e) { if (e.position < upto) add(e); });\n"
     "    }\n"
     "  }\n"
+    "  async function last_page(link) {\n"
+    "    var m = /<([^>]*)>;\\s*rel=\"prev-archive\"/.exec(link);\n"
+    "    if (!m) return;\n"
+    "    var r = await get(m[1], {});\n"
+    "    if (r.ok) (await r.json()).forEach(add);\n"
+    "  }\n"
     "  async function run() {\n"
     "    for (;;) {\n"
     "      var h = {}, r;\n"
@@ -484,6 +491,7 @@ static const char tail_script[] =
     "      }\n"
     "      etag = r.headers.get(\"ETag\");\n"
     "      var list = await r.json();\n"
+    "      if (!shown && !list.length) await last_page(r.headers.get(\"Link\") || \"\");\n"
     "      if (list.length && list[0].position > shown + 1) await fill(list[0].position);\n"
     "      list.forEach(add);\n"
     "      state.textContent = \"Live: \" + (shown ? \"entry \" + shown + \" is the newest shown\" "

@@ -67,6 +67,23 @@ check "... on top" js_is "document.querySelector('#fs-tail tbody tr').id" "e3"
 no_console_errors "live tail: no console errors"
 [ -z "${SCREENSHOTS:-}" ] || wd_screenshot "$SCREENSHOTS/feed-tail.png"
 
+# The tail across page boundaries, on a feed of 5 entries a page served by
+# the library alone (its own plain page): an empty head (a page just
+# filled) shows that page; entries that fill a page between two polls are
+# all shown.
+FS_PORT=$(free_port)
+build/tests/feedgen --db "$T/feeds.db" --feed usage --count 5 --page-size 5 >/dev/null
+start feedserve build/tests/feedserve --db "$T/feeds.db" --listen "127.0.0.1:$FS_PORT" --feed usage
+wait_http "http://127.0.0.1:$FS_PORT/healthz" || not_ok "feedserve starts"
+wd_open "http://127.0.0.1:$FS_PORT/feeds/usage/tail"
+check "an empty head: the tail shows the page that just filled" eventually 5 js_is \
+    "document.querySelectorAll('#fs-tail tbody tr').length + ':' + document.querySelector('#fs-tail tbody tr').id" "5:e5"
+build/tests/feedgen --db "$T/feeds.db" --feed usage --count 7 --page-size 5 >/dev/null
+check "a page filled between two polls: every entry is shown, newest on top" eventually 5 js_is \
+    "Array.from(document.querySelectorAll('#fs-tail tbody tr')).map(function (r) { return r.id; }).join(',')" \
+    "e12,e11,e10,e9,e8,e7,e6,e5,e4,e3,e2,e1"
+no_console_errors "live tail across pages: no console errors"
+
 # The session is closed: chromedriver forgets it.
 OLD=$WD_SESSION
 wd_stop
