@@ -53,7 +53,11 @@ static void json_follower(const struct fr_status *s, void *userdata)
     sb_json_string(c->out, s->last_error);
     sb_puts(c->out, ",\"last_error_at\":");
     sb_json_string(c->out, s->last_error_at);
-    sb_puts(c->out, "}");
+    sb_puts(c->out, ",\"last_poll\":");
+    sb_json_string(c->out, s->last_poll);
+    sb_puts(c->out, ",\"last_applied\":");
+    sb_json_string(c->out, s->last_applied);
+    sb_printf(c->out, ",\"error_resolved\":%s}", s->error_resolved ? "true" : "false");
 }
 
 static void html_feed(const char *feed, int64_t head, void *userdata)
@@ -88,8 +92,16 @@ static void html_follower(const struct fr_status *s, void *userdata)
               "</td><td class=\"num\">%lld</td><td class=\"num\">%lld</td>"
               "<td class=\"num%s\">%lld</td><td>",
               (long long)s->position, (long long)s->head, lag ? " behind" : "", (long long)lag);
-    sb_html(c->out, s->last_success);
-    sb_puts(c->out, "</td><td class=\"error\">");
+    /* The last good poll says the follower is alive even when nothing
+     * new came for hours; a follower of an older table has only the last
+     * success. */
+    sb_html(c->out, *s->last_poll ? s->last_poll : s->last_success);
+    sb_puts(c->out, "</td><td>");
+    sb_html(c->out, s->last_applied);
+    /* An error followed by a success is history, not an alarm. */
+    sb_printf(c->out, "</td><td class=\"%s\">", s->error_resolved ? "resolved" : "error");
+    if (*s->last_error && s->error_resolved)
+        sb_puts(c->out, "<span class=\"badge\">resolved</span> ");
     sb_html(c->out, s->last_error);
     if (*s->last_error_at) {
         sb_puts(c->out, " <small>(");
@@ -120,14 +132,17 @@ static void status_route(struct fs_request *req, void *userdata)
         if (!c.count)
             sb_puts(&sb, "<tr><td colspan=\"2\">none</td></tr>\n");
         sb_puts(&sb, "</table>\n<h2>Followers</h2>\n<table><tr><th>feed</th><th>position</th>"
-                     "<th>head seen</th><th>lag</th><th>last success</th><th>last error</th></tr>\n");
+                     "<th>head seen</th><th>lag</th><th>last good poll</th>"
+                     "<th>last entry applied</th><th>last error</th></tr>\n");
         c.count = 0;
         if (db)
             fr_status_list(db, html_follower, &c);
         if (!c.count)
-            sb_puts(&sb, "<tr><td colspan=\"6\">none (start one with <code>follow</code>)</td></tr>\n");
-        sb_puts(&sb, "</table>\n<p><a href=\"/metrics\">metrics</a> · <a href=\"/status\" "
-                     "type=\"application/json\">JSON</a> (ask with Accept: application/json)</p>\n");
+            sb_puts(&sb,
+                    "<tr><td colspan=\"7\">none (start one with <code>follow</code>)</td></tr>\n");
+        sb_puts(&sb,
+                "</table>\n<p><a href=\"/metrics\">metrics</a> · <a href=\"/status\" "
+                "type=\"application/json\">JSON</a> (ask with Accept: application/json)</p>\n");
         web_reply_page(req, 200, ops.prog, "Status", sb_str(&sb));
         sb_release(&sb);
         return;
@@ -169,8 +184,7 @@ static void label(struct strbuf *sb, const char *s)
 static void metric_follower(const struct fr_status *s, void *userdata)
 {
     struct collect *c = userdata;
-    static const char *const names[] = {"position", "head", "lag", "skipped_total",
-                                        "errors_total"};
+    static const char *const names[] = {"position", "head", "lag", "skipped_total", "errors_total"};
     long long values[5] = {s->position, s->head, s->head > s->position ? s->head - s->position : 0,
                            s->skipped, s->errors};
 

@@ -2,8 +2,9 @@
  * ops.h - what an operator reads from every program: GET /status (JSON, or
  * HTML for a browser) and GET /metrics (Prometheus text format), with the
  * heads of the feeds the program serves and the state of each follower
- * recorded in its database (position, last head seen, lag, last success,
- * last error); and GET /system, the page that draws the three contexts,
+ * recorded in its database (position, last head seen, lag, last good
+ * poll, last entry applied, last success, last error, and whether a later
+ * success resolved it); and GET /system, the page that draws the three contexts,
  * the feeds between them and each follower's lag, live.
  */
 #ifndef OPS_H

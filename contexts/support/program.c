@@ -1,6 +1,7 @@
 #include "program.h"
 
 #include "log.h"
+#include "web.h"
 
 #include <errno.h>
 #include <feedreader.h>
@@ -15,6 +16,16 @@
 #include <sys/stat.h>
 
 static sigset_t stop_signals;
+/* The program's name, from program_init(). */
+static const char *program_name = "program";
+
+/* What the token hint of the feed browser adds (fs_server_config): where an
+ * operator finds the feed token of this system. */
+static const char token_hint_html[] =
+    "<p>Operators find it where the program was started: it is the value of its "
+    "<code>--feed-token</code>. Under <code>make run</code> it is in the file "
+    "<code>var/feed-token</code>:</p>\n<pre>curl -H \"Authorization: Bearer $(cat "
+    "var/feed-token)\" ...</pre>\n";
 
 /* The libraries' lines go to the program's logger (log.h), under their
  * name. Their levels are those of log.h, in the same order. */
@@ -52,6 +63,7 @@ static void raise_file_limit(void)
 void program_init(const char *prog)
 {
     log_init(prog);
+    program_name = prog;
     raise_file_limit();
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
@@ -142,6 +154,9 @@ struct fs_server *program_open_server(const struct serve_options *o, unsigned th
     cfg.ntokens = o->tokens.count;
     cfg.threads = threads;
     cfg.log = log_feed_server;
+    /* The feed browser in the site's layout, with the token's whereabouts. */
+    cfg.html_layout = web_feed_layout(program_name);
+    cfg.token_hint_html = token_hint_html;
     err = fs_server_open(&cfg, &server);
     if (err != FS_OK) {
         log_error("cannot open server", "listen=%s db=%s error=\"%s\"", o->listen, o->db,

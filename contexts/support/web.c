@@ -214,6 +214,35 @@ static void load_layout(void)
     }
 }
 
+static char *feed_layout;
+static pthread_mutex_t feed_layout_lock = PTHREAD_MUTEX_INITIALIZER;
+
+const char *web_feed_layout(const char *prog)
+{
+    struct strbuf sb = STRBUF_INIT;
+    const char *p;
+
+    pthread_mutex_lock(&feed_layout_lock);
+    if (feed_layout)
+        goto out;
+    pthread_once(&layout_once, load_layout);
+    for (p = layout; *p;) {
+        const char *at = strstr(p, "{{prog}}");
+
+        if (!at) {
+            sb_puts(&sb, p);
+            break;
+        }
+        sb_append(&sb, p, (size_t)(at - p));
+        sb_html(&sb, prog);
+        p = at + 8;
+    }
+    feed_layout = sb_detach(&sb, NULL);
+out:
+    pthread_mutex_unlock(&feed_layout_lock);
+    return feed_layout;
+}
+
 void web_reply_page(struct fs_request *req, unsigned status, const char *prog, const char *title,
                     const char *body_html)
 {

@@ -42,6 +42,15 @@ const char *web_status_title(unsigned status);
 void web_reply_page(struct fs_request *req, unsigned status, const char *prog, const char *title,
                     const char *body_html);
 
+/*
+ * The layout of the feed browser's pages (fs_server_config.html_layout):
+ * web/layout.html with {{prog}} filled, its {{title}} and {{body}} left for
+ * feed-server, so that the feeds a program serves have the site's header,
+ * navigation and stylesheet. Made on the first call; lives as long as the
+ * process.
+ */
+const char *web_feed_layout(const char *prog);
+
 /* Reads web/NAME into a new string (caller frees), or NULL. */
 char *web_read_file(const char *name, unsigned long *len);
 

@@ -26,7 +26,11 @@
  *    with FR_ERR_BACKWARDS; it never re-applies silently.
  *  - While the producer is down or failing, the follower backs off
  *    exponentially with jitter (capped, reset by the next success) and then
- *    catches up at full speed.
+ *    catches up at full speed. A producer that refuses connections before
+ *    it has ever answered this follower, in its first 30 s, is taken for
+ *    one that is starting: logged once at info ("waiting for the
+ *    producer"), not as an error each time; the failures are still
+ *    recorded.
  *
  * Links. The follower goes where the documents' links say, never where it
  * guesses: each document's rel="self", "current", "prev-archive" and
@@ -311,9 +315,16 @@ struct fr_status {
     int64_t head;              /* last head position seen at the producer */
     int64_t skipped;           /* entries of types without a handler */
     int64_t errors;            /* failures so far */
-    const char *last_success;  /* RFC 3339 time of the last good fetch, or "" */
+    const char *last_success;  /* RFC 3339 time of the last good document applied
+                                * (entries or not), or "" */
     const char *last_error;    /* message of the last failure, or "" */
     const char *last_error_at; /* RFC 3339 time of it, or "" */
+    const char *last_poll;     /* RFC 3339 time of the last good fetch of the
+                                * head, a 304 included: an idle, healthy
+                                * follower's is recent; or "" */
+    const char *last_applied;  /* RFC 3339 time the position last moved, or "" */
+    int error_resolved;        /* the last error is no newer than the last
+                                * success or good poll (same second: resolved) */
 };
 
 typedef void fr_status_fn(const struct fr_status *status, void *userdata);

@@ -157,6 +157,7 @@ enum fr_error fr__fetch_get(struct fr__fetch *fx, const char *url, const char *e
      * follower's memory stays flat after one. */
     dynbuf_reset(&fx->body, (size_t)4 << 20);
     fx->too_large = 0;
+    fx->refused = 0;
     fx->etag[0] = '\0';
     fx->wait_applied = 0;
     fx->errbuf[0] = '\0';
@@ -211,6 +212,7 @@ enum fr_error fr__fetch_get(struct fr__fetch *fx, const char *url, const char *e
         goto out;
     }
     if (rc != CURLE_OK) {
+        fx->refused = rc == CURLE_COULDNT_CONNECT;
         snprintf(msg, msg_size, "GET %s: %s", url,
                  dynbuf_error(&fx->body) ? "out of memory for the body"
                  : fx->errbuf[0]         ? fx->errbuf

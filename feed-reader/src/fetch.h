@@ -34,6 +34,9 @@ struct fr__fetch {
     struct dynbuf body;
     /* set when a Content-Length announced a body over the cap */
     int too_large;
+    /* the last GET failed because nothing listened at the address
+     * (connection refused): a producer that is not up yet */
+    int refused;
     /* ETag of the last response, "" if none */
     char etag[256];
     /* the last response carried Preference-Applied with a wait: the

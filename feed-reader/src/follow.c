@@ -155,6 +155,7 @@ enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower *
     f->pipe[0] = f->pipe[1] = -1;
     f->saved_busy_timeout = -1;
     f->jump_page = -1;
+    f->opened_ms = now_ms();
     f->cfg = *cfg;
     if (!f->cfg.wait)
         f->cfg.wait = 25;
@@ -301,8 +302,18 @@ static enum fr_error record(struct fr_follower *f, enum fr_error err)
         return err;
     if (!f->last_error[0])
         snprintf(f->last_error, sizeof f->last_error, "%s", fr_strerror(err));
-    fr__log(&f->cfg, is_fatal(err) ? FR_LOG_FATAL : FR_LOG_ERROR, f->last_error, "error",
-            fr_strerror(err), "position", num(position, f->state.position), NULL);
+    if (err == FR_ERR_HTTP && f->fetch.refused && !f->answered &&
+        now_ms() - f->opened_ms < FR__STARTUP_WAIT_MS) {
+        /* A producer that is starting (programs start together): said
+         * once, quietly; only a producer that stays away is an error. */
+        if (!f->waiting_logged)
+            fr__log(&f->cfg, FR_LOG_INFO, "waiting for the producer", "detail", f->last_error,
+                    NULL);
+        f->waiting_logged = 1;
+    } else {
+        fr__log(&f->cfg, is_fatal(err) ? FR_LOG_FATAL : FR_LOG_ERROR, f->last_error, "error",
+                fr_strerror(err), "position", num(position, f->state.position), NULL);
+    }
     if (err == FR_ERR_DB || err == FR_ERR_NOMEM)
         return err;
     fr__now_rfc3339(now);
@@ -385,9 +396,10 @@ static enum fr_error handle(struct fr_follower *f, const struct fr_entry *e, int
  * an entry twice. An entry at the stored position with another id is
  * FR_ERR_BACKWARDS; a handler's refusal FR_ERR_REFUSED, a busy database
  * FR_ERR_BUSY; in every such case nothing of the document is applied.
- * *applied gets the number of entries applied or skipped.
+ * *applied gets the number of entries applied or skipped. polled: the
+ * document is the head, so this is also a good poll (fr__store_save()).
  */
-static enum fr_error apply(struct fr_follower *f, int64_t head, size_t *applied)
+static enum fr_error apply(struct fr_follower *f, int64_t head, int polled, size_t *applied)
 {
     struct fr__state st;
     enum fr_error err;
@@ -450,7 +462,7 @@ static enum fr_error apply(struct fr_follower *f, int64_t head, size_t *applied)
         f->verified = 1;
     }
     st.head = head > st.position ? head : st.position;
-    err = fr__store_save(&f->store, &st);
+    err = fr__store_save(&f->store, &st, polled);
     if (err)
         goto fail_store;
     if (f->pending_errors > 0) {
@@ -682,7 +694,7 @@ static enum fr_error on_head(struct fr_follower *f, const char *url, char *links
     f->head_first = first;
     f->head_etag[0] = '\0';
     if ((n > 0 && first <= pos + (f->verified ? 1 : 0)) || (head == pos && f->verified)) {
-        err = apply(f, head, &applied);
+        err = apply(f, head, 1, &applied);
         if (err)
             return err;
         if (f->state.position == head && f->verified)
@@ -799,7 +811,7 @@ static enum fr_error on_page(struct fr_follower *f, const char *url, char *links
         return FR_OK;
     }
     if (target <= b) {
-        err = apply(f, f->state.head, &applied);
+        err = apply(f, f->state.head, 0, &applied);
         if (err) {
             /* Busy: the same page again after the back-off. */
             if (err != FR_ERR_BUSY)
@@ -814,6 +826,24 @@ static enum fr_error on_page(struct fr_follower *f, const char *url, char *links
         links[FR__REL_NEXT] = NULL;
     }
     return FR_OK;
+}
+
+/* Records a good poll of the head that brought nothing new (a 304), so an
+ * idle follower does not look stale. Not worth waiting for a busy
+ * database: the next poll records it. */
+static void polled(struct fr_follower *f)
+{
+    char now[21];
+    enum fr_error err;
+
+    if (!f->store.feed_id[0])
+        return;
+    fr__now_rfc3339(now);
+    f->busy_no_wait = 1;
+    err = fr__store_polled(&f->store, now);
+    f->busy_no_wait = 0;
+    if (err == FR_ERR_DB)
+        fr__log(&f->cfg, FR_LOG_WARN, f->store.msg, "what", "cannot record the poll", NULL);
 }
 
 /* One step with f->last_error cleared; see fr_follower_step(). */
@@ -849,6 +879,7 @@ static enum fr_error step(struct fr_follower *f, int wait)
         return err;
     if (status == 304) {
         f->idle = 1;
+        polled(f);
         return FR_OK;
     }
     if (status == 404) {
@@ -898,10 +929,18 @@ out:
 
 enum fr_error fr_follower_step(struct fr_follower *f, int wait)
 {
+    enum fr_error err;
+
     f->last_error[0] = '\0';
     if (f->stop)
         return FR_ERR_STOPPED;
-    return record(f, step(f, wait));
+    err = step(f, wait);
+    if (err == FR_OK && !f->answered) {
+        f->answered = 1;
+        if (f->waiting_logged)
+            fr__log(&f->cfg, FR_LOG_INFO, "the producer answers", NULL);
+    }
+    return record(f, err);
 }
 
 /* After a long-poll that found nothing new: enters cache mode when the

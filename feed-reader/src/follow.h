@@ -28,6 +28,10 @@
 #include "fetch.h"
 #include "position_store.h"
 
+/* How long after fr_follower_open() a refused connection is taken for a
+ * producer that is starting (see struct fr_follower). */
+#define FR__STARTUP_WAIT_MS 30000
+
 /* A handler named with fr_follower_on(). */
 struct fr__handler {
     char *type;
@@ -84,6 +88,14 @@ struct fr_follower {
      * second until a wait is honoured again */
     int cache_mode;
     char last_error[1024];
+    /* when the follower was opened (monotonic ms); whether the producer
+     * has answered since; whether "waiting for the producer" was logged.
+     * Until the producer first answers, and for FR__STARTUP_WAIT_MS at
+     * most, a refused connection is a producer that is starting: logged
+     * once at info, not as an error each time (still recorded). */
+    int64_t opened_ms;
+    int answered;
+    int waiting_logged;
     /* failures that could not be recorded (the database was busy): how
      * many, the last message and when; written with the next success */
     int64_t pending_errors;

@@ -18,9 +18,18 @@ static const char create_table[] = "CREATE TABLE IF NOT EXISTS feed_followers ("
                                    " last_success TEXT NOT NULL DEFAULT '',"
                                    " last_error TEXT NOT NULL DEFAULT '',"
                                    " last_error_at TEXT NOT NULL DEFAULT '',"
-                                   " feed_id TEXT NOT NULL DEFAULT '')";
+                                   " feed_id TEXT NOT NULL DEFAULT '',"
+                                   " last_poll TEXT NOT NULL DEFAULT '',"
+                                   " last_applied TEXT NOT NULL DEFAULT '')";
 static const char add_feed_id[] =
     "ALTER TABLE feed_followers ADD COLUMN feed_id TEXT NOT NULL DEFAULT ''";
+/* Columns added later still (a table without them gets them): the time of
+ * the last good poll of the head, and of the last entry applied. */
+static const char *const add_times[] = {
+    "ALTER TABLE feed_followers ADD COLUMN last_poll TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE feed_followers ADD COLUMN last_applied TEXT NOT NULL DEFAULT ''",
+};
+static const char *const time_columns[] = {"last_poll", "last_applied"};
 static const char create_index[] = "CREATE UNIQUE INDEX IF NOT EXISTS feed_followers_feed_id"
                                    " ON feed_followers (feed_id) WHERE feed_id != ''";
 
@@ -75,14 +84,34 @@ static int64_t query_int(sqlite3 *db, const char *sql, const char *param, int *r
     return v;
 }
 
-/* How many columns named feed_id the table has (0 when the table or the
+/* How many columns named column the table has (0 when the table or the
  * column is missing), or -1 with *rc set. Reads only. */
-static int64_t feed_id_columns(sqlite3 *db, int *rc)
+static int64_t columns_named(sqlite3 *db, const char *column, int *rc)
 {
     return query_int(db,
                      "SELECT count(*) FROM pragma_table_info('feed_followers')"
-                     " WHERE name = 'feed_id'",
-                     NULL, rc);
+                     " WHERE name = ?1",
+                     column, rc);
+}
+
+static int64_t feed_id_columns(sqlite3 *db, int *rc)
+{
+    return columns_named(db, "feed_id", rc);
+}
+
+/* How many of time_columns the table has, or -1 with *rc set. */
+static int64_t time_columns_present(sqlite3 *db, int *rc)
+{
+    int64_t n = 0;
+
+    for (size_t i = 0; i < sizeof time_columns / sizeof time_columns[0]; i++) {
+        int64_t c = columns_named(db, time_columns[i], rc);
+
+        if (*rc != SQLITE_OK)
+            return -1;
+        n += c;
+    }
+    return n;
 }
 
 /*
@@ -95,16 +124,18 @@ static int64_t feed_id_columns(sqlite3 *db, int *rc)
 static enum fr_error schema_step(struct fr__store *s)
 {
     int rc, migrated = 0;
-    int64_t cols = feed_id_columns(s->db, &rc), tables, idx = 0;
+    int64_t cols = feed_id_columns(s->db, &rc), tables, idx = 0, times = 0;
     enum fr_error err;
 
+    if (rc == SQLITE_OK)
+        times = time_columns_present(s->db, &rc);
     if (rc == SQLITE_OK)
         idx = query_int(s->db,
                         "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ?1",
                         "feed_followers_feed_id", &rc);
     if (rc != SQLITE_OK)
         return failed(s, rc, "read schema");
-    if (cols == 1 && idx == 1)
+    if (cols == 1 && idx == 1 && times == 2)
         return FR_OK;
     rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc != SQLITE_OK)
@@ -117,6 +148,12 @@ static enum fr_error schema_step(struct fr__store *s)
     else if (rc == SQLITE_OK && (cols = feed_id_columns(s->db, &rc)) == 0 && rc == SQLITE_OK) {
         rc = sqlite3_exec(s->db, add_feed_id, NULL, NULL, NULL);
         migrated = 1;
+    }
+    for (size_t i = 0; rc == SQLITE_OK && i < sizeof add_times / sizeof add_times[0]; i++) {
+        int64_t has = columns_named(s->db, time_columns[i], &rc);
+
+        if (rc == SQLITE_OK && has == 0)
+            rc = sqlite3_exec(s->db, add_times[i], NULL, NULL, NULL);
     }
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db, create_index, NULL, NULL, NULL);
@@ -191,8 +228,12 @@ enum fr_error fr__store_open(struct fr__store *s, sqlite3 *db, const char *feed_
                       &s->load)) ||
         (rc = prepare(db,
                       "UPDATE feed_followers SET position = ?2, last_id = ?3, head = ?4,"
-                      " skipped = ?5, last_success = ?6 WHERE feed_id = ?1",
+                      " skipped = ?5, last_success = ?6,"
+                      " last_applied = CASE WHEN ?2 != position THEN ?6 ELSE last_applied END,"
+                      " last_poll = CASE WHEN ?7 THEN ?6 ELSE last_poll END WHERE feed_id = ?1",
                       &s->save)) ||
+        (rc = prepare(db, "UPDATE feed_followers SET last_poll = ?2 WHERE feed_id = ?1",
+                      &s->polled)) ||
         (rc = prepare(db,
                       "UPDATE feed_followers SET errors = errors + ?4, last_error = ?2,"
                       " last_error_at = ?3 WHERE feed_id = ?1",
@@ -213,6 +254,7 @@ void fr__store_release(struct fr__store *s)
 {
     sqlite3_finalize(s->load);
     sqlite3_finalize(s->save);
+    sqlite3_finalize(s->polled);
     sqlite3_finalize(s->error_by_id);
     sqlite3_finalize(s->error_by_url);
     sqlite3_finalize(s->begin);
@@ -363,7 +405,7 @@ enum fr_error fr__store_begin(struct fr__store *s)
     return rc == SQLITE_DONE ? FR_OK : failed(s, rc, "begin");
 }
 
-enum fr_error fr__store_save(struct fr__store *s, const struct fr__state *st)
+enum fr_error fr__store_save(struct fr__store *s, const struct fr__state *st, int polled)
 {
     char now[21];
     int rc;
@@ -375,6 +417,7 @@ enum fr_error fr__store_save(struct fr__store *s, const struct fr__state *st)
     sqlite3_bind_int64(s->save, 4, st->head);
     sqlite3_bind_int64(s->save, 5, st->skipped);
     sqlite3_bind_text(s->save, 6, now, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s->save, 7, polled != 0);
     rc = run(s->save);
     if (rc != SQLITE_DONE)
         return failed(s, rc, "save");
@@ -383,6 +426,16 @@ enum fr_error fr__store_save(struct fr__store *s, const struct fr__state *st)
         return FR_ERR_DB;
     }
     return FR_OK;
+}
+
+enum fr_error fr__store_polled(struct fr__store *s, const char *at)
+{
+    int rc;
+
+    sqlite3_bind_text(s->polled, 1, s->feed_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->polled, 2, at, -1, SQLITE_STATIC);
+    rc = run(s->polled);
+    return rc == SQLITE_DONE ? FR_OK : failed(s, rc, "record poll");
 }
 
 enum fr_error fr__store_commit(struct fr__store *s)
@@ -419,28 +472,42 @@ enum fr_error fr__store_error(struct fr__store *s, const char *message, const ch
     return rc == SQLITE_DONE ? FR_OK : failed(s, rc, "record error");
 }
 
+/* Whether the error recorded at error_at is older than a success at
+ * success_at (both RFC 3339 UTC to the second, so they compare as
+ * strings). A tie counts as resolved: within one second the follower
+ * failed and then succeeded far more often than the reverse (a producer
+ * that is starting), and a failure that persists is recorded again
+ * within seconds. */
+static int resolved_by(const char *error_at, const char *success_at)
+{
+    return error_at[0] && success_at[0] && strcmp(success_at, error_at) >= 0;
+}
+
 /* Calls fn for each stored follower. */
 enum fr_error fr_status_list(sqlite3 *db, fr_status_fn *fn, void *userdata)
 {
+    /* The table as this version makes it, then as older versions left it
+     * when no follower of this version has migrated it yet (read-only
+     * here): without the poll times, then without feed ids either. */
+    static const char *const queries[] = {
+        "SELECT feed_url, position, head, skipped, errors, last_success,"
+        " last_error, last_error_at, feed_id, last_poll, last_applied FROM feed_followers"
+        " ORDER BY feed_url",
+        "SELECT feed_url, position, head, skipped, errors, last_success,"
+        " last_error, last_error_at, feed_id, '', '' FROM feed_followers"
+        " ORDER BY feed_url",
+        "SELECT feed_url, position, head, skipped, errors, last_success,"
+        " last_error, last_error_at, '', '', '' FROM feed_followers"
+        " ORDER BY feed_url",
+    };
     sqlite3_stmt *stmt = NULL;
     enum fr_error err = FR_ERR_DB;
-    int rc;
+    int rc = SQLITE_ERROR;
 
-    rc = sqlite3_prepare_v2(db,
-                            "SELECT feed_url, position, head, skipped, errors, last_success,"
-                            " last_error, last_error_at, feed_id FROM feed_followers"
-                            " ORDER BY feed_url",
-                            -1, &stmt, NULL);
-    if (rc != SQLITE_OK) {
-        /* A table of the version keyed by URL that no follower of this
-         * version has migrated yet: shown without feed ids. */
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0] && rc != SQLITE_OK; i++) {
         sqlite3_finalize(stmt);
         stmt = NULL;
-        rc = sqlite3_prepare_v2(db,
-                                "SELECT feed_url, position, head, skipped, errors, last_success,"
-                                " last_error, last_error_at, '' FROM feed_followers"
-                                " ORDER BY feed_url",
-                                -1, &stmt, NULL);
+        rc = sqlite3_prepare_v2(db, queries[i], -1, &stmt, NULL);
     }
     if (rc != SQLITE_OK) {
         sqlite3_stmt *probe = NULL;
@@ -466,7 +533,11 @@ enum fr_error fr_status_list(sqlite3 *db, fr_status_fn *fn, void *userdata)
         st.last_error = TEXT(6);
         st.last_error_at = TEXT(7);
         st.feed_id = TEXT(8);
+        st.last_poll = TEXT(9);
+        st.last_applied = TEXT(10);
 #undef TEXT
+        st.error_resolved = resolved_by(st.last_error_at, st.last_success) ||
+                            resolved_by(st.last_error_at, st.last_poll);
         fn(&st, userdata);
     }
     err = rc == SQLITE_DONE ? FR_OK : is_busy(rc) ? FR_ERR_BUSY : FR_ERR_DB;

@@ -4,7 +4,9 @@
  * Table feed_followers holds one row per followed feed: the feed's Atom id
  * (feed_id), the URL it was last followed at (feed_url, unique), the
  * position of the last entry applied and its id, the last head seen,
- * counters and the last success and error. The row belongs to the feed id:
+ * counters, the last success and error, and the times of the last good
+ * poll of the head (last_poll, also when nothing new came) and of the last
+ * entry applied (last_applied). The row belongs to the feed id:
  * a row whose feed_id is still '' (made by an older version keyed by URL,
  * or one that has only recorded errors so far) gets the id from the first
  * document (fr__store_identify()), and the same feed followed at another
@@ -57,7 +59,7 @@ struct fr__store {
     char msg[384];
     /* fr__store_open() migrated the table (the follower logs it) */
     int migrated;
-    sqlite3_stmt *load, *save, *error_by_id, *error_by_url, *begin, *commit, *rollback;
+    sqlite3_stmt *load, *save, *polled, *error_by_id, *error_by_url, *begin, *commit, *rollback;
 };
 
 /*
@@ -87,9 +89,16 @@ enum fr_error fr__store_load(struct fr__store *s, struct fr__state *st);
 /* BEGIN IMMEDIATE, so that the state read next cannot change under us. */
 enum fr_error fr__store_begin(struct fr__store *s);
 
-/* Writes *st and the time of this success into the identified row; call
- * inside the transaction. A row that is gone is FR_ERR_DB. */
-enum fr_error fr__store_save(struct fr__store *s, const struct fr__state *st);
+/* Writes *st and the time of this success into the identified row (also
+ * as the time of the last entry applied when the position moved, and of
+ * the last good poll when polled is non-zero: the document was the head);
+ * call inside the transaction. A row that is gone is FR_ERR_DB. */
+enum fr_error fr__store_save(struct fr__store *s, const struct fr__state *st, int polled);
+
+/* Records at (RFC 3339) as the time of the last good poll of the head in
+ * the identified row, in its own statement: a poll that found nothing new
+ * (304) writes nothing else. */
+enum fr_error fr__store_polled(struct fr__store *s, const char *at);
 
 enum fr_error fr__store_commit(struct fr__store *s);
 

@@ -58,11 +58,27 @@
  *    "/feeds/NAME", "type", "time" (updated), "datacontenttype":
  *    "application/json", "position" and "eventversion" (integers), "data"
  *    (one string member per field)}; paging is in the Link headers only;
- *  - text/html, a readable page of the same entries for browsers, whose
- *    <head> links to the other two as rel="alternate".
+ *  - text/html, a readable page of the same entries for browsers, newest
+ *    first, whose <head> links to the other two as rel="alternate" (the
+ *    feed browser: see "Browsing" below).
+ * A "format" query parameter (atom, json or html) chooses the
+ * representation instead of Accept, so that a link in a page can lead to
+ * the raw document.
  * All three have the same paging, Cache-Control, 304 and long-poll rules,
- * and answer "Vary: Accept". Errors are JSON {"error": ...} (a readable
- * page for a browser that follows next-archive to a page not full yet).
+ * and answer "Vary: Accept". Errors are JSON {"error": ...} (a browser that
+ * follows next-archive to a page not full yet is sent to the head, 303).
+ *
+ * Browsing (a browser, text/html): besides the documents, every served
+ * feed has GET /feeds/NAME/entries/N, the entry at position N alone (HTML;
+ * an Atom entry document, application/atom+xml;type=entry; or one
+ * CloudEvent, application/cloudevents+json), and GET /feeds/NAME/tail, a
+ * page whose script long-polls the head and shows entries as they are
+ * committed. A browser sent to an archive page that is not full yet is
+ * redirected (303) to the head, which holds its entries. A browser without
+ * a valid token for a protected feed gets a 401 page that says what the
+ * token is and how to send it, with only the Bearer challenge, so that no
+ * password dialog opens before it is read; the same URL with "?login"
+ * adds the Basic challenge, for entering the token as the password.
  *
  * ETags are strong and identify bytes, never by a count alone:
  * "<feed>-<doc>-<entry>-<repr>-<coding>", where feed is 12 hex digits of
@@ -333,6 +349,17 @@ struct fs_server_config {
      * that function is handed last. */
     fs_log_fn *log;
     void *log_userdata;
+    /* The feed browser's pages (HTML of documents, entries, the live tail,
+     * the token hint) in the program's own site: a whole HTML document in
+     * which "{{title}}" becomes the page's title (escaped) and "{{body}}"
+     * its content; the pages' own <head> elements go just before its
+     * "</head>"; any other "{{...}}" is dropped. NULL: a plain page of the
+     * library's own. Borrowed: must outlive the server. */
+    const char *html_layout;
+    /* HTML the token hint adds (the page a browser gets for a protected
+     * feed without a valid token): where an operator finds the token, say.
+     * Borrowed; NULL adds nothing. */
+    const char *token_hint_html;
 };
 
 /*

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "feed_browser.h"
+
 /* Whether the given credential equals one of the tokens, comparing in time
  * that does not depend on where they differ. */
 static int token_ok(const struct fs_server *s, const char *cred, size_t len)
@@ -48,10 +50,12 @@ static int basic_ok(const struct fs_server *s, const char *b64)
     return ok;
 }
 
-void fs__auth_challenge(struct MHD_Response *resp)
+void fs__auth_challenge(struct MHD_Response *resp, int basic)
 {
     MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"feeds\"");
-    MHD_add_response_header(resp, "WWW-Authenticate", "Basic realm=\"feeds\", charset=\"UTF-8\"");
+    if (basic)
+        MHD_add_response_header(resp, "WWW-Authenticate",
+                                "Basic realm=\"feeds\", charset=\"UTF-8\"");
 }
 
 void fs__auth_check(struct fs_request *req)
@@ -86,6 +90,13 @@ void fs__auth_check(struct fs_request *req)
     req->kind = FS_KIND_ERROR;
     req->err_status = 401;
     req->www_authenticate = 1;
+    if (req->tail ||
+        fs__browser_repr(req, fs__negotiate_feed(fs_request_header(req, MHD_HTTP_HEADER_ACCEPT))) ==
+            FS_REPR_HTML) {
+        req->token_hint = 1;
+        if (!fs__query_has(req, "login"))
+            req->www_authenticate = 2;
+    }
     snprintf(req->err_msg, sizeof req->err_msg, "%s",
              h ? "the token is not valid for these feeds"
                : "send a feed token as \"Authorization: Bearer TOKEN\"");

@@ -116,7 +116,7 @@ enum fs_error fs__document(struct fs_feed *feed, const struct fs__feed_meta *met
     } else {
         err = fs__atom_document(&doc, &atom);
         if (err == FS_OK)
-            err = fs__html_view(dynbuf_ptr(&atom), dynbuf_len(&atom), out);
+            err = fs__html_view(dynbuf_ptr(&atom), dynbuf_len(&atom), meta, out);
     }
 out:
     dynbuf_release(&g.xml);

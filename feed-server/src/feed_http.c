@@ -7,6 +7,7 @@
 
 #include "atom_write.h"
 #include "documents.h"
+#include "feed_browser.h"
 #include "gzip.h"
 #include "log.h"
 #include "long_poll.h"
@@ -226,6 +227,7 @@ enum fs_error fs_server_feed(struct fs_server *s, const char *feed)
     fs__pool_put(s, c);
     if (err != FS_OK)
         return err;
+    f->meta.html_layout = s->cfg.html_layout;
     f->head = -1;
     s->nfeeds++;
     return FS_OK;
@@ -449,30 +451,6 @@ static void serve_head(struct fs_request *req, const char *inm, int repr)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* A browser that follows next-archive to the page being filled gets a
- * readable 404 that links to the head, where those entries are. */
-static void not_full_html(struct fs_request *req, int64_t page)
-{
-    const char *name = req->feed->meta.name;
-    struct dynbuf b = FS__BUF_INIT;
-    char *body;
-    size_t len = 0;
-
-    dynbuf_printf(&b,
-                  "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                  "<title>%s, page %lld</title></head><body>\n<p>Page %lld of feed %s is not "
-                  "full yet. Its entries so far are in <a href=\"/feeds/%s\">the current "
-                  "entries</a>.</p>\n</body></html>\n",
-                  name, (long long)page, (long long)page, name, name);
-    body = dynbuf_take(&b, &len);
-    if (!body) {
-        fs__answer_error(req, 500, "out of memory");
-        return;
-    }
-    fs_reply_take(req, 404, "text/html; charset=utf-8", body, len);
-    fs__queue_reply(req);
-}
-
 /* The digest of the newest entry id of full page `page`: from the page
  * cache, or else with one lookup. -1 on failure (logged). */
 static int page_digest(struct fs_request *req, int64_t page, char digest[FS_DIGEST_HEX + 1])
@@ -514,7 +492,7 @@ static void serve_page(struct fs_request *req, const char *inm, int repr)
                  "page %lld of feed %s is not full yet; newer entries are in /feeds/%s",
                  (long long)page, f->meta.name, f->meta.name);
         if (FS_VARIANT_REPR(repr) == FS_REPR_HTML)
-            not_full_html(req, page);
+            fs__browser_to_head(req, page);
         else
             fs__answer_error(req, 404, msg);
         return;
@@ -562,10 +540,18 @@ void fs__feed_serve(struct fs_request *req)
     enum fs__repr repr = fs__negotiate_feed(fs_request_header(req, MHD_HTTP_HEADER_ACCEPT));
     enum fs__coding coding =
         fs__negotiate_coding(fs_request_header(req, MHD_HTTP_HEADER_ACCEPT_ENCODING));
-    int v = FS_VARIANT(repr, coding);
+    int v;
 
+    /* The feed browser: a representation named in the query, one entry,
+     * the live tail (feed_browser.h). */
+    repr = fs__browser_repr(req, repr);
+    v = FS_VARIANT(repr, coding);
     if (req->resumed)
         answer_held(req);
+    else if (req->tail)
+        fs__browser_tail(req);
+    else if (req->entry > 0)
+        fs__browser_entry(req, repr);
     else if (req->page < 0)
         serve_head(req, inm, v);
     else

@@ -43,9 +43,10 @@ void fs__feeds_close(struct fs_server *s);
 struct fs__served_feed *fs__feed_find(struct fs_server *s, const char *name);
 
 /* Answers req, a FS_KIND_FEED request: the head (page -1) or an archive
- * page, in the representation its Accept asks for (Atom, CloudEvents JSON
- * or HTML), with ETag, Cache-Control, Vary and Link headers, possibly
- * holding it as a long-poll (Prefer: wait). */
+ * page, in the representation its Accept (or its "format" query
+ * parameter) asks for (Atom, CloudEvents JSON or HTML), with ETag,
+ * Cache-Control, Vary and Link headers, possibly holding it as a long-poll
+ * (Prefer: wait); an entry or the live tail is feed_browser.h's. */
 void fs__feed_serve(struct fs_request *req);
 
 /* Records head (whose entry has id head_id) as f's head: new ETags, cached

@@ -27,6 +27,9 @@ struct fs__feed_meta {
     unsigned page_size; /* entries per archive page */
     char uuid[37];      /* random id drawn at declaration, 8-4-4-4-12 hex */
     char created[32];   /* RFC 3339 time of the declaration */
+    /* The server's fs_server_config.html_layout (NULL: none), for the
+     * HTML view; not read from the database. */
+    const char *html_layout;
 };
 
 /* The statements an fs_feed keeps prepared. */

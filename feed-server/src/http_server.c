@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "feed_browser.h"
 #include "feed_http.h"
 #include "log.h"
 #include "long_poll.h"
@@ -63,7 +64,10 @@ static void dispatch(struct fs_request *req)
     case FS_KIND_ERROR:
         break;
     }
-    fs__answer_error(req, req->err_status, req->err_msg);
+    if (req->token_hint)
+        fs__browser_token_hint(req);
+    else
+        fs__answer_error(req, req->err_status, req->err_msg);
 }
 
 /* Bytes of an oversized body read and dropped before giving up on it. */
@@ -90,8 +94,7 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
 
 static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, const char *url,
                                       const char *method, const char *version,
-                                      const char *upload_data, size_t *upload_size,
-                                      void **con_cls)
+                                      const char *upload_data, size_t *upload_size, void **con_cls)
 {
     struct fs_server *s = cls;
     struct fs_request *req = *con_cls;
@@ -432,8 +435,8 @@ enum fs_error fs_server_start(struct fs_server *s)
     fs__log(&s->cfg, FS_LOG_INFO, "listening", "addr", addr, "feeds", feeds, "routes", routes,
             "threads", threads, NULL);
     if (s->nfeeds && s->cfg.ntokens == 0)
-        fs__log(&s->cfg, FS_LOG_INFO, "no feed token configured: feeds answer loopback clients only",
-                NULL);
+        fs__log(&s->cfg, FS_LOG_INFO,
+                "no feed token configured: feeds answer loopback clients only", NULL);
     return FS_OK;
 }
 

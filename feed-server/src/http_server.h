@@ -110,7 +110,7 @@ struct fs_request {
     unsigned err_status; /* FS_KIND_ERROR: what to answer */
     char err_msg[256];
     char allow[64];       /* Allow header for a 405 */
-    int www_authenticate; /* add the 401 challenges */
+    int www_authenticate; /* add the 401 challenges: 1 both, 2 Bearer only */
     size_t max_body;
     struct dynbuf body;        /* at most max_body bytes */
     size_t received;           /* body bytes received so far */
@@ -125,6 +125,9 @@ struct fs_request {
     /* ---- feed layer: FS_KIND_FEED requests ---- */
     struct fs__served_feed *feed; /* the feed */
     int64_t page;                 /* page number, -1 head */
+    int64_t entry;                /* GET /feeds/NAME/entries/N: N; else 0 */
+    int tail;                     /* GET /feeds/NAME/tail */
+    int token_hint;               /* refused (401) a browser: the token hint page */
     /* Long-poll state, guarded by server->lock. */
     int held;                    /* 1 while suspended in server->waiters */
     int resumed;                 /* 1 once resumed (woken or timed out) */

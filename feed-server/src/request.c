@@ -53,7 +53,7 @@ void fs__queue_reply(struct fs_request *req)
     for (struct fs__header *h = req->headers; h; h = h->next)
         MHD_add_response_header(r, h->name, h->value);
     if (req->status == 401 && req->www_authenticate)
-        fs__auth_challenge(r);
+        fs__auth_challenge(r, req->www_authenticate == 1);
     if (req->status == 405 && req->allow[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, req->allow);
     /* No cache keeps an error (DESIGN.md section 5): a 404 for a page not

@@ -104,9 +104,22 @@ static void classify_feed(struct fs_request *req, const char *rest)
         return;
     }
     req->page = -1;
-    if (slash) {
+    if (slash && strncmp(slash, "/entries/", 9) == 0) {
+        req->entry = page_number(slash + 9);
+        if (req->entry < 1) {
+            snprintf(msg, sizeof msg,
+                     "bad entry position; use a whole number from 1, as in /feeds/%s/entries/1",
+                     name);
+            fail(req, 404, msg);
+            return;
+        }
+    } else if (slash && strcmp(slash, "/tail") == 0) {
+        req->tail = 1;
+    } else if (slash) {
         if (strncmp(slash, "/pages/", 7) != 0) {
-            fail(req, 404, "no such document; feeds have /feeds/NAME and /feeds/NAME/pages/N");
+            fail(req, 404,
+                 "no such document; feeds have /feeds/NAME, /feeds/NAME/pages/N,"
+                 " /feeds/NAME/entries/N and /feeds/NAME/tail");
             return;
         }
         req->page = page_number(slash + 7);

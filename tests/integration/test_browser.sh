@@ -25,8 +25,9 @@ check "Subscriptions: the page shows a 43-character login key" test -n "$KEYTEXT
 no_console_errors "Subscriptions pages: no console errors"
 [ -z "$SHOTS" ] || wd_screenshot "$SHOTS/subscriptions.png"
 
-# The feed's HTML view (Basic auth with the token as password).
-wd_open "http://feeds:$TOKEN@127.0.0.1:$SUB_PORT/feeds/subscriptions"
+# The feed's HTML view (Basic auth with the token as password: "?login"
+# asks for it; test_feed_browser_chromium.sh tests the feed browser).
+wd_open "http://feeds:$TOKEN@127.0.0.1:$SUB_PORT/feeds/subscriptions?login"
 check "Feed view: the subscriptions feed renders its entries as HTML" eventually 3 wd_has "UserAdded"
 check "Feed view: each event's fields are shown" wd_has "web@browser.example"
 no_console_errors "Feed view: no console errors"

@@ -966,6 +966,155 @@ START_TEST(t_status)
 }
 END_TEST
 
+/* The lines a follower logged, by level, and whether a "waiting" and an
+ * "answers" line came. */
+struct log_count {
+    int by_level[FR_LOG_FATAL + 1];
+    int waiting, answers;
+};
+
+static void count_log(enum fr_log_level level, const char *msg, const char *const *keys,
+                      const char *const *values, size_t n, void *userdata)
+{
+    struct log_count *lc = userdata;
+
+    (void)keys;
+    (void)values;
+    (void)n;
+    lc->by_level[level]++;
+    if (strcmp(msg, "waiting for the producer") == 0 && level == FR_LOG_INFO)
+        lc->waiting++;
+    if (strcmp(msg, "the producer answers") == 0)
+        lc->answers++;
+}
+
+/* A producer that is not up yet when the follower starts is waited for
+ * quietly: one info line, no error lines (the failures are still
+ * recorded); once it has answered, losing it is an error again. */
+START_TEST(t_quiet_start)
+{
+    struct consumer c;
+    struct log_count lc = {0};
+    struct fr_config cfg = {.wait = 1,
+                            .connect_timeout = 1,
+                            .read_timeout = 1,
+                            .max_backoff_ms = 200,
+                            .log = count_log,
+                            .log_userdata = &lc};
+
+    consumer_init(&c, 3, 5);
+    bs_stop(&c.srv);
+    fr_follower_close(c.f);
+    cfg.feed_url = bs_url(&c.srv);
+    cfg.db = c.db;
+    ck_assert_int_eq(fr_follower_open(&cfg, &c.f), FR_OK);
+    ck_assert_int_eq(fr_follower_on(c.f, "Thing", on_thing, &c), FR_OK);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_HTTP);
+    ck_assert_int_eq(lc.waiting, 1);
+    ck_assert_int_eq(lc.by_level[FR_LOG_ERROR], 0);
+    ck_assert_int_eq(lc.by_level[FR_LOG_WARN], 0);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT errors FROM feed_followers"), 3);
+    bs_restart(&c.srv);
+    catch_up(&c, 3);
+    ck_assert_int_eq(lc.answers, 1);
+    ck_assert_int_eq(lc.by_level[FR_LOG_ERROR], 0);
+    bs_stop(&c.srv);
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_HTTP);
+    ck_assert_int_eq(lc.by_level[FR_LOG_ERROR], 1);
+    ck_assert_int_eq(lc.waiting, 1);
+    consumer_release(&c);
+}
+END_TEST
+
+/* Something a producer answers other than a refused connection is an
+ * error from the first time. */
+START_TEST(t_quiet_start_only_for_refused)
+{
+    struct consumer c;
+    struct log_count lc = {0};
+    struct fr_config cfg = {.wait = 1,
+                            .connect_timeout = 1,
+                            .read_timeout = 1,
+                            .max_backoff_ms = 200,
+                            .log = count_log,
+                            .log_userdata = &lc};
+
+    consumer_init(&c, 3, 5);
+    bad_500(&c);
+    fr_follower_close(c.f);
+    cfg.feed_url = bs_url(&c.srv);
+    cfg.db = c.db;
+    ck_assert_int_eq(fr_follower_open(&cfg, &c.f), FR_OK);
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_HTTP);
+    ck_assert_int_eq(lc.waiting, 0);
+    ck_assert_int_eq(lc.by_level[FR_LOG_ERROR], 1);
+    consumer_release(&c);
+}
+END_TEST
+
+struct poll_status {
+    int n, resolved;
+    char last_poll[32], last_applied[32];
+};
+
+static void on_poll_status(const struct fr_status *st, void *userdata)
+{
+    struct poll_status *ps = userdata;
+
+    ps->n++;
+    ps->resolved = st->error_resolved;
+    snprintf(ps->last_poll, sizeof ps->last_poll, "%s", st->last_poll);
+    snprintf(ps->last_applied, sizeof ps->last_applied, "%s", st->last_applied);
+}
+
+/* A poll that finds nothing new (304) is recorded as the last good poll,
+ * apart from the last entry applied, and makes an older error resolved. */
+START_TEST(t_last_poll_apart_from_last_applied)
+{
+    struct consumer c;
+    struct poll_status ps = {0};
+
+    consumer_init(&c, 3, 5);
+    catch_up(&c, 3);
+    ck_assert_int_eq(fr_status_list(c.db, on_poll_status, &ps), FR_OK);
+    ck_assert_int_eq(ps.n, 1);
+    ck_assert_str_ne(ps.last_poll, "");
+    ck_assert_str_ne(ps.last_applied, "");
+    ck_assert_int_eq(sqlite3_exec(c.db,
+                                  "UPDATE feed_followers SET last_poll = '', last_success = '',"
+                                  " last_applied = '2000-01-01T00:00:00Z',"
+                                  " last_error = 'old', last_error_at = '2001-01-01T00:00:00Z'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    memset(&ps, 0, sizeof ps);
+    ck_assert_int_eq(fr_status_list(c.db, on_poll_status, &ps), FR_OK);
+    ck_assert_int_eq(ps.resolved, 0);
+    /* Caught up: the next step is a conditional GET answered 304. */
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK);
+    ck_assert_int_eq(fr_follower_position(c.f), 3);
+    memset(&ps, 0, sizeof ps);
+    ck_assert_int_eq(fr_status_list(c.db, on_poll_status, &ps), FR_OK);
+    ck_assert_str_ne(ps.last_poll, "");
+    ck_assert_str_eq(ps.last_applied, "2000-01-01T00:00:00Z");
+    ck_assert_int_eq(ps.resolved, 1);
+    ck_assert_int_eq(tk_query_int(c.db, "SELECT last_success = '' FROM feed_followers"), 1);
+    /* An error newer than every success is not resolved. */
+    ck_assert_int_eq(
+        sqlite3_exec(c.db, "UPDATE feed_followers SET last_error_at = '9999-01-01T00:00:00Z'", NULL,
+                     NULL, NULL),
+        SQLITE_OK);
+    ck_assert_int_eq(fr_status_list(c.db, on_poll_status, &ps), FR_OK);
+    ck_assert_int_eq(ps.resolved, 0);
+    /* A new entry moves last_applied. */
+    c.srv.sh->count = 4;
+    catch_up(&c, 4);
+    ck_assert_int_eq(fr_status_list(c.db, on_poll_status, &ps), FR_OK);
+    ck_assert_str_ne(ps.last_applied, "2000-01-01T00:00:00Z");
+    consumer_release(&c);
+}
+END_TEST
+
 START_TEST(t_bad_arguments)
 {
     struct fr_follower *f = (struct fr_follower *)1;
@@ -1393,8 +1542,8 @@ START_TEST(t_migrate_old_schema)
     ck_assert_int_eq(n, 1);
     open_follower(&c);
     ck_assert_int_eq(tk_query_int(c.db, "SELECT count(*) FROM pragma_table_info('feed_followers')"
-                                        " WHERE name = 'feed_id'"),
-                     1);
+                                        " WHERE name IN ('feed_id', 'last_poll', 'last_applied')"),
+                     3);
     ck_assert_int_eq(fr_follower_position(c.f), 7);
     ck_assert_str_eq(fr_follower_feed_id(c.f), "");
     catch_up(&c, 23);
@@ -1783,6 +1932,9 @@ static Suite *suite(void)
     tcase_add_test(rules, t_backwards_id_while_running);
     tcase_add_test(rules, t_backwards_after_outage);
     tcase_add_test(rules, t_status);
+    tcase_add_test(rules, t_quiet_start);
+    tcase_add_test(rules, t_quiet_start_only_for_refused);
+    tcase_add_test(rules, t_last_poll_apart_from_last_applied);
     tcase_add_test(rules, t_bad_arguments);
     suite_add_tcase(s, walk);
     suite_add_tcase(s, faults);

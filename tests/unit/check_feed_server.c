@@ -215,7 +215,7 @@ START_TEST(empty_feed_head_is_valid_atom)
 
     get("/feeds/usage", NULL, &r);
     ck_assert_int_eq(r.status, 200);
-    ck_assert_str_eq(tk_header(&r, "Content-Type"), "application/atom+xml; charset=utf-8");
+    ck_assert_ptr_nonnull(strstr(tk_header(&r, "Content-Type"), "application/atom+xml"));
     parse(&r, &d);
     ck_assert_int_eq(check_atom(&d, 1), 0);
     ck_assert_int_eq((int)num(&d, "/a:feed/f:head"), 0);
@@ -718,13 +718,161 @@ START_TEST(html_view_for_browsers)
     check_alternates(r.body, "/feeds/usage/pages/0");
     ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage/pages/1\""));
     ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage\""));
-    ck_assert_ptr_nonnull(strstr(r.body, "<td>5</td>"));
+    ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage/entries/5\">5</a>"));
     tk_response_release(&r);
-    /* The last full page's next-archive link leads a browser to the head. */
+    /* The last full page's next-archive link leads a browser to the head:
+     * a 303 there, never a 404 (the page's own bytes never change). */
     get("/feeds/usage/pages/1", h, &r);
-    ck_assert_int_eq(r.status, 404);
+    ck_assert_int_eq(r.status, 303);
+    ck_assert_str_eq(tk_header(&r, "Location"), "/feeds/usage");
+    ck_assert_str_eq(tk_header(&r, "Cache-Control"), "no-store");
     ck_assert_str_eq(tk_header(&r, "Content-Type"), "text/html; charset=utf-8");
     ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage\""));
+    tk_response_release(&r);
+    /* Anything but a browser still gets the 404 the contract says. */
+    get("/feeds/usage/pages/1", NULL, &r);
+    ck_assert_int_eq(r.status, 404);
+    tk_response_release(&r);
+}
+END_TEST
+
+/* Where needle is in hay, as an offset; fails when it is not there. */
+static size_t offset_of(const char *hay, const char *needle)
+{
+    const char *at = strstr(hay, needle);
+
+    ck_assert_msg(at != NULL, "no %s in %.600s", needle, hay);
+    return (size_t)(at - hay);
+}
+
+START_TEST(html_lists_entries_newest_first_with_paging)
+{
+    struct tk_response r;
+    const char *h[] = {"Accept: text/html", NULL};
+
+    append_n(db, 2 * P + 2);
+    wait_head(2 * P + 2);
+    /* The head: 11 and 12, newest first; older leads to page 1. */
+    get("/feeds/usage", h, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_uint_lt(offset_of(r.body, "id=\"e12\""), offset_of(r.body, "id=\"e11\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "rel=\"prev-archive\" href=\"/feeds/usage/pages/1\""));
+    ck_assert_ptr_null(strstr(r.body, "rel=\"next-archive\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage/tail\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage?format=atom\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage?format=json\""));
+    tk_response_release(&r);
+    /* Page 1: 10 down to 6; newer is page 2 (the head, by the 303),
+     * older page 0, and the newest entries are one click away. */
+    get("/feeds/usage/pages/1", h, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_uint_lt(offset_of(r.body, "id=\"e10\""), offset_of(r.body, "id=\"e9\""));
+    ck_assert_uint_lt(offset_of(r.body, "id=\"e7\""), offset_of(r.body, "id=\"e6\""));
+    ck_assert_ptr_null(strstr(r.body, "id=\"e5\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "rel=\"next-archive\" href=\"/feeds/usage/pages/2\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "rel=\"prev-archive\" href=\"/feeds/usage/pages/0\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "rel=\"current\" href=\"/feeds/usage\""));
+    tk_response_release(&r);
+    get("/feeds/usage/pages/2", h, &r);
+    ck_assert_int_eq(r.status, 303);
+    tk_response_release(&r);
+    /* The Atom document keeps ascending order. */
+    get("/feeds/usage/pages/1?format=atom", h, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(tk_header(&r, "Content-Type"), "application/atom+xml"));
+    ck_assert_uint_lt(offset_of(r.body, "<f:position>6<"), offset_of(r.body, "<f:position>10<"));
+    tk_response_release(&r);
+    get("/feeds/usage?format=json", h, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(
+        strstr(tk_header(&r, "Content-Type"), "application/cloudevents-batch+json"));
+    tk_response_release(&r);
+}
+END_TEST
+
+START_TEST(entry_page_in_three_representations)
+{
+    struct tk_response r;
+    const char *h[] = {"Accept: text/html", NULL};
+    char etag[128], inm[160];
+    const char *cond[] = {inm, "Accept: text/html", NULL};
+
+    append_n(db, P + 2);
+    wait_head(P + 2);
+    get("/feeds/usage/entries/3", h, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(tk_header(&r, "Content-Type"), "text/html; charset=utf-8");
+    ck_assert_str_eq(tk_header(&r, "Vary"), "Accept");
+    ck_assert_ptr_nonnull(strstr(r.body, "entry 3: UsageRecorded"));
+    ck_assert_ptr_nonnull(strstr(r.body, "<dt>units</dt><dd>102</dd>"));
+    ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage/entries/2\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage/entries/4\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage/pages/0#e3\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage/entries/3?format=atom\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage/entries/3?format=json\""));
+    snprintf(etag, sizeof etag, "%s", tk_header(&r, "ETag"));
+    tk_response_release(&r);
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    get("/feeds/usage/entries/3", cond, &r);
+    ck_assert_int_eq(r.status, 304);
+    tk_response_release(&r);
+    /* The newest entry is in the head, and has no next. */
+    get("/feeds/usage/entries/7", h, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage#e7\""));
+    ck_assert_ptr_null(strstr(r.body, "entries/8"));
+    tk_response_release(&r);
+    get("/feeds/usage/entries/3", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(tk_header(&r, "Content-Type"), "application/atom+xml;type=entry"));
+    ck_assert_ptr_nonnull(strstr(r.body, "<entry xmlns=\"http://www.w3.org/2005/Atom\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "<f:position>3</f:position>"));
+    ck_assert_str_ne(tk_header(&r, "ETag"), etag);
+    {
+        xmlDoc *x = xmlReadMemory(r.body, (int)strlen(r.body), NULL, NULL, XML_PARSE_NONET);
+        ck_assert_msg(x != NULL, "the Atom entry is not well-formed");
+        xmlFreeDoc(x);
+    }
+    tk_response_release(&r);
+    get("/feeds/usage/entries/3?format=json", h, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(tk_header(&r, "Content-Type"), "application/cloudevents+json"));
+    ck_assert_int_eq(r.body[0], '{');
+    ck_assert_ptr_nonnull(strstr(r.body, "\"position\":3,"));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"units\":\"102\""));
+    tk_response_release(&r);
+    get("/feeds/usage/entries/8", h, &r);
+    ck_assert_int_eq(r.status, 404);
+    tk_response_release(&r);
+    get("/feeds/usage/entries/0", h, &r);
+    ck_assert_int_eq(r.status, 404);
+    tk_response_release(&r);
+    get("/feeds/usage/entries/x", h, &r);
+    ck_assert_int_eq(r.status, 404);
+    tk_response_release(&r);
+}
+END_TEST
+
+START_TEST(tail_page_long_polls_from_its_own_script)
+{
+    struct tk_response r;
+    const char *h[] = {"Accept: text/html", NULL};
+
+    get("/feeds/usage/tail", h, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(tk_header(&r, "Content-Type"), "text/html; charset=utf-8");
+    ck_assert_ptr_nonnull(strstr(r.body, "data-feed=\"/feeds/usage\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-page-size=\"5\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "Prefer = \"wait=25\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "If-None-Match"));
+    ck_assert_ptr_nonnull(strstr(r.body, "application/cloudevents-batch+json"));
+    /* Nothing from elsewhere. */
+    ck_assert_ptr_null(strstr(r.body, "<script src"));
+    ck_assert_ptr_null(strstr(r.body, "http://"));
+    ck_assert_ptr_null(strstr(r.body, "https://"));
+    tk_response_release(&r);
+    get("/feeds/usage/tails", h, &r);
+    ck_assert_int_eq(r.status, 404);
     tk_response_release(&r);
 }
 END_TEST
@@ -1514,6 +1662,91 @@ START_TEST(protected_feed_is_private)
     ck_assert_int_eq(r.status, 401);
     ck_assert_str_eq(tk_header(&r, "Cache-Control"), "no-store");
     ck_assert_str_eq(tk_header(&r, "Vary"), "Accept, Accept-Encoding, Authorization");
+START_TEST(protected_feed_hint_for_browsers)
+{
+    struct tk_response r;
+    const char *html[] = {"Accept: text/html", NULL};
+    const char *html_wrong[] = {"Accept: text/html", "Authorization: Bearer nope", NULL};
+    const char *html_ok[] = {"Accept: text/html",
+                             "Authorization: Basic cmVhZGVyOnNlY3JldA==", NULL};
+
+    /* A browser without a token: a page that says what to do, and no
+     * Basic challenge, so no password dialog hides it. */
+    get("/feeds/usage", html, &r);
+    ck_assert_int_eq(r.status, 401);
+    ck_assert_str_eq(tk_header(&r, "Content-Type"), "text/html; charset=utf-8");
+    ck_assert_ptr_nonnull(strstr(r.headers, "WWW-Authenticate: Bearer"));
+    ck_assert_ptr_null(strstr(r.headers, "Basic"));
+    ck_assert_ptr_nonnull(strstr(r.body, "needs the feed token"));
+    ck_assert_ptr_nonnull(strstr(r.body, "Authorization: Bearer TOKEN"));
+    ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage?login\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "TOKEN-IS-IN-THE-VAULT"));
+    tk_response_release(&r);
+    /* "?login" asks the browser for it. */
+    get("/feeds/usage?login", html, &r);
+    ck_assert_int_eq(r.status, 401);
+    ck_assert_ptr_nonnull(strstr(r.headers, "WWW-Authenticate: Basic realm=\"feeds\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "needs the feed token"));
+    tk_response_release(&r);
+    get("/feeds/usage/tail", html_wrong, &r);
+    ck_assert_int_eq(r.status, 401);
+    ck_assert_ptr_nonnull(strstr(r.body, "not valid"));
+    tk_response_release(&r);
+    get("/feeds/usage/entries/1", html, &r);
+    ck_assert_int_eq(r.status, 401);
+    ck_assert_ptr_nonnull(strstr(r.body, "needs the feed token"));
+    tk_response_release(&r);
+    get("/feeds/usage?login", html_ok, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "<h1>Feed <code>usage</code></h1>"));
+    tk_response_release(&r);
+}
+END_TEST
+
+/* A server whose pages are in a program's layout. */
+static void layout_setup(void)
+{
+    static const char *const toks[] = {"secret"};
+    struct fs_server_config cfg = {.listen = "127.0.0.1:0", .tokens = toks, .ntokens = 1};
+
+    cfg.html_layout = "<!doctype html><html><head><title>{{title}} - Site</title>"
+                      "<link rel=\"stylesheet\" href=\"/static/site.css\"></head><body>"
+                      "<header id=\"site\">Site {{unknown}}</header><main>{{body}}</main>"
+                      "<footer>{{title}}</footer></body></html>";
+    cfg.token_hint_html = "<p>TOKEN-IS-IN-THE-VAULT</p>";
+    dir = tk_tempdir();
+    dbpath = tk_path(dir, "feeds.db");
+    cfg.db_path = dbpath;
+    ck_assert_int_eq(fs_db_open(dbpath, &db), FS_OK);
+    ck_assert_int_eq(fs_feed_declare(db, "usage", P), FS_OK);
+    ck_assert_int_eq(fs_server_open(&cfg, &srv), FS_OK);
+    ck_assert_int_eq(fs_server_feed(srv, "usage"), FS_OK);
+    go();
+}
+
+START_TEST(pages_are_in_the_program_layout)
+{
+    struct tk_response r;
+    const char *h[] = {"Accept: text/html", "Authorization: Bearer secret", NULL};
+    static const char *const paths[] = {"/feeds/usage", "/feeds/usage/entries/1",
+                                        "/feeds/usage/tail"};
+
+    append_n(db, 2);
+    wait_head(2);
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        get(paths[i], h, &r);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_ptr_nonnull(strstr(r.body, "<header id=\"site\">Site </header><main>"));
+        ck_assert_ptr_nonnull(strstr(r.body, "href=\"/static/site.css\">"));
+        /* The page's own head elements stay in the head. */
+        ck_assert_uint_lt(offset_of(r.body, "<style>"), offset_of(r.body, "</head>"));
+        ck_assert_ptr_nonnull(strstr(r.body, "</main><footer>usage"));
+        ck_assert_ptr_null(strstr(r.body, "{{"));
+        tk_response_release(&r);
+    }
+    get("/feeds/usage", h, &r);
+    ck_assert_ptr_nonnull(strstr(r.body, "<title>usage, newest entries - Site</title>"));
+    check_alternates(r.body, "/feeds/usage");
     tk_response_release(&r);
 }
 END_TEST
@@ -1853,6 +2086,9 @@ int main(void)
     tcase_add_test(tc, long_poll_is_woken_by_an_append_in_another_process);
     tcase_add_test(tc, long_poll_times_out_with_304);
     tcase_add_test(tc, html_view_for_browsers);
+    tcase_add_test(tc, html_lists_entries_newest_first_with_paging);
+    tcase_add_test(tc, entry_page_in_three_representations);
+    tcase_add_test(tc, tail_page_long_polls_from_its_own_script);
     tcase_add_test(tc, accept_is_negotiated_with_q_values);
     tcase_add_test(tc, caching_headers_of_an_open_feed);
     tcase_add_test(tc, gzip_round_trip_and_etags_per_encoding);
@@ -1882,5 +2118,14 @@ int main(void)
     tcase_add_test(ta, tokens_401_and_200);
     tcase_add_test(ta, protected_feed_is_private);
     suite_add_tcase(s, ta);
+    {
+        TCase *tl = tcase_create("browser");
+
+        tcase_add_checked_fixture(tl, layout_setup, teardown);
+        tcase_set_timeout(tl, 60);
+        tcase_add_test(tl, protected_feed_hint_for_browsers);
+        tcase_add_test(tl, pages_are_in_the_program_layout);
+        suite_add_tcase(s, tl);
+    }
     return tk_run(s);
 }

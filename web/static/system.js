@@ -25,8 +25,10 @@
     return e;
   }
 
-  // A follower is failing when its last error is newer than its last success.
+  // A follower is failing when its last error is newer than its last success
+  // (error_resolved says so; older programs leave it out).
   function failing(f) {
+    if ("error_resolved" in f) return !!f.last_error && !f.error_resolved;
     return !!f.last_error && (!f.last_success || f.last_error_at > f.last_success);
   }
 
@@ -115,7 +117,7 @@
     for (const { consumer, f } of rows) {
       const tr = document.createElement("tr");
       for (const [v, cls] of [[consumer], [f.feed_url], [f.position, "num"], [f.head, "num"],
-                              [f.lag, f.lag > 0 ? "num behind" : "num"], [f.last_success],
+                              [f.lag, f.lag > 0 ? "num behind" : "num"], [f.last_poll || f.last_success],
                               [f.last_error ? `${f.last_error} (${f.last_error_at})` : "",
                                failing(f) ? "error" : "muted"]]) {
         const td = document.createElement("td");
