@@ -245,8 +245,10 @@ void fs__browser_to_head(struct fs_request *req, int64_t page)
     snprintf(location, sizeof location, "/feeds/%s", req->feed->meta.name);
     fs__html_to_head(&req->feed->meta, page, &out);
     fs_reply_header(req, "Location", location);
-    /* The page will fill: where it leads changes. */
+    /* The page will fill: where it leads changes. Other clients get a 404
+     * at the same URL, so the answer varies like the documents. */
     fs_reply_header(req, "Cache-Control", "no-store");
+    fs_reply_header(req, "Vary", fs__feed_vary(req->server));
     reply_buf(req, 303, HTML_TYPE, &out);
 }
 
