@@ -134,4 +134,5 @@ clean:
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# (build/fresh holds make fresh-check's Debian tree, whose *.d folders are not ours.)
+-include $(shell find $(BUILD) -path '$(BUILD)/fresh' -prune -o -name '*.d' -type f -print 2>/dev/null)

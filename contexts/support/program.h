@@ -43,18 +43,18 @@ int program_wait_signal(void);
 
 /* The options every `serve` takes. */
 struct serve_options {
-    const char *listen;      /* --listen ADDR:PORT */
-    const char *db;          /* --db FILE */
-    struct cli_list tokens;  /* --feed-token TOKEN, repeatable */
+    const char *listen;     /* --listen ADDR:PORT */
+    const char *db;         /* --db FILE */
+    struct cli_list tokens; /* --feed-token TOKEN, repeatable */
 };
 
 /* The cli_option rows for struct serve_options o, to put in a table. */
-#define SERVE_OPTION_ROWS(o)                                                                      \
-    {"listen", CLI_STRING, &(o).listen, 0, 0, 0, "ADDR:PORT", "address to listen on"},            \
-        {"db", CLI_STRING, &(o).db, 0, 0, 0, "FILE", "SQLite database file"},                     \
-    {                                                                                             \
-        "feed-token", CLI_LIST, &(o).tokens, 0, 0, 0, "TOKEN",                                    \
-            "bearer token that may read the feeds (repeatable; none: loopback only)"              \
+#define SERVE_OPTION_ROWS(o)                                                                       \
+    {"listen", CLI_ADDR, &(o).listen, 0, 0, 0, "ADDR:PORT", "address to listen on"},               \
+        {"db", CLI_STRING, &(o).db, 0, 0, 0, "FILE", "SQLite database file"},                      \
+    {                                                                                              \
+        "feed-token", CLI_LIST, &(o).tokens, 0, 0, 0, "TOKEN",                                     \
+            "bearer token that may read the feeds (repeatable; none: loopback only)"               \
     }
 
 /*
