@@ -3,6 +3,11 @@
 #
 #   make            libraries and bin/
 #   make run        build, then start the three contexts and their followers
+#                   (CLOUD_API_NODES=N: N Cloud API nodes)
+#   make ctl ARGS="restart cloud-api"   mk/ctl.sh: status, stop, start, restart one process
+#   make demo       with make run going: a customer and a user, and what to open
+#   make install PREFIX=DIR   the programs, web/ and their --help under DIR
+#   make fresh-check  make and make run on a fresh Debian 12 (debootstrap; slow)
 #   make test       build, then Check unit tests and integration tests
 #   make bench      build, then the benchmarks with their baselines
 #   make soak       build, then the chaos soak: 1,000 SIGKILLs under load (SOAK_KILLS=N)
@@ -32,7 +37,7 @@ ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 .DEFAULT_GOAL := all
-.PHONY: all run test bench soak lint fuzz clean format FORCE
+.PHONY: all run ctl demo install fresh-check test bench soak lint fuzz clean format FORCE
 
 # Every object and program depends on this file, which changes only when the
 # flags do: switching SANITIZE or WERROR on or off rebuilds everything.
@@ -96,7 +101,15 @@ $(BUILD)/lib/%.a:
 	$(AR) rcs $@ $^
 
 run: all
-	sh mk/run.sh
+	@sh mk/configure.sh run > /dev/null
+	@sh mk/run.sh
+
+# Operates the processes of a running `make run` (docs/operations.md).
+ctl:
+	@sh mk/ctl.sh $(ARGS)
+
+demo:
+	@sh mk/demo.sh
 
 test: all $(UNIT_TESTS) $(TEST_TOOLS)
 	@sh mk/configure.sh test > /dev/null
