@@ -62,6 +62,14 @@ curl -s -H 'Accept: application/json' "$SUB/status" >"$T/sub-status"
 check "Subscriptions' /status lists the usage follower of each node" \
     sh -c "grep -q ':$N1/feeds/usage' '$T/sub-status' && grep -q ':$N2/feeds/usage' '$T/sub-status'"
 
+# The system page draws both nodes (a headless Chromium runs its script).
+if command -v chromium >/dev/null; then
+    timeout 60 chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$T/chromium" \
+        --virtual-time-budget=5000 --dump-dom "$SUB/system?subscriptions=$SUB&cloud-api=http://127.0.0.1:$N1&product1=http://127.0.0.1:$PRODUCT1_PORT" >"$T/system.html" 2>/dev/null
+    check "the system page draws node 2 of the Cloud API" grep -q "Cloud API :$N2" "$T/system.html"
+    check "... and the usage feed it publishes" grep -q "/feeds/usage lag" "$T/system.html"
+fi
+
 # mk/ctl.sh restarts one process, logging to var/log/ like make run.
 old=$(cat "$RUN_VAR/run/cloud-api-2.pid")
 sh mk/ctl.sh restart cloud-api-2 >"$T/ctl" 2>&1
