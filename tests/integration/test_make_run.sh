@@ -70,6 +70,15 @@ if command -v chromium >/dev/null; then
     check "... and the usage feed it publishes" grep -q "/feeds/usage lag" "$T/system.html"
 fi
 
+# make demo registers a customer and prints a curl line that works.
+sh mk/demo.sh >"$T/demo" 2>&1
+expect_eq "make demo exits 0" 0 $?
+line=$(grep -m1 'curl -H "Authorization: Bearer' "$T/demo")
+demo_works() { [ "$(sh -c "$line -s -o /dev/null -w '%{http_code}'")" = 200 ]; }
+check "make demo's curl line works as printed" eventually 10 demo_works
+check "make demo names the Product 1 page and the admin token file" \
+    sh -c "grep -q 'http://127.0.0.1:$PRODUCT1_PORT/' '$T/demo' && grep -q '$RUN_VAR/admin-token' '$T/demo'"
+
 # mk/ctl.sh restarts one process, logging to var/log/ like make run.
 old=$(cat "$RUN_VAR/run/cloud-api-2.pid")
 sh mk/ctl.sh restart cloud-api-2 >"$T/ctl" 2>&1
@@ -113,6 +122,8 @@ SUBSCRIPTIONS_PORT=$other timeout 60 sh mk/run.sh >"$T/taken" 2>&1
 expect_eq "make run with a port taken exits 1" 1 $?
 check "... naming the port" grep -q "already answers on 127.0.0.1:$other" "$T/taken"
 check "... and leaves nothing running" eventually 10 gone
+sh mk/demo.sh >/dev/null 2>&1
+expect_eq "make demo without make run exits 1" 1 $?
 bad=$(CLOUD_API_NODES=x sh mk/run.sh 2>&1)
 expect_eq "CLOUD_API_NODES=x exits 2" 2 $?
 finish
