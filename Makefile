@@ -104,6 +104,36 @@ run: all
 	@sh mk/configure.sh run > /dev/null
 	@sh mk/run.sh
 
+# make install PREFIX=DIR (default /usr/local; DESTDIR for packaging):
+# PREFIX/bin/ the programs, PREFIX/share/feed-contexts/web/ the pages'
+# files (the programs find them there, or take --web-dir), the systemd
+# units with PREFIX filled in, and each subcommand's --help as
+# PREFIX/share/doc/feed-contexts/PROGRAM-COMMAND.txt (docs/operations.md).
+PREFIX ?= /usr/local
+INSTALL_ROOT = $(DESTDIR)$(PREFIX)
+PROGRAM_COMMANDS := subscriptions:serve subscriptions:follow subscriptions:rebuild \
+	subscriptions:close-month subscriptions:backup cloud-api:serve cloud-api:follow \
+	cloud-api:backup product1:serve product1:follow product1:backup
+install: all
+	@case '$(PREFIX)' in /*) ;; *) echo "install: PREFIX must be an absolute path" >&2; exit 2 ;; esac
+	mkdir -p $(INSTALL_ROOT)/bin $(INSTALL_ROOT)/share/feed-contexts \
+		$(INSTALL_ROOT)/share/doc/feed-contexts $(INSTALL_ROOT)/share/feed-contexts/systemd
+	cp $(PROGRAMS) $(INSTALL_ROOT)/bin/
+	rm -rf $(INSTALL_ROOT)/share/feed-contexts/web
+	cp -R web $(INSTALL_ROOT)/share/feed-contexts/web
+	for pc in $(PROGRAM_COMMANDS); do \
+		p=$${pc%%:*}; c=$${pc#*:}; \
+		$(BIN)/$$p $$c --help > $(INSTALL_ROOT)/share/doc/feed-contexts/$$p-$$c.txt || exit 1; \
+	done
+	for p in subscriptions cloud-api product1; do \
+		$(BIN)/$$p --help > $(INSTALL_ROOT)/share/doc/feed-contexts/$$p.txt || exit 1; \
+	done
+	cp README.md $(INSTALL_ROOT)/share/doc/feed-contexts/
+	for u in deploy/systemd/*.service deploy/systemd/*.target deploy/systemd/*.example; do \
+		sed 's|/usr/local|$(PREFIX)|g' $$u > $(INSTALL_ROOT)/share/feed-contexts/systemd/$${u##*/} || exit 1; \
+	done
+	@echo "installed under $(INSTALL_ROOT); systemd units in $(INSTALL_ROOT)/share/feed-contexts/systemd/"
+
 # Operates the processes of a running `make run` (docs/operations.md).
 ctl:
 	@sh mk/ctl.sh $(ARGS)

@@ -78,7 +78,7 @@ static int valid_url(const char *url)
 
 static int serve(int argc, char **argv)
 {
-    struct serve_options o = {DEFAULT_LISTEN, DEFAULT_DB, {{0}, 0}};
+    struct serve_options o = {DEFAULT_LISTEN, DEFAULT_DB, {{0}, 0}, NULL};
     const char *cloud_api = DEFAULT_CLOUD_API;
     unsigned lifetime = SESSION_DEFAULT_LIFETIME;
     unsigned retry_max = RETRY_DEFAULT_MAX_MS / 1000;

@@ -103,7 +103,7 @@ static int admin_tokens(const struct cli_list *tokens, unsigned lifetime, struct
 
 static int cmd_serve(int argc, char **argv)
 {
-    struct serve_options o = {DEFAULT_LISTEN, DEFAULT_DB, {{0}, 0}};
+    struct serve_options o = {DEFAULT_LISTEN, DEFAULT_DB, {{0}, 0}, NULL};
     struct cli_list tokens = {{0}, 0};
     unsigned lifetime = SESSION_DEFAULT_LIFETIME;
     const struct cli_option options[] = {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char log_level_help[] = "log lines at this level and above: debug, info, warn, "
                                      "error (default info)";
@@ -111,6 +112,8 @@ static const char *expected(const struct cli_option *o, char *buf, size_t size)
         return "an http:// or https:// URL";
     case CLI_LIST:
         return "a non-empty value (at most 16 of them)";
+    case CLI_DIR:
+        return "an existing folder";
     case CLI_STRING:
         break;
     }
@@ -135,6 +138,14 @@ static int set_value(const struct cli_option *o, const char *value)
             return -1;
         *(const char **)o->target = value;
         return 0;
+    case CLI_DIR: {
+        struct stat st;
+
+        if (!*value || stat(value, &st) != 0 || !S_ISDIR(st.st_mode))
+            return -1;
+        *(const char **)o->target = value;
+        return 0;
+    }
     case CLI_UINT: {
         char *end;
         unsigned long long v;

@@ -24,6 +24,7 @@ enum cli_kind {
     CLI_LIST,   /* target: struct cli_list * ; repeatable */
     CLI_ADDR,   /* target: const char ** ; ADDR:PORT, [ADDR6]:PORT or :PORT */
     CLI_URL,    /* target: const char ** ; http:// or https:// with a host */
+    CLI_DIR,    /* target: const char ** ; an existing folder */
 };
 
 /* The values of a repeatable option, in order. Strings are argv's. */

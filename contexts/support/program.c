@@ -1,6 +1,7 @@
 #include "program.h"
 
 #include "log.h"
+#include "web.h"
 
 #include <errno.h>
 #include <feedreader.h>
@@ -135,6 +136,7 @@ struct fs_server *program_open_server(const struct serve_options *o, unsigned th
     struct fs_server *server = NULL;
     enum fs_error err;
 
+    web_set_root(o->web_dir);
     make_parent_dir(o->db);
     cfg.listen = o->listen;
     cfg.db_path = o->db;

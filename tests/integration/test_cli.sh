@@ -67,6 +67,7 @@ bad "$B/product1" serve --cloud-api localhost:8082
 bad "$B/product1" serve --listen '[::1:8083'
 bad "$B/product1" serve --retry-max 100000
 bad "$B/product1" follow --feed 'http:// x'
+bad "$B/subscriptions" serve --web-dir /no/such/folder
 
 # --log-level: a server at warn writes no info line; at debug the
 # libraries' debug lines (if any) may appear, and info lines do.
