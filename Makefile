@@ -141,6 +141,11 @@ ctl:
 demo:
 	@sh mk/demo.sh
 
+# A fresh Debian 12 (debootstrap) with only make: make, make run, make test
+# TESTS=cli, and the message for a user who is not root. Minutes; not in make test.
+fresh-check:
+	@sh mk/fresh-check.sh
+
 test: all $(UNIT_TESTS) $(TEST_TOOLS)
 	@sh mk/configure.sh test > /dev/null
 	sh tests/run.sh
