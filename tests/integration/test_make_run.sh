@@ -114,6 +114,16 @@ if eventually 20 gone; then ok "stopping make run leaves no process behind"; els
 fi
 check "... and no pid file" sh -c "! ls '$RUN_VAR'/run/*.pid 2>/dev/null"
 
+# Ctrl-C in a terminal, through make, also stops a process mk/ctl.sh
+# restarted (it runs in a session of its own). -o all: the tree is built.
+python3 tests/tools/ctrl_c.py 'Press Ctrl-C' make -s -o all run -- \
+    sh mk/ctl.sh restart cloud-api-2 '>/dev/null' >"$T/ctrl-c" 2>&1
+check "Ctrl-C in make run's terminal ends make run" grep -q '^exit=' "$T/ctrl-c"
+check "... after stopping" grep -q '^stopped\.' "$T/ctrl-c"
+if eventually 20 gone; then ok "... every process, the restarted one too"; else
+    not_ok "... every process, the restarted one too" "$(for p in $(ours); do tr '\0' ' ' <"/proc/$p/cmdline"; echo; done)"
+fi
+
 # A port taken by another program: make run fails with exit 1, leaving nothing.
 other=$(free_port)
 start other bin/cloud-api serve --listen "127.0.0.1:$other" --db "$T/other.db"
