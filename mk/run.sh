@@ -7,7 +7,7 @@
 #
 # A second `make run` while one is going reports its processes and exits.
 # After a make run that was killed without stopping its processes, the next
-# one takes over those still running with the same command line.
+# one takes over those still running (the same names and programs).
 #
 # Ports: SUBSCRIPTIONS_PORT (8081), CLOUD_API_PORT (8082), PRODUCT1_PORT (8083).
 # CLOUD_API_NODES=N runs N Cloud API nodes (DESIGN.md section 4): node 1 on
@@ -116,7 +116,7 @@ printf '%s\n' $ALL >"$VAR/run/names"
 echo $$ >"$VAR/run/run.pid"
 
 stop_all() {
-    trap - INT TERM EXIT
+    trap - INT TERM HUP EXIT
     echo
     echo "stopping..."
     # Every process of the pid files, also those mk/ctl.sh started: all
@@ -129,7 +129,7 @@ stop_all() {
     echo "stopped."
     exit "${1:-0}"
 }
-trap 'stop_all 0' INT TERM
+trap 'stop_all 0' INT TERM HUP
 trap 'stop_all 1' EXIT
 
 # start_or_adopt NAME: starts NAME unless it runs already with this command
