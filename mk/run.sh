@@ -182,8 +182,8 @@ All three contexts are running (logs in $VAR/log/, data in $VAR/).
   Product 1      http://$HOST:$PP/            sign in with an email and login key
   System         http://$HOST:$SP/system      the contexts, the feeds between them, each follower's lag
 
-  Feed token (var/feed-token): $TOKEN
-  Admin token of Subscriptions (var/admin-token): $ADMIN_TOKEN
+  Feed token ($VAR/feed-token): $TOKEN
+  Admin token of Subscriptions ($VAR/admin-token): $ADMIN_TOKEN
   A customer and a user to try: make demo    Status and metrics on every program: /status, /metrics
 
   Processes (mk/ctl.sh status | stop NAME | start NAME | restart NAME):
