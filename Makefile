@@ -3,6 +3,11 @@
 #
 #   make            libraries and bin/
 #   make run        build, then start the three contexts and their followers
+#                   (CLOUD_API_NODES=N: N Cloud API nodes)
+#   make ctl ARGS="restart cloud-api"   mk/ctl.sh: status, stop, start, restart one process
+#   make demo       with make run going: a customer and a user, and what to open
+#   make install PREFIX=DIR   the programs, web/ and their --help under DIR
+#   make fresh-check  make and make run on a fresh Debian 12 (debootstrap; slow)
 #   make test       build, then Check unit tests and integration tests
 #   make bench      build, then the benchmarks with their baselines
 #   make soak       build, then the chaos soak: 1,000 SIGKILLs under load (SOAK_KILLS=N)
@@ -32,7 +37,7 @@ ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 .DEFAULT_GOAL := all
-.PHONY: all run test bench soak lint fuzz clean format FORCE
+.PHONY: all run ctl demo install fresh-check test bench soak lint fuzz clean format FORCE
 
 # Every object and program depends on this file, which changes only when the
 # flags do: switching SANITIZE or WERROR on or off rebuilds everything.
@@ -96,7 +101,50 @@ $(BUILD)/lib/%.a:
 	$(AR) rcs $@ $^
 
 run: all
-	sh mk/run.sh
+	@sh mk/configure.sh run > /dev/null
+	@sh mk/run.sh
+
+# make install PREFIX=DIR (default /usr/local; DESTDIR for packaging):
+# PREFIX/bin/ the programs, PREFIX/share/feed-contexts/web/ the pages'
+# files (the programs find them there, or take --web-dir), the systemd
+# units with PREFIX filled in, and each subcommand's --help as
+# PREFIX/share/doc/feed-contexts/PROGRAM-COMMAND.txt (docs/operations.md).
+PREFIX ?= /usr/local
+INSTALL_ROOT = $(DESTDIR)$(PREFIX)
+PROGRAM_COMMANDS := subscriptions:serve subscriptions:follow subscriptions:rebuild \
+	subscriptions:close-month subscriptions:backup cloud-api:serve cloud-api:follow \
+	cloud-api:backup product1:serve product1:follow product1:backup
+install: all
+	@case '$(PREFIX)' in /*) ;; *) echo "install: PREFIX must be an absolute path" >&2; exit 2 ;; esac
+	mkdir -p $(INSTALL_ROOT)/bin $(INSTALL_ROOT)/share/feed-contexts \
+		$(INSTALL_ROOT)/share/doc/feed-contexts $(INSTALL_ROOT)/share/feed-contexts/systemd
+	cp $(PROGRAMS) $(INSTALL_ROOT)/bin/
+	rm -rf $(INSTALL_ROOT)/share/feed-contexts/web
+	cp -R web $(INSTALL_ROOT)/share/feed-contexts/web
+	for pc in $(PROGRAM_COMMANDS); do \
+		p=$${pc%%:*}; c=$${pc#*:}; \
+		$(BIN)/$$p $$c --help > $(INSTALL_ROOT)/share/doc/feed-contexts/$$p-$$c.txt || exit 1; \
+	done
+	for p in subscriptions cloud-api product1; do \
+		$(BIN)/$$p --help > $(INSTALL_ROOT)/share/doc/feed-contexts/$$p.txt || exit 1; \
+	done
+	cp README.md $(INSTALL_ROOT)/share/doc/feed-contexts/
+	for u in deploy/systemd/*.service deploy/systemd/*.target deploy/systemd/*.example; do \
+		sed 's|/usr/local|$(PREFIX)|g' $$u > $(INSTALL_ROOT)/share/feed-contexts/systemd/$${u##*/} || exit 1; \
+	done
+	@echo "installed under $(INSTALL_ROOT); systemd units in $(INSTALL_ROOT)/share/feed-contexts/systemd/"
+
+# Operates the processes of a running `make run` (docs/operations.md).
+ctl:
+	@sh mk/ctl.sh $(ARGS)
+
+demo:
+	@sh mk/demo.sh
+
+# A fresh Debian 12 (debootstrap) with only make: make, make run, make test
+# TESTS=cli, and the message for a user who is not root. Minutes; not in make test.
+fresh-check:
+	@sh mk/fresh-check.sh
 
 test: all $(UNIT_TESTS) $(TEST_TOOLS)
 	@sh mk/configure.sh test > /dev/null
@@ -134,4 +182,5 @@ clean:
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# (build/fresh holds make fresh-check's Debian tree, whose *.d folders are not ours.)
+-include $(shell find $(BUILD) -path '$(BUILD)/fresh' -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -3,13 +3,17 @@
 # installed, and print the compiler and linker flags of the build's libraries
 # as a make fragment on standard output.
 #
-# Groups: build (always), test (Check tests and browser tests), bench (nginx
-# and wrk as baselines), fuzz (clang and libFuzzer). As root, missing packages are installed with
-# apt-get; otherwise the script names them and fails.
+# Groups: build (always: the compiler too, so that a Debian 12 with only
+# `make` can build), run (make run), test (Check tests and browser tests),
+# bench (nginx and wrk as baselines), fuzz (clang and libFuzzer). As root,
+# missing packages are installed with apt-get; otherwise the script names
+# them and exits 1. Nothing here needs a C compiler: this runs before one is
+# installed.
 set -eu
 
-build_pkgs="pkg-config libmicrohttpd-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev libssl-dev zlib1g-dev check"
-test_pkgs="curl sqlite3 procps python3 chromium chromium-driver nginx-light varnish openssl"
+build_pkgs="make gcc libc6-dev binutils pkg-config libmicrohttpd-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev libssl-dev zlib1g-dev check"
+run_pkgs="curl procps"
+test_pkgs="curl sqlite3 procps python3 chromium chromium-driver prometheus nginx-light varnish openssl"
 bench_pkgs="nginx-light wrk"
 fuzz_pkgs="clang libclang-rt-14-dev"
 
@@ -17,6 +21,7 @@ want="$build_pkgs"
 for group in "$@"; do
     case "$group" in
     build) ;;
+    run) want="$want $run_pkgs" ;;
     test) want="$want $test_pkgs" ;;
     bench) want="$want $test_pkgs $bench_pkgs" ;;
     fuzz) want="$want $fuzz_pkgs" ;;

@@ -4,7 +4,28 @@
 # TESTS=pattern runs only the programs and scripts whose name contains it.
 # Each program and script has TEST_TIMEOUT seconds (default 600), and at the
 # end no process the suite started may still be running.
+#
+# Quiet by default: one line per program or script; the whole output of
+# each goes to build/test-logs/NAME.log, and the output of a failing one is
+# also shown in full. VERBOSE=1 shows every output as it comes.
 cd "$(dirname "$0")/.." || exit 2
+LOGS=build/test-logs
+mkdir -p "$LOGS"
+verbose=${VERBOSE:-}
+[ "$verbose" != 0 ] || verbose=""
+
+# report NAME LOG OK: one line for a program or script; its whole log when
+# it failed (or with VERBOSE=1).
+report() {
+    if [ -n "$verbose" ]; then
+        cat "$2"
+    elif [ "$3" != 1 ]; then
+        echo "---- $1 failed; its output ($2):"
+        grep -v '^$' "$2"
+        echo "----"
+    fi
+    if [ "$3" = 1 ]; then echo "PASS $1"; else echo "FAIL $1"; fi
+}
 passed=0
 failed=0
 failures=""
@@ -18,15 +39,14 @@ export FEEDTEST_RUN
 for t in build/tests/check_*; do
     [ -x "$t" ] || continue
     case "$t" in *"$pattern"*) ;; *) continue ;; esac
-    echo "== $t"
-    out=$(timeout -k 10 "$limit" "$t" 2>&1)
+    log="$LOGS/$(basename "$t").log"
+    timeout -k 10 "$limit" "$t" >"$log" 2>&1
     rc=$?
-    [ $rc -ne 124 ] || out="$out
-$t: timed out after $limit s"
-    printf '%s\n' "$out" | grep -v '^$'
-    line=$(printf '%s\n' "$out" | grep -E '[0-9]+%: Checks: [0-9]+' | tail -1)
+    [ $rc -ne 124 ] || echo "$t: timed out after $limit s" >>"$log"
+    line=$(grep -E '[0-9]+%: Checks: [0-9]+' "$log" | tail -1)
     if [ -z "$line" ]; then
         failed=$((failed + 1)); failures="$failures $t(crashed)"
+        report "$t" "$log" 0
         continue
     fi
     n=$(printf '%s' "$line" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
@@ -34,27 +54,32 @@ $t: timed out after $limit s"
     e=$(printf '%s' "$line" | sed -E 's/.*Errors: ([0-9]+).*/\1/')
     passed=$((passed + n - f - e))
     failed=$((failed + f + e))
-    if [ $((f + e)) -gt 0 ] || [ $rc -ne 0 ]; then failures="$failures $t"; fi
+    if [ $((f + e)) -gt 0 ] || [ $rc -ne 0 ]; then
+        failures="$failures $t"; report "$t" "$log" 0
+    else
+        report "$t ($n checks)" "$log" 1
+    fi
 done
 
 for t in tests/integration/test_*.sh; do
     [ -f "$t" ] || continue
     case "$t" in *"$pattern"*) ;; *) continue ;; esac
-    echo "== $t"
-    log=$(mktemp)
+    log="$LOGS/$(basename "$t" .sh).log"
     timeout -k 10 "$limit" sh "$t" >"$log" 2>&1
     rc=$?
     [ $rc -ne 124 ] || echo "not ok - $t timed out after $limit s" >>"$log"
-    cat "$log"
     ok=$(grep -c '^ok ' "$log")
     bad=$(grep -c '^not ok ' "$log")
-    rm -f "$log"
     passed=$((passed + ok))
     failed=$((failed + bad))
     if [ $rc -ne 0 ] && [ "$bad" -eq 0 ]; then
-        failed=$((failed + 1)); echo "not ok - $t exited $rc"
+        failed=$((failed + 1)); echo "not ok - $t exited $rc" >>"$log"
     fi
-    if [ $rc -ne 0 ] || [ "$bad" -gt 0 ]; then failures="$failures $t"; fi
+    if [ $rc -ne 0 ] || [ "$bad" -gt 0 ]; then
+        failures="$failures $t"; report "$t" "$log" 0
+    else
+        report "$t ($ok)" "$log" 1
+    fi
 done
 
 # Processes of this run still alive (a test that did not clean up), other

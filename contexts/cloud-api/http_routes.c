@@ -246,12 +246,16 @@ static void metrics(struct fs_request *req, struct strbuf *out, void *userdata)
 
         meter_get_stats(api->meter, &s);
         sb_printf(out,
+                  "# HELP cloud_api_units_metered_total Units metered.\n"
                   "# TYPE cloud_api_units_metered_total counter\n"
                   "cloud_api_units_metered_total %" PRIu64 "\n"
+                  "# HELP cloud_api_usage_commits_total Group commits of metered calls.\n"
                   "# TYPE cloud_api_usage_commits_total counter\n"
                   "cloud_api_usage_commits_total %" PRIu64 "\n"
+                  "# HELP cloud_api_usage_commit_failures_total Group commits that failed.\n"
                   "# TYPE cloud_api_usage_commit_failures_total counter\n"
                   "cloud_api_usage_commit_failures_total %" PRIu64 "\n"
+                  "# HELP cloud_api_usage_largest_batch Most calls in one group commit so far.\n"
                   "# TYPE cloud_api_usage_largest_batch gauge\n"
                   "cloud_api_usage_largest_batch %" PRIu64 "\n",
                   s.units, s.commits, s.failures, s.largest_batch);
@@ -260,12 +264,16 @@ static void metrics(struct fs_request *req, struct strbuf *out, void *userdata)
         uint64_t entries, failures;
 
         usage_publisher_counts(api->publisher, &entries, &failures);
-        sb_printf(out,
-                  "# TYPE cloud_api_usage_entries_published_total counter\n"
-                  "cloud_api_usage_entries_published_total %" PRIu64 "\n"
-                  "# TYPE cloud_api_usage_publish_failures_total counter\n"
-                  "cloud_api_usage_publish_failures_total %" PRIu64 "\n",
-                  entries, failures);
+        sb_printf(
+            out,
+            "# HELP cloud_api_usage_entries_published_total UsageRecorded entries published.\n"
+            "# TYPE cloud_api_usage_entries_published_total counter\n"
+            "cloud_api_usage_entries_published_total %" PRIu64 "\n"
+            "# HELP cloud_api_usage_publish_failures_total Usage windows that could not be "
+            "published (retried).\n"
+            "# TYPE cloud_api_usage_publish_failures_total counter\n"
+            "cloud_api_usage_publish_failures_total %" PRIu64 "\n",
+            entries, failures);
     }
 }
 

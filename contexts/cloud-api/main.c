@@ -76,7 +76,7 @@ static const char *default_node(char *buf, size_t size)
 static int serve(int argc, char **argv)
 {
     char host[NODE_MAX + 2];
-    struct serve_options o = {DEFAULT_LISTEN, DEFAULT_DB, {{0}, 0}};
+    struct serve_options o = {DEFAULT_LISTEN, DEFAULT_DB, {{0}, 0}, NULL};
     unsigned window = DEFAULT_WINDOW;
     const char *node = default_node(host, sizeof host);
     const struct cli_option options[] = {

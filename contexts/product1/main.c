@@ -79,13 +79,13 @@ static int valid_url(const char *url)
 
 static int serve(int argc, char **argv)
 {
-    struct serve_options o = {DEFAULT_LISTEN, DEFAULT_DB, {{0}, 0}};
+    struct serve_options o = {DEFAULT_LISTEN, DEFAULT_DB, {{0}, 0}, NULL};
     const char *cloud_api = DEFAULT_CLOUD_API, *ca_file = NULL;
     unsigned lifetime = SESSION_DEFAULT_LIFETIME;
     unsigned retry_max = RETRY_DEFAULT_MAX_MS / 1000;
     const struct cli_option options[] = {
         SERVE_OPTION_ROWS(o),
-        {"cloud-api", CLI_STRING, &cloud_api, 0, 0, 0, "URL",
+        {"cloud-api", CLI_URL, &cloud_api, 0, 0, 0, "URL",
          "base URL of the Cloud API (default " DEFAULT_CLOUD_API ")"},
         {"session-lifetime", CLI_UINT, &lifetime, 0, 1, 30 * 86400, "SECONDS",
          "how long a sign-in lasts (default 28800, 8 hours)"},
@@ -165,8 +165,9 @@ static int cmd_backup(int argc, char **argv)
 int main(int argc, char **argv)
 {
     static const struct program_command commands[] = {
-        {"serve", "sign users in, run their analyses through the Cloud API, publish "
-                  "/feeds/product1",
+        {"serve",
+         "sign users in, run their analyses through the Cloud API, publish "
+         "/feeds/product1",
          serve},
         {"follow", "keep the user directory up to date from /feeds/subscriptions", follow},
         {"backup", "an online, consistent copy of the database: --to FILE", cmd_backup},

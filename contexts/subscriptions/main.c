@@ -56,21 +56,28 @@ static void metrics(struct fs_request *req, struct strbuf *out, void *userdata)
     sqlite3 *db = fs_request_db(req);
 
     (void)userdata;
-    sb_printf(out, "# TYPE subscriptions_customers gauge\nsubscriptions_customers %lld\n",
+    sb_printf(out,
+              "# HELP subscriptions_customers Customers registered.\n"
+              "# TYPE subscriptions_customers gauge\nsubscriptions_customers %lld\n",
               db_int(db, NULL, 0, "SELECT count(*) FROM customers", ""));
+    sb_printf(
+        out,
+        "# HELP subscriptions_customers_locked Customers locked now.\n"
+        "# TYPE subscriptions_customers_locked gauge\nsubscriptions_customers_locked %lld\n",
+        db_int(db, NULL, 0, "SELECT count(*) FROM customers WHERE lock_reason IS NOT NULL", ""));
     sb_printf(out,
-              "# TYPE subscriptions_customers_locked gauge\nsubscriptions_customers_locked %lld\n",
-              db_int(db, NULL, 0, "SELECT count(*) FROM customers WHERE lock_reason IS NOT NULL",
-                     ""));
-    sb_printf(out,
+              "# HELP subscriptions_usage_charged_total Usage entries charged to a balance.\n"
               "# TYPE subscriptions_usage_charged_total counter\n"
               "subscriptions_usage_charged_total %lld\n",
               db_int(db, NULL, 0, "SELECT count(*) FROM ledger WHERE kind = 'usage'", ""));
     sb_printf(out,
+              "# HELP subscriptions_usage_unbilled_total Usage entries kept for customers not "
+              "known (yet).\n"
               "# TYPE subscriptions_usage_unbilled_total counter\n"
               "subscriptions_usage_unbilled_total %lld\n",
               db_int(db, NULL, 0, "SELECT count(*) FROM unbilled_usage", ""));
     sb_printf(out,
+              "# HELP subscriptions_internal_events_total Internal events recorded.\n"
               "# TYPE subscriptions_internal_events_total counter\n"
               "subscriptions_internal_events_total %lld\n",
               db_int(db, NULL, 0, "SELECT count(*) FROM domain_events", ""));
@@ -78,8 +85,7 @@ static void metrics(struct fs_request *req, struct strbuf *out, void *userdata)
 
 /* Checks every --admin-token and fills cfg from them. Returns 0, or 2
  * after printing what to fix (never the token itself). */
-static int admin_tokens(const struct cli_list *tokens, unsigned lifetime,
-                        struct access_config *cfg)
+static int admin_tokens(const struct cli_list *tokens, unsigned lifetime, struct access_config *cfg)
 {
     char why[160];
 
@@ -97,7 +103,7 @@ static int admin_tokens(const struct cli_list *tokens, unsigned lifetime,
 
 static int cmd_serve(int argc, char **argv)
 {
-    struct serve_options o = {DEFAULT_LISTEN, DEFAULT_DB, {{0}, 0}};
+    struct serve_options o = {DEFAULT_LISTEN, DEFAULT_DB, {{0}, 0}, NULL};
     struct cli_list tokens = {{0}, 0};
     unsigned lifetime = SESSION_DEFAULT_LIFETIME;
     const struct cli_option options[] = {

@@ -4,7 +4,14 @@
  * Every subcommand accepts "--name VALUE" (or "--name=VALUE") options from a
  * table, prints its usage on --help (exit 0) and, on a bad argument, one line
  * naming the problem and how to get help (exit 2), as DESIGN.md section 4
- * requires.
+ * requires. Every value is checked here, before the caller opens anything
+ * (a database, a port).
+ *
+ * Every subcommand also takes --log-level debug|info|warn|error (default
+ * info), handled here: it sets log.h's level.
+ *
+ * To add an option: one row in the subcommand's table; a new kind of value
+ * is one enum value and one case in cli.c's set_value().
  */
 #ifndef CLI_H
 #define CLI_H
@@ -15,6 +22,9 @@ enum cli_kind {
     CLI_STRING, /* target: const char ** */
     CLI_UINT,   /* target: unsigned * ; decimal, range [min, max] */
     CLI_LIST,   /* target: struct cli_list * ; repeatable */
+    CLI_ADDR,   /* target: const char ** ; ADDR:PORT, [ADDR6]:PORT or :PORT */
+    CLI_URL,    /* target: const char ** ; http:// or https:// with a host */
+    CLI_DIR,    /* target: const char ** ; an existing folder */
 };
 
 /* The values of a repeatable option, in order. Strings are argv's. */
@@ -24,13 +34,13 @@ struct cli_list {
 };
 
 struct cli_option {
-    const char *name;     /* without the leading "--" */
+    const char *name; /* without the leading "--" */
     enum cli_kind kind;
-    void *target;         /* where the value goes; defaults are set by the caller */
-    int required;         /* non-zero: missing is an error */
-    unsigned min, max;    /* CLI_UINT only */
-    const char *metavar;  /* shown in usage, e.g. "ADDR:PORT" */
-    const char *help;     /* one line */
+    void *target;        /* where the value goes; defaults are set by the caller */
+    int required;        /* non-zero: missing is an error */
+    unsigned min, max;   /* CLI_UINT only */
+    const char *metavar; /* shown in usage, e.g. "ADDR:PORT" */
+    const char *help;    /* one line */
 };
 
 /*

@@ -14,10 +14,29 @@
 #define LOG_LINE_MAX (256 * 1024)
 
 static const char *program = "program";
+static enum log_level min_level = LOG_INFO;
 
 void log_init(const char *prog)
 {
     program = prog;
+}
+
+void log_set_level(enum log_level min)
+{
+    min_level = min > LOG_ERROR ? LOG_ERROR : min;
+}
+
+int log_level_parse(const char *name, enum log_level *level)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(name, names[i]) == 0) {
+            *level = (enum log_level)i;
+            return 0;
+        }
+    }
+    return -1;
 }
 
 static const char *level_name(enum log_level level)
@@ -231,6 +250,8 @@ void log_event(enum log_level level, const char *msg, const char *fmt, ...)
 {
     struct dynbuf line = DYNBUF_INIT(LOG_LINE_MAX);
 
+    if (level < min_level)
+        return;
     start(&line, level, NULL, msg);
     if (fmt) {
         va_list ap;
@@ -247,6 +268,8 @@ void log_library(enum log_level level, const char *lib, const char *msg, const c
 {
     struct dynbuf line = DYNBUF_INIT(LOG_LINE_MAX);
 
+    if (level < min_level)
+        return;
     start(&line, level, lib, msg);
     for (size_t i = 0; i < n; i++)
         dynbuf_add_log_pair(&line, keys[i], values[i], 0);

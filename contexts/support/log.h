@@ -22,6 +22,14 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_FATAL };
  * life of the process. */
 void log_init(const char *prog);
 
+/* Lines below min are dropped (--log-level; default LOG_INFO). Fatal lines
+ * are always written. Set it once at start, before threads. */
+void log_set_level(enum log_level min);
+
+/* Parses "debug", "info", "warn" or "error" into *level. Returns 0, or -1
+ * for anything else. */
+int log_level_parse(const char *name, enum log_level *level);
+
 /*
  * Writes one line: level, msg, then the key=value pairs that fmt describes:
  * "key=VALUE key=VALUE...", each VALUE bare or in double quotes, made of

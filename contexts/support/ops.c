@@ -181,17 +181,46 @@ static void label(struct strbuf *sb, const char *s)
     }
 }
 
+/* The follower families of /metrics, in order: one pass over the followers
+ * per family, so that a family's samples stay together however many
+ * followers share the database (the text format forbids interleaving). */
+static const struct {
+    const char *name, *type, *help;
+} follower_families[] = {
+    {"feed_follower_position", "gauge", "Last entry applied by each follower."},
+    {"feed_follower_head", "gauge", "Head of the feed the follower last saw."},
+    {"feed_follower_lag", "gauge", "Entries the follower is behind the head it last saw."},
+    {"feed_follower_skipped_total", "counter",
+     "Entries skipped: types the follower has no handler for."},
+    {"feed_follower_errors_total", "counter", "Failed fetches or applies."},
+};
+
+struct family_pass {
+    struct strbuf *out;
+    size_t family;
+};
+
 static void metric_follower(const struct fr_status *s, void *userdata)
 {
-    struct collect *c = userdata;
-    static const char *const names[] = {"position", "head", "lag", "skipped_total", "errors_total"};
-    long long values[5] = {s->position, s->head, s->head > s->position ? s->head - s->position : 0,
-                           s->skipped, s->errors};
+    struct family_pass *f = userdata;
+    long long values[] = {s->position, s->head, s->head > s->position ? s->head - s->position : 0,
+                          s->skipped, s->errors};
 
-    for (size_t i = 0; i < 5; i++) {
-        sb_printf(c->out, "feed_follower_%s{program=\"%s\",feed_url=\"", names[i], ops.prog);
-        label(c->out, s->feed_url);
-        sb_printf(c->out, "\"} %lld\n", values[i]);
+    sb_printf(f->out, "%s{program=\"%s\",feed_url=\"", follower_families[f->family].name, ops.prog);
+    label(f->out, s->feed_url);
+    sb_printf(f->out, "\"} %lld\n", values[f->family]);
+}
+
+/* Adds every follower family: HELP, TYPE, then one sample per follower. */
+static void metric_followers(struct strbuf *out, sqlite3 *db)
+{
+    for (size_t i = 0; i < sizeof follower_families / sizeof follower_families[0]; i++) {
+        struct family_pass f = {out, i};
+
+        sb_printf(out, "# HELP %s %s\n# TYPE %s %s\n", follower_families[i].name,
+                  follower_families[i].help, follower_families[i].name, follower_families[i].type);
+        if (db)
+            fr_status_list(db, metric_follower, &f);
     }
 }
 
@@ -233,14 +262,7 @@ static void metrics_route(struct fs_request *req, void *userdata)
               (unsigned long long)st.long_polls_held, ops.prog,
               (unsigned long long)st.long_polls_woken);
     fs_server_heads(ops.server, metric_feed, &c);
-    sb_puts(&sb, "# HELP feed_follower_position Last entry applied by each follower.\n"
-                 "# TYPE feed_follower_position gauge\n"
-                 "# HELP feed_follower_lag Entries the follower is behind the head it last saw.\n"
-                 "# TYPE feed_follower_lag gauge\n"
-                 "# HELP feed_follower_errors_total Failed fetches or applies.\n"
-                 "# TYPE feed_follower_errors_total counter\n");
-    if (db)
-        fr_status_list(db, metric_follower, &c);
+    metric_followers(&sb, db);
     if (ops.extra)
         ops.extra(req, &sb, ops.userdata);
     body = sb_detach(&sb, &len);

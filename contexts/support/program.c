@@ -147,6 +147,7 @@ struct fs_server *program_open_server(const struct serve_options *o, unsigned th
     struct fs_server *server = NULL;
     enum fs_error err;
 
+    web_set_root(o->web_dir);
     make_parent_dir(o->db);
     cfg.listen = o->listen;
     cfg.db_path = o->db;
@@ -206,7 +207,7 @@ int program_follow(const char *usage, const char *default_db, int argc, char **a
     unsigned poll_interval = 0;
     const struct cli_option options[] = {
         {"db", CLI_STRING, &db_path, 0, 0, 0, "FILE", "SQLite database file"},
-        {"feed", CLI_STRING, &feed, 1, 0, 0, "URL",
+        {"feed", CLI_URL, &feed, 1, 0, 0, "URL",
          "the feed to follow, http(s)://HOST:PORT/feeds/NAME"},
         {"token", CLI_STRING, &token, 0, 0, 0, "TOKEN", "bearer token to present to the producer"},
         {"poll-interval", CLI_UINT, &poll_interval, 0, 1, 3600, "SECONDS",

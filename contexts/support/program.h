@@ -43,19 +43,22 @@ int program_wait_signal(void);
 
 /* The options every `serve` takes. */
 struct serve_options {
-    const char *listen;      /* --listen ADDR:PORT */
-    const char *db;          /* --db FILE */
-    struct cli_list tokens;  /* --feed-token TOKEN, repeatable */
+    const char *listen;     /* --listen ADDR:PORT */
+    const char *db;         /* --db FILE */
+    struct cli_list tokens; /* --feed-token TOKEN, repeatable */
+    const char *web_dir;    /* --web-dir DIR, or NULL: web.h's search order */
 };
 
 /* The cli_option rows for struct serve_options o, to put in a table. */
-#define SERVE_OPTION_ROWS(o)                                                                      \
-    {"listen", CLI_STRING, &(o).listen, 0, 0, 0, "ADDR:PORT", "address to listen on"},            \
-        {"db", CLI_STRING, &(o).db, 0, 0, 0, "FILE", "SQLite database file"},                     \
-    {                                                                                             \
-        "feed-token", CLI_LIST, &(o).tokens, 0, 0, 0, "TOKEN",                                    \
-            "bearer token that may read the feeds (repeatable; none: loopback only)"              \
-    }
+/* clang-format off */
+#define SERVE_OPTION_ROWS(o)                                                                       \
+    {"listen", CLI_ADDR, &(o).listen, 0, 0, 0, "ADDR:PORT", "address to listen on"},               \
+    {"db", CLI_STRING, &(o).db, 0, 0, 0, "FILE", "SQLite database file"},                          \
+    {"feed-token", CLI_LIST, &(o).tokens, 0, 0, 0, "TOKEN",                                        \
+     "bearer token that may read the feeds (repeatable; none: loopback only)"},                    \
+    {"web-dir", CLI_DIR,    &(o).web_dir, 0, 0, 0, "DIR",                                          \
+     "the pages' layout, styles and scripts (default: found beside the program)"}
+/* clang-format on */
 
 /*
  * Opens (creating if needed) the database at path with fs_db_open(), after

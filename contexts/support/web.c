@@ -25,14 +25,28 @@ static int is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Chooses web/ once: $WEB_ROOT, else bin/../web beside the program, else
- * ./web. */
+static char chosen[PATH_MAX];
+
+void web_set_root(const char *dir)
+{
+    if (dir && *dir)
+        snprintf(chosen, sizeof chosen, "%s", dir);
+}
+
+/* Chooses web/ once: --web-dir (web_set_root()), else $WEB_ROOT, else
+ * bin/../web beside the program (a checkout), else
+ * bin/../share/feed-contexts/web (make install), else ./web. */
 static void find_root(void)
 {
+    static const char *const beside[] = {"../web", "../share/feed-contexts/web"};
     const char *env = getenv("WEB_ROOT");
     char exe[PATH_MAX];
     ssize_t n;
 
+    if (*chosen) {
+        snprintf(root, sizeof root, "%s", chosen);
+        return;
+    }
     if (env && *env) {
         snprintf(root, sizeof root, "%s", env);
         return;
@@ -46,10 +60,13 @@ static void find_root(void)
         slash = strrchr(exe, '/');
         if (slash) {
             *slash = '\0';
-            if (snprintf(candidate, sizeof candidate, "%s/../web", exe) < (int)sizeof candidate &&
-                is_dir(candidate)) {
-                snprintf(root, sizeof root, "%s", candidate);
-                return;
+            for (size_t i = 0; i < sizeof beside / sizeof beside[0]; i++) {
+                if (snprintf(candidate, sizeof candidate, "%s/%s", exe, beside[i]) <
+                        (int)sizeof candidate &&
+                    is_dir(candidate)) {
+                    snprintf(root, sizeof root, "%s", candidate);
+                    return;
+                }
             }
         }
     }

@@ -3,8 +3,9 @@
  * files (CSS, scripts) kept in the web/ folder.
  *
  * Pages are rendered on the server and work without JavaScript. web/ is
- * found at $WEB_ROOT, else beside the program (bin/../web), else ./web, so a
- * deployment copies bin/ and web/ together.
+ * the folder given by `serve --web-dir DIR`, else $WEB_ROOT, else beside
+ * the program (bin/../web in a checkout, bin/../share/feed-contexts/web
+ * after `make install`), else ./web.
  */
 #ifndef WEB_H
 #define WEB_H
@@ -12,6 +13,10 @@
 struct fs_server;
 struct fs_request;
 struct strbuf;
+
+/* Sets the web/ folder (--web-dir); call before the server starts. NULL or
+ * "" leaves the search order. */
+void web_set_root(const char *dir);
 
 /* The web/ folder in use. */
 const char *web_root(void);

@@ -89,8 +89,8 @@ static void post(const char *type, const char *body, long want_status, const cha
 
 START_TEST(form_fields_are_decoded)
 {
-    post("application/x-www-form-urlencoded", "name=Acme+Ltd&email=a%40b.example&empty=",
-         200, "name=Acme Ltd;email=a@b.example;empty=;");
+    post("application/x-www-form-urlencoded", "name=Acme+Ltd&email=a%40b.example&empty=", 200,
+         "name=Acme Ltd;email=a@b.example;empty=;");
 }
 END_TEST
 
@@ -121,14 +121,14 @@ END_TEST
  * before any route sees it. */
 START_TEST(text_a_feed_cannot_carry_is_400)
 {
-    static const char *const forms[] = {"name=x%C0%80y", "name=x%ED%A0%80y", "name=x%EF%BF%BEy",
-                                        "name=x%F4%90%80%80y", "name=x%01y", "other=x%FFy"};
+    static const char *const forms[] = {"name=x%C0%80y",    "name=x%ED%A0%80y",
+                                        "name=x%EF%BF%BEy", "name=x%F4%90%80%80y",
+                                        "name=x%01y",       "other=x%FFy"};
     static const char *const json[] = {
-        "{\"name\":\"x\\ud800y\"}",      /* lone high surrogate */
-        "{\"name\":\"x\\udc00y\"}",      /* lone low surrogate */
+        "{\"name\":\"x\\ud800y\"}",       /* lone high surrogate */
+        "{\"name\":\"x\\udc00y\"}",       /* lone low surrogate */
         "{\"name\":\"Acme\\u0000Evil\"}", /* NUL, which SQLite would cut at */
-        "{\"name\":\"x\\uFFFEy\"}",
-        "{\"name\":\"bell\\u0007\"}",
+        "{\"name\":\"x\\uFFFEy\"}",       "{\"name\":\"bell\\u0007\"}",
     };
     char header[128];
     const char *headers[] = {header, NULL};
@@ -216,20 +216,23 @@ static int parse_in_child(int argc, const char *const *args)
     if (pid == 0) {
         const char *db = "default.db";
         unsigned n = 5;
+        const char *listen = "127.0.0.1:1", *url = "http://h/";
         struct cli_list tokens = {{0}, 0};
         const struct cli_option options[] = {
             {"db", CLI_STRING, &db, 1, 0, 0, "FILE", "database"},
             {"count", CLI_UINT, &n, 0, 1, 10, "N", "a count"},
             {"token", CLI_LIST, &tokens, 0, 0, 0, "T", "tokens"},
+            {"listen", CLI_ADDR, &listen, 0, 0, 0, "ADDR:PORT", "address"},
+            {"feed", CLI_URL, &url, 0, 0, 0, "URL", "a URL"},
         };
 
-        char *argv[8];
+        char *argv[12];
 
-        for (int i = 0; i < argc && i < 8; i++)
+        for (int i = 0; i < argc && i < 12; i++)
             argv[i] = strdup(args[i]);
         if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
             _exit(98);
-        cli_parse("prog sub --db FILE", argc, argv, options, 3);
+        cli_parse("prog sub --db FILE", argc, argv, options, 5);
         _exit(n == 7 && tokens.count == 2 && strcmp(db, "x.db") == 0 ? 99 : 97);
     }
     waitpid(pid, &status, 0);
@@ -253,6 +256,44 @@ START_TEST(command_lines)
     ck_assert_int_eq(parse_in_child(4, range), 2);
     ck_assert_int_eq(parse_in_child(4, notnum), 2);
     ck_assert_int_eq(parse_in_child(1, novalue), 2);
+}
+END_TEST
+
+/* Addresses, URLs and --log-level are checked by the parser, so a bad one
+ * exits 2 before the program opens anything. */
+START_TEST(command_line_values)
+{
+    static const char *const ok[][2] = {
+        {"--listen", "127.0.0.1:8081"},   {"--listen", ":0"},
+        {"--listen", "localhost:80"},     {"--listen", "[::1]:8081"},
+        {"--feed", "http://h:1/feeds/x"}, {"--feed", "https://h/f"},
+        {"--log-level", "debug"},         {"--log-level", "error"},
+    };
+    static const char *const bad[][2] = {
+        {"--listen", "nope"},
+        {"--listen", "127.0.0.1"},
+        {"--listen", "1.2.3:80"},
+        {"--listen", "127.0.0.1:x"},
+        {"--listen", "127.0.0.1:65536"},
+        {"--listen", "[::1:80"},
+        {"--feed", "ftp://h/x"},
+        {"--feed", "http://"},
+        {"--feed", "http://h /x"},
+        {"--log-level", "verbose"},
+        {"--log-level", ""},
+    };
+
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        const char *argv[] = {"--db", "x.db",    "--count", "7",      "--token",
+                              "a",    "--token", "b",       ok[i][0], ok[i][1]};
+
+        ck_assert_msg(parse_in_child(10, argv) == 99, "%s %s refused", ok[i][0], ok[i][1]);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *argv[] = {"--db", "x.db", bad[i][0], bad[i][1]};
+
+        ck_assert_msg(parse_in_child(4, argv) == 2, "%s %s accepted", bad[i][0], bad[i][1]);
+    }
 }
 END_TEST
 
@@ -282,6 +323,62 @@ static char *logged(const char *lib, const char *msg, const char *value)
     return strdup(buf);
 }
 
+/* Writes one line at level with log_event() and returns what reached
+ * standard error (caller frees), or NULL when nothing did. */
+static char *logged_at(enum log_level level)
+{
+    char buf[1024];
+    int fds[2], saved = dup(STDERR_FILENO);
+    ssize_t n;
+
+    ck_assert_int_eq(pipe(fds), 0);
+    ck_assert_int_ge(dup2(fds[1], STDERR_FILENO), 0);
+    log_event(level, "a line", NULL);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(fds[1]);
+    n = read(fds[0], buf, sizeof buf - 1);
+    close(fds[0]);
+    if (n <= 0)
+        return NULL;
+    buf[n] = '\0';
+    return strdup(buf);
+}
+
+static void expect_line(enum log_level level)
+{
+    char *line = logged_at(level);
+
+    ck_assert_ptr_nonnull(line);
+    free(line);
+}
+
+static void expect_none(enum log_level level)
+{
+    ck_assert_ptr_null(logged_at(level));
+}
+
+/* --log-level drops the lines below it; fatal lines always pass. */
+START_TEST(log_level_filters)
+{
+    enum log_level level;
+
+    ck_assert_int_eq(log_level_parse("warn", &level), 0);
+    ck_assert_int_eq(level, LOG_WARN);
+    ck_assert_int_eq(log_level_parse("WARN", &level), -1);
+    log_init("check");
+    log_set_level(LOG_WARN);
+    expect_none(LOG_INFO);
+    expect_line(LOG_WARN);
+    log_set_level(LOG_ERROR);
+    expect_none(LOG_WARN);
+    expect_line(LOG_FATAL);
+    log_set_level(LOG_DEBUG);
+    expect_line(LOG_DEBUG);
+    log_set_level(LOG_INFO);
+}
+END_TEST
+
 START_TEST(log_lines_escape_every_value)
 {
     const char *evil = "x\" forged=1\nts=0 level=fatal \\";
@@ -289,9 +386,10 @@ START_TEST(log_lines_escape_every_value)
 
     log_init("check");
     line = logged(NULL, "msg with \"quotes\"\nand a newline", evil);
-    ck_assert_ptr_nonnull(strstr(line, " level=error prog=check msg=\"msg with \\\"quotes\\\"\\nand a "
-                                       "newline\" id=c_1 n=42 error=\"x\\\" forged=1\\nts=0 "
-                                       "level=fatal \\\\: abc\" path=\"/a b\"\n"));
+    ck_assert_ptr_nonnull(strstr(line,
+                                 " level=error prog=check msg=\"msg with \\\"quotes\\\"\\nand a "
+                                 "newline\" id=c_1 n=42 error=\"x\\\" forged=1\\nts=0 "
+                                 "level=fatal \\\\: abc\" path=\"/a b\"\n"));
     ck_assert_ptr_eq(strchr(line, '\n'), line + strlen(line) - 1);
     free(line);
     line = logged("feed-reader", "cut\rshort", evil);
@@ -375,6 +473,8 @@ int main(void)
     tcase_add_test(pure, whole_numbers);
     tcase_add_test(pure, escaping);
     tcase_add_test(pure, command_lines);
+    tcase_add_test(pure, command_line_values);
+    tcase_add_test(pure, log_level_filters);
     tcase_add_test(pure, log_lines_escape_every_value);
     tcase_add_test(pure, flash_is_taken_once_by_its_owner);
     tcase_add_test(pure, flash_table_keeps_the_newest);

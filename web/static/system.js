@@ -18,6 +18,31 @@
   // Which context serves a feed, by the feed's name.
   const producerOf = { subscriptions: "subscriptions", usage: "cloud-api", product1: "product1" };
 
+  // More Cloud API nodes (make run CLOUD_API_NODES=N): Subscriptions follows
+  // the usage feed of each, so each origin it follows that is not a known
+  // context is another node, drawn below the first.
+  function addNodes(results) {
+    const sub = results[0];
+    if (!sub || !sub.up) return;
+    for (const f of sub.data.followers) {
+      if (feedName(f.feed_url) !== "usage") continue;
+      let origin;
+      try { origin = new URL(f.feed_url).origin; } catch (e) { continue; }
+      if (ctx.some((c) => c.url === origin)) continue;
+      const n = ctx.filter((c) => c.node).length + 2;
+      ctx.push({ key: "cloud-api@" + origin, label: "Cloud API :" + new URL(origin).port,
+                 node: true, url: origin, x: 470, y: 40 + 100 * (n - 1) });
+    }
+  }
+
+  // The context that serves the feed at url: by origin, else by name.
+  function producer(box, url) {
+    let origin = "";
+    try { origin = new URL(url).origin; } catch (e) { /* by name */ }
+    const c = ctx.find((x) => x.url === origin);
+    return c ? box[c.key] : box[producerOf[feedName(url)]];
+  }
+
   function el(name, attrs, text) {
     const e = document.createElementNS("http://www.w3.org/2000/svg", name);
     for (const k in attrs) e.setAttribute(k, attrs[k]);
@@ -48,7 +73,8 @@
   }
 
   function draw(results) {
-    const svg = el("svg", { viewBox: "0 0 700 360", width: "100%", role: "img",
+    const height = Math.max(360, ...ctx.map((c) => c.y + 100));
+    const svg = el("svg", { viewBox: `0 0 700 ${height}`, width: "100%", role: "img",
                             "aria-label": "the three contexts and their feeds" });
     const box = {};
     ctx.forEach((c, i) => {
@@ -72,7 +98,7 @@
       if (!r.up) return;
       for (const f of r.data.followers) {
         const name = feedName(f.feed_url);
-        const from = box[producerOf[name]];
+        const from = producer(box, f.feed_url);
         rows.push({ consumer: consumer.label, f });
         if (!from) continue;
         const bad = failing(f);
@@ -130,7 +156,10 @@
   }
 
   async function tick() {
-    const results = await Promise.all(ctx.map(status));
+    let results = await Promise.all(ctx.map(status));
+    const known = ctx.length;
+    addNodes(results);
+    if (ctx.length > known) results = results.concat(await Promise.all(ctx.slice(known).map(status)));
     draw(results);
     // Other scripts of the page (lag_chart.js) draw from the same samples.
     document.dispatchEvent(new CustomEvent("system-status",
