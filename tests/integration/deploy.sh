@@ -77,8 +77,9 @@ make_tls() {
     ) >"$T/openssl.log" 2>&1
 }
 
+# start_nginx_cache [SUFFIX]: nginx's files in $T/nginxSUFFIX.
 start_nginx_cache() {
-    N="$T/nginx"
+    N="$T/nginx${1:-}"
     mkdir -p "$N/cache" "$N/tmp" || return 1
     make_tls || { echo "# openssl: $(tail -3 "$T/openssl.log")" >&2; return 1; }
     CACHE_PORT=$(free_port); TLS_PORT=$(free_port)
@@ -112,7 +113,7 @@ http {
 EOF
     nginx -t -q -e "$N/error.log" -p "$N" -c "$N/nginx.conf" 2>"$T/nginx-t.log" ||
         { echo "# nginx -t: $(cat "$T/nginx-t.log")" >&2; return 1; }
-    start nginx nginx -e "$N/error.log" -p "$N" -c "$N/nginx.conf"
+    start "nginx${1:-}" nginx -e "$N/error.log" -p "$N" -c "$N/nginx.conf"
     wait_http "$CACHE/healthz"
 }
 
