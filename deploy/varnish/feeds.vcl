@@ -48,11 +48,14 @@ sub vcl_recv {
         # A long-poll: to the origin as it is, If-None-Match included.
         return (pass);
     }
-    # Varnish has already reduced Accept-Encoding to "gzip" or nothing;
-    # remember which, so the origin is asked for this very encoding.
-    if (req.http.Accept-Encoding) {
+    # gzip or identity, as the client takes it (q=0 refuses it): the
+    # header is reduced to one of the two, which is hashed and asked of
+    # the origin (vcl_backend_fetch).
+    if (req.http.Accept-Encoding ~ "(?i)(^|[\s,])gzip(\s*;\s*q=(1|0\.0*[1-9][0-9]*)[^,]*)?\s*(,|$)") {
+        set req.http.Accept-Encoding = "gzip";
         set req.http.X-Feeds-Gzip = "1";
     } else {
+        unset req.http.Accept-Encoding;
         unset req.http.X-Feeds-Gzip;
     }
     return (hash);

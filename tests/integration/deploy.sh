@@ -242,6 +242,12 @@ check_followers() {
     rows=$(sqlite3 "$T/$cf-direct.db" 'select count(*) from replica_keys' 2>/dev/null)
     expect_eq "$cf: the replica holds the feed's 1,200 keys" yes \
         "$([ "${rows:-0}" -ge 1200 ] && echo yes || echo "no ($rows)")"
+    if grep -q "long-poll not honoured" "$T/$cf-longpoll.log"; then
+        not_ok "$cf: the long-polling follower's waits are honoured through the cache" \
+            "$(grep "long-poll not honoured" "$T/$cf-longpoll.log" | head -1)"
+    else
+        ok "$cf: the long-polling follower's waits are honoured through the cache"
+    fi
     for f in direct longpoll poll; do stop "$cf-$f"; done
 }
 
@@ -289,6 +295,26 @@ check_cache_rules() {
     expect_eq "$cr: a request without the token is 401" 401 \
         "$(without_token -w '%{http_code}' "$CACHE$FEED/pages/1")"
     expect_eq "$cr: and the 401 is not kept" 1 "$(origin_cost without_token "$CACHE$FEED/pages/1")"
+
+    # gzip and identity are kept apart, each with the origin's own ETag.
+    for enc in gzip identity; do
+        for where in "$ORIGIN" "$CACHE" "$CACHE"; do
+            curl -s --max-time 10 -D "$T/h-$enc" -o "$T/b-$enc" -H "Authorization: Bearer $TOKEN" \
+                -H 'Accept: application/atom+xml' -H "Accept-Encoding: $enc" "$where$FEED/pages/0"
+            printf '%s %s|' "$(awk 'tolower($1) == "etag:" { print $2 }' "$T/h-$enc" | tr -d '\r')" \
+                "$(awk 'tolower($1) == "content-encoding:" { print $2 }' "$T/h-$enc" | tr -d '\r')"
+        done >"$T/enc-$enc"
+        if [ "$enc" = gzip ]; then gzip -dc "$T/b-$enc" >"$T/b-plain" 2>/dev/null; else cp "$T/b-$enc" "$T/b-plain"; fi
+        got_entries "$T/b-plain" || echo "(body not an Atom page)" >>"$T/enc-$enc"
+    done
+    g=$(cat "$T/enc-gzip"); i=$(cat "$T/enc-identity")
+    g1=${g%%|*}; i1=${i%%|*}
+    expect_eq "$cr: gzip through the cache: the origin's gzip ETag, encoded, a page inside" \
+        "$g1|$g1|$g1|" "$g"
+    expect_eq "$cr: identity through the cache: the origin's identity ETag, not encoded" \
+        "$i1|$i1|$i1|" "$i"
+    check "$cr: gzip and identity have different ETags; gzip is encoded" \
+        [ "${g1% *}" != "${i1% *}" ] && [ "${g1#* }" = gzip ] && [ "${i1#* }" = "" ]
 
     # Long-polls go to the origin and are held there.
     etag=$(head_etag "$CACHE")
