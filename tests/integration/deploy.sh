@@ -216,7 +216,8 @@ replica_of() {
 }
 
 # check_followers NAME: a follower straight at the origin, one through
-# $CACHE long-polling and one through $CACHE with --poll-interval 1 end at
+# $CACHE long-polling, one through $CACHE with --poll-interval 1 and, when
+# $CACHE_TLS is set, one long-polling over https with --ca-file $CA end at
 # the same position with the same replica rows, before and after more
 # entries are appended.
 check_followers() {
@@ -225,20 +226,27 @@ check_followers() {
     follow_db "$cf-direct" "$ORIGIN$FEED"
     follow_db "$cf-longpoll" "$CACHE$FEED"
     follow_db "$cf-poll" "$CACHE$FEED" --poll-interval 1
-    for f in direct longpoll poll; do
+    kinds="direct longpoll poll"
+    if [ -n "${CACHE_TLS:-}" ]; then
+        # Over https, trusting the private CA.
+        follow_db "$cf-https" "$CACHE_TLS$FEED" --ca-file "$CA"
+        kinds="$kinds https"
+    fi
+    for f in $kinds; do
         eventually 30 position_is "$cf-$f" "$head" ||
             not_ok "$cf: the $f follower reached $head" "it is at $(position_of "$cf-$f")"
     done
     append 25 >/dev/null
     head=$HEAD_POS
-    for f in direct longpoll poll; do
+    for f in $kinds; do
         check "$cf: the $f follower follows to $head" eventually 15 position_is "$cf-$f" "$head"
     done
     direct=$(replica_of "$cf-direct")
-    expect_eq "$cf: the long-polling follower has the direct one's replica rows" \
-        "$direct" "$(replica_of "$cf-longpoll")"
-    expect_eq "$cf: the polling follower has the direct one's replica rows" \
-        "$direct" "$(replica_of "$cf-poll")"
+    for f in $kinds; do
+        [ "$f" != direct ] || continue
+        expect_eq "$cf: the $f follower has the direct one's replica rows" \
+            "$direct" "$(replica_of "$cf-$f")"
+    done
     rows=$(sqlite3 "$T/$cf-direct.db" 'select count(*) from replica_keys' 2>/dev/null)
     expect_eq "$cf: the replica holds the feed's 1,200 keys" yes \
         "$([ "${rows:-0}" -ge 1200 ] && echo yes || echo "no ($rows)")"
@@ -248,7 +256,7 @@ check_followers() {
     else
         ok "$cf: the long-polling follower's waits are honoured through the cache"
     fi
-    for f in direct longpoll poll; do stop "$cf-$f"; done
+    for f in $kinds; do stop "$cf-$f"; done
 }
 
 # origin_metric NAME: a counter of the origin's /metrics.
