@@ -191,7 +191,7 @@ check_pollers() {
     get() { printf '%s\n' "$out" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2 }'; }
     reqs=$(get requests); errs=$(get errors); other=$(get other); etags=$(get etags)
     expect_eq "$np: 50 pollers made their requests without errors" "0 0 yes" \
-        "$errs $other $([ "${reqs:-0}" -ge $((50 * secs * 5)) ] && echo yes || echo "no ($reqs)")"
+        "$errs $other $([ "${reqs:-0}" -ge $((50 * secs * 2)) ] && echo yes || echo "no ($reqs)")"
     expect_eq "$np: the pollers saw the appended entry (two head ETags)" 2 "$etags"
     # The origin: the head at most twice a second, two pages, and the scrape.
     bound=$((2 * secs + 2))
@@ -278,6 +278,10 @@ with_token() {
 }
 without_token() { curl -s -o /dev/null --max-time 10 -H 'Accept: application/atom+xml' "$@"; }
 
+head_costs_nothing() {
+    [ "$(origin_cost with_token -H "If-None-Match: $1" "$CACHE$FEED")" = 0 ]
+}
+
 # check_cache_rules NAME: what the cache keeps, revalidates and passes,
 # counted at the origin.
 check_cache_rules() {
@@ -288,8 +292,9 @@ check_cache_rules() {
     etag=$(head_etag "$CACHE")
     st=$(with_token -w '%{http_code}' -H "If-None-Match: $etag" "$CACHE$FEED")
     expect_eq "$cr: the head with its ETag in If-None-Match is 304" 304 "$st"
-    expect_eq "$cr: within its second the head costs the origin nothing" 0 \
-        "$(origin_cost with_token -H "If-None-Match: $etag" "$CACHE$FEED")"
+    # (Retried: the copy that answered may have expired just then.)
+    check "$cr: within its second the head costs the origin nothing" \
+        eventually 5 head_costs_nothing "$etag"
     sleep 2.2 # past the head's 1 s of validity (nginx counts whole seconds)
     nm0=$(origin_metric feed_http_not_modified_total)
     cost=$(origin_cost with_token -H "If-None-Match: $etag" "$CACHE$FEED")
