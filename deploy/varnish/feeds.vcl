@@ -2,8 +2,8 @@ vcl 4.1;
 # deploy/varnish/feeds.vcl - Varnish 7.1 (Debian 12's varnish) in front of
 # ONE context's feeds: the same rules as deploy/nginx/feeds.conf.
 #
-# A template: deploy/render.sh fills in ${FEEDS_ORIGIN_HOST} and
-# ${FEEDS_ORIGIN_PORT} (deploy/README.md). Varnish speaks plain HTTP only:
+# A template: deploy/render.sh fills in the FEEDS_ORIGIN_HOST and
+# FEEDS_ORIGIN_PORT placeholders (deploy/README.md). Varnish speaks plain HTTP only:
 # terminate TLS in front of it (nginx with deploy/nginx/feeds.conf, or
 # hitch). Run one varnishd per context, e.g.
 #   varnishd -a :6081 -f /etc/varnish/feeds-subscriptions.vcl -s malloc,1g

@@ -15,6 +15,9 @@ watchdog 90
 SECS=${DEPLOY_SECONDS:-10}
 
 command -v nginx >/dev/null || { not_ok "nginx is installed (mk/configure.sh test)"; finish; }
+out=$(env -i PATH="$PATH" FEEDS_NAME=x sh deploy/render.sh deploy/nginx/feeds.conf 2>"$T/render.err")
+expect_eq "render.sh prints nothing and exits 2 while a placeholder is unset, and names it" \
+    "2 0 yes" "$? ${#out} $(grep -q 'FEEDS_CACHE_DIR is not set' "$T/render.err" && echo yes || echo no)"
 deploy_origin || { not_ok "the origin started"; finish; }
 start_nginx_cache || { not_ok "nginx started with deploy/nginx/feeds.conf"; finish; }
 ok "nginx runs deploy/nginx/feeds.conf"
