@@ -5,7 +5,9 @@
 # with another CA, with the system's CAs, or at a host name the
 # certificate does not name, it refuses with a clear error and applies
 # nothing. A follower that would send its token over plain http to a host
-# that is not loopback says so in its log.
+# that is not loopback says so in its log. Product 1 reaches an https
+# Cloud API through nginx with its --ca-file, and queues analyses while
+# its CA does not match.
 . "$(dirname "$0")/lib.sh"
 
 # The whole script ends within 90 s, whatever hangs.
@@ -44,9 +46,11 @@ start origin bin/subscriptions serve --listen "127.0.0.1:$PO" --db "$DB" --feed-
 wait_http "http://127.0.0.1:$PO/healthz" || { not_ok "origin started"; finish; }
 
 # nginx: TLS for the feed, with a certificate for its name and one for
-# another name; temporary paths all in $T.
+# another name, and for the Cloud API; temporary paths all in $T.
 TP=$(free_port)
 TP2=$(free_port)
+TPC=$(free_port)
+PCA=$(free_port)
 N="$T/nginx"
 mkdir -p "$N"
 _user=""
@@ -75,6 +79,12 @@ http {
         ssl_certificate $P/elsewhere.pem;
         ssl_certificate_key $P/elsewhere.key;
         location / { proxy_pass http://127.0.0.1:$PO; }
+    }
+    server {
+        listen 127.0.0.1:$TPC ssl;
+        ssl_certificate $P/server.pem;
+        ssl_certificate_key $P/server.key;
+        location / { proxy_pass http://127.0.0.1:$PCA; }
     }
 }
 CONF
@@ -124,5 +134,53 @@ start follow-loop bin/cloud-api follow --db "$T/loop.db" --feed "http://127.0.0.
 check "over loopback it is not" eventually 20 at_head "$T/loop.db"
 check "no warning over loopback" sh -c "! grep -q 'plain http' '$T/follow-loop.log'"
 stop follow-loop
+
+# --- Product 1's Cloud API client over https: a user of the contract
+# samples signs in and runs an analysis through nginx's TLS with the right
+# CA; with another CA the analysis waits in the queue.
+SAMPLES=tests/samples/subscriptions
+EMAIL=ada@example.com
+KEY1=kmOH4d1Wx6m9SVZE9mcTz4tagUOh5hn0I0JIxYptLr8   # the sample UserAdded's login key
+build/tests/samplefeed --db "$T/samples.db" --feed subscriptions "$SAMPLES/CustomerRegistered.xml" \
+    "$SAMPLES/UserAdded.xml" "$SAMPLES/LoginKeyIssued.xml" >/dev/null
+PS=$(free_port)
+start samples build/tests/feedserve --db "$T/samples.db" --listen "127.0.0.1:$PS" --feed subscriptions
+SF="http://127.0.0.1:$PS$F"
+wait_http "$SF"
+start cloud bin/cloud-api serve --listen "127.0.0.1:$PCA" --db "$T/cloud.db" --node tls
+start cloud-follow bin/cloud-api follow --db "$T/cloud.db" --feed "$SF"
+wait_http "http://127.0.0.1:$PCA/healthz" || not_ok "the Cloud API started"
+# product1 NAME CA: Product 1 with its own database, following the samples,
+# calling the Cloud API at https://127.0.0.1:$TPC and trusting CA.
+product1() {
+    _p=$(free_port)
+    start "$1" bin/product1 serve --listen "127.0.0.1:$_p" --db "$T/$1.db" \
+        --cloud-api "https://127.0.0.1:$TPC" --ca-file "$P/$2.pem" --retry-max 1
+    start "$1-follow" bin/product1 follow --db "$T/$1.db" --feed "$SF"
+    wait_http "http://127.0.0.1:$_p/healthz" >/dev/null || not_ok "$1 started"
+    echo "$_p"
+}
+signed_in() {
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -c "$T/jar-$1" --data-urlencode "email=$EMAIL" \
+        --data-urlencode "login_key=$KEY1" "http://127.0.0.1:$2/login")" = 303 ]
+}
+# analyze NAME PORT: the status of an analysis submitted as the signed-in user.
+analyze() {
+    http POST "http://127.0.0.1:$2/analyses" -b "$T/jar-$1" -H 'Accept: application/json' \
+        --data-urlencode 'text=Hello over TLS.'
+}
+key_known() {
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY1" -d x \
+        "http://127.0.0.1:$PCA/api/v1/analyze")" = 200 ]
+}
+check "the Cloud API knows the sample key" eventually 15 key_known
+PG=$(product1 p1-good good)
+check "product1 (right CA): the sample user signs in" eventually 15 signed_in p1-good "$PG"
+expect_eq "product1 (right CA): the analysis is done through https" 201 "$(analyze p1-good "$PG")"
+expect_eq "... done" done "$(json '$.status')"
+PW=$(product1 p1-wrong other)
+check "product1 (wrong CA): the sample user signs in" eventually 15 signed_in p1-wrong "$PW"
+expect_eq "product1 (wrong CA): the analysis waits in the queue" 202 "$(analyze p1-wrong "$PW")"
+check "... and the reason is logged" eventually 10 grep -qi 'certificate' "$T/p1-wrong.log"
 
 finish
