@@ -61,8 +61,8 @@ int billing_open_month(sqlite3 *db, const char *month, char out[8])
 
     snprintf(m, sizeof m, "%s", month);
     for (;;) {
-        long long closed = db_int(db, &rc, 0, "SELECT count(*) FROM closed_months WHERE month = ?1",
-                                  "t", m);
+        long long closed =
+            db_int(db, &rc, 0, "SELECT count(*) FROM closed_months WHERE month = ?1", "t", m);
         if (rc != SQLITE_ROW)
             return -1;
         if (!closed || strcmp(m, "9999-12") == 0)
@@ -123,8 +123,7 @@ enum sub_result billing_charge_usage(sqlite3 *db, const struct usage_record *u,
         return unbilled(db, u, at, "unknown customer", outcome);
     if (r != SUB_OK)
         return r;
-    if (sub_month_of_time(u->window_start, month) != 0 &&
-        sub_month_of_time(u->updated, month) != 0)
+    if (sub_month_of_time(u->window_start, month) != 0 && sub_month_of_time(u->updated, month) != 0)
         sub_month_of(sub_clock_now(), month);
     if (billing_open_month(db, month, month) != 0)
         return SUB_ERROR;

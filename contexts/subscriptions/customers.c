@@ -118,9 +118,8 @@ static int name_ok(const char *name)
 }
 
 enum sub_result customer_register(sqlite3 *db, const char *author, const char *name,
-                                  const char *plan,
-                                  const long long *credit_limit_cents, char id[SUB_ID_SIZE],
-                                  char *why, size_t why_size)
+                                  const char *plan, const long long *credit_limit_cents,
+                                  char id[SUB_ID_SIZE], char *why, size_t why_size)
 {
     const struct plan *p = (plan && *plan) ? plan_find(plan) : plan_default();
     char at[SUB_TIME_SIZE], month[SUB_MONTH_SIZE];

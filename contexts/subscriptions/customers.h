@@ -68,9 +68,8 @@ const struct plan *customer_plan_of(sqlite3 *db, const char *id, const char *mon
  * empty or too long name, an unknown plan or a limit out of range.
  */
 enum sub_result customer_register(sqlite3 *db, const char *author, const char *name,
-                                  const char *plan,
-                                  const long long *credit_limit_cents, char id[SUB_ID_SIZE],
-                                  char *why, size_t why_size);
+                                  const char *plan, const long long *credit_limit_cents,
+                                  char id[SUB_ID_SIZE], char *why, size_t why_size);
 
 /* Schedules plan for customer id from the next month, written into
  * from_month. Changing to the plan already due then changes nothing. */

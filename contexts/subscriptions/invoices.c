@@ -69,9 +69,9 @@ static enum sub_result issue_invoice(sqlite3 *db, const char *id, const char *mo
     plan = customer_plan_of(db, id, month);
     if (!plan)
         return SUB_ERROR;
-    units = db_int(db, &rc, 0,
-                   "SELECT units FROM monthly_usage WHERE customer_id = ?1 AND month = ?2", "tt",
-                   id, month);
+    units =
+        db_int(db, &rc, 0, "SELECT units FROM monthly_usage WHERE customer_id = ?1 AND month = ?2",
+               "tt", id, month);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return SUB_ERROR;
     usage_cents = db_int(db, &rc, 0,
@@ -100,8 +100,8 @@ static enum sub_result issue_invoice(sqlite3 *db, const char *id, const char *mo
     return r;
 }
 
-enum sub_result invoices_close_month(sqlite3 *db, const char *month, long long *issued,
-                                     char *why, size_t why_size)
+enum sub_result invoices_close_month(sqlite3 *db, const char *month, long long *issued, char *why,
+                                     size_t why_size)
 {
     char at[SUB_TIME_SIZE], now_month[SUB_MONTH_SIZE], dedupe[32];
     struct event_data d;
@@ -145,8 +145,7 @@ enum sub_result invoices_close_month(sqlite3 *db, const char *month, long long *
     event_data_init(&d);
     event_data_str(&d, "month", month);
     if (r == SUB_OK)
-        r = event_append(db, "month_closed", NULL, at, dedupe, event_data_json(&d),
-                         AUTHOR_BILLING);
+        r = event_append(db, "month_closed", NULL, at, dedupe, event_data_json(&d), AUTHOR_BILLING);
     event_data_release(&d);
 out:
     r = events_end(db, r);
