@@ -1,6 +1,7 @@
 #include "http_routes.h"
 
 #include "analyses.h"
+#include "cloud_client.h"
 #include "cookies.h"
 #include "feedserver.h"
 #include "form.h"
@@ -128,7 +129,6 @@ static unsigned sign_in_status(enum sign_in_result r)
         return 303;
     case SIGN_IN_WRONG_PAIR:
         return 401;
-    case SIGN_IN_REVOKED:
     case SIGN_IN_LOCKED:
         return 403;
     case SIGN_IN_ERROR:
@@ -252,8 +252,9 @@ static void reply_submitted(struct fs_request *req, const char *id, enum run_res
 
 /*
  * POST /analyses (text): stores the text as a queued analysis first, then
- * runs it at once with the session's key. Scripts get 201 (done) or 202
- * (queued: the retry worker finishes it), with the analysis as JSON and its
+ * runs it at once with the session's key, waiting on the Cloud API at most
+ * CLOUD_PAGE_BUDGET_MS. Scripts get 201 (done) or 202 (queued: the retry
+ * worker finishes it), with the analysis as JSON and its
  * Location; browsers get 303 back to their page either way.
  */
 static const struct form_field analysis_fields[] = {{"text", FORM_TEXT}, {NULL, 0}};
@@ -300,7 +301,8 @@ static void submit_route(struct fs_request *req, void *userdata)
     }
     log_info("analysis submitted", "id=%s customer=%s user=%s bytes=%zu", id, c.user.customer_id,
              c.user.user_id, strlen(text));
-    res = runner_run(app->runner, fs_request_db(req), id, c.key, reason, sizeof reason);
+    res = runner_run_within(app->runner, fs_request_db(req), id, c.key, CLOUD_PAGE_BUDGET_MS,
+                            reason, sizeof reason);
     reply_submitted(req, id, res, reason);
     goto out;
 out_bad:
