@@ -590,6 +590,11 @@ START_TEST(test_follower_applies_every_type)
     const struct fs_field lock[] = {{"customerId", CUSTOMER}, {"reason", "overdraft"}};
     const struct fs_field unlock[] = {{"customerId", CUSTOMER}};
     const struct fs_field removed[] = {{"customerId", CUSTOMER}, {"userId", USER}};
+    /* the Cloud API's type: Product 1 reads past it (tolerant reader) */
+    const struct fs_field credit[] = {{"customerId", CUSTOMER},
+                                      {"creditLeftCents", "958"},
+                                      {"unitPriceCents", "1"},
+                                      {"chargedThrough", "node-1=1"}};
 
     rig_open(&r);
     append_event(r.pdb, "CustomerRegistered", reg, 3);
@@ -619,6 +624,8 @@ START_TEST(test_follower_applies_every_type)
     append_event(r.pdb, "UserRemoved", removed, 2);
     ck_assert_int_eq(follow_to(r.f, 8), FR_OK);
     ck_assert_int_eq(find(EMAIL, KEY2), DIRECTORY_NO_MATCH);
+    append_event(r.pdb, "CreditUpdated", credit, 4);
+    ck_assert_int_eq(follow_to(r.f, 9), FR_OK);
     rig_close(&r);
     vault_free(v);
 }
@@ -639,6 +646,34 @@ START_TEST(test_follower_refuses_broken_contract)
     ck_assert_int_eq(err, FR_ERR_REFUSED);
     ck_assert_int_eq(fr_follower_position(r.f), 0);
     ck_assert_ptr_nonnull(strstr(fr_follower_last_error(r.f), "keyId"));
+    rig_close(&r);
+}
+END_TEST
+
+/* A keySha256 that is not 64 hex digits (here 65) is refused, by the check
+ * the Cloud API's replica shares (replica.h), never cut to 64 and kept. */
+START_TEST(test_follower_refuses_a_bad_key_hash)
+{
+    struct feed_rig r;
+    char longer[80];
+    const struct fs_field added[] = {{"customerId", CUSTOMER},
+                                     {"userId", USER},
+                                     {"email", EMAIL},
+                                     {"keyId", KEY1_ID},
+                                     {"keySha256", longer}};
+    enum fr_error err;
+    int64_t deadline;
+
+    snprintf(longer, sizeof longer, "%s0", sha(KEY1));
+    rig_open(&r);
+    deadline = tk_now_ms() + 5000;
+    append_event(r.pdb, "UserAdded", added, 5);
+    while ((err = fr_follower_step(r.f, 0)) == FR_OK && tk_now_ms() < deadline)
+        usleep(20000);
+    ck_assert_int_eq(err, FR_ERR_REFUSED);
+    ck_assert_int_eq(fr_follower_position(r.f), 0);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(r.f), "keySha256"));
+    ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM login_keys"), 0);
     rig_close(&r);
 }
 END_TEST
@@ -975,6 +1010,7 @@ static Suite *product1_suite(void)
     tcase_set_timeout(net, 30);
     tcase_add_test(net, test_follower_applies_every_type);
     tcase_add_test(net, test_follower_refuses_broken_contract);
+    tcase_add_test(net, test_follower_refuses_a_bad_key_hash);
     tcase_add_test(net, test_runner_outcomes);
     tcase_add_test(net, test_runner_unreachable);
     tcase_add_test(net, test_runner_budget_with_a_black_hole);
