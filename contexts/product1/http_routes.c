@@ -139,7 +139,7 @@ static unsigned sign_in_status(enum sign_in_result r)
 
 /*
  * POST /login (email, login_key): 303 to / with the session cookie for every
- * client; 401 for a wrong pair, 403 for a revoked key or a locked customer,
+ * client; 401 for a wrong pair (a revoked key too), 403 for a locked customer,
  * 400 for a missing field, as the sign-in page for a browser or JSON
  * otherwise. Wakes the retry worker, since the new key may let queued
  * analyses of this user run.
