@@ -1,5 +1,6 @@
 #include "credit.h"
 
+#include "calendar.h"
 #include "customers.h"
 #include "db.h"
 #include "log.h"
@@ -7,6 +8,7 @@
 #include "strbuf.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 enum sub_result credit_node_applied(sqlite3 *db, const char *node, long long position)
 {
@@ -49,6 +51,56 @@ static int charged_through(sqlite3 *db, struct strbuf *sb)
     status = 0;
 out:
     sqlite3_finalize(st);
+    return status;
+}
+
+int credit_backfill(sqlite3 *db)
+{
+    char at[SUB_TIME_SIZE];
+    sqlite3_stmt *st = NULL;
+    char **ids = NULL;
+    size_t n = 0;
+    long long done;
+    int rc, status = -1;
+
+    if (db_begin(db) != SQLITE_OK)
+        return -1;
+    done = db_int(db, &rc, 0, "SELECT count(*) FROM credit_backfill", "");
+    if (rc != SQLITE_ROW)
+        goto out;
+    if (done) {
+        status = 0;
+        goto out;
+    }
+    if (sqlite3_prepare_v2(db, "SELECT id FROM customers ORDER BY registered_at, id", -1, &st,
+                           NULL) != SQLITE_OK)
+        goto out;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ids = xrealloc(ids, (n + 1) * sizeof *ids);
+        ids[n++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+    }
+    if (rc != SQLITE_DONE)
+        goto out;
+    sub_time_format(sub_clock_now(), at);
+    for (size_t i = 0; i < n; i++)
+        if (credit_publish(db, ids[i], at) != SUB_OK)
+            goto out;
+    if (db_exec(db, "INSERT INTO credit_backfill(id) VALUES (1)", "") != SQLITE_DONE)
+        goto out;
+    if (db_commit(db) != SQLITE_OK)
+        goto out;
+    if (n > 0)
+        log_info("credit published for the customers of an older database", "customers=%zu", n);
+    status = 0;
+out:
+    if (status != 0)
+        log_error("cannot publish the customers' credit", "error=\"%s\"", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    if (!sqlite3_get_autocommit(db))
+        db_rollback(db);
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
     return status;
 }
 

@@ -47,4 +47,14 @@ enum sub_result credit_node_applied(sqlite3 *db, const char *node, long long pos
  * for an unknown customer, or SUB_ERROR (logged). */
 enum sub_result credit_publish(sqlite3 *db, const char *id, const char *at);
 
+/*
+ * Once per database: publishes CreditUpdated for every customer, in one
+ * transaction (none may be open), so that a database made before
+ * CreditUpdated existed gives each node the credit of customers registered
+ * then (a node refuses the calls of a customer it has no credit for). A
+ * database whose customers all came later is marked done at once. Returns
+ * 0, or -1 (logged; nothing published, tried again at the next start).
+ */
+int credit_backfill(sqlite3 *db);
+
 #endif

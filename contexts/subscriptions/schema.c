@@ -95,6 +95,10 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS usage_nodes ("
     " node TEXT PRIMARY KEY,"
     " position INTEGER NOT NULL);"
+    /* A row once CreditUpdated was published for the customers of an
+     * older database (credit_backfill(), credit.h). Not a projection. */
+    "CREATE TABLE IF NOT EXISTS credit_backfill ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1));"
     "CREATE TABLE IF NOT EXISTS closed_months ("
     " month TEXT PRIMARY KEY,"
     " closed_at TEXT NOT NULL);"

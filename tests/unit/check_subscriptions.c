@@ -1060,6 +1060,20 @@ START_TEST(test_credit_updated)
 }
 END_TEST
 
+START_TEST(test_credit_backfill_once)
+{
+    char c[SUB_ID_SIZE];
+
+    /* a customer registered before the backfill ran (as in a database
+     * made before CreditUpdated existed): it gets one more, once */
+    new_customer("payg", NULL, c);
+    ck_assert_str_eq(credits(), "1000@");
+    ck_assert_int_eq(credit_backfill(db), 0);
+    ck_assert_int_eq(credit_backfill(db), 0);
+    ck_assert_str_eq(credits(), "1000@ 1000@");
+}
+END_TEST
+
 /* An authorizer that makes every read of plan_periods fail, as a damaged
  * table or an I/O error would: statements that read it do not prepare. */
 static int deny_plans(void *userdata, int action, const char *a, const char *b, const char *c,
@@ -1148,6 +1162,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_rebuild_equals_live);
     tcase_add_test(t, test_views);
     tcase_add_test(t, test_credit_updated);
+    tcase_add_test(t, test_credit_backfill_once);
     tcase_add_test(t, test_failed_plan_lookup_is_an_error);
     suite_add_tcase(s, t);
     t = tcase_create("access");
