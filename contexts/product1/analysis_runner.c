@@ -154,7 +154,12 @@ static enum run_result record(sqlite3 *db, const struct analysis_job *job,
                      job->id);
             return RUN_QUEUED;
         }
-        snprintf(why, sizeof why, "the Cloud API refused the login key (%ld)", reply->status);
+        if (reply->status == 403 && strstr(reply->body, "\"credit_limit\""))
+            snprintf(why, sizeof why,
+                     "this text would take your company past its credit limit: a payment"
+                     " restores access");
+        else
+            snprintf(why, sizeof why, "the Cloud API refused the login key (%ld)", reply->status);
         break;
     case CLOUD_REJECTED:
     default:

@@ -680,7 +680,8 @@ END_TEST
 
 /* ---- The runner and the retry worker against a fake Cloud API ------------ */
 
-/* How the fake Cloud API answers: 200, 401, 500 or 413. */
+/* How the fake Cloud API answers: 200, 401, 500, 413, or 403 for a call
+ * past the customer's credit limit. */
 static atomic_int fake_status = 200;
 static atomic_int fake_calls;
 /* The Idempotency-Key of every call, in order, each followed by ',' ("-"
@@ -705,6 +706,13 @@ static void fake_analyze(struct fs_request *req, void *userdata)
     fs_request_body(req, &len);
     if (status == 200 && (!auth || strcmp(auth, "Bearer " KEY1) != 0))
         status = 401;
+    if (status == 403) {
+        static const char no_credit[] = "{\"error\": \"past the limit\", \"reason\": "
+                                        "\"credit_limit\"}";
+
+        fs_reply(req, 403, "application/json", no_credit, sizeof no_credit - 1);
+        return;
+    }
     if (status != 200) {
         fs_reply_error(req, (unsigned)status, "fake says %d", status);
         return;
@@ -785,11 +793,17 @@ START_TEST(test_runner_outcomes)
     ck_assert_int_eq(analysis_create(db, "an_big", &u, "x"), 0);
     ck_assert_int_eq(runner_run(r, db, "an_big", KEY1, reason, sizeof reason), RUN_FAILED);
     ck_assert_int_eq(analyses_count(db, "failed", CUSTOMER, USER), 2);
+    /* past the credit limit: failed, saying what restores access */
+    atomic_store(&fake_status, 403);
+    ck_assert_int_eq(analysis_create(db, "an_credit", &u, "x"), 0);
+    ck_assert_int_eq(runner_run(r, db, "an_credit", KEY1, reason, sizeof reason), RUN_FAILED);
+    ck_assert_ptr_nonnull(strstr(reason, "credit limit"));
+    ck_assert_int_eq(analyses_count(db, "failed", CUSTOMER, USER), 3);
     ck_assert_int_eq(analyses_count(db, "done", CUSTOMER, USER), 2);
     /* every call, retries included, names its analysis, so that the Cloud
      * API charges a resent one once */
     pthread_mutex_lock(&fake_lock);
-    ck_assert_str_eq(fake_idem, "an_ok,an_q,an_q,an_refused,an_refused,an_big,");
+    ck_assert_str_eq(fake_idem, "an_ok,an_q,an_q,an_refused,an_refused,an_big,an_credit,");
     pthread_mutex_unlock(&fake_lock);
     runner_free(r);
     fs_server_close(cloud);
