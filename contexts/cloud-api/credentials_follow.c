@@ -1,6 +1,7 @@
 #include "credentials_follow.h"
 
 #include "credentials.h"
+#include "credit.h"
 #include "feedreader.h"
 #include "replica.h"
 #include "schema.h"
@@ -52,6 +53,14 @@ static int customer_unlocked(sqlite3 *db, const struct fr_entry *e, const char *
     return credentials_apply_customer_unlocked(db, v[0]);
 }
 
+/* The credit left of a customer (credit.h); chargedThrough is optional
+ * (empty before any node's usage was charged). */
+static int credit_updated(sqlite3 *db, const struct fr_entry *e, const char *const *v)
+{
+    return credit_apply_update(db, v[0], v[1], v[2], fr_entry_field(e, "chargedThrough")) == 0 ? 0
+                                                                                               : -1;
+}
+
 int credentials_follow_setup(struct fr_follower *f, sqlite3 *db, void *userdata)
 {
     static const struct replica_event events[] = {
@@ -62,10 +71,11 @@ int credentials_follow_setup(struct fr_follower *f, sqlite3 *db, void *userdata)
         {"UserRemoved", {"customerId", "userId"}, user_removed},
         {"CustomerLocked", {"customerId"}, customer_locked},
         {"CustomerUnlocked", {"customerId"}, customer_unlocked},
+        {"CreditUpdated", {"customerId", "creditLeftCents", "unitPriceCents"}, credit_updated},
     };
 
     (void)userdata;
-    if (schema_create_replica(db) != 0)
+    if (schema_create_replica(db) != 0 || schema_create_usage(db) != 0)
         return -1;
     return replica_follow(f, events, sizeof events / sizeof events[0]);
 }

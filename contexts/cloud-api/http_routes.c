@@ -17,6 +17,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <time.h>
 
 /* Longest key text looked up; a longer one cannot be a login key. */
 #define KEY_MAX 512
@@ -69,39 +70,51 @@ static void reply_locked(struct fs_request *req, const struct credential *cred)
     fs_reply_take(req, 403, "application/json", body, len);
 }
 
+/* Answers 403 to a call that would take its customer past its credit
+ * limit: what restores access. */
+static void reply_no_credit(struct fs_request *req)
+{
+    static const char body[] =
+        "{\"error\": \"this call would take the customer's balance past its credit limit: a"
+        " payment restores access\", \"reason\": \"credit_limit\"}";
+
+    fs_reply(req, 403, "application/json", body, sizeof body - 1);
+}
+
 /*
- * Meters the units of a call by cred whose answer is json; with an
- * Idempotency-Key idem (named under key_hash, the login key's SHA-256),
- * exactly once per pair: when the pair was answered already, nothing is
- * added and *replay receives the stored answer (the caller frees it).
- * idem, key_hash and *replay are NULL for a plain call. Returns 0, or -1
- * when nothing could be stored. Does nothing when metering is off.
+ * Meters the units of a call by cred whose answer is json (meter.h); with
+ * an Idempotency-Key (once not NULL), exactly once per pair: when the pair
+ * was answered already, nothing is added and *replay receives the stored
+ * answer (the caller frees it). Returns the meter's result. A build for
+ * benchmarks only (CLOUD_API_UNMETERED, main.c) has no meter.
  */
-static int meter_call(struct cloud_api *api, const struct credential *cred, uint64_t units,
-                      const char *key_hash, const char *idem, const char *json, char **replay)
+static enum meter_result meter_call(struct cloud_api *api, const struct credential *cred,
+                                    uint64_t units, struct meter_once *once, const char *json,
+                                    char **replay)
 {
     if (!api->meter)
-        return 0;
-    if (!idem)
+        return METER_RECORDED;
+    if (!once)
         return meter_record(api->meter, cred->customer_id, cred->user_id, cred->key_id, units);
-    return meter_record_once(api->meter, cred->customer_id, cred->user_id, cred->key_id, units,
-                             key_hash, idem, json, replay) == METER_FAILED
-               ? -1
-               : 0;
+    once->body = json;
+    return meter_record_once(api->meter, once, cred->customer_id, cred->user_id, cred->key_id,
+                             units, replay);
 }
 
 /*
  * POST /api/v1/analyze. Decides the status in order: credentials present
  * and well-formed, Idempotency-Key (when sent) well-formed, key known and
- * usable, then the analysis, then the metering; a 200 is sent only after
- * the metering succeeded.
+ * usable, then the analysis, then the metering, which checks the credit
+ * limit (credit.h); a 200 is sent only after the metering succeeded.
  *
  * With an Idempotency-Key, the call is named by (SHA-256 of the login key,
- * Idempotency-Key). An answer stored for that pair is sent again as is, with
- * Idempotent-Replayed: true, and nothing is metered: first looked up here
- * (also for a locked customer, since it costs nothing), and, for a call that
- * races with the one that stores it, found by the meter in its commit
- * (meter_record_once()). Without the header the call costs no extra SQL.
+ * Idempotency-Key), and its body by its SHA-256. An answer stored for that
+ * pair and body is sent again as is, with Idempotent-Replayed: true, and
+ * nothing is metered; the pair stored with another body is answered 422.
+ * Both are first looked up here (also for a locked customer, since it
+ * costs nothing), and, for a call that races with the one that stores it,
+ * found by the meter in its commit (meter_record_once()). Without the
+ * header the call costs no extra SQL.
  */
 static void analyze(struct fs_request *req, void *userdata)
 {
@@ -111,11 +124,12 @@ static void analyze(struct fs_request *req, void *userdata)
     const char *key = NULL, *text, *why = NULL, *www = challenge_invalid;
     size_t key_len = 0, text_len = 0;
     struct credential cred;
+    struct meter_once once;
     struct analysis a;
     unsigned status = 401;
-    char json[160], key_hash[65];
+    char json[160], key_hash[65], body_hash[65], stored_hash[65];
     char *replay = NULL;
-    int n = 0, found;
+    int n = 0, found, no_credit = 0;
 
     memset(&cred, 0, sizeof cred);
     if (!auth) {
@@ -130,7 +144,7 @@ static void analyze(struct fs_request *req, void *userdata)
     }
     if (idem && !idempotency_key_valid(idem)) {
         status = 400;
-        why = "Idempotency-Key must be 1-128 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-'";
+        why = "Idempotency-Key must be 1-255 visible ASCII characters (no spaces)";
         goto out;
     }
     if (key_len > KEY_MAX) {
@@ -159,16 +173,24 @@ static void analyze(struct fs_request *req, void *userdata)
         why = "cannot check the login key now: retry shortly";
         goto out;
     }
+    text = fs_request_body(req, &text_len);
     if (idem) {
-        if (sha256_hex(key, key_len, key_hash) != 0) {
+        if (sha256_hex(key, key_len, key_hash) != 0 || sha256_hex(text, text_len, body_hash) != 0) {
             status = 500;
-            why = "internal error hashing the login key";
+            why = "internal error hashing the call";
             goto out;
         }
-        replay = idempotency_find(fs_request_db(req), key_hash, idem, &found);
+        replay =
+            idempotency_find(fs_request_db(req), key_hash, idem,
+                             time(NULL) - (time_t)api->idempotency_retention, stored_hash, &found);
         if (found < 0) {
             status = 503;
             why = "cannot look the Idempotency-Key up now: retry shortly";
+            goto out;
+        }
+        if (replay && stored_hash[0] && strcmp(stored_hash, body_hash) != 0) {
+            status = 422;
+            why = "this Idempotency-Key was used with another body: use a new key for a new call";
             goto out;
         }
         if (replay) {
@@ -178,7 +200,6 @@ static void analyze(struct fs_request *req, void *userdata)
     }
     if (status == 403)
         goto out;
-    text = fs_request_body(req, &text_len);
     analyze_text(text, text_len, &a);
     n = snprintf(json, sizeof json,
                  "{\"characters\":%" PRIu64 ",\"words\":%" PRIu64 ",\"lines\":%" PRIu64
@@ -189,12 +210,28 @@ static void analyze(struct fs_request *req, void *userdata)
         why = "internal error formatting the answer";
         goto out;
     }
-    if (meter_call(api, &cred, a.units, idem ? key_hash : NULL, idem, json, &replay) != 0) {
+    once.key_sha256 = key_hash;
+    once.idempotency_key = idem;
+    once.request_sha256 = body_hash;
+    switch (meter_call(api, &cred, a.units, idem ? &once : NULL, json, &replay)) {
+    case METER_RECORDED:
+    case METER_REPLAYED:
+        status = 200;
+        break;
+    case METER_REFUSED:
+        status = 403;
+        no_credit = 1;
+        break;
+    case METER_CONFLICT:
+        status = 422;
+        why = "this Idempotency-Key was used with another body: use a new key for a new call";
+        break;
+    case METER_FAILED:
+    default:
         status = 503;
         why = "the call could not be metered, so it was neither done nor charged: retry shortly";
-        goto out;
+        break;
     }
-    status = 200;
 out:
     switch (status) {
     case 200:
@@ -213,8 +250,13 @@ out:
         fs_reply_error(req, 401, "%s", why);
         break;
     case 403:
-        atomic_fetch_add(&api->locked, 1);
-        reply_locked(req, &cred);
+        if (no_credit) {
+            atomic_fetch_add(&api->over_credit, 1);
+            reply_no_credit(req);
+        } else {
+            atomic_fetch_add(&api->locked, 1);
+            reply_locked(req, &cred);
+        }
         break;
     default:
         atomic_fetch_add(&api->failed, 1);
@@ -236,6 +278,8 @@ static void metrics(struct fs_request *req, struct strbuf *out, void *userdata)
     sb_printf(out, "cloud_api_analyze_total{result=\"unauthorized\"} %llu\n",
               atomic_load(&api->unauthorized));
     sb_printf(out, "cloud_api_analyze_total{result=\"locked\"} %llu\n", atomic_load(&api->locked));
+    sb_printf(out, "cloud_api_analyze_total{result=\"over_credit\"} %llu\n",
+              atomic_load(&api->over_credit));
     sb_printf(out, "cloud_api_analyze_total{result=\"error\"} %llu\n", atomic_load(&api->failed));
     sb_puts(out, "# HELP cloud_api_analyze_replayed_total 200 answers sent again for a repeated"
                  " Idempotency-Key, not metered.\n"

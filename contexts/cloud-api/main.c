@@ -3,17 +3,24 @@
  *
  *   bin/cloud-api serve  [--listen ADDR:PORT] [--db FILE] [--feed-token TOKEN]...
  *                        [--usage-window SECONDS] [--node NAME]
+ *                        [--idempotency-retention SECONDS]
  *   bin/cloud-api follow [--db FILE] --feed URL [--token TOKEN] [--poll-interval SECONDS]
  *                        [--ca-file FILE]
  *
  * `serve` answers the API from the credential replica, meters every call
  * and publishes the usage feed; `follow` keeps the replica up to date from
  * Subscriptions' feed. Both use the same database (default
- * var/cloud-api.db). CLOUD_API_METERING=off makes `serve` skip metering
- * entirely: for the benchmark's baseline only, never in production.
+ * var/cloud-api.db).
+ *
+ * Metering has no switch: `serve` always meters and checks the credit
+ * limit. The benchmark's baseline is another program built from this file
+ * with -DCLOUD_API_UNMETERED (build/bench/cloud-api-unmetered, never
+ * installed), which leaves the meter out.
  */
 #include "credentials.h"
 #include "credentials_follow.h"
+#include "credit.h"
+#include "idempotency.h"
 #include "feedserver.h"
 #include "http_routes.h"
 #include "log.h"
@@ -37,15 +44,15 @@
  * threads than cores keep more calls in each commit. */
 #define SERVE_THREADS 64
 #define NODE_MAX 64
+/* Longest --idempotency-retention: 30 days. */
+#define RETENTION_MAX (30 * 24 * 60 * 60)
 
 static const char serve_usage[] =
     "bin/cloud-api serve [--listen ADDR:PORT] [--db FILE] [--feed-token TOKEN]... "
-    "[--usage-window SECONDS] [--node NAME]\n\n"
-    "Answers POST /api/v1/analyze from the credential replica, meters every call and\n"
-    "publishes the usage per window at /feeds/usage.\n"
-    "Defaults: --listen " DEFAULT_LISTEN " --db " DEFAULT_DB ".\n"
-    "CLOUD_API_METERING=off in the environment turns metering off: for the benchmark's\n"
-    "baseline only, never in production.";
+    "[--usage-window SECONDS] [--node NAME] [--idempotency-retention SECONDS]\n\n"
+    "Answers POST /api/v1/analyze from the credential replica, meters every call within\n"
+    "its customer's credit and publishes the usage per window at /feeds/usage.\n"
+    "Defaults: --listen " DEFAULT_LISTEN " --db " DEFAULT_DB ".";
 static const char follow_usage[] =
     "bin/cloud-api follow [--db FILE] --feed URL [--token TOKEN] [--poll-interval SECONDS]\n"
     "                     [--ca-file FILE]\n\n"
@@ -77,7 +84,7 @@ static int serve(int argc, char **argv)
 {
     char host[NODE_MAX + 2];
     struct serve_options o = {DEFAULT_LISTEN, DEFAULT_DB, {{0}, 0}, NULL};
-    unsigned window = DEFAULT_WINDOW;
+    unsigned window = DEFAULT_WINDOW, retention = IDEMPOTENCY_RETENTION_SECONDS;
     const char *node = default_node(host, sizeof host);
     const struct cli_option options[] = {
         SERVE_OPTION_ROWS(o),
@@ -85,8 +92,9 @@ static int serve(int argc, char **argv)
          "length of a usage window (default 10)"},
         {"node", CLI_STRING, &node, 0, 0, 0, "NAME",
          "this node's name in UsageRecorded entries (default: host name, else node-1)"},
+        {"idempotency-retention", CLI_UINT, &retention, 0, 1, RETENTION_MAX, "SECONDS",
+         "how long an Idempotency-Key's answer is replayed (default 86400)"},
     };
-    const char *metering = getenv("CLOUD_API_METERING");
     struct cloud_api api;
     struct fs_server *server = NULL;
     struct usage_publisher_config pc;
@@ -109,21 +117,25 @@ static int serve(int argc, char **argv)
         goto out;
     if (schema_create_replica(db) != 0 || schema_create_usage(db) != 0)
         goto out;
-    if (key_lookup_open(o.db, &api.keys) != 0)
+    if (key_lookup_open(o.db, &api.keys) != 0 || credit_set_node(db, node) != 0)
         goto out;
-    if (metering && strcmp(metering, "off") == 0) {
-        log_warn("metering is OFF: calls are not recorded (benchmark baseline only)", "%s",
-                 "env=CLOUD_API_METERING");
-    } else {
-        mc.db_path = o.db;
-        mc.window_seconds = window;
-        mc.clock = NULL;
-        if (meter_open(&mc, &api.meter) != 0)
-            goto out;
-    }
+    api.idempotency_retention = retention;
+#ifdef CLOUD_API_UNMETERED
+    (void)mc;
+    log_warn("unmetered build: calls are neither recorded nor charged (benchmark baseline only)",
+             "%s", "program=cloud-api-unmetered");
+#else
+    mc.db_path = o.db;
+    mc.window_seconds = window;
+    mc.idempotency_retention = retention;
+    mc.clock = NULL;
+    if (meter_open(&mc, &api.meter) != 0)
+        goto out;
+#endif
     pc.db_path = o.db;
     pc.node = node;
     pc.window_seconds = window;
+    pc.idempotency_retention = retention;
     if (usage_publisher_open(&pc, &api.publisher) != 0)
         goto out;
     server = program_open_server(&o, SERVE_THREADS);
@@ -135,8 +147,8 @@ static int serve(int argc, char **argv)
         goto out;
     }
     http_routes_mount(server, &api);
-    log_info("cloud-api serving", "node=%s usage_window=%u metering=%s", node, window,
-             api.meter ? "on" : "off");
+    log_info("cloud-api serving", "node=%s usage_window=%u idempotency_retention=%u metering=%s",
+             node, window, retention, api.meter ? "on" : "off");
     status = program_run_server(server, NULL, NULL);
     server = NULL;
 out:

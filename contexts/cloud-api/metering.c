@@ -1,12 +1,14 @@
 #include "metering.h"
 
 #include "feedserver.h"
+#include "idempotency.h"
 #include "log.h"
 
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,16 +22,28 @@ struct usage_call {
     const char *user_id;
     const char *key_id;
     uint64_t units;
-    /* NULL for a call without an Idempotency-Key; else the pair naming it
-     * and its answer, stored with its units (meter_record_once()). */
+    /* NULL for a call without an Idempotency-Key; else the pair naming it,
+     * the SHA-256 of its request body, and its answer, stored with its units
+     * (meter_record_once()). */
     const char *key_sha256;
     const char *idempotency_key;
+    const char *request_sha256;
     const char *body;
-    /* Set by the leader when the pair had an answer already: the call adds
-     * no units, and stored (malloc'd, the caller's after the wake-up) holds
-     * that answer. */
-    int replayed;
+    /* Set by the leader: what became of the call. METER_REPLAYED: the pair
+     * had an answer already, which stored (malloc'd, the caller's after the
+     * wake-up) holds; METER_REFUSED, METER_CONFLICT: no units either. */
+    enum meter_result outcome;
     char *stored;
+    /* Set by the leader on the first call of each customer in the batch:
+     * the customer's credit (credit.h) read in the batch's transaction, and
+     * the next such call. Other calls point at theirs with credit_of. */
+    struct usage_call *credit_of;
+    struct usage_call *next_customer;
+    int credit_known;        /* credit_use has a row for the customer */
+    int credit_dirty;        /* served changed: write it back */
+    int64_t left;            /* credit_left_cents */
+    int64_t price;           /* unit_price_cents */
+    int64_t served;          /* served_units, this batch's accepted calls included */
     sem_t wake;              /* posted when done is set, or when the call must lead */
     int done;                /* its commit is over; ok tells how it went */
     int ok;                  /* 1 when committed */
@@ -44,8 +58,10 @@ struct usage_call {
 struct meter {
     sqlite3 *db; /* used only by the leader of the moment */
     sqlite3_stmt *begin, *commit, *rollback, *watermark, *upsert;
-    sqlite3_stmt *remember, *recall; /* analyze_replays: insert, read back */
-    unsigned window;                 /* seconds */
+    sqlite3_stmt *remember, *recall;         /* analyze_replays: insert, read back */
+    sqlite3_stmt *credit_read, *credit_save; /* credit_use */
+    unsigned window;                         /* seconds */
+    unsigned retention;                      /* seconds an answer is replayed */
     time_t (*clock)(void);
     pthread_mutex_t mu;             /* guards everything below */
     struct usage_call *head, *tail; /* calls waiting for the next commit */
@@ -59,12 +75,22 @@ static const char upsert_sql[] =
     " ON CONFLICT(window_start, customer_id, user_id, key_id)"
     " DO UPDATE SET units = units + excluded.units";
 
+/* REPLACE: a row still there past its retention (not purged yet) is a
+ * forgotten call, replaced by this one. */
 static const char remember_sql[] =
-    "INSERT OR IGNORE INTO analyze_replays(key_sha256, idempotency_key, body, created_at)"
-    " VALUES (?1, ?2, ?3, ?4)";
+    "INSERT OR REPLACE INTO analyze_replays(key_sha256, idempotency_key, body, created_at,"
+    " request_sha256) VALUES (?1, ?2, ?3, ?4, ?5)";
 
 static const char recall_sql[] =
-    "SELECT body FROM analyze_replays WHERE key_sha256 = ?1 AND idempotency_key = ?2";
+    "SELECT body, request_sha256 FROM analyze_replays WHERE key_sha256 = ?1"
+    " AND idempotency_key = ?2 AND created_at > ?3";
+
+static const char credit_read_sql[] =
+    "SELECT credit_left_cents, unit_price_cents, served_units FROM credit_use"
+    " WHERE customer_id = ?1";
+
+static const char credit_save_sql[] =
+    "UPDATE credit_use SET served_units = ?2 WHERE customer_id = ?1";
 
 static int step_done(sqlite3_stmt *st)
 {
@@ -83,8 +109,8 @@ static int same_ids(const struct usage_call *a, const struct usage_call *b)
 /* Sums the units of the calls of batch per (customer, user, key), replayed
  * calls left out, and returns the first call of each, chained by
  * next_distinct, so that a batch of many calls by one key costs one row
- * update. Quadratic in the number of distinct ids of a batch, which is
- * bounded by the request threads. */
+ * update. Only calls accepted (METER_RECORDED) count. Quadratic in the number of distinct ids of a
+ * batch, which is bounded by the request threads. */
 static struct usage_call *group_batch(struct usage_call *batch)
 {
     struct usage_call *first = NULL, **tail = &first;
@@ -92,7 +118,7 @@ static struct usage_call *group_batch(struct usage_call *batch)
     for (struct usage_call *c = batch; c; c = c->next) {
         struct usage_call *d;
 
-        if (c->replayed)
+        if (c->outcome != METER_RECORDED)
             continue;
         for (d = first; d; d = d->next_distinct)
             if (same_ids(c, d))
@@ -110,34 +136,36 @@ static struct usage_call *group_batch(struct usage_call *batch)
 }
 
 /*
- * Inside the batch's transaction, stores the answer of c (a call with an
- * Idempotency-Key) committed at now, or, when its pair has one already
- * (from an earlier commit or an earlier call of this batch), marks c
- * replayed and copies that answer into c->stored. Returns 0, or -1.
+ * Inside the batch's transaction, looks up the answer stored for the pair
+ * of c (a call with an Idempotency-Key), from an earlier commit or an
+ * earlier call of this batch, within its retention. When there is one,
+ * marks c METER_REPLAYED (same request body, or a row from before bodies
+ * were hashed) with a copy of it in c->stored, or METER_CONFLICT (another
+ * body). Returns 0, or -1 (database failure or out of memory).
  */
-static int remember_or_recall(struct meter *m, struct usage_call *c, int64_t now)
+static int recall(struct meter *m, struct usage_call *c, int64_t now)
 {
-    const char *text;
+    const char *text, *hash;
     int rc, status = -1;
 
-    sqlite3_bind_text(m->remember, 1, c->key_sha256, -1, SQLITE_STATIC);
-    sqlite3_bind_text(m->remember, 2, c->idempotency_key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(m->remember, 3, c->body, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(m->remember, 4, now);
-    rc = step_done(m->remember);
-    sqlite3_clear_bindings(m->remember);
-    if (rc != 0)
-        return -1;
-    if (sqlite3_changes(m->db) > 0)
-        return 0;
     sqlite3_bind_text(m->recall, 1, c->key_sha256, -1, SQLITE_STATIC);
     sqlite3_bind_text(m->recall, 2, c->idempotency_key, -1, SQLITE_STATIC);
-    if (sqlite3_step(m->recall) == SQLITE_ROW) {
-        text = (const char *)sqlite3_column_text(m->recall, 0);
-        c->stored = strdup(text ? text : "");
-        if (c->stored) {
-            c->replayed = 1;
+    sqlite3_bind_int64(m->recall, 3, now - (int64_t)m->retention);
+    rc = sqlite3_step(m->recall);
+    if (rc == SQLITE_DONE)
+        status = 0;
+    else if (rc == SQLITE_ROW) {
+        hash = (const char *)sqlite3_column_text(m->recall, 1);
+        if (hash && c->request_sha256 && strcmp(hash, c->request_sha256) != 0) {
+            c->outcome = METER_CONFLICT;
             status = 0;
+        } else {
+            text = (const char *)sqlite3_column_text(m->recall, 0);
+            c->stored = strdup(text ? text : "");
+            if (c->stored) {
+                c->outcome = METER_REPLAYED;
+                status = 0;
+            }
         }
     }
     sqlite3_reset(m->recall);
@@ -145,22 +173,111 @@ static int remember_or_recall(struct meter *m, struct usage_call *c, int64_t now
     return status;
 }
 
-/* Forgets what remember_or_recall() set on the calls of a batch that did
- * not commit. */
-static void forget_replays(struct usage_call *batch)
+/* Stores the answer of c (a call with an Idempotency-Key, accepted) in the
+ * batch's transaction, committed at now. Returns 0, or -1. */
+static int remember(struct meter *m, const struct usage_call *c, int64_t now)
+{
+    int rc;
+
+    sqlite3_bind_text(m->remember, 1, c->key_sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(m->remember, 2, c->idempotency_key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(m->remember, 3, c->body, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(m->remember, 4, now);
+    sqlite3_bind_text(m->remember, 5, c->request_sha256, -1, SQLITE_STATIC);
+    rc = step_done(m->remember);
+    sqlite3_clear_bindings(m->remember);
+    return rc;
+}
+
+/*
+ * The call of batch (up to c) that holds the credit of c's customer: the
+ * first call of the batch for that customer, whose credit fields are read
+ * from credit_use the first time (owners is the chain of those read so
+ * far). Returns NULL on a database failure.
+ */
+static struct usage_call *credit_owner(struct meter *m, struct usage_call **owners,
+                                       struct usage_call *c)
+{
+    struct usage_call *o;
+    int rc;
+
+    for (o = *owners; o; o = o->next_customer)
+        if (strcmp(o->customer_id, c->customer_id) == 0)
+            return o;
+    sqlite3_bind_text(m->credit_read, 1, c->customer_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(m->credit_read);
+    c->credit_known = rc == SQLITE_ROW;
+    c->credit_dirty = 0;
+    if (c->credit_known) {
+        c->left = sqlite3_column_int64(m->credit_read, 0);
+        c->price = sqlite3_column_int64(m->credit_read, 1);
+        c->served = sqlite3_column_int64(m->credit_read, 2);
+    }
+    sqlite3_reset(m->credit_read);
+    sqlite3_clear_bindings(m->credit_read);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return NULL;
+    c->next_customer = *owners;
+    *owners = c;
+    return c;
+}
+
+/* Whether o's customer (o from credit_owner()) has credit for units more:
+ * (served + units) * price <= left. Reserves them when it has. */
+static int reserve(struct usage_call *o, uint64_t units)
+{
+    int64_t after = o->served + (int64_t)units;
+
+    if (!o->credit_known || units > INT64_MAX / 4 || after < 0 ||
+        (o->price > 0 && after > INT64_MAX / o->price) || after * o->price > o->left)
+        return 0;
+    o->served = after;
+    o->credit_dirty = 1;
+    return 1;
+}
+
+/* Writes back the served units of every customer of the batch whose calls
+ * reserved some. Returns 0, or -1. */
+static int save_credit(struct meter *m, struct usage_call *owners)
+{
+    for (struct usage_call *o = owners; o; o = o->next_customer) {
+        int rc;
+
+        if (!o->credit_dirty)
+            continue;
+        sqlite3_bind_text(m->credit_save, 1, o->customer_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(m->credit_save, 2, o->served);
+        rc = step_done(m->credit_save);
+        sqlite3_clear_bindings(m->credit_save);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Forgets what the leader set on the calls of a batch that did not
+ * commit. */
+static void forget_outcomes(struct usage_call *batch)
 {
     for (struct usage_call *c = batch; c; c = c->next) {
         free(c->stored);
         c->stored = NULL;
-        c->replayed = 0;
+        c->outcome = METER_RECORDED;
     }
 }
 
-/* Stores the calls of batch in one transaction: the answers of the calls
- * with an Idempotency-Key first, then the units of every call not
- * replayed. Returns 0, or -1 (logged, rolled back, no call replayed). */
+/*
+ * Stores the calls of batch in one transaction. Each call in queue order:
+ * a call with an Idempotency-Key whose pair has an answer is replayed (or
+ * a conflict); else its units are reserved against its customer's credit
+ * (credit.h), or it is refused; an accepted call with an Idempotency-Key
+ * stores its answer. Then the units of every accepted call, and the
+ * customers' served units. Returns 0, or -1 (logged, rolled back, every
+ * call's outcome reset).
+ */
 static int commit_batch(struct meter *m, struct usage_call *batch)
 {
+    struct usage_call *owners = NULL;
     time_t now;
     int64_t start, until = 0;
     int rc;
@@ -177,9 +294,24 @@ static int commit_batch(struct meter *m, struct usage_call *batch)
     start = (int64_t)now - ((int64_t)now % m->window + m->window) % m->window;
     if (start < until)
         start = until;
-    for (struct usage_call *c = batch; c; c = c->next)
-        if (c->idempotency_key && remember_or_recall(m, c, (int64_t)now) != 0)
+    for (struct usage_call *c = batch; c; c = c->next) {
+        struct usage_call *o;
+
+        c->outcome = METER_RECORDED;
+        if (c->idempotency_key && recall(m, c, (int64_t)now) != 0)
             goto fail;
+        if (c->outcome != METER_RECORDED)
+            continue;
+        o = credit_owner(m, &owners, c);
+        if (!o)
+            goto fail;
+        if (!reserve(o, c->units)) {
+            c->outcome = METER_REFUSED;
+            continue;
+        }
+        if (c->idempotency_key && remember(m, c, (int64_t)now) != 0)
+            goto fail;
+    }
     for (struct usage_call *c = group_batch(batch); c; c = c->next_distinct) {
         sqlite3_bind_int64(m->upsert, 1, start);
         sqlite3_bind_int64(m->upsert, 2, start + m->window);
@@ -192,14 +324,14 @@ static int commit_batch(struct meter *m, struct usage_call *batch)
         if (rc != 0)
             goto fail;
     }
-    if (step_done(m->commit) != 0)
+    if (save_credit(m, owners) != 0 || step_done(m->commit) != 0)
         goto fail;
     return 0;
 fail:
     log_error("cannot commit usage", "error=\"%s\"", sqlite3_errmsg(m->db));
     if (!sqlite3_get_autocommit(m->db))
         step_done(m->rollback);
-    forget_replays(batch);
+    forget_outcomes(batch);
     return -1;
 }
 
@@ -214,7 +346,7 @@ fail:
 static void lead_batch(struct meter *m, struct usage_call *self)
 {
     struct usage_call *batch, *c, *next, *successor;
-    uint64_t n = 0, replays = 0, units = 0;
+    uint64_t n = 0, replays = 0, refused = 0, units = 0;
     int ok;
 
     sched_yield();
@@ -225,16 +357,19 @@ static void lead_batch(struct meter *m, struct usage_call *self)
     ok = commit_batch(m, batch) == 0;
     for (c = batch; c; c = c->next) {
         n++;
-        if (c->replayed)
+        if (c->outcome == METER_REPLAYED)
             replays++;
+        else if (c->outcome != METER_RECORDED)
+            refused++;
         else
             units += c->units;
     }
     pthread_mutex_lock(&m->mu);
     if (ok) {
         m->stats.commits++;
-        m->stats.calls += n - replays;
+        m->stats.calls += n - replays - refused;
         m->stats.replays += replays;
+        m->stats.refused += refused;
         m->stats.units += units;
         if (n > m->stats.largest_batch)
             m->stats.largest_batch = n;
@@ -275,6 +410,8 @@ int meter_open(const struct meter_config *cfg, struct meter **out)
     }
     pthread_mutex_init(&m->mu, NULL);
     m->window = cfg->window_seconds ? cfg->window_seconds : 1;
+    m->retention =
+        cfg->idempotency_retention ? cfg->idempotency_retention : IDEMPOTENCY_RETENTION_SECONDS;
     m->clock = cfg->clock;
     err = fs_db_open(cfg->db_path, &m->db);
     if (err != FS_OK) {
@@ -286,7 +423,8 @@ int meter_open(const struct meter_config *cfg, struct meter **out)
         prepare(m, "ROLLBACK", &m->rollback) ||
         prepare(m, "SELECT published_until FROM usage_state WHERE id = 1", &m->watermark) ||
         prepare(m, upsert_sql, &m->upsert) || prepare(m, remember_sql, &m->remember) ||
-        prepare(m, recall_sql, &m->recall))
+        prepare(m, recall_sql, &m->recall) || prepare(m, credit_read_sql, &m->credit_read) ||
+        prepare(m, credit_save_sql, &m->credit_save))
         goto fail;
     *out = m;
     return 0;
@@ -297,13 +435,13 @@ fail:
 
 /* Queues c (on the caller's stack, ids and units set) for the next commit
  * and returns once that commit is over, leading it when it is c's turn.
- * Returns 0 when c is committed (or replayed), -1 if not. */
-static int record(struct meter *m, struct usage_call *c)
+ * Returns c's outcome, METER_FAILED when its commit failed. */
+static enum meter_result record(struct meter *m, struct usage_call *c)
 {
     int lead = 0;
 
     if (sem_init(&c->wake, 0, 0) != 0)
-        return -1;
+        return METER_FAILED;
     pthread_mutex_lock(&m->mu);
     if (m->tail)
         m->tail->next = c;
@@ -323,11 +461,11 @@ static int record(struct meter *m, struct usage_call *c)
     if (lead)
         lead_batch(m, c);
     sem_destroy(&c->wake);
-    return c->ok ? 0 : -1;
+    return c->ok ? c->outcome : METER_FAILED;
 }
 
-int meter_record(struct meter *m, const char *customer_id, const char *user_id, const char *key_id,
-                 uint64_t units)
+enum meter_result meter_record(struct meter *m, const char *customer_id, const char *user_id,
+                               const char *key_id, uint64_t units)
 {
     struct usage_call c;
 
@@ -339,29 +477,31 @@ int meter_record(struct meter *m, const char *customer_id, const char *user_id, 
     return record(m, &c);
 }
 
-enum meter_once meter_record_once(struct meter *m, const char *customer_id, const char *user_id,
-                                  const char *key_id, uint64_t units, const char *key_sha256,
-                                  const char *idempotency_key, const char *body, char **stored)
+enum meter_result meter_record_once(struct meter *m, const struct meter_once *once,
+                                    const char *customer_id, const char *user_id,
+                                    const char *key_id, uint64_t units, char **stored)
 {
     struct usage_call c;
+    enum meter_result r;
 
     *stored = NULL;
-    if (!key_sha256 || !idempotency_key || !body)
+    if (!once->key_sha256 || !once->idempotency_key || !once->request_sha256 || !once->body)
         return METER_FAILED;
     memset(&c, 0, sizeof c);
     c.customer_id = customer_id;
     c.user_id = user_id;
     c.key_id = key_id;
     c.units = units;
-    c.key_sha256 = key_sha256;
-    c.idempotency_key = idempotency_key;
-    c.body = body;
-    if (record(m, &c) != 0)
-        return METER_FAILED;
-    if (!c.replayed)
-        return METER_RECORDED;
-    *stored = c.stored;
-    return METER_REPLAYED;
+    c.key_sha256 = once->key_sha256;
+    c.idempotency_key = once->idempotency_key;
+    c.request_sha256 = once->request_sha256;
+    c.body = once->body;
+    r = record(m, &c);
+    if (r == METER_REPLAYED)
+        *stored = c.stored;
+    else
+        free(c.stored);
+    return r;
 }
 
 void meter_get_stats(struct meter *m, struct meter_stats *out)
@@ -382,6 +522,8 @@ void meter_close(struct meter *m)
     sqlite3_finalize(m->upsert);
     sqlite3_finalize(m->remember);
     sqlite3_finalize(m->recall);
+    sqlite3_finalize(m->credit_read);
+    sqlite3_finalize(m->credit_save);
     sqlite3_close(m->db);
     pthread_mutex_destroy(&m->mu);
     free(m);

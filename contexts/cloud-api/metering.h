@@ -25,13 +25,22 @@
  * receives units: a late commit (the clock stepped back) goes into the first
  * window still open, so no unit is lost and no published total changes.
  *
+ * The credit limit (credit.h) is checked in the same transaction: each
+ * call of a batch, in queue order, reserves its units against its
+ * customer's credit_use row (read once per customer per batch, written
+ * back once), or is refused (METER_REFUSED, no units stored). Since the
+ * check and the commit of the units are one transaction, and commits are
+ * serialized, no two calls can both spend the last of a credit.
+ *
  * A call made with an Idempotency-Key goes through meter_record_once(): in
- * the same transaction as the units of its batch, it inserts its answer in
- * analyze_replays (idempotency.h) with INSERT OR IGNORE. When the row was
- * already there (a retry, or two identical calls racing, in one batch or in
- * two), that call adds no units and gets the stored answer back instead.
- * So a (login key, Idempotency-Key) pair is metered exactly once, whatever
- * the timing; calls without one cost no extra SQL.
+ * the same transaction as the units of its batch, it looks its pair up in
+ * analyze_replays (idempotency.h). When a row is there within its
+ * retention (a retry, or two identical calls racing, in one batch or in
+ * two), that call adds no units and gets the stored answer back instead,
+ * or METER_CONFLICT when the row was stored for another request body; else
+ * its answer is stored with its units. So a (login key, Idempotency-Key)
+ * pair is metered exactly once, whatever the timing; calls without one
+ * cost no extra SQL.
  */
 #ifndef CLOUD_API_METERING_H
 #define CLOUD_API_METERING_H
@@ -46,8 +55,20 @@ struct meter_config {
     const char *db_path;
     /* Window length in seconds, at least 1. */
     unsigned window_seconds;
+    /* Seconds an Idempotency-Key's answer is replayed; 0 means
+     * IDEMPOTENCY_RETENTION_SECONDS. */
+    unsigned idempotency_retention;
     /* Current Unix time; NULL means time(). Tests set it. */
     time_t (*clock)(void);
+};
+
+/* What became of a metered call. */
+enum meter_result {
+    METER_RECORDED = 0, /* its units (and answer) are committed */
+    METER_REPLAYED,     /* its pair had an answer already: no units added */
+    METER_REFUSED,      /* over its customer's credit (credit.h): nothing stored */
+    METER_CONFLICT,     /* its pair's answer was for another request body */
+    METER_FAILED,       /* the commit failed (logged): nothing stored */
 };
 
 /* Opens the meter with its own connection to the database. The caller
@@ -55,39 +76,43 @@ struct meter_config {
 int meter_open(const struct meter_config *cfg, struct meter **out);
 
 /*
- * Adds units to the usage of (customer_id, user_id, key_id) and waits until
- * the transaction holding them has committed. Returns 0 once they are
- * durable, -1 if that commit failed (logged; nothing of the batch was
- * stored, so the caller must not report success). Strings are borrowed for
- * the call. Thread-safe.
+ * Reserves units against the credit of customer_id and adds them to the
+ * usage of (customer_id, user_id, key_id), and waits until the transaction
+ * holding them has committed. Returns METER_RECORDED once they are
+ * durable, METER_REFUSED when they would exceed the customer's credit (or
+ * this node has none for it yet), METER_FAILED if the commit failed
+ * (logged; nothing of the batch was stored, so the caller must not report
+ * success). Strings are borrowed for the call. Thread-safe.
  */
-int meter_record(struct meter *m, const char *customer_id, const char *user_id, const char *key_id,
-                 uint64_t units);
+enum meter_result meter_record(struct meter *m, const char *customer_id, const char *user_id,
+                               const char *key_id, uint64_t units);
 
-/* What meter_record_once() did. */
-enum meter_once {
-    METER_RECORDED, /* the units and the answer are committed */
-    METER_REPLAYED, /* the pair had an answer already: no units added */
-    METER_FAILED,   /* the commit failed (logged): nothing stored */
+/* What names a call made with an Idempotency-Key, and its answer. Every
+ * string is borrowed for the call. */
+struct meter_once {
+    const char *key_sha256;      /* hex SHA-256 of the presented login key */
+    const char *idempotency_key; /* the header's value */
+    const char *request_sha256;  /* hex SHA-256 of the request body */
+    const char *body;            /* the answer, NUL-terminated JSON */
 };
 
 /*
- * meter_record() for a call made with an Idempotency-Key: key_sha256 (the
- * hex SHA-256 of the presented login key) and idempotency_key name the
- * call, body (NUL-terminated JSON) is its answer. Stores the units and the
- * answer in one transaction, unless an answer is already stored for the
- * pair: then it adds no units, sets *stored to a copy of that answer (the
- * caller frees it) and returns METER_REPLAYED. *stored is NULL otherwise.
- * Strings are borrowed for the call. Thread-safe.
+ * meter_record() for a call made with an Idempotency-Key. Stores the units
+ * and the answer in one transaction, unless an answer is already stored for
+ * the pair: then it adds no units and returns METER_REPLAYED with *stored a
+ * copy of that answer (the caller frees it), or METER_CONFLICT when that
+ * answer was for another request body. *stored is NULL otherwise.
+ * Thread-safe.
  */
-enum meter_once meter_record_once(struct meter *m, const char *customer_id, const char *user_id,
-                                  const char *key_id, uint64_t units, const char *key_sha256,
-                                  const char *idempotency_key, const char *body, char **stored);
+enum meter_result meter_record_once(struct meter *m, const struct meter_once *once,
+                                    const char *customer_id, const char *user_id,
+                                    const char *key_id, uint64_t units, char **stored);
 
 /* Counters, for /metrics. */
 struct meter_stats {
     uint64_t calls;         /* calls recorded durably */
     uint64_t replays;       /* calls not metered: their answer was stored already */
+    uint64_t refused;       /* calls refused: over the credit, or a key conflict */
     uint64_t units;         /* their units */
     uint64_t commits;       /* transactions committed */
     uint64_t failures;      /* calls whose commit failed */

@@ -46,8 +46,21 @@ static const char replica_sql[] =
  * analyze_replays: the answer (JSON body) of each call made with an
  * Idempotency-Key, per (SHA-256 of the login key, Idempotency-Key), written
  * in the transaction that commits the call's units; created_at is that
- * commit's Unix time, indexed so that deleting the rows past their 24 hours
- * (idempotency.h) is one range scan.
+ * commit's Unix time, indexed so that deleting the rows past their
+ * retention (idempotency.h) is one range scan; request_sha256 is the
+ * SHA-256 of the call's body, so that the same key with another body is
+ * told apart (422). It is NULL in rows stored before it existed.
+ *
+ * usage_node: this node's name (serve's --node), so that `follow` picks
+ * this node's position out of CreditUpdated's chargedThrough.
+ *
+ * credit_use: per customer, what the credit limit allows this node
+ * (credit.h): the credit left and unit price of the last CreditUpdated,
+ * the position of this node's usage feed up to which that credit already
+ * counts this node's units (charged_through), and the units this node has
+ * committed since (served_units: in rows published after charged_through
+ * or not published yet). Written by `follow` (a CreditUpdated) and by the
+ * meter (every call), each in its own write transaction.
  */
 static const char usage_sql[] =
     "CREATE TABLE IF NOT EXISTS usage_units ("
@@ -72,9 +85,49 @@ static const char usage_sql[] =
     "  idempotency_key TEXT NOT NULL,"
     "  body TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL,"
+    "  request_sha256 TEXT,"
     "  PRIMARY KEY (key_sha256, idempotency_key)"
     ") WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS analyze_replays_by_age ON analyze_replays(created_at);";
+    "CREATE INDEX IF NOT EXISTS analyze_replays_by_age ON analyze_replays(created_at);"
+    "CREATE INDEX IF NOT EXISTS usage_units_by_customer ON usage_units(customer_id, position);"
+    "CREATE TABLE IF NOT EXISTS usage_node ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  node TEXT NOT NULL"
+    ");"
+    "CREATE TABLE IF NOT EXISTS credit_use ("
+    "  customer_id TEXT PRIMARY KEY,"
+    "  credit_left_cents INTEGER NOT NULL,"
+    "  unit_price_cents INTEGER NOT NULL,"
+    "  charged_through INTEGER NOT NULL DEFAULT 0,"
+    "  served_units INTEGER NOT NULL DEFAULT 0"
+    ") WITHOUT ROWID;";
+
+/* Adds analyze_replays.request_sha256 to a database made before it, in one
+ * transaction so that serve and follow starting together do not both. */
+static int migrate_usage(sqlite3 *db)
+{
+    int rc;
+    long long present;
+
+    if (db_begin(db) != SQLITE_OK)
+        return -1;
+    present = db_int(db, &rc, 0,
+                     "SELECT count(*) FROM pragma_table_info('analyze_replays')"
+                     " WHERE name = 'request_sha256'",
+                     "");
+    if (rc != SQLITE_ROW)
+        goto fail;
+    if (!present &&
+        db_exec_script(db, "ALTER TABLE analyze_replays ADD COLUMN request_sha256 TEXT") !=
+            SQLITE_OK)
+        goto fail;
+    if (db_commit(db) != SQLITE_OK)
+        goto fail;
+    return 0;
+fail:
+    db_rollback(db);
+    return -1;
+}
 
 int schema_create_replica(sqlite3 *db)
 {
@@ -85,7 +138,7 @@ int schema_create_usage(sqlite3 *db)
 {
     enum fs_error err;
 
-    if (db_exec_script(db, usage_sql) != SQLITE_OK)
+    if (db_exec_script(db, usage_sql) != SQLITE_OK || migrate_usage(db) != 0)
         return -1;
     err = fs_feed_declare(db, CLOUD_API_USAGE_FEED, 0);
     if (err != FS_OK) {

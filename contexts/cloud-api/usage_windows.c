@@ -184,6 +184,7 @@ struct usage_publisher {
     sqlite3 *db; /* used by the thread only (and by open before it) */
     char *node;
     unsigned window;
+    unsigned retention; /* seconds an Idempotency-Key's answer is kept */
     pthread_t thread;
     int thread_started;
     pthread_mutex_t mu;  /* guards stopping and the counters */
@@ -201,7 +202,7 @@ static int publish_now(struct usage_publisher *p)
     time_t now = time(NULL);
     int rc = usage_publish_closed(p->db, p->node, p->window, now, &n);
 
-    idempotency_purge(p->db, now, NULL);
+    idempotency_purge(p->db, now, p->retention, NULL);
 
     pthread_mutex_lock(&p->mu);
     if (rc == 0)
@@ -259,6 +260,8 @@ int usage_publisher_open(const struct usage_publisher_config *cfg, struct usage_
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     p->window = cfg->window_seconds ? cfg->window_seconds : 1;
+    p->retention =
+        cfg->idempotency_retention ? cfg->idempotency_retention : IDEMPOTENCY_RETENTION_SECONDS;
     err = fs_db_open(cfg->db_path, &p->db);
     if (err != FS_OK) {
         log_error("cannot open the database", "error=\"%s\"", fs_strerror(err));

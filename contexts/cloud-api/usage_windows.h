@@ -33,7 +33,7 @@ void usage_format_time(int64_t t, char out[32]);
 /*
  * A thread that publishes at every window boundary (and once at start),
  * and then deletes the stored answers of Idempotency-Keys older than their
- * 24 hours (one indexed DELETE). It keeps its own connection to the
+ * retention (one indexed DELETE). It keeps its own connection to the
  * database.
  */
 struct usage_publisher;
@@ -42,6 +42,8 @@ struct usage_publisher_config {
     const char *db_path;     /* borrowed for the call */
     const char *node;        /* copied */
     unsigned window_seconds; /* at least 1 */
+    /* seconds an Idempotency-Key's answer is kept; 0: the default 24 h */
+    unsigned idempotency_retention;
 };
 
 /* Publishes the windows closed so far, then starts the thread. The caller

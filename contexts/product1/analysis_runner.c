@@ -154,7 +154,12 @@ static enum run_result record(sqlite3 *db, const struct analysis_job *job,
                      job->id);
             return RUN_QUEUED;
         }
-        snprintf(why, sizeof why, "the Cloud API refused the login key (%ld)", reply->status);
+        if (reply->status == 403 && strstr(reply->body, "\"credit_limit\""))
+            snprintf(why, sizeof why,
+                     "this text would take your company past its credit limit: a payment"
+                     " restores access");
+        else
+            snprintf(why, sizeof why, "the Cloud API refused the login key (%ld)", reply->status);
         break;
     case CLOUD_REJECTED:
     default:
@@ -171,6 +176,25 @@ static enum run_result record(sqlite3 *db, const struct analysis_job *job,
 
 enum run_result runner_run(struct analysis_runner *r, sqlite3 *db, const char *id, const char *key,
                            char *reason, size_t reason_size)
+{
+    return runner_run_within(r, db, id, key, 0, reason, reason_size);
+}
+
+/* Whether a run for a waiting request should skip the call: the last call
+ * did not reach the Cloud API. */
+static int known_unreachable(struct analysis_runner *r)
+{
+    int down;
+
+    pthread_mutex_lock(&r->lock);
+    down = r->reachable == 0;
+    pthread_mutex_unlock(&r->lock);
+    return down;
+}
+
+enum run_result runner_run_within(struct analysis_runner *r, sqlite3 *db, const char *id,
+                                  const char *key, unsigned budget_ms, char *reason,
+                                  size_t reason_size)
 {
     struct analysis_job job;
     struct cloud_reply reply = {0};
@@ -198,8 +222,12 @@ enum run_result runner_run(struct analysis_runner *r, sqlite3 *db, const char *i
             goto out;
         }
     }
+    if (budget_ms && known_unreachable(r)) {
+        res = RUN_QUEUED;
+        goto out;
+    }
     analysis_count_attempt(db, id);
-    cloud_analyze(r->cloud_url, held, job.id, job.text, job.len, &reply);
+    cloud_analyze(r->cloud_url, held, job.id, job.text, job.len, budget_ms, &reply);
     note_call(r, &reply);
     res = record(db, &job, &reply, reason, reason_size);
     count(r, res);

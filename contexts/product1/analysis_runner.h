@@ -18,7 +18,11 @@
  *    live session of the analysis's user (or the key the submitting request
  *    just used).
  *  - The runner remembers whether the last call reached the Cloud API, so
- *    pages can say that work is being queued.
+ *    pages can say that work is being queued. While the last call did not,
+ *    a run for a waiting request (runner_run_within()) does not call at all:
+ *    the analysis stays queued for the retry worker, whose calls tell when
+ *    the Cloud API is back. So a Cloud API that accepts connections and
+ *    never answers costs one request its budget, not every request.
  */
 #ifndef PRODUCT1_ANALYSIS_RUNNER_H
 #define PRODUCT1_ANALYSIS_RUNNER_H
@@ -62,6 +66,15 @@ void runner_free(struct analysis_runner *r);
  */
 enum run_result runner_run(struct analysis_runner *r, sqlite3 *db, const char *id, const char *key,
                            char *reason, size_t reason_size);
+
+/*
+ * runner_run() for a request a user waits on: the call is bounded by
+ * budget_ms (CLOUD_PAGE_BUDGET_MS), and is not made while the last call did
+ * not reach the Cloud API (RUN_QUEUED at once, the worker finishes it).
+ */
+enum run_result runner_run_within(struct analysis_runner *r, sqlite3 *db, const char *id,
+                                  const char *key, unsigned budget_ms, char *reason,
+                                  size_t reason_size);
 
 /*
  * Whether the last call reached the Cloud API: 1 yes, 0 no (error then holds

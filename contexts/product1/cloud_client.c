@@ -56,8 +56,11 @@ static enum cloud_outcome classify(long status)
 }
 
 enum cloud_outcome cloud_analyze(const char *base_url, const char *key, const char *idempotency_key,
-                                 const char *text, size_t len, struct cloud_reply *reply)
+                                 const char *text, size_t len, unsigned budget_ms,
+                                 struct cloud_reply *reply)
 {
+    long connect_ms = budget_ms ? (long)budget_ms : 2000L,
+         total_ms = budget_ms ? (long)budget_ms : 10000L;
     struct dynbuf got = DYNBUF_INIT(CLOUD_MAX_REPLY);
     struct curl_slist *headers = NULL;
     struct strbuf url = STRBUF_INIT, auth = STRBUF_INIT, idem = STRBUF_INIT;
@@ -103,8 +106,8 @@ enum cloud_outcome cloud_analyze(const char *base_url, const char *key, const ch
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, text);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, total_ms);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);

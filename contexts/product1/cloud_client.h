@@ -6,8 +6,11 @@
  * recording of the result) gets the stored answer and is not charged again
  * (for 24 hours after the first 200; see the Cloud API's idempotency.h).
  *
- * Every call has a connect timeout (2 s) and a total timeout (10 s), and
- * reads at most CLOUD_MAX_REPLY bytes of answer. The outcome says what the
+ * Every call has a connect timeout and a total timeout: 2 s and 10 s for
+ * the retry worker, the page budget (CLOUD_PAGE_BUDGET_MS) for a call made
+ * while a user's request waits, so that no page waits on the Cloud API
+ * longer than that (DESIGN.md section 7). It reads at most CLOUD_MAX_REPLY
+ * bytes of answer. The outcome says what the
  * caller should do with the analysis: record the result, keep it queued and
  * try again later, or mark it failed.
  */
@@ -15,6 +18,9 @@
 #define PRODUCT1_CLOUD_CLIENT_H
 
 #include <stddef.h>
+
+/* The longest a request of a user waits on the Cloud API, in ms. */
+#define CLOUD_PAGE_BUDGET_MS 1000u
 
 /* Largest answer read from the Cloud API. */
 #define CLOUD_MAX_REPLY (64 * 1024)
@@ -43,12 +49,15 @@ int cloud_client_global_init(const char *ca_file);
  * Sends text[0..len) to base_url's analyze route with key, and with
  * "Idempotency-Key: idempotency_key" unless it is NULL (1-128 characters of
  * [A-Za-z0-9._:-], such as an analysis id; the same for every attempt of one
- * piece of work). Always fills *reply (release it with
+ * piece of work). budget_ms bounds the whole call (connecting included); 0
+ * means the worker's 2 s connect and 10 s total timeouts. A call past its
+ * budget is CLOUD_UNREACHABLE. Always fills *reply (release it with
  * cloud_reply_release()), and returns its outcome. Safe to call from several
  * threads at once.
  */
 enum cloud_outcome cloud_analyze(const char *base_url, const char *key, const char *idempotency_key,
-                                 const char *text, size_t len, struct cloud_reply *reply);
+                                 const char *text, size_t len, unsigned budget_ms,
+                                 struct cloud_reply *reply);
 
 void cloud_reply_release(struct cloud_reply *reply);
 

@@ -1,6 +1,7 @@
 #include "http_routes.h"
 
 #include "analyses.h"
+#include "cloud_client.h"
 #include "cookies.h"
 #include "feedserver.h"
 #include "flash.h"
@@ -189,7 +190,6 @@ static unsigned sign_in_status(enum sign_in_result r)
         return 303;
     case SIGN_IN_WRONG_PAIR:
         return 401;
-    case SIGN_IN_REVOKED:
     case SIGN_IN_LOCKED:
         return 403;
     case SIGN_IN_ERROR:
@@ -200,7 +200,7 @@ static unsigned sign_in_status(enum sign_in_result r)
 
 /*
  * POST /login (email, login_key): 303 to / with the session cookie for every
- * client; 401 for a wrong pair, 403 for a revoked key or a locked customer,
+ * client; 401 for a wrong pair (a revoked key too), 403 for a locked customer,
  * 400 for a missing field, as the sign-in page for a browser or JSON
  * otherwise. Wakes the retry worker, since the new key may let queued
  * analyses of this user run.
@@ -332,8 +332,9 @@ static void reply_submitted(struct fs_request *req, const char *owner, const cha
 
 /*
  * POST /analyses (text): stores the text as a queued analysis first, then
- * runs it at once with the session's key. Scripts get 201 (done) or 202
- * (queued: the retry worker finishes it), with the analysis as JSON and its
+ * runs it at once with the session's key, waiting on the Cloud API at most
+ * CLOUD_PAGE_BUDGET_MS. Scripts get 201 (done) or 202 (queued: the retry
+ * worker finishes it), with the analysis as JSON and its
  * Location; browsers get 303 back to their page either way.
  */
 static const struct form_field analysis_fields[] = {{"text", FORM_TEXT}, {NULL, 0}};
@@ -379,7 +380,8 @@ static void submit_route(struct fs_request *req, void *userdata)
     }
     log_info("analysis submitted", "id=%s customer=%s user=%s bytes=%zu", id, c.user.customer_id,
              c.user.user_id, strlen(text));
-    res = runner_run(app->runner, fs_request_db(req), id, c.key, reason, sizeof reason);
+    res = runner_run_within(app->runner, fs_request_db(req), id, c.key, CLOUD_PAGE_BUDGET_MS,
+                            reason, sizeof reason);
     reply_submitted(req, c.hash, id, res, reason);
     goto out;
 out_bad:

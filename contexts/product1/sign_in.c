@@ -26,7 +26,9 @@ enum sign_in_result sign_in(sqlite3 *db, struct key_vault *vault, const char *em
         result = SIGN_IN_WRONG_PAIR;
         goto fail;
     case DIRECTORY_REVOKED:
-        result = SIGN_IN_REVOKED;
+        /* For the operator only: the caller is told what a wrong key gets. */
+        log_info("revoked key presented", "key=%s", user->key_id ? user->key_id : "-");
+        result = SIGN_IN_WRONG_PAIR;
         goto fail;
     case DIRECTORY_LOCKED:
         result = SIGN_IN_LOCKED;
@@ -56,8 +58,6 @@ const char *sign_in_message(enum sign_in_result r)
         return "signed in";
     case SIGN_IN_WRONG_PAIR:
         return "this email and login key do not match: check both";
-    case SIGN_IN_REVOKED:
-        return "this login key was revoked: ask your administrator for a new one";
     case SIGN_IN_LOCKED:
         return "your company's account is locked: ask your administrator";
     case SIGN_IN_ERROR:

@@ -16,18 +16,21 @@
 #include <sqlite3.h>
 
 enum sign_in_result {
-    SIGN_IN_OK,         /* a session started */
-    SIGN_IN_WRONG_PAIR, /* no user with that email holds that key (401) */
-    SIGN_IN_REVOKED,    /* the key was revoked (403) */
-    SIGN_IN_LOCKED,     /* the customer is locked (403) */
-    SIGN_IN_ERROR,      /* the database failed (500, logged) */
+    SIGN_IN_OK, /* a session started */
+    /* no user with that email holds that key, or it was revoked, or its
+     * user removed: all alike (401), so that a leaked key's holder is not
+     * told it was once real */
+    SIGN_IN_WRONG_PAIR,
+    SIGN_IN_LOCKED, /* the customer is locked (403) */
+    SIGN_IN_ERROR,  /* the database failed (500, logged) */
 };
 
 /*
  * Checks email and key; on SIGN_IN_OK starts a session of lifetime seconds,
  * writes its id (for the cookie) into session_id, holds key in vault, and
  * fills *user (caller releases). Otherwise *user is empty. A key longer than
- * LOGIN_KEY_MAX is a wrong pair.
+ * LOGIN_KEY_MAX is a wrong pair, and so is a revoked key (the log, not the
+ * caller, says it was revoked).
  */
 enum sign_in_result sign_in(sqlite3 *db, struct key_vault *vault, const char *email,
                             const char *key, unsigned lifetime, struct user_ref *user,

@@ -2,6 +2,7 @@
 
 #include "audit.h"
 #include "calendar.h"
+#include "credit.h"
 #include "customers.h"
 #include "db.h"
 #include "events.h"
@@ -41,6 +42,8 @@ enum sub_result billing_pay(sqlite3 *db, const char *author, const char *custome
                          author);
     if (r == SUB_OK)
         r = lockout_after_payment(db, author, customer_id, at);
+    if (r == SUB_OK)
+        r = credit_publish(db, customer_id, at);
     r = events_end(db, r);
     event_data_release(&d);
     if (r == SUB_OK)
@@ -58,8 +61,8 @@ int billing_open_month(sqlite3 *db, const char *month, char out[8])
 
     snprintf(m, sizeof m, "%s", month);
     for (;;) {
-        long long closed = db_int(db, &rc, 0, "SELECT count(*) FROM closed_months WHERE month = ?1",
-                                  "t", m);
+        long long closed =
+            db_int(db, &rc, 0, "SELECT count(*) FROM closed_months WHERE month = ?1", "t", m);
         if (rc != SQLITE_ROW)
             return -1;
         if (!closed || strcmp(m, "9999-12") == 0)
@@ -99,7 +102,7 @@ static enum sub_result unbilled(sqlite3 *db, const struct usage_record *u, const
 enum sub_result billing_charge_usage(sqlite3 *db, const struct usage_record *u,
                                      enum usage_outcome *outcome)
 {
-    char at[SUB_TIME_SIZE], month[SUB_MONTH_SIZE], plan_name[SUB_WORD_SIZE];
+    char at[SUB_TIME_SIZE], month[SUB_MONTH_SIZE];
     struct customer_state state;
     const struct plan *plan;
     struct event_data d;
@@ -120,16 +123,13 @@ enum sub_result billing_charge_usage(sqlite3 *db, const struct usage_record *u,
         return unbilled(db, u, at, "unknown customer", outcome);
     if (r != SUB_OK)
         return r;
-    if (sub_month_of_time(u->window_start, month) != 0 &&
-        sub_month_of_time(u->updated, month) != 0)
+    if (sub_month_of_time(u->window_start, month) != 0 && sub_month_of_time(u->updated, month) != 0)
         sub_month_of(sub_clock_now(), month);
     if (billing_open_month(db, month, month) != 0)
         return SUB_ERROR;
-    if (customer_plan_in(db, u->customer_id, month, plan_name) != 0)
-        snprintf(plan_name, sizeof plan_name, "%s", state.plan);
-    plan = plan_find(plan_name);
+    plan = customer_plan_of(db, u->customer_id, month);
     if (!plan)
-        plan = plan_default();
+        return SUB_ERROR;
     amount = units * plan->unit_price_cents;
 
     event_data_init(&d);
@@ -153,6 +153,8 @@ enum sub_result billing_charge_usage(sqlite3 *db, const struct usage_record *u,
     }
     if (r == SUB_OK)
         r = lockout_after_charge(db, AUTHOR_BILLING, u->customer_id, at);
+    if (r == SUB_OK)
+        r = credit_publish(db, u->customer_id, at);
     if (r == SUB_OK) {
         *outcome = USAGE_CHARGED;
         log_info("usage charged", "entry=%s customer=%s units=%lld amount_cents=%lld month=%s",

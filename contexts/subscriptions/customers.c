@@ -1,5 +1,6 @@
 #include "customers.h"
 
+#include "credit.h"
 #include "db.h"
 #include "events.h"
 #include "lockout.h"
@@ -20,15 +21,39 @@ int customer_plan_in(sqlite3 *db, const char *id, const char *month, char plan[S
 {
     int rc;
     char *name = db_text(db, &rc,
-                         "SELECT plan FROM plan_periods WHERE customer_id = ?1 AND from_month <= ?2"
-                         " ORDER BY from_month DESC LIMIT 1",
+                         "SELECT plan FROM plan_periods WHERE customer_id = ?1"
+                         " ORDER BY from_month <= ?2 DESC,"
+                         " CASE WHEN from_month <= ?2 THEN from_month END DESC, from_month"
+                         " LIMIT 1",
                          "tt", id, month);
 
-    if (!name)
+    plan[0] = '\0';
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        log_error("cannot read a customer's plan", "id=%s month=%s error=\"%s\"", id, month,
+                  sqlite3_errmsg(db));
         return -1;
+    }
+    if (!name) {
+        log_error("customer has no plan", "id=%s month=%s", id, month);
+        return 1;
+    }
     copy_word(plan, (const unsigned char *)name);
     free(name);
     return 0;
+}
+
+const struct plan *customer_plan_of(sqlite3 *db, const char *id, const char *month)
+{
+    char name[SUB_WORD_SIZE];
+    const struct plan *p;
+
+    if (customer_plan_in(db, id, month, name) != 0)
+        return NULL;
+    p = plan_find(name);
+    if (!p)
+        log_error("customer's plan is not in the catalogue", "id=%s month=%s plan=%s", id, month,
+                  name);
+    return p;
 }
 
 enum sub_result customer_load(sqlite3 *db, const char *id, struct customer_state *out, char *why,
@@ -36,6 +61,7 @@ enum sub_result customer_load(sqlite3 *db, const char *id, struct customer_state
 {
     sqlite3_stmt *st = NULL;
     enum sub_result result = SUB_ERROR;
+    const struct plan *plan;
     char month[SUB_MONTH_SIZE];
     int has_limit = 0, rc;
 
@@ -60,12 +86,13 @@ enum sub_result customer_load(sqlite3 *db, const char *id, struct customer_state
     }
     copy_word(out->lock_reason, sqlite3_column_text(st, 2));
     sub_month_of(sub_clock_now(), month);
-    if (customer_plan_in(db, id, month, out->plan) != 0)
-        copy_word(out->plan, (const unsigned char *)plan_default()->name);
-    if (!has_limit) {
-        const struct plan *p = plan_find(out->plan);
-        out->credit_limit_cents = (p ? p : plan_default())->credit_limit_cents;
-    }
+    plan = customer_plan_of(db, id, month);
+    if (!plan)
+        goto out;
+    copy_word(out->plan, (const unsigned char *)plan->name);
+    out->unit_price_cents = plan->unit_price_cents;
+    if (!has_limit)
+        out->credit_limit_cents = plan->credit_limit_cents;
     result = SUB_OK;
 out:
     if (result == SUB_ERROR) {
@@ -91,9 +118,8 @@ static int name_ok(const char *name)
 }
 
 enum sub_result customer_register(sqlite3 *db, const char *author, const char *name,
-                                  const char *plan,
-                                  const long long *credit_limit_cents, char id[SUB_ID_SIZE],
-                                  char *why, size_t why_size)
+                                  const char *plan, const long long *credit_limit_cents,
+                                  char id[SUB_ID_SIZE], char *why, size_t why_size)
 {
     const struct plan *p = (plan && *plan) ? plan_find(plan) : plan_default();
     char at[SUB_TIME_SIZE], month[SUB_MONTH_SIZE];
@@ -130,6 +156,8 @@ enum sub_result customer_register(sqlite3 *db, const char *author, const char *n
     if (r == SUB_OK)
         r = publish(db, "CustomerRegistered", at, "customerId", id, "name", name, "plan", p->name,
                     NULL);
+    if (r == SUB_OK)
+        r = credit_publish(db, id, at);
     r = events_end(db, r);
     event_data_release(&d);
     if (r == SUB_OK)
@@ -163,8 +191,12 @@ enum sub_result customer_change_plan(sqlite3 *db, const char *author, const char
     r = events_begin(db);
     if (r == SUB_OK)
         r = customer_load(db, id, &state, why, why_size);
-    if (r == SUB_OK && (customer_plan_in(db, id, from_month, due) != 0 || strcmp(due, p->name) != 0))
+    if (r == SUB_OK && customer_plan_in(db, id, from_month, due) < 0)
+        r = sub_fail(SUB_ERROR, why, why_size, "the database failed; try again");
+    if (r == SUB_OK && strcmp(due, p->name) != 0)
         r = event_append(db, "plan_change_scheduled", id, at, NULL, event_data_json(&d), author);
+    if (r == SUB_OK)
+        r = credit_publish(db, id, at);
     r = events_end(db, r);
     event_data_release(&d);
     if (r == SUB_OK)

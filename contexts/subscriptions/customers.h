@@ -36,15 +36,30 @@ struct customer_state {
     long long credit_limit_cents;    /* in effect now */
     char lock_reason[SUB_WORD_SIZE]; /* "" when active, "overdraft" or "manual" */
     char plan[SUB_WORD_SIZE];        /* plan in effect this month */
+    long long unit_price_cents;      /* that plan's price of a unit */
 };
 
 /* Reads customer id into *out: SUB_OK, SUB_NOT_FOUND or SUB_ERROR. */
 enum sub_result customer_load(sqlite3 *db, const char *id, struct customer_state *out, char *why,
                               size_t why_size);
 
-/* Writes the plan of customer id in month into plan: 0, or -1 when the
- * customer has none then (not registered yet) or the query failed. */
+/*
+ * Writes the plan of customer id in month into plan: the period starting
+ * latest at or before month, or, for a month before its registration (a
+ * clock stepped back), the plan it registered with. Returns 0; 1 when the
+ * customer has no plan at all; -1 when the query failed. Both failures are
+ * logged and leave plan empty: there is no default plan to fall back on,
+ * since charging the wrong price would be final (the dedupe keys of
+ * charges and invoices make a wrong result permanent).
+ */
 int customer_plan_in(sqlite3 *db, const char *id, const char *month, char plan[SUB_WORD_SIZE]);
+
+struct plan;
+
+/* The catalogue entry of customer id's plan in month (customer_plan_in()),
+ * or NULL (logged) when it cannot be read or is not in the catalogue: the
+ * caller fails its command (SUB_ERROR), never picks a default. */
+const struct plan *customer_plan_of(sqlite3 *db, const char *id, const char *month);
 
 /*
  * Registers a customer called name on plan (NULL or "" for the default)
@@ -53,9 +68,8 @@ int customer_plan_in(sqlite3 *db, const char *id, const char *month, char plan[S
  * empty or too long name, an unknown plan or a limit out of range.
  */
 enum sub_result customer_register(sqlite3 *db, const char *author, const char *name,
-                                  const char *plan,
-                                  const long long *credit_limit_cents, char id[SUB_ID_SIZE],
-                                  char *why, size_t why_size);
+                                  const char *plan, const long long *credit_limit_cents,
+                                  char id[SUB_ID_SIZE], char *why, size_t why_size);
 
 /* Schedules plan for customer id from the next month, written into
  * from_month. Changing to the plan already due then changes nothing. */

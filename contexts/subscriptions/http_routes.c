@@ -71,7 +71,9 @@ static unsigned status_of(enum sub_result r)
     case SUB_CONFLICT:
         return 409;
     case SUB_ERROR:
-        break;
+        /* the database failed (a lookup included: never a default
+         * instead); the change was rolled back, so trying again is safe */
+        return 503;
     }
     return 500;
 }

@@ -2,6 +2,7 @@
 
 #include "audit.h"
 #include "calendar.h"
+#include "credit.h"
 #include "customers.h"
 #include "db.h"
 #include "events.h"
@@ -58,21 +59,19 @@ static void free_ids(char **ids)
 /* Issues customer id's invoice for month at time at. */
 static enum sub_result issue_invoice(sqlite3 *db, const char *id, const char *month, const char *at)
 {
-    char plan_name[SUB_WORD_SIZE], dedupe[64];
+    char dedupe[64];
     const struct plan *plan;
     struct event_data d;
     long long units, usage_cents;
     enum sub_result r;
     int rc;
 
-    if (customer_plan_in(db, id, month, plan_name) != 0)
-        snprintf(plan_name, sizeof plan_name, "%s", plan_default()->name);
-    plan = plan_find(plan_name);
+    plan = customer_plan_of(db, id, month);
     if (!plan)
-        plan = plan_default();
-    units = db_int(db, &rc, 0,
-                   "SELECT units FROM monthly_usage WHERE customer_id = ?1 AND month = ?2", "tt",
-                   id, month);
+        return SUB_ERROR;
+    units =
+        db_int(db, &rc, 0, "SELECT units FROM monthly_usage WHERE customer_id = ?1 AND month = ?2",
+               "tt", id, month);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return SUB_ERROR;
     usage_cents = db_int(db, &rc, 0,
@@ -96,11 +95,13 @@ static enum sub_result issue_invoice(sqlite3 *db, const char *id, const char *mo
         return SUB_OK;
     if (r == SUB_OK && plan->monthly_fee_cents > 0)
         r = lockout_after_charge(db, AUTHOR_BILLING, id, at);
+    if (r == SUB_OK)
+        r = credit_publish(db, id, at);
     return r;
 }
 
-enum sub_result invoices_close_month(sqlite3 *db, const char *month, long long *issued,
-                                     char *why, size_t why_size)
+enum sub_result invoices_close_month(sqlite3 *db, const char *month, long long *issued, char *why,
+                                     size_t why_size)
 {
     char at[SUB_TIME_SIZE], now_month[SUB_MONTH_SIZE], dedupe[32];
     struct event_data d;
@@ -144,8 +145,7 @@ enum sub_result invoices_close_month(sqlite3 *db, const char *month, long long *
     event_data_init(&d);
     event_data_str(&d, "month", month);
     if (r == SUB_OK)
-        r = event_append(db, "month_closed", NULL, at, dedupe, event_data_json(&d),
-                         AUTHOR_BILLING);
+        r = event_append(db, "month_closed", NULL, at, dedupe, event_data_json(&d), AUTHOR_BILLING);
     event_data_release(&d);
 out:
     r = events_end(db, r);

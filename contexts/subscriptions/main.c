@@ -15,6 +15,7 @@
 #include "http_routes.h"
 #include "invoices.h"
 #include "log.h"
+#include "credit.h"
 #include "month_closer.h"
 #include "ops.h"
 #include "backup.h"
@@ -43,7 +44,7 @@ static sqlite3 *open_db(const char *db_path)
 
     if (!db)
         return NULL;
-    if (schema_create(db) != 0) {
+    if (schema_create(db) != 0 || credit_backfill(db) != 0) {
         sqlite3_close(db);
         return NULL;
     }

@@ -5,7 +5,8 @@
  * writes into the caller's why buffer a sentence that tells the caller what
  * to fix. The HTTP layer maps the results to statuses in one place
  * (http_routes.c): INVALID 400, UNAUTHENTICATED 401, FORBIDDEN 403,
- * NOT_FOUND 404, CONFLICT 409, ERROR 500.
+ * NOT_FOUND 404, CONFLICT 409, ERROR 503 (the database failed: nothing
+ * changed, try again).
  */
 #ifndef SUB_RESULT_H
 #define SUB_RESULT_H

@@ -90,6 +90,15 @@ static const char SCHEMA[] =
     " total_cents INTEGER NOT NULL,"
     " issued_at TEXT NOT NULL,"
     " PRIMARY KEY (customer_id, month));"
+    /* Per Cloud API node, the position of its usage feed charged so far
+     * (credit.h). Not a projection. */
+    "CREATE TABLE IF NOT EXISTS usage_nodes ("
+    " node TEXT PRIMARY KEY,"
+    " position INTEGER NOT NULL);"
+    /* A row once CreditUpdated was published for the customers of an
+     * older database (credit_backfill(), credit.h). Not a projection. */
+    "CREATE TABLE IF NOT EXISTS credit_backfill ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1));"
     "CREATE TABLE IF NOT EXISTS closed_months ("
     " month TEXT PRIMARY KEY,"
     " closed_at TEXT NOT NULL);"

@@ -1,6 +1,7 @@
 #include "usage_follow.h"
 
 #include "billing.h"
+#include "credit.h"
 #include "log.h"
 #include "schema.h"
 
@@ -30,7 +31,8 @@ static int on_usage(const struct fr_entry *entry, sqlite3 *db, char *why, size_t
     enum usage_outcome outcome;
 
     (void)userdata;
-    if (billing_charge_usage(db, &u, &outcome) != SUB_OK) {
+    if (credit_node_applied(db, u.node, (long long)entry->position) != SUB_OK ||
+        billing_charge_usage(db, &u, &outcome) != SUB_OK) {
         snprintf(why, why_size, "cannot charge usage entry %s at position %lld: database error",
                  entry->id ? entry->id : "?", (long long)entry->position);
         return -1;

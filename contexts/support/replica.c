@@ -43,6 +43,24 @@ static int check_key_sha256(const struct fr_entry *entry, const char *sha, char 
     return -1;
 }
 
+int replica_is_whole_number(const char *s)
+{
+    size_t i = s[0] == '-' ? 1 : 0, digits = 0;
+
+    for (; s[i]; i++, digits++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return digits > 0 && digits <= 18;
+}
+
+/* Whether field names an amount of money ("...Cents"). */
+static int is_cents(const char *field)
+{
+    size_t n = strlen(field);
+
+    return n > 5 && strcmp(field + n - 5, "Cents") == 0;
+}
+
 /* The handler's answer once apply returned rc on db (see replica_follow()). */
 static int applied(int rc, const struct fr_entry *entry, sqlite3 *db, char *why, size_t why_size)
 {
@@ -73,6 +91,11 @@ static int handle(const struct fr_entry *entry, sqlite3 *db, char *why, size_t w
         if (strcmp(ev->fields[i], "keySha256") == 0 &&
             check_key_sha256(entry, values[i], why, why_size) != 0)
             return FR_HANDLER_REFUSE;
+        if (is_cents(ev->fields[i]) && !replica_is_whole_number(values[i])) {
+            snprintf(why, why_size, "%s at position %lld: %s is not a whole number of cents",
+                     entry->type, (long long)entry->position, ev->fields[i]);
+            return FR_HANDLER_REFUSE;
+        }
     }
     return applied(ev->apply(db, entry, values), entry, db, why, why_size);
 }

@@ -29,6 +29,11 @@ struct fr_follower;
 /* Whether s is a SHA-256 in hex: exactly 64 hex digits, either case. */
 int replica_is_sha256_hex(const char *s);
 
+/* Whether s is a whole number of at most 18 digits, optionally negative:
+ * the rule for every required field named "...Cents" (money, DESIGN.md
+ * section 6), checked by the handlers like keySha256. */
+int replica_is_whole_number(const char *s);
+
 /* Copies the hex digest in into out, lowercase; past 64 characters it is
  * cut (and then matches no key). in may be anything, out is a string. */
 void replica_lower_hex(const char *in, char out[REPLICA_SHA256_HEX]);
@@ -39,12 +44,11 @@ void replica_lower_hex(const char *in, char out[REPLICA_SHA256_HEX]);
 /*
  * One event type a replica applies: its type; its required fields, which
  * must be present and not empty (fr_entry_fields()), a "keySha256" among
- * them also 64 hex digits, or the entry is refused (the follower stops
- * with the reason: skipping a revocation or a lock would silently keep
- * access open); and the function that applies it with their values, in the
- * order of fields, inside the follower's transaction. apply returns 0, or
- * -1 as soon as its database call failed (so that the failure is still
- * db's last when the handler looks at it).
+ * them also 64 hex digits, a "...Cents" one a whole number, or the entry is refused (the follower
+ * stops with the reason: skipping a revocation or a lock would silently keep access open); and the
+ * function that applies it with their values, in the order of fields, inside the follower's
+ * transaction. apply returns 0, or -1 as soon as its database call failed (so that the failure is
+ * still db's last when the handler looks at it).
  */
 struct replica_event {
     /* the event type, such as "UserAdded" */

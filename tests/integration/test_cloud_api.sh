@@ -33,7 +33,8 @@ status_is() { [ "$(analyze "$2" "$T/small")" = "$1" ]; }
 position() { sqlite3 "$T/api.db" "select position from feed_followers" 2>/dev/null; }
 
 printf 'Hello world\nsecond line' >"$T/small"
-append "$S/CustomerRegistered.xml" "$S/UserAdded.xml" "$S/LoginKeyIssued.xml"
+append "$S/CustomerRegistered.xml" "$S/UserAdded.xml" "$S/LoginKeyIssued.xml" \
+    "$S/CreditUpdated.xml"
 start_subs
 start api bin/cloud-api serve --listen "127.0.0.1:$API_PORT" --db "$T/api.db" \
     --usage-window 1 --node node-a
@@ -47,12 +48,15 @@ expect_eq "200 answers the figures" '{"characters":23,"words":4,"lines":2,"units
     "$(analyze "$KEY2" "$T/small" >/dev/null; cat "$T/body")"
 expect_eq "replica holds the customer of CustomerRegistered" "Example Ltd|payg" \
     "$(sqlite3 "$T/api.db" "select name, plan from replica_customers")"
+expect_eq "replica holds the credit of CreditUpdated (node-1's position is not this node's)" \
+    "958|1|0" "$(sqlite3 "$T/api.db" "select credit_left_cents, unit_price_cents, charged_through
+                                      from credit_use where customer_id = 'c_5f1d0a9e3b7c4d21'")"
 
 sed 's/UserAdded/SomethingNewV9/g' "$S/UserAdded.xml" >"$T/Unknown.xml"
 append --fresh-ids "$T/Unknown.xml"
 append "$S/LoginKeyRevoked.xml"
 check "LoginKeyRevoked: the key gets 401" eventually 5 status_is 401 "$KEY1"
-expect_eq "an unknown type is skipped, the follower goes on" 5 "$(position)"
+expect_eq "an unknown type is skipped, the follower goes on" 6 "$(position)"
 expect_eq "revoked key: WWW-Authenticate names Bearer" Bearer "$(header WWW-Authenticate | cut -d' ' -f1)"
 check "the other key still works" status_is 200 "$KEY2"
 expect_eq "a call with an Idempotency-Key before the lock: 200" 200 \
@@ -79,7 +83,7 @@ check "Subscriptions down: a valid key keeps working" status_is 200 "$KEY2"
 start_subs
 append "$S/UserRemoved.xml"
 check "UserRemoved: 401" eventually 10 status_is 401 "$KEY2"
-expect_eq "the follower reached the head" 8 "$(position)"
+expect_eq "the follower reached the head" 9 "$(position)"
 
 # ---- every other status path --------------------------------------------------
 expect_eq "no Authorization header: 401" 401 \
@@ -106,6 +110,8 @@ check "/metrics counts analyze calls" grep -q 'cloud_api_analyze_total{result="o
 # ---- usage: the 200 answers, exactly, as UsageRecorded -------------------------
 # A fresh key, and a known number of units: 1 + bytes/1000 per call.
 sqlite3 "$T/api.db" "insert into replica_customers(customer_id) values ('c_usage');
+  insert into credit_use(customer_id, credit_left_cents, unit_price_cents)
+  values ('c_usage', 1000000, 1);
   insert into replica_users(user_id, customer_id) values ('u_usage', 'c_usage');
   insert into replica_keys(key_sha256, key_id, user_id, customer_id)
   values ('$(printf %s usage-key | sha256sum | cut -d' ' -f1)', 'k_usage', 'u_usage', 'c_usage')"
@@ -130,13 +136,19 @@ expect_eq "the same Idempotency-Key again: 200" 200 "$(analyze_once usage-key re
 expect_eq "the same Idempotency-Key again: the same body" "$first" "$(cat "$T/body")"
 expect_eq "the same Idempotency-Key again: Idempotent-Replayed: true" true \
     "$(header Idempotent-Replayed)"
-expect_eq "the same Idempotency-Key with another text: the first answer" "$first" \
-    "$(analyze_once usage-key retry-1 "$T/small" >/dev/null; cat "$T/body")"
+expect_eq "the same Idempotency-Key with another body: 422" 422 \
+    "$(analyze_once usage-key retry-1 "$T/small")"
+check "the 422 says to use a new key" eval 'json "\$.error" | grep -q "new key"'
+expect_eq "after the 422 the first body still gets its answer" "$first" \
+    "$(analyze_once usage-key retry-1 "$T/mid" >/dev/null; cat "$T/body")"
+expect_eq "any visible ASCII is a valid Idempotency-Key" 200 \
+    "$(analyze_once usage-key 'order/42{#1}!' "$T/small")"
+want=$((want + 1))
 expect_eq "a malformed Idempotency-Key: 400" 400 "$(analyze_once usage-key 'not valid!' "$T/small")"
 check "the 400 says what a valid Idempotency-Key is" \
     eval 'json "\$.error" | grep -q Idempotency-Key'
-too_long=$(head -c 129 /dev/zero | tr '\0' k)
-expect_eq "an Idempotency-Key over 128 characters: 400" 400 \
+too_long=$(head -c 256 /dev/zero | tr '\0' k)
+expect_eq "an Idempotency-Key over 255 characters: 400" 400 \
     "$(analyze_once usage-key "$too_long" "$T/small")"
 # Another user of the customer, same Idempotency-Key: another call, charged.
 sqlite3 "$T/api.db" "insert into replica_users(user_id, customer_id) values ('u_usage2', 'c_usage');

@@ -20,7 +20,10 @@ serve() {
     wait_http "$API/healthz"
 }
 serve
+# A credit no test run can spend (credit.h), as a CreditUpdated would give.
 sqlite3 "$T/api.db" "insert into replica_customers(customer_id) values ('c1');
+  insert into credit_use(customer_id, credit_left_cents, unit_price_cents)
+  values ('c1', 1000000000000, 1);
   insert into replica_users(user_id, customer_id) values ('u1', 'c1');
   insert into replica_keys(key_sha256, key_id, user_id, customer_id)
   values ('$(printf %s $KEY | sha256sum | cut -d' ' -f1)', 'k1', 'u1', 'c1')"

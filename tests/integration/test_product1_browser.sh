@@ -24,7 +24,8 @@ start_api() {
 }
 
 build/tests/samplefeed --db "$T/subscriptions.db" --feed subscriptions \
-    "$SAMPLES/CustomerRegistered.xml" "$SAMPLES/UserAdded.xml" "$SAMPLES/LoginKeyIssued.xml" >/dev/null
+    "$SAMPLES/CustomerRegistered.xml" "$SAMPLES/UserAdded.xml" "$SAMPLES/LoginKeyIssued.xml" \
+    "$SAMPLES/CreditUpdated.xml" >/dev/null
 start feed build/tests/feedserve --db "$T/subscriptions.db" --listen "127.0.0.1:$FEED_PORT" --feed subscriptions
 wait_http "$FEED"
 start_api

@@ -39,7 +39,7 @@ start_ctx subscriptions
 expect_eq "revoking Pat's key in Subscriptions" 204 \
     "$(http DELETE "$SUB/customers/$C/users/$PAT/keys/$PAT_KEY_ID")"
 check "the revoked key's session ends in Product 1" eventually 5 list_is 401 pat
-check "signing in with the revoked key is refused (403)" login_is 403 pat@p1.example "$PAT_KEY"
+check "signing in with the revoked key is refused as a wrong key (401)" login_is 401 pat@p1.example "$PAT_KEY"
 check "Sam's session goes on" list_is 200 sam
 
 # A customer locked by an operator: every session ends, sign-in is refused.

@@ -53,7 +53,8 @@ expect_eq "overlong email 400" 400 "$(http POST "$U/customers/$C/users" -d 'emai
 expect_eq "nothing was published" "$BEFORE" "$(feed_entries)"
 expect_eq "a real character pair is a name" 201 \
     "$(http POST "$U/customers" -H "$JSON" -d '{"name":"Smile \ud83d\ude00"}')"
-expect_eq "and is published, readable" $((BEFORE + 1)) "$(feed_entries)"
+# CustomerRegistered and the customer's CreditUpdated
+expect_eq "and is published, readable" $((BEFORE + 2)) "$(feed_entries)"
 http GET "$U/customers/$(json '$.id')" >/dev/null
 expect_eq "stored as sent" "Smile 😀" "$(json '$.name')"
 

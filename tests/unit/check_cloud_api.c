@@ -9,6 +9,7 @@
 #include "analyze.h"
 #include "credentials.h"
 #include "credentials_follow.h"
+#include "credit.h"
 #include "db.h"
 #include "feedreader.h"
 #include "feedserver.h"
@@ -42,6 +43,19 @@ static void setup(void)
     ck_assert_int_eq(fs_db_open(db_path, &db), FS_OK);
     ck_assert_int_eq(schema_create_replica(db), 0);
     ck_assert_int_eq(schema_create_usage(db), 0);
+}
+
+/* Gives customer a credit of cents on this node, at 1 cent a unit, as a
+ * CreditUpdated would (credit.h). */
+static void grant(const char *customer, long long cents)
+{
+    char sql[256];
+
+    snprintf(sql, sizeof sql,
+             "INSERT OR REPLACE INTO credit_use(customer_id, credit_left_cents,"
+             " unit_price_cents) VALUES ('%s', %lld, 1)",
+             customer, cents);
+    ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 }
 
 static void teardown(void)
@@ -125,8 +139,8 @@ START_TEST(test_hash_matches_contract)
                      "a6e69f9d0527be5055332dee561f47182baa4258f479a9a4b73f45e3a6af53a3");
     ck_assert(replica_is_sha256_hex(hash(key2)));
     ck_assert(!replica_is_sha256_hex("abc"));
-    ck_assert(!replica_is_sha256_hex(
-        "g6e69f9d0527be5055332dee561f47182baa4258f479a9a4b73f45e3a6af53a3"));
+    ck_assert(
+        !replica_is_sha256_hex("g6e69f9d0527be5055332dee561f47182baa4258f479a9a4b73f45e3a6af53a3"));
 }
 END_TEST
 
@@ -237,6 +251,10 @@ START_TEST(test_follower_applies_every_type)
     const struct fs_field lock[] = {{"customerId", "c1"}, {"reason", "manual"}};
     const struct fs_field unlock[] = {{"customerId", "c1"}};
     const struct fs_field removed[] = {{"customerId", "c1"}, {"userId", "u1"}};
+    const struct fs_field credit[] = {{"customerId", "c1"},
+                                      {"creditLeftCents", "1000"},
+                                      {"unitPriceCents", "1"},
+                                      {"chargedThrough", "node-1=3"}};
     int64_t head = 0;
     struct fs_feed *feed;
 
@@ -267,7 +285,7 @@ START_TEST(test_follower_applies_every_type)
     ck_assert_int_eq(state_of(kl, key1, &c), CREDENTIAL_VALID);
     ck_assert_int_eq(state_of(kl, key2, &c), CREDENTIAL_VALID);
     ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM replica_customers WHERE name = 'Acme'"
-                               " AND plan = 'payg'"),
+                                      " AND plan = 'payg'"),
                      1);
 
     append_event(pdb, "LoginKeyRevoked", revoked, 3);
@@ -282,7 +300,11 @@ START_TEST(test_follower_applies_every_type)
     ck_assert_int_eq(state_of(kl, key2, &c), CREDENTIAL_VALID);
 
     append_event(pdb, "UserRemoved", removed, 2);
-    follow_to(f, 8);
+    append_event(pdb, "CreditUpdated", credit, 4);
+    follow_to(f, 9);
+    ck_assert_int_eq(tk_query_int(db, "SELECT credit_left_cents FROM credit_use"
+                                      " WHERE customer_id = 'c1' AND unit_price_cents = 1"),
+                     1000);
     ck_assert_int_eq(state_of(kl, key2, &c), CREDENTIAL_USER_REMOVED);
     ck_assert_int_eq(fs_feed_open(pdb, "subscriptions", &feed), FS_OK);
     ck_assert_int_eq(fs_feed_head(feed, &head), FS_OK);
@@ -352,8 +374,11 @@ static time_t fake_clock(void)
 static struct meter *open_meter(unsigned window)
 {
     struct meter *m;
-    struct meter_config mc = {db_path, window, fake_clock};
+    struct meter_config mc = {db_path, window, 0, fake_clock};
 
+    grant("c1", 1000000000);
+    grant("c2", 1000000000);
+    grant("c_5f1d0a9e3b7c4d21", 1000000000);
     ck_assert_int_eq(meter_open(&mc, &m), 0);
     return m;
 }
@@ -441,16 +466,17 @@ START_TEST(test_windows_published_exactly_once)
     fake_now = 1001;
     ck_assert_int_eq(meter_record(m, "c1", "u1", "k1", 4), 0);
     ck_assert_int_eq(tk_query_int(db, "SELECT units FROM usage_units WHERE window_start = 1000"
-                               " AND user_id = 'u1'"),
+                                      " AND user_id = 'u1'"),
                      5);
     ck_assert_int_eq(tk_query_int(db, "SELECT units FROM usage_units WHERE window_start = 1010"
-                               " AND user_id = 'u1'"),
+                                      " AND user_id = 'u1'"),
                      11);
 
     /* windows closed while down are published by the next run */
     ck_assert_int_eq(usage_publish_closed(db, "n1", 10, 5000, &n), 0);
     ck_assert_int_eq(n, 1);
-    ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM usage_units WHERE position IS NULL"), 0);
+    ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM usage_units WHERE position IS NULL"),
+                     0);
     ck_assert_int_eq(tk_query_int(db, "SELECT sum(units) FROM usage_units"), 17);
     meter_close(m);
 }
@@ -472,8 +498,9 @@ START_TEST(test_idempotency_key_syntax)
     longest[IDEMPOTENCY_KEY_MAX + 1] = '\0';
     ck_assert(!idempotency_key_valid(longest));
     ck_assert(!idempotency_key_valid(""));
+    ck_assert(idempotency_key_valid("a/b{}~!\"#"));
     ck_assert(!idempotency_key_valid("a b"));
-    ck_assert(!idempotency_key_valid("a/b"));
+    ck_assert(!idempotency_key_valid("a\x7f"));
     ck_assert(!idempotency_key_valid("caf\xc3\xa9"));
     ck_assert(!idempotency_key_valid("a\n"));
 }
@@ -488,7 +515,7 @@ struct once_burst {
     pthread_barrier_t *start;
     int id;
     /* per idempotency key: what the call got, and the body it answered */
-    enum meter_once got[ONCE_KEYS];
+    enum meter_result got[ONCE_KEYS];
     char body[ONCE_KEYS][64];
 };
 
@@ -501,11 +528,11 @@ static void *once_thread(void *arg)
     pthread_barrier_wait(b->start);
     for (int i = 0; i < ONCE_KEYS; i++) {
         char idem[16], mine[64], *stored = NULL;
+        struct meter_once once = {"hash-1", idem, "same-request", mine};
 
         snprintf(idem, sizeof idem, "idem-%d", i);
         snprintf(mine, sizeof mine, "{\"thread\":%d,\"key\":%d}", b->id, i);
-        b->got[i] =
-            meter_record_once(b->m, "c1", "u1", "k1", ONCE_UNITS, "hash-1", idem, mine, &stored);
+        b->got[i] = meter_record_once(b->m, &once, "c1", "u1", "k1", ONCE_UNITS, &stored);
         snprintf(b->body[i], sizeof b->body[i], "%s", stored ? stored : mine);
         free(stored);
     }
@@ -515,10 +542,24 @@ static void *once_thread(void *arg)
 static char *stored_body(const char *key_sha256, const char *idem)
 {
     int found = -1;
-    char *body = idempotency_find(db, key_sha256, idem, &found);
+    char request[65];
+    char *body = idempotency_find(db, key_sha256, idem, 0, request, &found);
 
     ck_assert_int_eq(found, 1);
     return body;
+}
+
+/* meter_record_once() for login key hash (its customer "c1" for "hash-1",
+ * else "c2") with idem, a request body named request and answer body. */
+static enum meter_result once_call(struct meter *m, const char *hash, const char *idem,
+                                   const char *request, const char *body, uint64_t units,
+                                   char **stored)
+{
+    struct meter_once once = {hash, idem, request, body};
+    int first = strcmp(hash, "hash-1") == 0;
+
+    return meter_record_once(m, &once, first ? "c1" : "c2", first ? "u1" : "u2",
+                             first ? "k1" : "k2", units, stored);
 }
 
 START_TEST(test_meter_once_charges_each_pair_once)
@@ -561,25 +602,28 @@ START_TEST(test_meter_once_charges_each_pair_once)
         ck_assert_int_eq(recorded, 1);
         free(body);
     }
-    ck_assert_int_eq(tk_query_int(db, "SELECT sum(units) FROM usage_units"), ONCE_KEYS * ONCE_UNITS);
+    ck_assert_int_eq(tk_query_int(db, "SELECT sum(units) FROM usage_units"),
+                     ONCE_KEYS * ONCE_UNITS);
     ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM analyze_replays"), ONCE_KEYS);
 
     /* twice in a row: the second is a replay of the first */
-    ck_assert_int_eq(
-        meter_record_once(m, "c1", "u1", "k1", 3, "hash-1", "again", "{\"a\":1}", &stored),
-        METER_RECORDED);
+    ck_assert_int_eq(once_call(m, "hash-1", "again", "r1", "{\"a\":1}", 3, &stored),
+                     METER_RECORDED);
     ck_assert_ptr_null(stored);
-    ck_assert_int_eq(
-        meter_record_once(m, "c1", "u1", "k1", 3, "hash-1", "again", "{\"a\":2}", &stored),
-        METER_REPLAYED);
+    ck_assert_int_eq(once_call(m, "hash-1", "again", "r1", "{\"a\":2}", 3, &stored),
+                     METER_REPLAYED);
     ck_assert_str_eq(stored, "{\"a\":1}");
     free(stored);
-    ck_assert_int_eq(tk_query_int(db, "SELECT sum(units) FROM usage_units"), ONCE_KEYS * ONCE_UNITS + 3);
+    /* the same key with another request body: a conflict, nothing charged */
+    ck_assert_int_eq(once_call(m, "hash-1", "again", "r2", "{\"a\":2}", 3, &stored),
+                     METER_CONFLICT);
+    ck_assert_ptr_null(stored);
+    ck_assert_int_eq(tk_query_int(db, "SELECT sum(units) FROM usage_units"),
+                     ONCE_KEYS * ONCE_UNITS + 3);
 
     /* another login key with the same Idempotency-Key is another call */
-    ck_assert_int_eq(
-        meter_record_once(m, "c2", "u2", "k2", 4, "hash-2", "again", "{\"b\":1}", &stored),
-        METER_RECORDED);
+    ck_assert_int_eq(once_call(m, "hash-2", "again", "r1", "{\"b\":1}", 4, &stored),
+                     METER_RECORDED);
     ck_assert_int_eq(tk_query_int(db, "SELECT units FROM usage_units WHERE customer_id = 'c2'"), 4);
     body = stored_body("hash-1", "again");
     ck_assert_str_eq(body, "{\"a\":1}");
@@ -591,18 +635,137 @@ START_TEST(test_meter_once_charges_each_pair_once)
     meter_get_stats(m, &s);
     ck_assert_uint_eq(s.calls, ONCE_KEYS + 3);
     ck_assert_uint_eq(s.replays, (uint64_t)(ONCE_THREADS - 1) * ONCE_KEYS + 1);
+    ck_assert_uint_eq(s.refused, 1);
     ck_assert_uint_eq(s.units, ONCE_KEYS * ONCE_UNITS + 3 + 4 + 2);
 
     /* kept 24 hours after the commit, then the pair is new again */
-    ck_assert_int_eq(idempotency_purge(db, 1000 + IDEMPOTENCY_RETENTION_SECONDS - 1, &deleted), 0);
+    ck_assert_int_eq(idempotency_purge(db, 1000 + IDEMPOTENCY_RETENTION_SECONDS - 1,
+                                       IDEMPOTENCY_RETENTION_SECONDS, &deleted),
+                     0);
     ck_assert_int_eq(deleted, 0);
-    ck_assert_int_eq(idempotency_purge(db, 1000 + IDEMPOTENCY_RETENTION_SECONDS, &deleted), 0);
-    ck_assert_int_eq(deleted, ONCE_KEYS + 2);
+    /* past the retention a row not purged yet is not replayed either */
     fake_now = 1000 + IDEMPOTENCY_RETENTION_SECONDS;
-    ck_assert_int_eq(
-        meter_record_once(m, "c1", "u1", "k1", 3, "hash-1", "again", "{\"a\":3}", &stored),
-        METER_RECORDED);
+    ck_assert_int_eq(once_call(m, "hash-1", "idem-0", "r9", "{\"c\":1}", 3, &stored),
+                     METER_RECORDED);
+    ck_assert_int_eq(idempotency_purge(db, 1000 + IDEMPOTENCY_RETENTION_SECONDS,
+                                       IDEMPOTENCY_RETENTION_SECONDS, &deleted),
+                     0);
+    ck_assert_int_eq(deleted, ONCE_KEYS + 1);
+    ck_assert_int_eq(once_call(m, "hash-1", "again", "r3", "{\"a\":3}", 3, &stored),
+                     METER_RECORDED);
     meter_close(m);
+}
+END_TEST
+
+/* ---- The credit limit (credit.h) ------------------------------------------- */
+
+struct credit_burst {
+    struct meter *m;
+    uint64_t accepted; /* units of the calls recorded */
+    int refused;       /* calls refused */
+};
+
+/* Calls 7 units at a time until refused twice. */
+static void *credit_thread(void *arg)
+{
+    struct credit_burst *b = arg;
+
+    while (b->refused < 2) {
+        enum meter_result r = meter_record(b->m, "c1", "u1", "k1", 7);
+
+        if (r == METER_RECORDED)
+            b->accepted += 7;
+        else if (r == METER_REFUSED)
+            b->refused++;
+        else
+            return (void *)1;
+    }
+    return NULL;
+}
+
+START_TEST(test_meter_credit_limit_holds)
+{
+    struct meter *m;
+    struct credit_burst b[BURST_THREADS];
+    pthread_t t[BURST_THREADS];
+    uint64_t total = 0;
+    long long pos;
+    char through[64];
+    struct meter_stats s;
+
+    fake_now = 1000;
+    m = open_meter(10);
+    grant("c1", 100);
+    ck_assert_int_eq(meter_record(m, "c1", "u1", "k1", 60), METER_RECORDED);
+    ck_assert_int_eq(meter_record(m, "c1", "u1", "k1", 41), METER_REFUSED);
+    ck_assert_int_eq(meter_record(m, "c1", "u2", "k2", 40), METER_RECORDED);
+    ck_assert_int_eq(meter_record(m, "c1", "u1", "k1", 1), METER_REFUSED);
+    /* a customer this node has no credit for is refused */
+    ck_assert_int_eq(meter_record(m, "c-unknown", "u9", "k9", 1), METER_REFUSED);
+    ck_assert_int_eq(tk_query_int(db, "SELECT sum(units) FROM usage_units"), 100);
+    ck_assert_int_eq(
+        tk_query_int(db, "SELECT served_units FROM credit_use WHERE customer_id = 'c1'"), 100);
+
+    /* the window is published, then charged: a CreditUpdated with the
+     * balance after the charge (0 left) and this node's position; then a
+     * payment of 500 */
+    ck_assert_int_eq(credit_set_node(db, "n1"), 0);
+    ck_assert_int_eq(usage_publish_closed(db, "n1", 10, 1010, NULL), 0);
+    pos = tk_query_int(db, "SELECT max(position) FROM usage_units");
+    snprintf(through, sizeof through, "other=9 n1=%lld", pos);
+    ck_assert_int_eq(credit_apply_update(db, "c1", "0", "1", through), 0);
+    ck_assert_int_eq(
+        tk_query_int(db, "SELECT served_units FROM credit_use WHERE customer_id = 'c1'"), 0);
+    ck_assert_int_eq(meter_record(m, "c1", "u1", "k1", 1), METER_REFUSED);
+    ck_assert_int_eq(credit_apply_update(db, "c1", "500", "1", through), 0);
+
+    /* many threads racing for the last of it never overspend it */
+    fake_now = 1012;
+    for (int i = 0; i < BURST_THREADS; i++) {
+        memset(&b[i], 0, sizeof b[i]);
+        b[i].m = m;
+        ck_assert_int_eq(pthread_create(&t[i], NULL, credit_thread, &b[i]), 0);
+    }
+    for (int i = 0; i < BURST_THREADS; i++) {
+        void *rv;
+
+        pthread_join(t[i], &rv);
+        ck_assert_ptr_null(rv);
+        total += b[i].accepted;
+    }
+    ck_assert_uint_eq(total, 500 / 7 * 7);
+    ck_assert_int_eq(
+        tk_query_int(db, "SELECT sum(units) FROM usage_units WHERE window_start = 1010"),
+        (long long)total);
+    meter_get_stats(m, &s);
+    ck_assert_uint_ge(s.refused, 2 * BURST_THREADS);
+
+    /* an older CreditUpdated position changes nothing of served */
+    ck_assert_int_eq(credit_apply_update(db, "c1", "0", "1", "n1=1"), 0);
+    ck_assert_int_eq(
+        tk_query_int(db, "SELECT served_units FROM credit_use WHERE customer_id = 'c1'"),
+        (long long)total);
+    ck_assert_int_eq(credit_apply_update(db, "c1", "x", "1", through), -2);
+    ck_assert_int_eq(credit_apply_update(db, "c1", "1", "1", "n1"), -2);
+    meter_close(m);
+}
+END_TEST
+
+START_TEST(test_charged_through_syntax)
+{
+    long long p = -1;
+
+    ck_assert_int_eq(credit_position_of("a=1 n1=42 b=7", "n1", &p), 0);
+    ck_assert_int_eq(p, 42);
+    ck_assert_int_eq(credit_position_of("a=1", "n1", &p), 0);
+    ck_assert_int_eq(p, 0);
+    ck_assert_int_eq(credit_position_of("", "n1", &p), 0);
+    ck_assert_int_eq(credit_position_of(NULL, "n1", &p), 0);
+    ck_assert_int_eq(credit_position_of("n10=5", "n1", &p), 0);
+    ck_assert_int_eq(p, 0);
+    ck_assert_int_eq(credit_position_of("n1=x", "n1", &p), -1);
+    ck_assert_int_eq(credit_position_of("n1=-3", "n1", &p), -1);
+    ck_assert_int_eq(credit_position_of("n1", "n1", &p), -1);
 }
 END_TEST
 
@@ -651,6 +814,7 @@ static Suite *cloud_api_suite(void)
     tcase_add_test(pure, test_units);
     tcase_add_test(pure, test_hash_matches_contract);
     tcase_add_test(pure, test_idempotency_key_syntax);
+    tcase_add_test(pure, test_charged_through_syntax);
     suite_add_tcase(s, pure);
     tcase_add_checked_fixture(domain, setup, teardown);
     tcase_set_timeout(domain, 30);
@@ -658,6 +822,7 @@ static Suite *cloud_api_suite(void)
     tcase_add_test(domain, test_follower_applies_every_type);
     tcase_add_test(domain, test_follower_refuses_broken_contract);
     tcase_add_test(domain, test_meter_group_commit_counts_every_unit);
+    tcase_add_test(domain, test_meter_credit_limit_holds);
     tcase_add_test(domain, test_windows_published_exactly_once);
     tcase_add_test(domain, test_meter_once_charges_each_pair_once);
     tcase_add_test(domain, test_emits_the_contract_sample);

@@ -14,6 +14,7 @@
 #include "calendar.h"
 #include "charts.h"
 #include "customer_list.h"
+#include "credit.h"
 #include "customers.h"
 #include "db.h"
 #include "events.h"
@@ -78,8 +79,8 @@ static void new_customer(const char *plan, const long long *limit, char id[SUB_I
 {
     char why[256] = "";
 
-    ck_assert_msg(customer_register(db, BY, "Acme", plan, limit, id, why, sizeof why) == SUB_OK, "%s",
-                  why);
+    ck_assert_msg(customer_register(db, BY, "Acme", plan, limit, id, why, sizeof why) == SUB_OK,
+                  "%s", why);
 }
 
 static long long balance(const char *id)
@@ -90,8 +91,8 @@ static long long balance(const char *id)
 static char *lock_reason(const char *id)
 {
     static char reason[32];
-    char *r = db_text(db, NULL, "SELECT coalesce(lock_reason, '') FROM customers WHERE id = ?1",
-                      "t", id);
+    char *r =
+        db_text(db, NULL, "SELECT coalesce(lock_reason, '') FROM customers WHERE id = ?1", "t", id);
 
     snprintf(reason, sizeof reason, "%s", r ? r : "?");
     free(r);
@@ -103,9 +104,14 @@ static char *lock_reason(const char *id)
 static enum usage_outcome charge(const char *id, const char *entry, const char *units,
                                  const char *window_start)
 {
-    struct usage_record u = {.entry_id = entry, .customer_id = id, .user_id = "u_x",
-                             .key_id = "k_x", .units = units, .window_start = window_start,
-                             .window_end = window_start, .node = "n1"};
+    struct usage_record u = {.entry_id = entry,
+                             .customer_id = id,
+                             .user_id = "u_x",
+                             .key_id = "k_x",
+                             .units = units,
+                             .window_start = window_start,
+                             .window_end = window_start,
+                             .node = "n1"};
     enum usage_outcome outcome = USAGE_UNBILLED;
 
     ck_assert_int_eq(events_begin(db), SUB_OK);
@@ -114,17 +120,86 @@ static enum usage_outcome charge(const char *id, const char *entry, const char *
     return outcome;
 }
 
+/* billing_charge_usage()'s result for 3 units to id as entry, rolled
+ * back unless SUB_OK. */
+static enum sub_result charge_status(const char *id, const char *entry)
+{
+    struct usage_record u = {.entry_id = entry,
+                             .customer_id = id,
+                             .user_id = "u_x",
+                             .key_id = "k_x",
+                             .units = "3",
+                             .window_start = "2026-03-15T10:00:00Z",
+                             .node = "n1"};
+    enum usage_outcome outcome;
+    enum sub_result r;
+
+    ck_assert_int_eq(events_begin(db), SUB_OK);
+    r = billing_charge_usage(db, &u, &outcome);
+    ck_assert_int_eq(events_end(db, r), r);
+    return r;
+}
+
 struct feed_tally {
     char types[4096];
 };
 
+/* Adds e's type to the tally; CreditUpdated (published with every balance
+ * change, see test_credit_updated) is left out, so that the tests of the
+ * other types read as the story they tell. */
 static int tally_entry(const struct fs_entry *e, void *userdata)
 {
     struct feed_tally *t = userdata;
     size_t n = strlen(t->types);
 
-    snprintf(t->types + n, sizeof t->types - n, "%s%s", n ? " " : "", e->type);
+    if (strcmp(e->type, "CreditUpdated") != 0)
+        snprintf(t->types + n, sizeof t->types - n, "%s%s", n ? " " : "", e->type);
     return 0;
+}
+
+/* The text of element name in the entry xml, into out. */
+static void field_text(const char *xml, const char *name, char *out, size_t size)
+{
+    char open[64];
+    const char *p, *end;
+
+    snprintf(open, sizeof open, "<%s>", name);
+    out[0] = '\0';
+    p = strstr(xml, open);
+    if (!p)
+        return;
+    p += strlen(open);
+    end = strchr(p, '<');
+    if (end)
+        snprintf(out, size, "%.*s", (int)(end - p), p);
+}
+
+/* Appends "LEFT@THROUGH" of each CreditUpdated entry to the tally. */
+static int tally_credit(const struct fs_entry *e, void *userdata)
+{
+    struct feed_tally *t = userdata;
+    size_t n = strlen(t->types);
+    char left[32], through[128];
+
+    if (strcmp(e->type, "CreditUpdated") != 0)
+        return 0;
+    field_text(e->xml, "creditLeftCents", left, sizeof left);
+    field_text(e->xml, "chargedThrough", through, sizeof through);
+    snprintf(t->types + n, sizeof t->types - n, "%s%s@%s", n ? " " : "", left, through);
+    return 0;
+}
+
+/* The CreditUpdated entries published so far, "LEFT@THROUGH ...". */
+static const char *credits(void)
+{
+    static struct feed_tally t;
+    struct fs_feed *feed;
+
+    t.types[0] = '\0';
+    ck_assert_int_eq(fs_feed_open(db, SUB_FEED, &feed), FS_OK);
+    ck_assert_int_eq(fs_feed_read(feed, 1, INT64_MAX, tally_credit, &t), FS_OK);
+    fs_feed_close(feed);
+    return t.types;
 }
 
 /* The types of the published entries, space-separated, in feed order. */
@@ -156,8 +231,8 @@ START_TEST(test_base64url_and_sha256)
 
     ck_assert_int_eq(login_key_new(key, hex), 0);
     ck_assert_uint_eq(strlen(key), 43);
-    ck_assert_uint_eq(strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-                      43);
+    ck_assert_uint_eq(
+        strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), 43);
     ck_assert_int_eq(key_sha256_hex(key, again), 0);
     ck_assert_str_eq(hex, again);
 }
@@ -200,9 +275,11 @@ START_TEST(test_register_validates)
     long long bad = -1, good = 5000;
 
     ck_assert_int_eq(customer_register(db, BY, "", NULL, NULL, id, why, sizeof why), SUB_INVALID);
-    ck_assert_int_eq(customer_register(db, BY, "   ", NULL, NULL, id, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(customer_register(db, BY, "   ", NULL, NULL, id, why, sizeof why),
+                     SUB_INVALID);
     ck_assert_int_eq(customer_register(db, BY, NULL, NULL, NULL, id, why, sizeof why), SUB_INVALID);
-    ck_assert_int_eq(customer_register(db, BY, "A", "gold", NULL, id, why, sizeof why), SUB_INVALID);
+    ck_assert_int_eq(customer_register(db, BY, "A", "gold", NULL, id, why, sizeof why),
+                     SUB_INVALID);
     ck_assert_ptr_nonnull(strstr(why, "payg"));
     ck_assert_int_eq(customer_register(db, BY, "A", NULL, &bad, id, why, sizeof why), SUB_INVALID);
     ck_assert_int_eq(customer_register(db, BY, "A", "team", &good, id, why, sizeof why), SUB_OK);
@@ -229,12 +306,12 @@ START_TEST(test_users_and_keys)
     ck_assert_int_eq(key_issue(db, BY, c, "u_unknown", &k3, why, sizeof why), SUB_NOT_FOUND);
     ck_assert_int_eq(key_revoke(db, BY, c, k1.user_id, k1.key_id, why, sizeof why), SUB_OK);
     ck_assert_int_eq(key_revoke(db, BY, c, k1.user_id, k1.key_id, why, sizeof why), SUB_NOT_FOUND);
-    ck_assert_int_eq(key_revoke(db, BY, c, k1.user_id, "k_unknown", why, sizeof why), SUB_NOT_FOUND);
+    ck_assert_int_eq(key_revoke(db, BY, c, k1.user_id, "k_unknown", why, sizeof why),
+                     SUB_NOT_FOUND);
     ck_assert_int_eq(user_remove(db, BY, c, k1.user_id, why, sizeof why), SUB_OK);
     ck_assert_int_eq(user_remove(db, BY, c, k1.user_id, why, sizeof why), SUB_NOT_FOUND);
-    ck_assert_int_eq(db_int(db, NULL, -1,
-                            "SELECT count(*) FROM login_keys WHERE revoked_at IS NULL", ""),
-                     0);
+    ck_assert_int_eq(
+        db_int(db, NULL, -1, "SELECT count(*) FROM login_keys WHERE revoked_at IS NULL", ""), 0);
     /* The email is free again once its user is removed. */
     ck_assert_int_eq(user_add(db, BY, c, "ada@example.com", &k3, why, sizeof why), SUB_OK);
     ck_assert_str_eq(published(), "CustomerRegistered UserAdded LoginKeyIssued LoginKeyRevoked "
@@ -244,9 +321,8 @@ START_TEST(test_users_and_keys)
                             "SELECT count(*) FROM domain_events WHERE instr(data, ?1) > 0", "t",
                             k3.login_key),
                      0);
-    ck_assert_int_eq(db_int(db, NULL, -1,
-                            "SELECT count(*) FROM login_keys WHERE key_sha256 = ?1", "t",
-                            k3.key_sha256),
+    ck_assert_int_eq(db_int(db, NULL, -1, "SELECT count(*) FROM login_keys WHERE key_sha256 = ?1",
+                            "t", k3.key_sha256),
                      1);
 }
 END_TEST
@@ -299,9 +375,8 @@ START_TEST(test_usage_that_cannot_be_charged)
     ck_assert_int_eq(balance(c), 0);
     /* A bad windowStart counts in the current month. */
     ck_assert_int_eq(charge(c, "urn:uuid:d", "7", "garbage"), USAGE_CHARGED);
-    ck_assert_int_eq(db_int(db, NULL, 0, "SELECT units FROM monthly_usage WHERE month = '2026-03'",
-                            ""),
-                     7);
+    ck_assert_int_eq(
+        db_int(db, NULL, 0, "SELECT units FROM monthly_usage WHERE month = '2026-03'", ""), 7);
 }
 END_TEST
 
@@ -429,9 +504,8 @@ START_TEST(test_usage_in_closed_month_counts_in_next)
     ck_assert_int_eq(invoices_close_month(db, "2026-03", NULL, why, sizeof why), SUB_OK);
     ck_assert_int_eq(charge(c, "urn:uuid:1", "9", "2026-03-31T23:59:59Z"), USAGE_CHARGED);
     ck_assert_int_eq(balance(c), -9);
-    ck_assert_int_eq(db_int(db, NULL, 0, "SELECT units FROM monthly_usage WHERE month = '2026-04'",
-                            ""),
-                     9);
+    ck_assert_int_eq(
+        db_int(db, NULL, 0, "SELECT units FROM monthly_usage WHERE month = '2026-04'", ""), 9);
     ck_assert_int_eq(db_int(db, NULL, 0, "SELECT units FROM invoices WHERE month = '2026-03'", ""),
                      0);
 }
@@ -449,14 +523,12 @@ START_TEST(test_plan_change_from_next_month)
     ck_assert_int_eq(customer_change_plan(db, BY, c, "team", from, why, sizeof why), SUB_OK);
     ck_assert_str_eq(from, "2026-04");
     ck_assert_int_eq(invoices_close_month(db, "2026-03", &issued, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(db_int(db, NULL, -1, "SELECT fee_cents FROM invoices WHERE month = '2026-03'",
-                            ""),
-                     0);
+    ck_assert_int_eq(
+        db_int(db, NULL, -1, "SELECT fee_cents FROM invoices WHERE month = '2026-03'", ""), 0);
     sub_clock_set(at_utc(2026, 4, 30));
     ck_assert_int_eq(invoices_close_month(db, "2026-04", &issued, why, sizeof why), SUB_OK);
-    ck_assert_int_eq(db_int(db, NULL, -1, "SELECT fee_cents FROM invoices WHERE month = '2026-04'",
-                            ""),
-                     2900);
+    ck_assert_int_eq(
+        db_int(db, NULL, -1, "SELECT fee_cents FROM invoices WHERE month = '2026-04'", ""), 2900);
     ck_assert_int_eq(balance(c), -2900);
     ck_assert_str_eq(lock_reason(c), ""); /* team's limit is 10000 */
 }
@@ -516,8 +588,7 @@ START_TEST(test_rebuild_equals_live)
     ck_assert_int_eq(user_add(db, BY, d, "bob@example.com", &k, why, sizeof why), SUB_OK);
     ck_assert_int_eq(user_remove(db, BY, d, k.user_id, why, sizeof why), SUB_OK);
     ck_assert_int_eq(charge(c, "urn:uuid:1", "1500", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
-    ck_assert_int_eq(charge("c_nobody", "urn:uuid:2", "1", "2026-03-15T10:00:00Z"),
-                     USAGE_UNBILLED);
+    ck_assert_int_eq(charge("c_nobody", "urn:uuid:2", "1", "2026-03-15T10:00:00Z"), USAGE_UNBILLED);
     ck_assert_int_eq(billing_pay(db, BY, c, 600, why, sizeof why), SUB_OK);
     ck_assert_int_eq(customer_lock(db, BY, d, why, sizeof why), SUB_OK);
     ck_assert_int_eq(customer_change_plan(db, BY, c, "team", from, why, sizeof why), SUB_OK);
@@ -559,7 +630,6 @@ START_TEST(test_views)
 }
 END_TEST
 
-
 START_TEST(test_origin_rules)
 {
     const char *host = "127.0.0.1:8081";
@@ -567,15 +637,13 @@ START_TEST(test_origin_rules)
 
     /* Programs send neither header; a browser's own page names itself. */
     ck_assert_int_eq(csrf_check_origin(NULL, NULL, host, why, sizeof why), 0);
-    ck_assert_int_eq(csrf_check_origin("http://127.0.0.1:8081", "same-origin", host, why,
-                                       sizeof why),
-                     0);
+    ck_assert_int_eq(
+        csrf_check_origin("http://127.0.0.1:8081", "same-origin", host, why, sizeof why), 0);
     ck_assert_int_eq(csrf_check_origin(NULL, "none", host, why, sizeof why), 0);
     ck_assert_int_eq(csrf_check_origin("http://EXAMPLE.com", NULL, "example.com", why, sizeof why),
                      0);
-    ck_assert_int_eq(csrf_check_origin("https://example.com", NULL, "example.com:443", why,
-                                       sizeof why),
-                     0);
+    ck_assert_int_eq(
+        csrf_check_origin("https://example.com", NULL, "example.com:443", why, sizeof why), 0);
     ck_assert_int_eq(csrf_check_origin("http://[::1]:8081", NULL, "[::1]:8081", why, sizeof why),
                      0);
     /* Another site, another port, another host, no origin at all. */
@@ -584,9 +652,8 @@ START_TEST(test_origin_rules)
     ck_assert_int_eq(csrf_check_origin("http://127.0.0.1:9999", NULL, host, why, sizeof why), -1);
     ck_assert_int_eq(csrf_check_origin("http://127.0.0.1", NULL, host, why, sizeof why), -1);
     ck_assert_int_eq(csrf_check_origin("http://localhost:8081", NULL, host, why, sizeof why), -1);
-    ck_assert_int_eq(csrf_check_origin("http://127.0.0.1:8081.evil.example", NULL, host, why,
-                                       sizeof why),
-                     -1);
+    ck_assert_int_eq(
+        csrf_check_origin("http://127.0.0.1:8081.evil.example", NULL, host, why, sizeof why), -1);
     ck_assert_int_eq(csrf_check_origin("http://user@127.0.0.1:8081", NULL, host, why, sizeof why),
                      -1);
     ck_assert_int_eq(csrf_check_origin("ftp://127.0.0.1:8081", NULL, host, why, sizeof why), -1);
@@ -598,9 +665,8 @@ START_TEST(test_origin_rules)
     ck_assert_int_eq(csrf_check_origin(NULL, "cross-site", host, why, sizeof why), -1);
     ck_assert_ptr_nonnull(strstr(why, "Sec-Fetch-Site"));
     ck_assert_int_eq(csrf_check_origin(NULL, "same-site", host, why, sizeof why), -1);
-    ck_assert_int_eq(csrf_check_origin("http://127.0.0.1:8081", "cross-site", host, why,
-                                       sizeof why),
-                     -1);
+    ck_assert_int_eq(
+        csrf_check_origin("http://127.0.0.1:8081", "cross-site", host, why, sizeof why), -1);
     ck_assert_int_eq(csrf_check_origin(NULL, "bogus", host, why, sizeof why), -1);
     /* Which methods change state. */
     ck_assert(csrf_changes_state("POST"));
@@ -656,9 +722,8 @@ START_TEST(test_cookies)
 
     ck_assert_int_eq(cookie_get("a=1; sub_operator=abc123; b=2", "sub_operator", v, sizeof v), 1);
     ck_assert_str_eq(v, "abc123");
-    ck_assert_int_eq(cookie_get("sub_operator=first; sub_operator=second", "sub_operator", v,
-                                sizeof v),
-                     1);
+    ck_assert_int_eq(
+        cookie_get("sub_operator=first; sub_operator=second", "sub_operator", v, sizeof v), 1);
     ck_assert_str_eq(v, "first");
     ck_assert_int_eq(cookie_get("xsub_operator=abc", "sub_operator", v, sizeof v), 0);
     ck_assert_int_eq(cookie_get("sub_operatorx=abc", "sub_operator", v, sizeof v), 0);
@@ -704,12 +769,10 @@ START_TEST(test_operator_sessions)
     ck_assert_int_eq(session_start(db, SESSION_OPERATOR, 1, NULL, NULL, NULL, 600, id, hash), 0);
     ck_assert_uint_eq(strlen(id), 64);
     /* Only the SHA-256 of the id is stored. */
-    ck_assert_int_eq(db_int(db, NULL, -1, "SELECT count(*) FROM sessions WHERE id_sha256 = ?1",
-                            "t", id),
-                     0);
-    ck_assert_int_eq(db_int(db, NULL, -1, "SELECT count(*) FROM sessions WHERE id_sha256 = ?1",
-                            "t", hash),
-                     1);
+    ck_assert_int_eq(
+        db_int(db, NULL, -1, "SELECT count(*) FROM sessions WHERE id_sha256 = ?1", "t", id), 0);
+    ck_assert_int_eq(
+        db_int(db, NULL, -1, "SELECT count(*) FROM sessions WHERE id_sha256 = ?1", "t", hash), 1);
     ck_assert_int_eq(session_find(db, SESSION_OPERATOR, id, &s), 1);
     ck_assert_int_eq(s.token_index, 1);
     ck_assert_str_eq(s.hash, hash);
@@ -759,9 +822,9 @@ START_TEST(test_portal_sign_in)
     ck_assert_str_eq(u.customer_id, d);
 
     /* Wrong, revoked and removed are refused alike. */
-    ck_assert_int_eq(sign_in_portal(db, "ada@example.com", "not-a-key", &u, wrong_why,
-                                    sizeof wrong_why),
-                     SUB_UNAUTHENTICATED);
+    ck_assert_int_eq(
+        sign_in_portal(db, "ada@example.com", "not-a-key", &u, wrong_why, sizeof wrong_why),
+        SUB_UNAUTHENTICATED);
     ck_assert_str_eq(u.customer_id, "");
     ck_assert_int_eq(sign_in_portal(db, "bob@example.com", k.login_key, &u, why, sizeof why),
                      SUB_UNAUTHENTICATED);
@@ -773,9 +836,9 @@ START_TEST(test_portal_sign_in)
     /* A session of k2, then k2 revoked: the session ends, sign-in refused. */
     ck_assert_int_eq(sign_in_portal(db, "ada@example.com", k2.login_key, &u, why, sizeof why),
                      SUB_OK);
-    ck_assert_int_eq(session_start(db, SESSION_PORTAL, -1, u.customer_id, u.user_id, u.key_id,
-                                   600, id, hash),
-                     0);
+    ck_assert_int_eq(
+        session_start(db, SESSION_PORTAL, -1, u.customer_id, u.user_id, u.key_id, 600, id, hash),
+        0);
     ck_assert_int_eq(session_find(db, SESSION_PORTAL, id, &s), 1);
     ck_assert_str_eq(s.customer_id, c);
     ck_assert_str_eq(s.email, "ada@example.com");
@@ -869,17 +932,14 @@ START_TEST(test_authors_and_history)
     author_user("u_1", author);
     ck_assert_str_eq(author, "user:u_1");
 
-    ck_assert_int_eq(customer_register(db, "operator:token-1", "Acme", NULL, NULL, c, why,
-                                       sizeof why),
-                     SUB_OK);
+    ck_assert_int_eq(
+        customer_register(db, "operator:token-1", "Acme", NULL, NULL, c, why, sizeof why), SUB_OK);
     ck_assert_int_eq(user_add(db, "user:u_admin", c, "ada@example.com", &k, why, sizeof why),
                      SUB_OK);
-    ck_assert_int_eq(billing_pay(db, "operator:token-2:session-3f2a9c1b04de", c, 1250, why,
-                                 sizeof why),
-                     SUB_OK);
-    ck_assert_int_eq(customer_change_plan(db, "operator:loopback", c, "team", from, why,
-                                          sizeof why),
-                     SUB_OK);
+    ck_assert_int_eq(
+        billing_pay(db, "operator:token-2:session-3f2a9c1b04de", c, 1250, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(
+        customer_change_plan(db, "operator:loopback", c, "team", from, why, sizeof why), SUB_OK);
     ck_assert_int_eq(charge(c, "urn:uuid:1", "3000", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
     ck_assert_int_eq(invoices_close_month(db, "2026-03", NULL, why, sizeof why), SUB_OK);
 
@@ -900,8 +960,9 @@ START_TEST(test_authors_and_history)
     ck_assert_str_eq(h, expected);
     free(h);
     /* The usage charge is an event of billing too, but not in the list. */
-    ck_assert_int_eq(db_int(db, NULL, 0, "SELECT count(*) FROM domain_events WHERE type = ?1"
-                                         " AND author = ?2",
+    ck_assert_int_eq(db_int(db, NULL, 0,
+                            "SELECT count(*) FROM domain_events WHERE type = ?1"
+                            " AND author = ?2",
                             "tt", "usage_charged", AUTHOR_BILLING),
                      1);
     ck_assert_int_eq(view_history(db, c, &json, why, sizeof why), SUB_OK);
@@ -918,8 +979,9 @@ START_TEST(test_authors_and_history)
     audit_author_words(&words, "user:u_<1>", 1);
     sb_puts(&words, "|");
     audit_author_words(&words, NULL, 1);
-    ck_assert_str_eq(sb_str(&words), "operator (token 2, session 3f2a9c1b04de)|operator on loopback (no "
-                                "admin token configured)|customer admin u_&lt;1&gt;|not recorded");
+    ck_assert_str_eq(sb_str(&words),
+                     "operator (token 2, session 3f2a9c1b04de)|operator on loopback (no "
+                     "admin token configured)|customer admin u_&lt;1&gt;|not recorded");
     sb_release(&words);
 }
 END_TEST
@@ -934,18 +996,17 @@ START_TEST(test_migrates_an_older_database)
 
     ck_assert_int_eq(fs_db_open(path, &old), FS_OK);
     ck_assert_int_eq(
-        db_exec_script(old,
-                       "CREATE TABLE domain_events (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-                       " type TEXT NOT NULL, customer_id TEXT, at TEXT NOT NULL,"
-                       " dedupe TEXT UNIQUE, data TEXT NOT NULL CHECK (json_valid(data)));"
-                       "CREATE TABLE users (id TEXT PRIMARY KEY, customer_id TEXT NOT NULL,"
-                       " email TEXT NOT NULL, added_at TEXT NOT NULL, removed_at TEXT);"
-                       "INSERT INTO domain_events (type, customer_id, at, data) VALUES"
-                       " ('customer_registered', 'c_old', '2026-03-01T00:00:00Z',"
-                       "  '{\"name\":\"Old\",\"plan\":\"payg\",\"credit_limit_cents\":null,"
-                       "\"month\":\"2026-03\"}'),"
-                       " ('user_added', 'c_old', '2026-03-01T00:00:00Z',"
-                       "  '{\"user_id\":\"u_old\",\"email\":\"old@example.com\"}');"),
+        db_exec_script(old, "CREATE TABLE domain_events (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                            " type TEXT NOT NULL, customer_id TEXT, at TEXT NOT NULL,"
+                            " dedupe TEXT UNIQUE, data TEXT NOT NULL CHECK (json_valid(data)));"
+                            "CREATE TABLE users (id TEXT PRIMARY KEY, customer_id TEXT NOT NULL,"
+                            " email TEXT NOT NULL, added_at TEXT NOT NULL, removed_at TEXT);"
+                            "INSERT INTO domain_events (type, customer_id, at, data) VALUES"
+                            " ('customer_registered', 'c_old', '2026-03-01T00:00:00Z',"
+                            "  '{\"name\":\"Old\",\"plan\":\"payg\",\"credit_limit_cents\":null,"
+                            "\"month\":\"2026-03\"}'),"
+                            " ('user_added', 'c_old', '2026-03-01T00:00:00Z',"
+                            "  '{\"user_id\":\"u_old\",\"email\":\"old@example.com\"}');"),
         SQLITE_OK);
     ck_assert_int_eq(schema_create(old), 0);
     ck_assert_int_eq(schema_create(old), 0);
@@ -962,7 +1023,8 @@ START_TEST(test_migrates_an_older_database)
     ck_assert_int_eq(db_int(old, NULL, -1, "SELECT is_admin FROM users WHERE id = 'u_old'", ""), 1);
     ck_assert_int_eq(audit_history(old, "c_old", 10, history_line, &sb), 0);
     ck_assert_ptr_nonnull(strstr(sb_str(&sb), "user added: old@example.com (u_old) / -\n"));
-    ck_assert_ptr_nonnull(strstr(sb_str(&sb), "old@example.com (u_old) made an administrator / " BY));
+    ck_assert_ptr_nonnull(
+        strstr(sb_str(&sb), "old@example.com (u_old) made an administrator / " BY));
     sb_release(&sb);
     sqlite3_close(old);
     free(path);
@@ -1090,6 +1152,111 @@ START_TEST(test_customer_list)
     free(json);
     q.q = "%";
     ck_assert_int_eq(customer_count(db, &q), 0);
+START_TEST(test_credit_updated)
+{
+    char c[SUB_ID_SIZE], c2[SUB_ID_SIZE], why[256], month[SUB_MONTH_SIZE];
+    long long limit = 300;
+
+    new_customer("payg", NULL, c);
+    ck_assert_str_eq(credits(), "1000@");
+    ck_assert_int_eq(events_begin(db), SUB_OK);
+    ck_assert_int_eq(credit_node_applied(db, "n1", 5), SUB_OK);
+    ck_assert_int_eq(credit_node_applied(db, "n2", 2), SUB_OK);
+    ck_assert_int_eq(credit_node_applied(db, "n1", 4), SUB_OK); /* never goes back */
+    ck_assert_int_eq(events_end(db, SUB_OK), SUB_OK);
+    ck_assert_int_eq(charge(c, "urn:uuid:1", "60", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
+    ck_assert_str_eq(credits(), "1000@ 940@n1=5 n2=2");
+    ck_assert_int_eq(billing_pay(db, BY, c, 100, why, sizeof why), SUB_OK);
+    ck_assert_str_eq(credits(), "1000@ 940@n1=5 n2=2 1040@n1=5 n2=2");
+    /* a duplicate charge changes no balance and publishes nothing */
+    ck_assert_int_eq(charge(c, "urn:uuid:1", "60", "2026-03-15T10:00:00Z"), USAGE_DUPLICATE);
+    ck_assert_str_eq(credits(), "1000@ 940@n1=5 n2=2 1040@n1=5 n2=2");
+    /* a customer's own limit; a team customer's fee at the month's close */
+    new_customer("payg", &limit, c2);
+    ck_assert_int_eq(customer_change_plan(db, BY, c2, "team", month, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(invoices_close_month(db, "2026-03", NULL, why, sizeof why), SUB_OK);
+    /* both customers are invoiced, in registration order (same second:
+     * then by id, which is random) */
+    ck_assert(strcmp(credits(), "1000@ 940@n1=5 n2=2 1040@n1=5 n2=2 300@n1=5 n2=2 300@n1=5 n2=2"
+                                " 1040@n1=5 n2=2 300@n1=5 n2=2") == 0 ||
+              strcmp(credits(), "1000@ 940@n1=5 n2=2 1040@n1=5 n2=2 300@n1=5 n2=2 300@n1=5 n2=2"
+                                " 300@n1=5 n2=2 1040@n1=5 n2=2") == 0);
+}
+END_TEST
+
+START_TEST(test_credit_backfill_once)
+{
+    char c[SUB_ID_SIZE];
+
+    /* a customer registered before the backfill ran (as in a database
+     * made before CreditUpdated existed): it gets one more, once */
+    new_customer("payg", NULL, c);
+    ck_assert_str_eq(credits(), "1000@");
+    ck_assert_int_eq(credit_backfill(db), 0);
+    ck_assert_int_eq(credit_backfill(db), 0);
+    ck_assert_str_eq(credits(), "1000@ 1000@");
+}
+END_TEST
+
+/* An authorizer that makes every read of plan_periods fail, as a damaged
+ * table or an I/O error would: statements that read it do not prepare. */
+static int deny_plans(void *userdata, int action, const char *a, const char *b, const char *c,
+                      const char *d)
+{
+    (void)userdata;
+    (void)b;
+    (void)c;
+    (void)d;
+    return action == SQLITE_READ && a && strcmp(a, "plan_periods") == 0 ? SQLITE_DENY : SQLITE_OK;
+}
+
+START_TEST(test_failed_plan_lookup_is_an_error)
+{
+    char c[SUB_ID_SIZE], plan[SUB_WORD_SIZE], why[256], month[SUB_MONTH_SIZE];
+    struct usage_record u = {.entry_id = "urn:uuid:9",
+                             .customer_id = NULL,
+                             .user_id = "u_x",
+                             .key_id = "k_x",
+                             .units = "7",
+                             .window_start = "2026-03-15T10:00:00Z",
+                             .node = "n1"};
+    enum usage_outcome outcome;
+    long long issued = -1;
+
+    new_customer("team", NULL, c);
+    u.customer_id = c;
+    sqlite3_set_authorizer(db, deny_plans, NULL);
+    ck_assert_int_eq(customer_plan_in(db, c, "2026-03", plan), -1);
+    ck_assert_str_eq(plan, "");
+    ck_assert_ptr_null(customer_plan_of(db, c, "2026-03"));
+    /* usage: an error, so the follower retries; nothing charged */
+    ck_assert_int_eq(events_begin(db), SUB_OK);
+    ck_assert_int_eq(billing_charge_usage(db, &u, &outcome), SUB_ERROR);
+    ck_assert_int_eq(events_end(db, SUB_ERROR), SUB_ERROR);
+    /* the month: not closed, no invoice, rather than a payg invoice */
+    ck_assert_int_eq(invoices_close_month(db, "2026-03", &issued, why, sizeof why), SUB_ERROR);
+    ck_assert_int_eq(db_int(db, NULL, -1, "SELECT count(*) FROM invoices", ""), 0);
+    ck_assert_int_eq(db_int(db, NULL, -1, "SELECT count(*) FROM closed_months", ""), 0);
+    /* payments and plan changes fail alike */
+    ck_assert_int_eq(billing_pay(db, BY, c, 10, why, sizeof why), SUB_ERROR);
+    ck_assert_int_eq(customer_change_plan(db, BY, c, "payg", month, why, sizeof why), SUB_ERROR);
+    sqlite3_set_authorizer(db, NULL, NULL);
+    ck_assert_int_eq(balance(c), 0);
+
+    /* once the database answers, the same work is done right */
+    ck_assert_int_eq(charge(c, "urn:uuid:9", "7", "2026-03-15T10:00:00Z"), USAGE_CHARGED);
+    ck_assert_int_eq(invoices_close_month(db, "2026-03", &issued, why, sizeof why), SUB_OK);
+    ck_assert_int_eq(db_int(db, NULL, -1, "SELECT fee_cents FROM invoices", ""), 2900);
+    ck_assert_int_eq(balance(c), -2907);
+
+    /* a plan the catalogue does not know, or none at all: errors too */
+    ck_assert_int_eq(sqlite3_exec(db, "UPDATE plan_periods SET plan = 'gold'", NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(charge_status(c, "urn:uuid:10"), SUB_ERROR);
+    ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM plan_periods", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(customer_plan_in(db, c, "2026-03", plan), 1);
+    ck_assert_int_eq(charge_status(c, "urn:uuid:11"), SUB_ERROR);
+    ck_assert_int_eq(balance(c), -2907);
 }
 END_TEST
 
@@ -1118,6 +1285,9 @@ static Suite *suite(void)
     tcase_add_test(t, test_close_past_months);
     tcase_add_test(t, test_rebuild_equals_live);
     tcase_add_test(t, test_views);
+    tcase_add_test(t, test_credit_updated);
+    tcase_add_test(t, test_credit_backfill_once);
+    tcase_add_test(t, test_failed_plan_lookup_is_an_error);
     suite_add_tcase(s, t);
     t = tcase_create("access");
     tcase_add_checked_fixture(t, setup, teardown);
