@@ -1152,6 +1152,9 @@ START_TEST(test_customer_list)
     free(json);
     q.q = "%";
     ck_assert_int_eq(customer_count(db, &q), 0);
+}
+END_TEST
+
 START_TEST(test_credit_updated)
 {
     char c[SUB_ID_SIZE], c2[SUB_ID_SIZE], why[256], month[SUB_MONTH_SIZE];
