@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "feedreader.h"
@@ -89,12 +90,13 @@ static void serve(struct env *e, unsigned port, int with_token)
     snprintf(e->url, sizeof e->url, "http://127.0.0.1:%u/feeds/u", e->port);
 }
 
-static void open_follower(struct env *e, const char *token)
+/* Opens the follower, asking for long-polls of wait seconds. */
+static void open_follower_wait(struct env *e, const char *token, unsigned wait)
 {
     struct fr_config cfg = {.feed_url = e->url,
                             .db = e->cons,
                             .token = token,
-                            .wait = 2,
+                            .wait = wait,
                             .connect_timeout = 1,
                             .read_timeout = 2,
                             .max_backoff_ms = 200};
@@ -103,6 +105,11 @@ static void open_follower(struct env *e, const char *token)
     e->f = NULL;
     ck_assert_int_eq(fr_follower_open(&cfg, &e->f), FR_OK);
     ck_assert_int_eq(fr_follower_on(e->f, "UsageRecorded", on_usage, NULL), FR_OK);
+}
+
+static void open_follower(struct env *e, const char *token)
+{
+    open_follower_wait(e, token, 2);
 }
 
 static void env_init(struct env *e, int n, int with_token)
@@ -286,32 +293,49 @@ static long long applied_now(const struct env *e, long long want, int ms)
     return n;
 }
 
-/* Long-poll: an entry appended while the follower waits is applied at once;
- * stop ends a held long-poll promptly. */
+/* Waits at most 5 s until the server holds a long-poll. */
+static void wait_held(const struct env *e)
+{
+    struct fs_server_stats st = {0};
+
+    for (int64_t end = tk_now_ms() + 5000; tk_now_ms() < end; usleep(2000)) {
+        fs_server_stats(e->srv, &st);
+        if (st.long_polls_held >= 1)
+            return;
+    }
+    ck_abort_msg("the follower does not long-poll the head");
+}
+
+/* Long-poll: an entry appended while the follower's long-poll is held
+ * wakes it and is applied; a stop ends a held long-poll. The follower asks
+ * for 20 s holds, so only a wake-up (or the stop) ends one within the
+ * 10 s each step is given. */
 START_TEST(t_long_poll)
 {
     struct env e;
     struct runner r;
+    struct fs_server_stats st;
+    struct timespec until;
     pthread_t th;
-    int64_t t0;
 
     env_init(&e, 3, 1);
+    open_follower_wait(&e, "s3cret", 20);
     r.f = e.f;
     ck_assert_int_eq(pthread_create(&th, NULL, run_thread, &r), 0);
     ck_assert_int_eq(applied_now(&e, 3, 5000), 3);
-    usleep(300 * 1000);
     for (int i = 1; i <= 8; i++) {
-        t0 = tk_now_ms();
+        wait_held(&e);
         append(e.prod, 1);
-        ck_assert_int_eq(applied_now(&e, 3 + i, 1500), 3 + i);
-        ck_assert_int_lt(tk_now_ms() - t0, 1500);
+        ck_assert_int_eq(applied_now(&e, 3 + i, 10000), 3 + i);
     }
-    usleep(200 * 1000);
-    t0 = tk_now_ms();
+    fs_server_stats(e.srv, &st);
+    ck_assert_uint_ge(st.long_polls_woken, 8);
+    wait_held(&e);
     fr_follower_stop(e.f);
-    pthread_join(th, NULL);
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    ck_assert_msg(pthread_timedjoin_np(th, NULL, &until) == 0, "a stop did not end the held poll");
     ck_assert_int_eq(r.result, FR_ERR_STOPPED);
-    ck_assert_int_lt(tk_now_ms() - t0, 2000);
     assert_applied(&e, 11);
     env_release(&e);
 }
