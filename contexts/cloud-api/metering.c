@@ -1,5 +1,6 @@
 #include "metering.h"
 
+#include "faults.h"
 #include "feedserver.h"
 #include "idempotency.h"
 #include "log.h"
@@ -326,9 +327,11 @@ static int commit_batch(struct meter *m, struct usage_call *batch)
     }
     if (save_credit(m, owners) != 0 || step_done(m->commit) != 0)
         goto fail;
+    fault_clear("metering");
     return 0;
 fail:
-    log_error("cannot commit usage", "error=\"%s\"", sqlite3_errmsg(m->db));
+    if (!fault_storage(m->db, "metering"))
+        log_error("cannot commit usage", "error=\"%s\"", sqlite3_errmsg(m->db));
     if (!sqlite3_get_autocommit(m->db))
         step_done(m->rollback);
     forget_outcomes(batch);

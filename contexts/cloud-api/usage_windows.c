@@ -1,6 +1,7 @@
 #include "usage_windows.h"
 
 #include "db.h"
+#include "faults.h"
 #include "feedserver.h"
 #include "idempotency.h"
 #include "log.h"
@@ -124,6 +125,8 @@ static int publish_row(sqlite3 *db, struct fs_feed *feed, const char *node,
         err = fs_feed_append(feed, &ev, &position);
     }
     if (err != FS_OK) {
+        if (err == FS_ERR_DB && fault_storage(db, "usage publishing"))
+            return -1;
         log_error("cannot append UsageRecorded", "error=\"%s\" sqlite=\"%s\"", fs_strerror(err),
                   err == FS_ERR_DB ? sqlite3_errmsg(db) : "");
         return -1;
@@ -204,6 +207,8 @@ static int publish_now(struct usage_publisher *p)
 
     idempotency_purge(p->db, now, p->retention, NULL);
 
+    if (rc == 0)
+        fault_clear("usage publishing");
     pthread_mutex_lock(&p->mu);
     if (rc == 0)
         p->entries += (uint64_t)n;

@@ -1,5 +1,6 @@
 #include "db.h"
 
+#include "faults.h"
 #include "log.h"
 #include "strbuf.h"
 
@@ -12,9 +13,14 @@ int db_begin(sqlite3 *db)
     return db_exec_script(db, "BEGIN IMMEDIATE");
 }
 
+/* A commit that succeeds ends a storage fault of the database (faults.h). */
 int db_commit(sqlite3 *db)
 {
-    return db_exec_script(db, "COMMIT");
+    int rc = db_exec_script(db, "COMMIT");
+
+    if (rc == SQLITE_OK)
+        fault_clear("database");
+    return rc;
 }
 
 void db_rollback(sqlite3 *db)
@@ -28,7 +34,8 @@ int db_exec_script(sqlite3 *db, const char *sql)
     char *err = NULL;
     int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
 
-    if (rc != SQLITE_OK)
+    /* A full disk is logged once however often it is retried (faults.h). */
+    if (rc != SQLITE_OK && !fault_storage(db, "database"))
         log_error("database error", "error=\"%s\" sql=\"%.60s\"", err ? err : sqlite3_errstr(rc),
                   sql);
     sqlite3_free(err);
@@ -69,7 +76,7 @@ static sqlite3_stmt *run(sqlite3 *db, const char *sql, const char *kinds, va_lis
     sqlite3_stmt *st = prepare(db, sql, kinds, ap);
 
     *rc = st ? sqlite3_step(st) : SQLITE_ERROR;
-    if (st && *rc != SQLITE_DONE && *rc != SQLITE_ROW)
+    if (st && *rc != SQLITE_DONE && *rc != SQLITE_ROW && !fault_storage(db, "database"))
         log_error("database error", "error=\"%s\" sql=\"%.60s\"", sqlite3_errmsg(db), sql);
     return st;
 }
@@ -100,7 +107,7 @@ enum fs_error db_feed_append(sqlite3 *db, const char *feed, const struct fs_even
 
     if (err == FS_OK)
         err = fs_feed_append(f, ev, position);
-    if (err == FS_ERR_DB)
+    if (err == FS_ERR_DB && !fault_storage(db, "database"))
         log_error("database error", "error=\"%s\" feed=%s", sqlite3_errmsg(db), feed);
     fs_feed_close(f);
     return err;

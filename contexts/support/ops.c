@@ -1,5 +1,6 @@
 #include "ops.h"
 
+#include "faults.h"
 #include "strbuf.h"
 #include "web.h"
 
@@ -8,6 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+
+/* Below this many free bytes, /status calls the database's disk full:
+ * SQLite can no longer count on growing its files. */
+#define DISK_FULL_BYTES ((long long)1 << 20)
 
 /* What the /status and /metrics routes need; one server per process. */
 static struct {
@@ -111,6 +117,81 @@ static void html_follower(const struct fr_status *s, void *userdata)
     sb_puts(c->out, "</td></tr>\n");
 }
 
+/* The file of db's main database and the bytes free on its file system
+ * (-1 when unknown). */
+static long long free_bytes(sqlite3 *db, const char **path)
+{
+    const char *file = db ? sqlite3_db_filename(db, "main") : NULL;
+    struct statvfs vfs;
+
+    *path = file ? file : "";
+    if (!file || !*file || statvfs(file, &vfs) != 0)
+        return -1;
+    return (long long)vfs.f_bavail * (long long)vfs.f_frsize;
+}
+
+static void json_fault(const struct fault_info *f, void *userdata)
+{
+    struct collect *c = userdata;
+
+    sb_puts(c->out, c->count++ ? ",{\"what\":" : "{\"what\":");
+    sb_json_string(c->out, f->what);
+    sb_puts(c->out, ",\"error\":");
+    sb_json_string(c->out, f->error);
+    sb_puts(c->out, ",\"since\":");
+    sb_json_string(c->out, f->since);
+    sb_printf(c->out, ",\"failures\":%lld}", f->failures);
+}
+
+static void html_fault(const struct fault_info *f, void *userdata)
+{
+    struct collect *c = userdata;
+
+    c->count++;
+    sb_puts(c->out, "<tr><td>");
+    sb_html(c->out, f->what);
+    sb_puts(c->out, "</td><td class=\"error\">");
+    sb_html(c->out, f->error);
+    sb_puts(c->out, "</td><td>");
+    sb_html(c->out, f->since);
+    sb_printf(c->out, "</td><td class=\"num\">%lld</td></tr>\n", f->failures);
+}
+
+/* The storage part of /status: the database's disk, and the storage faults
+ * this process is meeting (faults.h), which it retries and logs once. A
+ * follower is another process: its fault shows here as a full disk, and in
+ * its row of the followers once it can write again. */
+static void storage_status(struct strbuf *sb, sqlite3 *db, int html)
+{
+    struct collect c = {sb, 0, html};
+    const char *path;
+    long long free = free_bytes(db, &path);
+    int full = free >= 0 && free < DISK_FULL_BYTES;
+
+    if (html) {
+        sb_puts(sb, "<h2>Storage</h2>\n<p>Database <code>");
+        sb_html(sb, path);
+        if (free >= 0)
+            sb_printf(sb, "</code>: %lld bytes free%s.</p>\n", free,
+                      full ? " &mdash; <strong class=\"error\">the disk is full</strong>" : "");
+        else
+            sb_puts(sb, "</code>.</p>\n");
+        sb_puts(sb, "<table><tr><th>failing</th><th>error</th><th>since</th>"
+                    "<th>failures</th></tr>\n");
+        fault_each(html_fault, &c);
+        if (!c.count)
+            sb_puts(sb, "<tr><td colspan=\"4\">none</td></tr>\n");
+        sb_puts(sb, "</table>\n");
+        return;
+    }
+    sb_puts(sb, ",\"storage\":{\"db\":");
+    sb_json_string(sb, path);
+    sb_printf(sb, ",\"free_bytes\":%lld,\"disk_full\":%s,\"faults\":[", free,
+              full ? "true" : "false");
+    fault_each(json_fault, &c);
+    sb_puts(sb, "]}");
+}
+
 /* GET /status: the feeds this program serves and the followers recorded in
  * its database. Readable from other origins, so the system page of any
  * context can show every context's state. */
@@ -140,8 +221,10 @@ static void status_route(struct fs_request *req, void *userdata)
         if (!c.count)
             sb_puts(&sb,
                     "<tr><td colspan=\"7\">none (start one with <code>follow</code>)</td></tr>\n");
+        sb_puts(&sb, "</table>\n");
+        storage_status(&sb, db, 1);
         sb_puts(&sb,
-                "</table>\n<p><a href=\"/metrics\">metrics</a> · <a href=\"/status\" "
+                "<p><a href=\"/metrics\">metrics</a> · <a href=\"/status\" "
                 "type=\"application/json\">JSON</a> (ask with Accept: application/json)</p>\n");
         web_reply_page(req, 200, ops.prog, "Status", sb_str(&sb));
         sb_release(&sb);
@@ -155,7 +238,9 @@ static void status_route(struct fs_request *req, void *userdata)
     c.count = 0;
     if (db)
         fr_status_list(db, json_follower, &c);
-    sb_puts(&sb, "]}\n");
+    sb_puts(&sb, "]");
+    storage_status(&sb, db, 0);
+    sb_puts(&sb, "}\n");
     body = sb_detach(&sb, &len);
     fs_reply_take(req, 200, "application/json", body, len);
 }

@@ -83,11 +83,19 @@
  * error that cannot be written because the database is busy is kept in
  * memory and written with the next transaction that succeeds.
  *
+ * A database that cannot be written now. SQLITE_FULL (the disk is full)
+ * and SQLITE_IOERR (an I/O error) are transient in the same way, recorded
+ * as FR_ERR_STORAGE: the document is rolled back whole and applied again
+ * after the back-off, so the follower pauses while the disk is full and
+ * resumes, applying each entry once, when space is freed. Such a fault is
+ * logged once, when it starts (not once per retry), and once more when a
+ * step succeeds again, with the number of attempts that failed.
+ *
  * Fatal errors, the only ones that end fr_follower_run(): FR_ERR_BACKWARDS,
  * FR_ERR_OTHER_FEED, FR_ERR_REFUSED (a handler refused an entry, the
- * database not being busy), FR_ERR_DB (any database failure but busy and
- * locked: disk full, I/O error, corruption, a read-only file, a schema
- * error, the follower's row deleted), FR_ERR_NOMEM, FR_ERR_INVALID.
+ * database being neither busy nor unwritable), FR_ERR_DB (any other
+ * database failure: corruption, a read-only file, a schema error, the
+ * follower's row deleted), FR_ERR_NOMEM, FR_ERR_INVALID.
  *
  * The follower keeps its state in the table feed_followers of the consumer's
  * database (see fr_status_list()), so /status and /metrics can show it.
@@ -116,6 +124,8 @@ enum fr_error {
     FR_ERR_OTHER_FEED, /* the URL serves another feed than the stored state's: fatal */
     FR_ERR_BUSY,       /* the database was busy or locked, or a handler asked to
                         * retry: transient, retried with back-off */
+    FR_ERR_STORAGE,    /* the database cannot be written now (disk full, I/O
+                        * error): transient, retried with back-off */
 };
 
 /* A short English description of err; never NULL, never to be freed. */

@@ -45,6 +45,9 @@ const char *fr_strerror(enum fr_error err)
         return "the URL serves another feed than the one whose position is stored";
     case FR_ERR_BUSY:
         return "the consumer's database is busy (will retry)";
+    case FR_ERR_STORAGE:
+        return "the consumer's database cannot be written now: disk full or I/O error (will "
+               "retry)";
     }
     return "unknown error";
 }
@@ -296,8 +299,14 @@ void fr_follower_close(struct fr_follower *f)
 static enum fr_error record(struct fr_follower *f, enum fr_error err)
 {
     enum fr_error werr;
-    char now[21], position[24];
+    char now[21], position[24], count[24], ms[24];
 
+    if (err == FR_OK && f->storage_failures > 0) {
+        fr__log(&f->cfg, FR_LOG_INFO, "the database can be written again", "failed_attempts",
+                num(count, f->storage_failures), "for_ms", num(ms, now_ms() - f->storage_since),
+                "position", num(position, f->state.position), NULL);
+        f->storage_failures = 0;
+    }
     if (err == FR_OK || err == FR_ERR_STOPPED)
         return err;
     if (!f->last_error[0])
@@ -310,19 +319,22 @@ static enum fr_error record(struct fr_follower *f, enum fr_error err)
             fr__log(&f->cfg, FR_LOG_INFO, "waiting for the producer", "detail", f->last_error,
                     NULL);
         f->waiting_logged = 1;
-    } else {
+    } else if (err != FR_ERR_STORAGE || f->storage_failures++ == 0) {
+        /* A full disk is retried for as long as it lasts: logged once. */
         fr__log(&f->cfg, is_fatal(err) ? FR_LOG_FATAL : FR_LOG_ERROR, f->last_error, "error",
                 fr_strerror(err), "position", num(position, f->state.position), NULL);
     }
+    if (err == FR_ERR_STORAGE && f->storage_failures == 1)
+        f->storage_since = now_ms();
     if (err == FR_ERR_DB || err == FR_ERR_NOMEM)
         return err;
     fr__now_rfc3339(now);
-    f->busy_no_wait = err == FR_ERR_BUSY;
+    f->busy_no_wait = err == FR_ERR_BUSY || err == FR_ERR_STORAGE;
     werr = fr__store_error(&f->store, f->last_error, now, 1 + f->pending_errors);
     f->busy_no_wait = 0;
     if (werr == FR_OK) {
         f->pending_errors = 0;
-    } else if (werr == FR_ERR_BUSY) {
+    } else if (werr == FR_ERR_BUSY || werr == FR_ERR_STORAGE) {
         f->pending_errors++;
         snprintf(f->pending_error, sizeof f->pending_error, "%s", f->last_error);
         memcpy(f->pending_at, now, sizeof now);
@@ -350,10 +362,18 @@ static int db_busy(sqlite3 *db)
     return code == SQLITE_BUSY || code == SQLITE_LOCKED;
 }
 
+/* Whether the last statement on db failed because the database cannot be
+ * written now (full disk, I/O error). */
+static int db_unwritable(sqlite3 *db)
+{
+    return fr__db_storage_fault(sqlite3_errcode(db));
+}
+
 /*
  * Calls the handler of e (skipping a type without one: *skipped grows).
  * Returns FR_OK, FR_ERR_BUSY (the handler asked to retry, or refused after
- * a busy statement) or FR_ERR_REFUSED, with f->last_error set.
+ * a busy statement), FR_ERR_STORAGE (refused after a statement that met a
+ * full disk or an I/O error) or FR_ERR_REFUSED, with f->last_error set.
  */
 static enum fr_error handle(struct fr_follower *f, const struct fr_entry *e, int64_t *skipped)
 {
@@ -382,6 +402,14 @@ static enum fr_error handle(struct fr_follower *f, const struct fr_entry *e, int
                  (long long)e->position, e->type, e->id, sqlite3_errmsg(f->cfg.db),
                  why[0] ? why : "no reason given");
         return FR_ERR_BUSY;
+    }
+    if (db_unwritable(f->cfg.db)) {
+        snprintf(f->last_error, sizeof f->last_error,
+                 "entry %lld (%.64s, %.80s) not applied yet, the database cannot be written now"
+                 " (%.80s): %s",
+                 (long long)e->position, e->type, e->id, sqlite3_errmsg(f->cfg.db),
+                 why[0] ? why : "no reason given");
+        return FR_ERR_STORAGE;
     }
     snprintf(f->last_error, sizeof f->last_error, "handler refused entry %lld (%.64s, %.80s): %s",
              (long long)e->position, e->type, e->id, why[0] ? why : "no reason given");
@@ -813,8 +841,8 @@ static enum fr_error on_page(struct fr_follower *f, const char *url, char *links
     if (target <= b) {
         err = apply(f, f->state.head, 0, &applied);
         if (err) {
-            /* Busy: the same page again after the back-off. */
-            if (err != FR_ERR_BUSY)
+            /* Busy or unwritable: the same page again after the back-off. */
+            if (err != FR_ERR_BUSY && err != FR_ERR_STORAGE)
                 go_head(f);
             return err;
         }

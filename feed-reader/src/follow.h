@@ -101,6 +101,11 @@ struct fr_follower {
     int64_t pending_errors;
     char pending_error[1024];
     char pending_at[21];
+    /* attempts that met a database that cannot be written (FR_ERR_STORAGE)
+     * since the last success, and when the first of them was (ms): the
+     * fault is logged at the first and at the success that ends it */
+    int64_t storage_failures;
+    int64_t storage_since;
     /* the busy handler: give up at once; when this wait began (ms) */
     int busy_no_wait;
     int64_t busy_since;

@@ -38,13 +38,30 @@ static int is_busy(int rc)
     return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
 }
 
-/* Notes the failure rc of operation op in s->msg; FR_ERR_BUSY or
- * FR_ERR_DB. */
+/* The fr_error of a failed statement's code rc: a busy database and one
+ * that cannot be written now (fr__db_storage_fault()) are transient. */
+static enum fr_error error_of(int rc)
+{
+    return is_busy(rc) ? FR_ERR_BUSY : fr__db_storage_fault(rc) ? FR_ERR_STORAGE : FR_ERR_DB;
+}
+
+/* Notes the failure rc of operation op in s->msg; FR_ERR_BUSY,
+ * FR_ERR_STORAGE or FR_ERR_DB. */
 static enum fr_error failed(struct fr__store *s, int rc, const char *op)
 {
+    enum fr_error err = error_of(rc);
+
     snprintf(s->msg, sizeof s->msg, "the consumer's database %s (%s): %s",
-             is_busy(rc) ? "is busy" : "failed", op, sqlite3_errmsg(s->db));
-    return is_busy(rc) ? FR_ERR_BUSY : FR_ERR_DB;
+             err == FR_ERR_BUSY      ? "is busy"
+             : err == FR_ERR_STORAGE ? "cannot be written now"
+                                     : "failed",
+             op, sqlite3_errmsg(s->db));
+    return err;
+}
+
+int fr__db_storage_fault(int rc)
+{
+    return (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_IOERR;
 }
 
 static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out)
@@ -395,7 +412,7 @@ enum fr_error fr__store_load(struct fr__store *s, struct fr__state *st)
     sqlite3_clear_bindings(s->load);
     if (rc == SQLITE_ROW)
         return FR_OK;
-    return is_busy(rc) ? FR_ERR_BUSY : FR_ERR_DB;
+    return rc == SQLITE_DONE ? FR_ERR_DB : error_of(rc);
 }
 
 enum fr_error fr__store_begin(struct fr__store *s)
@@ -517,7 +534,7 @@ enum fr_error fr_status_list(sqlite3 *db, fr_status_fn *fn, void *userdata)
                                &probe, NULL) == SQLITE_OK)
             exists = sqlite3_step(probe) == SQLITE_ROW;
         sqlite3_finalize(probe);
-        err = exists ? (is_busy(rc) ? FR_ERR_BUSY : FR_ERR_DB) : FR_OK;
+        err = exists ? error_of(rc) : FR_OK;
         goto out;
     }
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -540,7 +557,7 @@ enum fr_error fr_status_list(sqlite3 *db, fr_status_fn *fn, void *userdata)
                             resolved_by(st.last_error_at, st.last_poll);
         fn(&st, userdata);
     }
-    err = rc == SQLITE_DONE ? FR_OK : is_busy(rc) ? FR_ERR_BUSY : FR_ERR_DB;
+    err = rc == SQLITE_DONE ? FR_OK : error_of(rc);
 out:
     sqlite3_finalize(stmt);
     return err;

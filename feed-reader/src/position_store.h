@@ -16,7 +16,8 @@
  * the database.
  *
  * Every function that touches the database returns FR_ERR_BUSY when SQLite
- * answered SQLITE_BUSY or SQLITE_LOCKED (transient: the caller retries) and
+ * answered SQLITE_BUSY or SQLITE_LOCKED, FR_ERR_STORAGE when it answered
+ * SQLITE_FULL or SQLITE_IOERR (both transient: the caller retries) and
  * FR_ERR_DB for any other failure, with s->msg saying which operation
  * failed and SQLite's message.
  */
@@ -29,6 +30,12 @@
 #include "feedreader.h"
 
 #define FR__ID_MAX 256
+
+/* Whether the result code rc (primary or extended) means the database
+ * cannot be written now: a full disk (SQLITE_FULL) or an I/O error
+ * (SQLITE_IOERR). Such a transaction is rolled back whole, and the same
+ * one succeeds once space is freed or the device answers again. */
+int fr__db_storage_fault(int rc);
 
 /* The follower's state as stored. */
 struct fr__state {

@@ -26,5 +26,7 @@ check "a new user can be added" test -n "$KEY"
 check "the Cloud API follower still replicates: the key works within 2 s" eventually 2 analyze_is 200 "$KEY"
 cut_some() { [ "$(awk '$1 == "cut" { print $2 }' "$T/slow")" -gt 0 ]; }
 check "the servers cut slow connections at the deadline" eventually 40 cut_some
-check "Subscriptions logs the cut" grep -q "too slow to send their request" "$T/subscriptions.log"
+# The cuts seen may all be the Cloud API's so far, and a server logs its
+# cuts just after making them: a wait, not a look.
+check "Subscriptions logs the cut" eventually 30 grep -q "too slow to send their request" "$T/subscriptions.log"
 finish

@@ -194,10 +194,12 @@ static void serve_feed(int fd, struct bs_shared *sh, const char *path, const cha
 
         for (int i = 0; held && strcmp(inm, etag) == 0 && i < wait * 100; i++) {
             struct timespec ts = {0, 10 * 1000 * 1000};
+            sh->holding = 1;
             nanosleep(&ts, NULL);
             count = sh->count;
             snprintf(etag, sizeof etag, "\"h%lld-%s-%s\"", count, sh->id_prefix, sh->feed_id);
         }
+        sh->holding = 0;
         if (inm && strcmp(inm, etag) == 0) {
             respond_with(fd, 304, NULL, etag, held ? "Preference-Applied: wait\r\n" : NULL, "", 0);
             return;

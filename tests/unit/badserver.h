@@ -77,6 +77,8 @@ struct bs_shared {
     char content_encoding[48];
     /* requests received so far, and the path of the last one */
     volatile int requests;
+    /* 1 while a long-poll of the head is held */
+    volatile int holding;
     char last_path[1024];
     /* BS_FILES */
     struct bs_file files[BS_MAX_FILES];
