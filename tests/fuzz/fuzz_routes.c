@@ -52,18 +52,33 @@ static void handler(struct fs_request *req, void *userdata)
     (void)userdata;
 }
 
+/* The temporary database, removed with its -wal and -shm at exit. */
+static char db_path[] = "/tmp/fuzz_routes-XXXXXX";
+
+static void remove_db(void)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    char path[64];
+
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s%s", db_path, suffixes[i]);
+        unlink(path);
+    }
+}
+
 static struct fs_server *server_open(void)
 {
     static const char *const tokens[] = {"fuzz-token"};
     struct fs_server_config cfg = {0};
     struct fs_server *s = NULL;
-    char path[] = "/tmp/fuzz_routes-XXXXXX";
-    int fd = mkstemp(path);
+    const char *path = db_path;
+    int fd = mkstemp(db_path);
     sqlite3 *db = NULL;
 
     if (fd < 0)
         abort();
     close(fd);
+    atexit(remove_db);
     if (fs_db_open(path, &db) != FS_OK)
         abort();
     for (size_t i = 0; i < 2; i++)
@@ -82,8 +97,6 @@ static struct fs_server *server_open(void)
     for (size_t i = 0; i < NMOUNTED; i++)
         if (fs_server_route(s, mounted[i].method, mounted[i].pattern, 1000, handler, NULL) != FS_OK)
             abort();
-    /* The server keeps its own connections; the file is not needed by name. */
-    unlink(path);
     return s;
 }
 
