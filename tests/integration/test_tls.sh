@@ -142,7 +142,7 @@ SAMPLES=tests/samples/subscriptions
 EMAIL=ada@example.com
 KEY1=kmOH4d1Wx6m9SVZE9mcTz4tagUOh5hn0I0JIxYptLr8   # the sample UserAdded's login key
 build/tests/samplefeed --db "$T/samples.db" --feed subscriptions "$SAMPLES/CustomerRegistered.xml" \
-    "$SAMPLES/UserAdded.xml" "$SAMPLES/LoginKeyIssued.xml" >/dev/null
+    "$SAMPLES/UserAdded.xml" "$SAMPLES/LoginKeyIssued.xml" "$SAMPLES/CreditUpdated.xml" >/dev/null
 PS=$(free_port)
 start samples build/tests/feedserve --db "$T/samples.db" --listen "127.0.0.1:$PS" --feed subscriptions
 SF="http://127.0.0.1:$PS$F"
