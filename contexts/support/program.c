@@ -191,7 +191,8 @@ int program_follow(const char *usage, const char *default_db, int argc, char **a
     unsigned poll_interval = 0;
     const struct cli_option options[] = {
         {"db", CLI_STRING, &db_path, 0, 0, 0, "FILE", "SQLite database file"},
-        {"feed", CLI_STRING, &feed, 1, 0, 0, "URL", "the feed to follow, http(s)://HOST:PORT/feeds/NAME"},
+        {"feed", CLI_STRING, &feed, 1, 0, 0, "URL",
+         "the feed to follow, http(s)://HOST:PORT/feeds/NAME"},
         {"token", CLI_STRING, &token, 0, 0, 0, "TOKEN", "bearer token to present to the producer"},
         {"poll-interval", CLI_UINT, &poll_interval, 0, 1, 3600, "SECONDS",
          "poll with a plain conditional GET every SECONDS instead of long-polling"},
@@ -246,6 +247,11 @@ out:
         pthread_join(stopper, NULL);
     }
     fr_follower_close(f);
+    /* Statements a handler kept prepared between entries (credentials.c
+     * does) belong to the connection: finalized here, so that it closes. */
+    for (sqlite3_stmt *st = db ? sqlite3_next_stmt(db, NULL) : NULL; st;
+         st = sqlite3_next_stmt(db, NULL))
+        sqlite3_finalize(st);
     sqlite3_close(db);
     return status;
 }
