@@ -8,7 +8,7 @@
 # apt-get; otherwise the script names them and fails.
 set -eu
 
-build_pkgs="pkg-config libmicrohttpd-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev libssl-dev check"
+build_pkgs="pkg-config libmicrohttpd-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev libssl-dev zlib1g-dev check"
 test_pkgs="curl sqlite3 procps python3 chromium chromium-driver"
 bench_pkgs="nginx-light wrk"
 fuzz_pkgs="clang libclang-rt-14-dev"
@@ -45,7 +45,7 @@ if [ -n "$missing" ]; then
     fi
 fi
 
-libs="libmicrohttpd libcurl libxml-2.0 sqlite3 libcrypto"
+libs="libmicrohttpd libcurl libxml-2.0 sqlite3 libcrypto zlib"
 for l in $libs check; do
     pkg-config --exists "$l" || { echo "configure: pkg-config cannot find $l" >&2; exit 1; }
 done

@@ -4,6 +4,7 @@
  *   bin/cloud-api serve  [--listen ADDR:PORT] [--db FILE] [--feed-token TOKEN]...
  *                        [--usage-window SECONDS] [--node NAME]
  *   bin/cloud-api follow [--db FILE] --feed URL [--token TOKEN] [--poll-interval SECONDS]
+ *                        [--ca-file FILE]
  *
  * `serve` answers the API from the credential replica, meters every call
  * and publishes the usage feed; `follow` keeps the replica up to date from
@@ -46,7 +47,8 @@ static const char serve_usage[] =
     "CLOUD_API_METERING=off in the environment turns metering off: for the benchmark's\n"
     "baseline only, never in production.";
 static const char follow_usage[] =
-    "bin/cloud-api follow [--db FILE] --feed URL [--token TOKEN] [--poll-interval SECONDS]\n\n"
+    "bin/cloud-api follow [--db FILE] --feed URL [--token TOKEN] [--poll-interval SECONDS]\n"
+    "                     [--ca-file FILE]\n\n"
     "Keeps the credential replica of the database up to date from Subscriptions'\n"
     "feed (http://HOST:PORT/feeds/subscriptions). Default: --db " DEFAULT_DB ".";
 

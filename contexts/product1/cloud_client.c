@@ -10,6 +10,8 @@
 
 /* Set once the process is shutting down. */
 static atomic_int cancelled;
+/* The CAs to trust instead of the system's, or NULL; set before threads. */
+static const char *trusted_ca_file;
 
 void cloud_client_cancel_all(void)
 {
@@ -27,8 +29,9 @@ static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
     return atomic_load(&cancelled) ? 1 : 0;
 }
 
-int cloud_client_global_init(void)
+int cloud_client_global_init(const char *ca_file)
 {
+    trusted_ca_file = ca_file;
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
@@ -103,6 +106,12 @@ enum cloud_outcome cloud_analyze(const char *base_url, const char *key, const ch
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (trusted_ca_file) {
+        curl_easy_setopt(curl, CURLOPT_CAINFO, trusted_ca_file);
+        curl_easy_setopt(curl, CURLOPT_CAPATH, NULL);
+    }
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);

@@ -34,8 +34,10 @@ struct cloud_reply {
 };
 
 /* Initialises libcurl for the whole process; call once from main() before
- * any thread starts. Returns 0, or -1. */
-int cloud_client_global_init(void);
+ * any thread starts. ca_file (kept, not copied; may be NULL) is the PEM
+ * file of the CAs to trust for an https Cloud API instead of the system's.
+ * Peer and host name are always verified. Returns 0, or -1. */
+int cloud_client_global_init(const char *ca_file);
 
 /*
  * Sends text[0..len) to base_url's analyze route with key, and with

@@ -3,8 +3,9 @@
  *
  *   bin/product1 serve  [--listen ADDR:PORT] [--db FILE] [--cloud-api URL]
  *                       [--feed-token TOKEN]... [--session-lifetime SECONDS]
- *                       [--retry-max SECONDS]
+ *                       [--retry-max SECONDS] [--ca-file FILE]
  *   bin/product1 follow [--db FILE] --feed URL [--token TOKEN] [--poll-interval SECONDS]
+ *                       [--ca-file FILE]
  *
  * `serve` signs users in from the user directory, runs their analyses
  * through the Cloud API (queuing them while it is down, with a worker thread
@@ -41,9 +42,9 @@
 
 static const char serve_usage[] =
     "bin/product1 serve [--listen ADDR:PORT] [--db FILE] [--cloud-api URL] "
-    "[--feed-token TOKEN]... [--session-lifetime SECONDS] [--retry-max SECONDS]";
-static const char follow_usage[] =
-    "bin/product1 follow [--db FILE] --feed URL [--token TOKEN] [--poll-interval SECONDS]";
+    "[--feed-token TOKEN]... [--session-lifetime SECONDS] [--retry-max SECONDS] [--ca-file FILE]";
+static const char follow_usage[] = "bin/product1 follow [--db FILE] --feed URL [--token TOKEN] "
+                                   "[--poll-interval SECONDS] [--ca-file FILE]";
 
 /* Creates the schema and ends the sessions of a previous run, whose keys
  * were only in that process's memory. Returns 0, or -1 (logged). */
@@ -79,7 +80,7 @@ static int valid_url(const char *url)
 static int serve(int argc, char **argv)
 {
     struct serve_options o = {DEFAULT_LISTEN, DEFAULT_DB, {{0}, 0}};
-    const char *cloud_api = DEFAULT_CLOUD_API;
+    const char *cloud_api = DEFAULT_CLOUD_API, *ca_file = NULL;
     unsigned lifetime = SESSION_DEFAULT_LIFETIME;
     unsigned retry_max = RETRY_DEFAULT_MAX_MS / 1000;
     const struct cli_option options[] = {
@@ -91,6 +92,8 @@ static int serve(int argc, char **argv)
         {"retry-max", CLI_UINT, &retry_max, 0, 1, 3600, "SECONDS",
          "longest pause between retries of queued analyses while the Cloud API is down "
          "(default 5)"},
+        {"ca-file", CLI_STRING, &ca_file, 0, 0, 0, "FILE",
+         "PEM file of the CA to trust for an https Cloud API (default: the system's CAs)"},
     };
     struct product1_app app;
     struct fs_server *server = NULL;
@@ -104,7 +107,7 @@ static int serve(int argc, char **argv)
                         "https:// URL (see --help)\n");
         return 2;
     }
-    if (cloud_client_global_init() != 0) {
+    if (cloud_client_global_init(ca_file) != 0) {
         log_error("cannot initialise libcurl", NULL);
         return 1;
     }

@@ -161,7 +161,7 @@ out:
 static int cmd_follow(int argc, char **argv)
 {
     return program_follow("bin/subscriptions follow --db FILE --feed URL [--token TOKEN] "
-                          "[--poll-interval SECONDS]",
+                          "[--poll-interval SECONDS] [--ca-file FILE]",
                           DEFAULT_DB, argc, argv, usage_follow_setup, NULL);
 }
 

@@ -187,7 +187,7 @@ int program_follow(const char *usage, const char *default_db, int argc, char **a
 {
     struct fr_config cfg = {0};
     const char *db_path = default_db;
-    const char *feed = NULL, *token = NULL;
+    const char *feed = NULL, *token = NULL, *ca_file = NULL;
     unsigned poll_interval = 0;
     const struct cli_option options[] = {
         {"db", CLI_STRING, &db_path, 0, 0, 0, "FILE", "SQLite database file"},
@@ -196,6 +196,8 @@ int program_follow(const char *usage, const char *default_db, int argc, char **a
         {"token", CLI_STRING, &token, 0, 0, 0, "TOKEN", "bearer token to present to the producer"},
         {"poll-interval", CLI_UINT, &poll_interval, 0, 1, 3600, "SECONDS",
          "poll with a plain conditional GET every SECONDS instead of long-polling"},
+        {"ca-file", CLI_STRING, &ca_file, 0, 0, 0, "FILE",
+         "PEM file of the CA to trust for an https feed (default: the system's CAs)"},
     };
     sqlite3 *db = NULL;
     struct fr_follower *f = NULL;
@@ -213,6 +215,7 @@ int program_follow(const char *usage, const char *default_db, int argc, char **a
         goto out;
     cfg.feed_url = feed;
     cfg.token = token;
+    cfg.ca_file = ca_file;
     cfg.db = db;
     cfg.poll_interval = poll_interval;
     /* The contexts' deadlines are a second or two (R1, R2), also right after

@@ -89,7 +89,8 @@ typedef int follow_setup_fn(struct fr_follower *f, sqlite3 *db, void *userdata);
 
 /*
  * The whole `follow` subcommand: parses argv (--db FILE, defaulting to
- * default_db, --feed URL, --token TOKEN, --poll-interval SECONDS, --help),
+ * default_db, --feed URL, --token TOKEN, --poll-interval SECONDS,
+ * --ca-file FILE, --help),
  * opens the database, calls setup, and follows until SIGINT/SIGTERM.
  * Returns the exit status: 0 after a signal, 1 on a fatal follower error
  * (a feed that went backwards, a refused entry, a database failure).

@@ -215,8 +215,13 @@ struct fr_follower;
 struct fr_config {
     /* The feed's head URL, "http(s)://host:port/feeds/NAME". */
     const char *feed_url;
-    /* Bearer token to present, or NULL. */
+    /* Bearer token to present, or NULL. A token sent over plain http to a
+     * host that is not loopback is logged as a warning at open. */
     const char *token;
+    /* PEM file of the CA certificates to trust for an https feed (a
+     * private CA), instead of the system's; NULL: the system's. Peer and
+     * host name are always verified. */
+    const char *ca_file;
     /* The consumer's database, open. Borrowed: it must outlive the follower,
      * and no one else may use this connection while the follower runs. */
     sqlite3 *db;

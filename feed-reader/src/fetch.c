@@ -21,8 +21,17 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
     struct fr__fetch *fx = userdata;
     size_t n = size * nmemb;
 
-    if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0)
+    if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
         fx->etag[0] = '\0';
+        fx->wait_applied = 0;
+    }
+    if (n > 19 && strncasecmp(ptr, "preference-applied:", 19) == 0) {
+        /* RFC 7240: "wait" is a token, matched case-insensitively. */
+        for (const char *p = ptr + 19; p + 4 <= ptr + n; p++) {
+            if (strncasecmp(p, "wait", 4) == 0)
+                fx->wait_applied = 1;
+        }
+    }
     if (n > 5 && strncasecmp(ptr, "etag:", 5) == 0) {
         const char *v = ptr + 5, *end = ptr + n;
         size_t len;
@@ -82,7 +91,16 @@ enum fr_error fr__fetch_init(struct fr__fetch *fx, const struct fr_config *cfg,
     curl_easy_setopt(fx->curl, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(fx->curl, CURLOPT_MAXREDIRS, 3L);
     curl_easy_setopt(fx->curl, CURLOPT_CONNECTTIMEOUT, (long)fx->connect_timeout);
-    curl_easy_setopt(fx->curl, CURLOPT_ACCEPT_ENCODING, NULL);
+    /* gzip is asked for and decoded by libcurl before on_body(), so the
+     * body's cap counts decompressed bytes. */
+    curl_easy_setopt(fx->curl, CURLOPT_ACCEPT_ENCODING, "gzip");
+    curl_easy_setopt(fx->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(fx->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (cfg->ca_file) {
+        /* The file is the whole trust: the system's CAs are not added. */
+        curl_easy_setopt(fx->curl, CURLOPT_CAINFO, cfg->ca_file);
+        curl_easy_setopt(fx->curl, CURLOPT_CAPATH, NULL);
+    }
     curl_easy_setopt(fx->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)fx->body.max);
     curl_easy_setopt(fx->curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(fx->curl, CURLOPT_WRITEDATA, fx);
@@ -140,6 +158,7 @@ enum fr_error fr__fetch_get(struct fr__fetch *fx, const char *url, const char *e
     dynbuf_reset(&fx->body, (size_t)4 << 20);
     fx->too_large = 0;
     fx->etag[0] = '\0';
+    fx->wait_applied = 0;
     fx->errbuf[0] = '\0';
 
     if (!(h = curl_slist_append(headers, "Accept: application/atom+xml")))
@@ -174,13 +193,21 @@ enum fr_error fr__fetch_get(struct fr__fetch *fx, const char *url, const char *e
     curl_easy_getinfo(fx->curl, CURLINFO_RESPONSE_CODE, status);
     if (fx->too_large || rc == CURLE_FILESIZE_EXCEEDED ||
         dynbuf_error(&fx->body) == DYNBUF_TOO_BIG) {
-        snprintf(msg, msg_size, "document over %zu bytes at %s", fx->body.max, url);
+        snprintf(msg, msg_size, "document over %zu bytes (decompressed) at %s", fx->body.max, url);
         err = FR_ERR_TOO_LARGE;
         goto out;
     }
     if (rc == CURLE_ABORTED_BY_CALLBACK && *fx->stop) {
         snprintf(msg, msg_size, "stopped");
         err = FR_ERR_STOPPED;
+        goto out;
+    }
+    if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+        rc == CURLE_SSL_CERTPROBLEM) {
+        snprintf(msg, msg_size,
+                 "GET %s: TLS certificate refused: %s (check the host name and --ca-file)", url,
+                 fx->errbuf[0] ? fx->errbuf : curl_easy_strerror(rc));
+        err = FR_ERR_HTTP;
         goto out;
     }
     if (rc != CURLE_OK) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -164,6 +165,30 @@ static int ahead_take(struct fr_follower *f, const char *url, enum fr_error *err
     return 1;
 }
 
+/* Whether url is https, or http to a loopback host (127.0.0.0/8, ::1 or
+ * localhost), where a token on the wire stays on this machine. */
+static int url_is_https_or_loopback(const char *url)
+{
+    const char *h = url + 7, *end;
+    size_t n;
+
+    if (strncmp(url, "http://", 7) != 0)
+        return 1;
+    if (*h == '[')
+        return strncmp(h, "[::1]", 5) == 0;
+    end = h + strcspn(h, ":/?#");
+    n = (size_t)(end - h);
+    if (n == 9 && strncasecmp(h, "localhost", 9) == 0)
+        return 1;
+    if (strncmp(h, "127.", 4) != 0)
+        return 0;
+    for (const char *p = h; p < end; p++) {
+        if ((*p < '0' || *p > '9') && *p != '.')
+            return 0;
+    }
+    return 1;
+}
+
 enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower **out)
 {
     struct fr_follower *f = NULL;
@@ -239,6 +264,11 @@ enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower *
         fr__log(&f->cfg, FR_LOG_INFO, "migrated table feed_followers: rows now belong to feed ids",
                 NULL);
     f->verified = f->state.position == 0;
+    if (cfg->token && !url_is_https_or_loopback(f->feed_url))
+        fr__log(&f->cfg, FR_LOG_WARN,
+                "the token is sent over plain http to a host that is not loopback: anyone on the"
+                " way can read it; use https",
+                NULL);
     *out = f;
     return FR_OK;
 fail:
@@ -949,6 +979,23 @@ enum fr_error fr_follower_step(struct fr_follower *f, int wait)
     return record(f, step(f, wait));
 }
 
+/* After a long-poll that found nothing new: enters cache mode when the
+ * wait was not honoured (no Preference-Applied), leaves it when it was,
+ * and logs each switch once. */
+static void note_long_poll(struct fr_follower *f)
+{
+    if (!f->fetch.wait_applied && !f->cache_mode) {
+        f->cache_mode = 1;
+        fr__log(&f->cfg, FR_LOG_WARN,
+                "long-poll not honoured (answered without Preference-Applied, as by a cache):"
+                " polling the head about once a second",
+                NULL);
+    } else if (f->fetch.wait_applied && f->cache_mode) {
+        f->cache_mode = 0;
+        fr__log(&f->cfg, FR_LOG_INFO, "long-poll honoured again: long-polling the head", NULL);
+    }
+}
+
 enum fr_error fr_follower_run(struct fr_follower *f)
 {
     int polling = f->cfg.poll_interval > 0;
@@ -958,7 +1005,7 @@ enum fr_error fr_follower_run(struct fr_follower *f)
             polling ? "poll" : "long-poll", NULL);
     fr__backoff_reset(&f->backoff);
     while (!f->stop) {
-        int64_t t0 = now_ms();
+        int64_t t0 = now_ms(), before = f->state.position;
         int long_poll = !polling && f->head_etag[0];
         enum fr_error err = fr_follower_step(f, !polling);
 
@@ -971,7 +1018,13 @@ enum fr_error fr_follower_run(struct fr_follower *f)
                 break;
             continue;
         }
-        fr__backoff_reset(&f->backoff);
+        /* Only progress ends a back-off: being caught up at the head, or
+         * entries applied. A good head that sends us back to a page that
+         * fails (a stale 404 kept by a cache) must not make us spin. */
+        if (f->idle || f->state.position != before)
+            fr__backoff_reset(&f->backoff);
+        if (long_poll && f->idle)
+            note_long_poll(f);
         if (!f->idle)
             continue;
         if (polling) {
@@ -982,11 +1035,12 @@ enum fr_error fr_follower_run(struct fr_follower *f)
              * it about once a second rather than in a tight loop. */
             if (fr__sleep(1000, f->pipe[0], &f->stop))
                 break;
-        } else if (long_poll && now_ms() - t0 < 1000) {
-            /* A producer (or cache) that does not hold long-polls must not
-             * make us spin; a plain GET that found nothing is followed by a
-             * long-poll at once. */
-            if (fr__sleep(250, f->pipe[0], &f->stop))
+        } else if (long_poll && f->cache_mode && now_ms() - t0 < 1000) {
+            /* A producer (or cache) that does not hold long-polls: the
+             * head about once a second, still asking for a wait so that
+             * one honoured again is seen; a plain GET that found nothing
+             * is followed by a long-poll at once. */
+            if (fr__sleep((unsigned)(1000 - (now_ms() - t0)), f->pipe[0], &f->stop))
                 break;
         }
     }

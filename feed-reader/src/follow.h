@@ -102,6 +102,10 @@ struct fr_follower {
     int verified;
     /* the last step found nothing new at the head */
     int idle;
+    /* long-polls are not honoured (answered early without
+     * Preference-Applied, as by a cache): the head is polled about once a
+     * second until a wait is honoured again */
+    int cache_mode;
     char last_error[1024];
     /* failures that could not be recorded (the database was busy): how
      * many, the last message and when; written with the next success */

@@ -29,12 +29,12 @@ void fs__entry_digest(const char *entry_id, char out[FS_DIGEST_HEX + 1])
 }
 
 void fs__etag(const struct fs__feed_meta *meta, int64_t page, int64_t head, const char *digest,
-              enum fs__repr repr, char out[FS_ETAG_MAX])
+              enum fs__repr repr, enum fs__coding coding, char out[FS_ETAG_MAX])
 {
     /* The first 12 hex digits of the uuid: 48 random bits. */
-    snprintf(out, FS_ETAG_MAX, "\"%.8s%.4s-%c%lld-%s-%s-id\"", meta->uuid, meta->uuid + 9,
+    snprintf(out, FS_ETAG_MAX, "\"%.8s%.4s-%c%lld-%s-%s-%s\"", meta->uuid, meta->uuid + 9,
              page >= 0 ? 'p' : 'h', (long long)(page >= 0 ? page : head), digest,
-             fs__repr_tag(repr));
+             fs__repr_tag(repr), fs__coding_tag(coding));
 }
 
 enum fs_error fs__page_digest(struct fs_feed *feed, const struct fs__feed_meta *meta, int64_t page,

@@ -17,7 +17,7 @@
  * "p<N>" for page N; entry: FS_DIGEST_HEX hex digits of the SHA-256 of the
  * id of the document's newest entry (the entry at head for the head, at
  * (N+1)*P for page N; "" hashed for an empty feed); repr: fs__repr_tag();
- * coding: the content coding, "id" (identity) being the only one so far.
+ * coding: the content coding, fs__coding_tag() ("id" identity, "gz" gzip).
  */
 #ifndef FS_DOCUMENTS_H
 #define FS_DOCUMENTS_H
@@ -40,10 +40,10 @@
 void fs__entry_digest(const char *entry_id, char out[FS_DIGEST_HEX + 1]);
 
 /* Writes the strong, quoted ETag of the document (page -1: the head as of
- * head) whose newest entry's id has digest, in representation repr, into
- * out. */
+ * head) whose newest entry's id has digest, in representation repr and
+ * content coding coding, into out. */
 void fs__etag(const struct fs__feed_meta *meta, int64_t page, int64_t head, const char *digest,
-              enum fs__repr repr, char out[FS_ETAG_MAX]);
+              enum fs__repr repr, enum fs__coding coding, char out[FS_ETAG_MAX]);
 
 /* Reads, with one lookup on the primary key, the digest of the id of the
  * newest entry of full archive page `page` of meta's feed, through feed (a

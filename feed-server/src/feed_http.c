@@ -7,13 +7,33 @@
 
 #include "atom_write.h"
 #include "documents.h"
+#include "gzip.h"
 #include "log.h"
 #include "long_poll.h"
 #include "negotiate.h"
 #include "pool.h"
 
-#define CC_HEAD "no-cache"
-#define CC_PAGE "public, max-age=31536000, immutable"
+/*
+ * Caching (DESIGN.md section 5, "Caches"). A protected feed (one with feed
+ * tokens) is "private": no shared cache (nginx proxy_cache, Varnish's
+ * built-in VCL) stores it, so none can hand it to a request without a valid
+ * token; a browser still keeps it. Other feeds are "public". The head may
+ * be stored for 1 s, without the grace of a stale copy (Varnish honours
+ * stale-while-revalidate as its grace, 10 s otherwise), and is revalidated
+ * with its ETag. An answer to a held long-poll is for that one client and
+ * stored nowhere: a cache that kept it would hand out its
+ * Preference-Applied, and its readers would long-poll the cache in a loop.
+ */
+#define CC_HEAD "max-age=1, stale-while-revalidate=0"
+#define CC_PAGE "max-age=31536000, immutable"
+#define CC_HELD "no-store"
+#define VARY_OPEN "Accept, Accept-Encoding"
+#define VARY_PROTECTED "Accept, Accept-Encoding, Authorization"
+
+const char *fs__feed_vary(const struct fs_server *s)
+{
+    return s->cfg.ntokens ? VARY_PROTECTED : VARY_OPEN;
+}
 
 int fs__etag_match(const char *inm, const char *etag)
 {
@@ -67,43 +87,62 @@ static void link_header(const struct fs__feed_meta *meta, int64_t page, int64_t 
     }
 }
 
-/* Adds the headers every feed answer carries, 304s included. */
-static void doc_headers(struct MHD_Response *r, const struct fs__feed_meta *meta, int64_t page,
-                        int64_t head, const char *etag)
+/* How long a feed document may be stored, and by whom: see CC_HEAD. */
+static void cache_control(const struct fs_server *s, int64_t page, int held, char *out, size_t size)
 {
-    char links[640];
+    if (held)
+        snprintf(out, size, "%s", CC_HELD);
+    else
+        snprintf(out, size, "%s, %s", s->cfg.ntokens ? "private" : "public",
+                 page >= 0 ? CC_PAGE : CC_HEAD);
+}
+
+/* Adds the headers every feed answer of s carries, 304s included; held:
+ * the answer of a held long-poll. */
+static void doc_headers(struct MHD_Response *r, const struct fs_server *s,
+                        const struct fs__feed_meta *meta, int64_t page, int64_t head,
+                        const char *etag, int held)
+{
+    char links[640], cc[80];
 
     link_header(meta, page, head, links, sizeof links);
+    cache_control(s, page, held, cc, sizeof cc);
     MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, page >= 0 ? CC_PAGE : CC_HEAD);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cc);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, fs__feed_vary(s));
     if (links[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_LINK, links);
 }
 
-/* A 200 answer of body (copied) for the document page (-1: the head as of
- * head) in representation repr. NULL on out of memory. */
-static struct MHD_Response *doc_response(const struct fs__feed_meta *meta, int64_t page,
+/* A 200 answer of s of body (copied, already in the variant's coding)
+ * for the document page (-1: the head as of head) in variant v. NULL on
+ * out of memory. */
+static struct MHD_Response *doc_response(const struct fs_server *s,
+                                         const struct fs__feed_meta *meta, int64_t page,
                                          int64_t head, const char *body, size_t len,
-                                         const char *etag, enum fs__repr repr)
+                                         const char *etag, int v, int held)
 {
     struct MHD_Response *r = fs__response(body, len);
 
     if (r) {
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, fs__repr_content_type(repr));
-        doc_headers(r, meta, page, head, etag);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                fs__repr_content_type(FS_VARIANT_REPR(v)));
+        if (FS_VARIANT_CODING(v) == FS_CODING_GZIP)
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+        doc_headers(r, s, meta, page, head, etag, held);
     }
     return r;
 }
 
-/* A 304 answer for the same document. NULL on out of memory. */
-static struct MHD_Response *not_modified(const struct fs__feed_meta *meta, int64_t page,
-                                         int64_t head, const char *etag)
+/* A 304 answer of s for the same document. NULL on out of memory. */
+static struct MHD_Response *not_modified(const struct fs_server *s,
+                                         const struct fs__feed_meta *meta, int64_t page,
+                                         int64_t head, const char *etag, int held)
 {
     struct MHD_Response *r = fs__response("", 0);
 
     if (r)
-        doc_headers(r, meta, page, head, etag);
+        doc_headers(r, s, meta, page, head, etag, held);
     return r;
 }
 
@@ -115,8 +154,8 @@ void fs__feed_set_head(struct fs__served_feed *f, int64_t head, const char *head
     if (head_id != f->head_id)
         snprintf(f->head_id, sizeof f->head_id, "%s", head_id);
     fs__entry_digest(f->head_id, digest);
-    for (int h = 0; h < FS_REPR_COUNT; h++) {
-        fs__etag(&f->meta, -1, head, digest, (enum fs__repr)h, f->etag[h]);
+    for (int h = 0; h < FS_VARIANT_COUNT; h++) {
+        fs__etag(&f->meta, -1, head, digest, FS_VARIANT_REPR(h), FS_VARIANT_CODING(h), f->etag[h]);
         free(f->head_body[h]);
         f->head_body[h] = NULL;
         f->head_len[h] = 0;
@@ -230,18 +269,22 @@ static struct fs_feed *feed_of(struct fs_request *req, struct fs__conn *c)
     return c ? fs__conn_feed(req->server, c, (size_t)(req->feed - req->server->feeds)) : NULL;
 }
 
-/* Renders a document with a pooled connection, storing the digest of its
- * newest entry id in digest (if not NULL); NULL on failure (logged). */
-static char *render(struct fs_request *req, int64_t page, int64_t head, enum fs__repr repr,
-                    size_t *len, char *digest)
+/* Renders a document in variant v (compressed for gzip) with a pooled
+ * connection, storing the digest of its newest entry id in digest (if not
+ * NULL). Returns the bytes (the caller frees them), or NULL on failure
+ * (logged). */
+static char *render(struct fs_request *req, int64_t page, int64_t head, int v, size_t *len,
+                    char *digest)
 {
     struct dynbuf out = FS__BUF_INIT;
     struct fs__conn *c = fs__pool_get(req->server);
     struct fs_feed *feed = feed_of(req, c);
     enum fs_error err = c && !feed ? FS_ERR_NOMEM : FS_ERR_DB;
+    char *body, *gz;
+    size_t plain = 0;
 
     if (feed)
-        err = fs__document(feed, &req->feed->meta, page, head, repr, &out, digest);
+        err = fs__document(feed, &req->feed->meta, page, head, FS_VARIANT_REPR(v), &out, digest);
     if (err != FS_OK)
         log_failure(req, c ? c->db : NULL, "cannot render feed document", page, err);
     fs__pool_put(req->server, c);
@@ -249,7 +292,16 @@ static char *render(struct fs_request *req, int64_t page, int64_t head, enum fs_
         dynbuf_release(&out);
         return NULL;
     }
-    return dynbuf_take(&out, len);
+    body = dynbuf_take(&out, &plain);
+    if (!body || FS_VARIANT_CODING(v) == FS_CODING_IDENTITY) {
+        *len = plain;
+        return body;
+    }
+    gz = fs__gzip(body, plain, len);
+    free(body);
+    if (!gz)
+        log_failure(req, NULL, "cannot compress feed document", page, FS_ERR_NOMEM);
+    return gz;
 }
 
 /*
@@ -257,7 +309,7 @@ static char *render(struct fs_request *req, int64_t page, int64_t head, enum fs_
  * representation repr. Returns 0 with server->lock held and head_resp set,
  * or -1 without the lock.
  */
-static int ensure_head(struct fs_request *req, enum fs__repr repr)
+static int ensure_head(struct fs_request *req, int repr)
 {
     struct fs_server *s = req->server;
     struct fs__served_feed *f = req->feed;
@@ -277,7 +329,8 @@ static int ensure_head(struct fs_request *req, enum fs__repr repr)
             return -1;
         pthread_mutex_lock(&s->lock);
         if (f->head == h && !f->head_resp[repr]) {
-            f->head_resp[repr] = doc_response(&f->meta, -1, h, body, len, f->etag[repr], repr);
+            f->head_resp[repr] =
+                doc_response(s, &f->meta, -1, h, body, len, f->etag[repr], repr, 0);
             if (!f->head_resp[repr]) {
                 pthread_mutex_unlock(&s->lock);
                 free(body);
@@ -321,14 +374,14 @@ static void answer_held(struct fs_request *req)
 {
     struct fs_server *s = req->server;
     struct fs__served_feed *f = req->feed;
-    enum fs__repr repr = req->repr;
+    int repr = req->variant;
     char applied[32];
     struct MHD_Response *r;
 
     snprintf(applied, sizeof applied, "wait=%u", req->wait_s);
     pthread_mutex_lock(&s->lock);
     if (strcmp(f->etag[repr], req->wait_etag) == 0) {
-        r = not_modified(&f->meta, -1, f->head, f->etag[repr]);
+        r = not_modified(s, &f->meta, -1, f->head, f->etag[repr], 1);
         pthread_mutex_unlock(&s->lock);
         if (!r) {
             fs__answer_error(req, 500, "out of memory");
@@ -344,8 +397,8 @@ static void answer_held(struct fs_request *req)
         fs__answer_error(req, 500, "cannot read the feed");
         return;
     }
-    r = doc_response(&f->meta, -1, f->head, f->head_body[repr], f->head_len[repr], f->etag[repr],
-                     repr);
+    r = doc_response(s, &f->meta, -1, f->head, f->head_body[repr], f->head_len[repr], f->etag[repr],
+                     repr, 1);
     pthread_mutex_unlock(&s->lock);
     if (!r) {
         fs__answer_error(req, 500, "out of memory");
@@ -356,7 +409,7 @@ static void answer_held(struct fs_request *req)
     MHD_destroy_response(r);
 }
 
-static void serve_head(struct fs_request *req, const char *inm, enum fs__repr repr)
+static void serve_head(struct fs_request *req, const char *inm, int repr)
 {
     struct fs_server *s = req->server;
     struct fs__served_feed *f = req->feed;
@@ -372,14 +425,14 @@ static void serve_head(struct fs_request *req, const char *inm, enum fs__repr re
                 fs__answer_error(req, 503, "too many long-polls are held; retry in a second");
                 return;
             }
-            req->repr = repr;
+            req->variant = repr;
             snprintf(req->wait_etag, sizeof req->wait_etag, "%s", f->etag[repr]);
             fs__long_poll_hold(req, wait);
             pthread_mutex_unlock(&s->lock);
             return;
         }
         if (!f->nm_resp[repr])
-            f->nm_resp[repr] = not_modified(&f->meta, -1, f->head, f->etag[repr]);
+            f->nm_resp[repr] = not_modified(s, &f->meta, -1, f->head, f->etag[repr], 0);
         if (f->nm_resp[repr])
             fs__queue(req, 304, f->nm_resp[repr]);
         pthread_mutex_unlock(&s->lock);
@@ -442,7 +495,7 @@ static int page_digest(struct fs_request *req, int64_t page, char digest[FS_DIGE
     return err == FS_OK ? 0 : -1;
 }
 
-static void serve_page(struct fs_request *req, const char *inm, enum fs__repr repr)
+static void serve_page(struct fs_request *req, const char *inm, int repr)
 {
     struct fs_server *s = req->server;
     struct fs__served_feed *f = req->feed;
@@ -460,7 +513,7 @@ static void serve_page(struct fs_request *req, const char *inm, enum fs__repr re
         snprintf(msg, sizeof msg,
                  "page %lld of feed %s is not full yet; newer entries are in /feeds/%s",
                  (long long)page, f->meta.name, f->meta.name);
-        if (repr == FS_REPR_HTML)
+        if (FS_VARIANT_REPR(repr) == FS_REPR_HTML)
             not_full_html(req, page);
         else
             fs__answer_error(req, 404, msg);
@@ -471,9 +524,10 @@ static void serve_page(struct fs_request *req, const char *inm, enum fs__repr re
             fs__answer_error(req, 500, "cannot read the feed");
             return;
         }
-        fs__etag(&f->meta, page, head, digest, repr, etag);
+        fs__etag(&f->meta, page, head, digest, FS_VARIANT_REPR(repr), FS_VARIANT_CODING(repr),
+                 etag);
         if (fs__etag_match(inm, etag)) {
-            r = not_modified(&f->meta, page, head, etag);
+            r = not_modified(s, &f->meta, page, head, etag, 0);
             if (r) {
                 fs__queue(req, 304, r);
                 MHD_destroy_response(r);
@@ -490,8 +544,9 @@ static void serve_page(struct fs_request *req, const char *inm, enum fs__repr re
     }
     body = render(req, page, head, repr, &len, digest);
     if (body)
-        fs__etag(&f->meta, page, head, digest, repr, etag);
-    r = body ? doc_response(&f->meta, page, head, body, len, etag, repr) : NULL;
+        fs__etag(&f->meta, page, head, digest, FS_VARIANT_REPR(repr), FS_VARIANT_CODING(repr),
+                 etag);
+    r = body ? doc_response(s, &f->meta, page, head, body, len, etag, repr, 0) : NULL;
     free(body);
     if (!r) {
         fs__answer_error(req, 500, "cannot read the feed");
@@ -505,11 +560,14 @@ void fs__feed_serve(struct fs_request *req)
 {
     const char *inm = fs_request_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
     enum fs__repr repr = fs__negotiate_feed(fs_request_header(req, MHD_HTTP_HEADER_ACCEPT));
+    enum fs__coding coding =
+        fs__negotiate_coding(fs_request_header(req, MHD_HTTP_HEADER_ACCEPT_ENCODING));
+    int v = FS_VARIANT(repr, coding);
 
     if (req->resumed)
         answer_held(req);
     else if (req->page < 0)
-        serve_head(req, inm, repr);
+        serve_head(req, inm, v);
     else
-        serve_page(req, inm, repr);
+        serve_page(req, inm, v);
 }

@@ -18,16 +18,17 @@
 #include "page_cache.h"
 
 /* A feed the server serves. All but meta are guarded by server->lock; the
- * arrays are indexed by enum fs__repr. */
+ * arrays are indexed by variant (FS_VARIANT(): representation and content
+ * coding), each with its own ETag and cached answers. */
 struct fs__served_feed {
     struct fs__feed_meta meta;
     int64_t head;      /* last head position seen (watcher or a write request) */
     char head_id[201]; /* event id of the entry at head, "" when empty */
-    char etag[FS_REPR_COUNT][FS_ETAG_MAX]; /* head ETags */
-    char *head_body[FS_REPR_COUNT];        /* head document for `head`, or NULL */
-    size_t head_len[FS_REPR_COUNT];
-    struct MHD_Response *head_resp[FS_REPR_COUNT]; /* 200 answer made of head_body */
-    struct MHD_Response *nm_resp[FS_REPR_COUNT];   /* 304 answer for `head` */
+    char etag[FS_VARIANT_COUNT][FS_ETAG_MAX]; /* head ETags */
+    char *head_body[FS_VARIANT_COUNT];        /* head document for `head`, or NULL */
+    size_t head_len[FS_VARIANT_COUNT];
+    struct MHD_Response *head_resp[FS_VARIANT_COUNT]; /* 200 answer made of head_body */
+    struct MHD_Response *nm_resp[FS_VARIANT_COUNT];   /* 304 answer for `head` */
 };
 
 /* Sets up the feed layer's part of s (locks, page cache); -1 when out of
@@ -50,6 +51,11 @@ void fs__feed_serve(struct fs_request *req);
 /* Records head (whose entry has id head_id) as f's head: new ETags, cached
  * head answers dropped. The caller holds server->lock. */
 void fs__feed_set_head(struct fs__served_feed *f, int64_t head, const char *head_id);
+
+/* The Vary header value of every answer under /feeds/ of s, errors
+ * included: the representation follows Accept, the coding Accept-Encoding,
+ * and on a protected server the answer Authorization. */
+const char *fs__feed_vary(const struct fs_server *s);
 
 /* Whether the If-None-Match value inm names etag (or is "*"). */
 int fs__etag_match(const char *inm, const char *etag);

@@ -77,17 +77,17 @@ struct fs_server {
     struct fs__conn **pool;        /* idle database connections (pool.h) */
     size_t npool;
     size_t pool_cap;
-    atomic_int stopping;                   /* fs_server_close() has begun */
-    atomic_uint_least64_t requests;        /* requests answered */
-    atomic_uint_least64_t responses[6];    /* by status class */
-    atomic_uint_least64_t not_modified;    /* 304 answers */
+    atomic_int stopping;                /* fs_server_close() has begun */
+    atomic_uint_least64_t requests;     /* requests answered */
+    atomic_uint_least64_t responses[6]; /* by status class */
+    atomic_uint_least64_t not_modified; /* 304 answers */
     /* ---- feed layer (feed_http.c, long_poll.c, page_cache.c) ---- */
     struct fs__served_feed *feeds; /* the feeds served, in fs_server_feed() order */
     size_t nfeeds;
-    struct fs__page_cache *pages;  /* full archive pages kept rendered */
-    pthread_mutex_t lock;          /* feeds' heads and the waiters */
-    pthread_mutex_t refresh_lock;  /* one head refresh at a time: read and record */
-    struct fs_request *waiters;    /* held long-polls, a doubly linked list */
+    struct fs__page_cache *pages; /* full archive pages kept rendered */
+    pthread_mutex_t lock;         /* feeds' heads and the waiters */
+    pthread_mutex_t refresh_lock; /* one head refresh at a time: read and record */
+    struct fs_request *waiters;   /* held long-polls, a doubly linked list */
     pthread_t watcher;
     int watcher_started;
     atomic_uint_least64_t held;       /* long-polls held now */
@@ -126,7 +126,7 @@ struct fs_request {
     /* Long-poll state, guarded by server->lock. */
     int held;                    /* 1 while suspended in server->waiters */
     int resumed;                 /* 1 once resumed (woken or timed out) */
-    enum fs__repr repr;          /* the representation asked for */
+    int variant;                 /* FS_VARIANT() asked for */
     unsigned wait_s;             /* the wait applied */
     int64_t deadline_ms;         /* monotonic ms when a held poll ends */
     char wait_etag[FS_ETAG_MAX]; /* the ETag the client holds */

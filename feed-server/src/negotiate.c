@@ -16,6 +16,16 @@ static const char *const tags[FS_REPR_COUNT] = {
     [FS_REPR_HTML] = "html",
 };
 
+static const char *const coding_tags[FS_CODING_COUNT] = {
+    [FS_CODING_IDENTITY] = "id",
+    [FS_CODING_GZIP] = "gz",
+};
+
+const char *fs__coding_tag(enum fs__coding c)
+{
+    return coding_tags[c];
+}
+
 const char *fs__repr_content_type(enum fs__repr r)
 {
     return content_types[r];
@@ -235,6 +245,55 @@ int fs__negotiate_html(const char *accept)
     static const char *const json[] = {"application/json"};
 
     return fs__accept_weight(accept, html, 1) > fs__accept_weight(accept, json, 1);
+}
+
+enum fs__coding fs__negotiate_coding(const char *accept_encoding)
+{
+    int gzip_q = -1, star_q = -1;
+
+    if (!accept_encoding)
+        return FS_CODING_IDENTITY;
+    for (const char *p = accept_encoding; *p;) {
+        const char *name = skip_ows(p), *e = token_end(name);
+        size_t nlen = (size_t)(e - name);
+        int q = 1000, bad = 0;
+
+        p = skip_ows(e);
+        while (*p == ';' && !bad) {
+            const char *pn = skip_ows(p + 1), *pe = token_end(pn), *v;
+
+            p = skip_ows(pe);
+            if (*p != '=') {
+                bad = pe == pn;
+                continue;
+            }
+            v = skip_ows(p + 1);
+            p = *v == '"' ? quoted_end(v) : token_end(v);
+            if (pe - pn == 1 && (*pn == 'q' || *pn == 'Q')) {
+                q = qvalue(v, (size_t)(p - v));
+                bad = q < 0;
+            }
+            p = skip_ows(p);
+        }
+        if (*p && *p != ',')
+            bad = 1;
+        p = element_end(p);
+        if (*p == ',')
+            p++;
+        if (bad || !nlen)
+            continue;
+        if (same(name, nlen, "gzip", 4) || same(name, nlen, "x-gzip", 6)) {
+            if (q > gzip_q)
+                gzip_q = q;
+        } else if (same(name, nlen, "*", 1)) {
+            if (q > star_q)
+                star_q = q;
+        }
+    }
+    /* A coding named outright wins over "*" (RFC 9110 12.5.3). */
+    if (gzip_q < 0)
+        gzip_q = star_q;
+    return gzip_q > 0 ? FS_CODING_GZIP : FS_CODING_IDENTITY;
 }
 
 int fs__prefer_wait(const char *prefer, unsigned max, unsigned *wait)

@@ -15,6 +15,12 @@
  * case-insensitive and a word may be a quoted string. Only the first
  * "wait" counts.
  *
+ * Accept-Encoding is read as RFC 9110 section 12.5.3 says: a list of
+ * content codings with optional weights; "gzip" and "x-gzip" name gzip, a
+ * coding named outright takes precedence over "*", and q=0 excludes.
+ * Identity is always acceptable to us: a client that refuses it and gzip
+ * still gets identity, never a 406.
+ *
  * Everything here is a pure function of the header text: no allocation, no
  * state, linear in the header's length (which the server caps).
  */
@@ -29,6 +35,30 @@ enum fs__repr {
     FS_REPR_HTML, /* text/html, a readable page for browsers */
 };
 #define FS_REPR_COUNT 3
+
+/* The content codings a document is sent in. */
+enum fs__coding {
+    FS_CODING_IDENTITY, /* the bytes as rendered */
+    FS_CODING_GZIP,     /* Content-Encoding: gzip */
+};
+#define FS_CODING_COUNT 2
+
+/* A variant of a document: a representation in a content coding, as one
+ * index (0 .. FS_VARIANT_COUNT - 1) for arrays of cached answers. */
+#define FS_VARIANT_COUNT (FS_REPR_COUNT * FS_CODING_COUNT)
+#define FS_VARIANT(repr, coding) ((int)(repr) + FS_REPR_COUNT * (int)(coding))
+#define FS_VARIANT_REPR(v) ((enum fs__repr)((v) % FS_REPR_COUNT))
+#define FS_VARIANT_CODING(v) ((enum fs__coding)((v) / FS_REPR_COUNT))
+
+/* The short name of c that feed ETags carry ("id", "gz"). */
+const char *fs__coding_tag(enum fs__coding c);
+
+/*
+ * The content coding the Accept-Encoding value accept_encoding asks for:
+ * gzip when it is acceptable (weight above 0, by name or by "*"), identity
+ * otherwise or when accept_encoding is NULL.
+ */
+enum fs__coding fs__negotiate_coding(const char *accept_encoding);
 
 /* The Content-Type of representation r (with its charset). */
 const char *fs__repr_content_type(enum fs__repr r);

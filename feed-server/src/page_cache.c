@@ -7,7 +7,7 @@
 struct slot {
     const void *feed; /* NULL when the slot is free */
     int64_t page;
-    enum fs__repr repr;
+    int variant;                    /* FS_VARIANT() of the representation and coding */
     char digest[FS_DIGEST_HEX + 1]; /* of the page's newest entry id */
     uint64_t used;                  /* tick of the last use, for LRU */
     struct MHD_Response *resp;
@@ -49,25 +49,25 @@ void fs__page_cache_free(struct fs__page_cache *c)
     free(c);
 }
 
-/* The slot of (feed, page, repr); any representation when repr is -1. */
-static struct slot *find(struct fs__page_cache *c, const void *feed, int64_t page, int repr)
+/* The slot of (feed, page, variant); any variant when variant is -1. */
+static struct slot *find(struct fs__page_cache *c, const void *feed, int64_t page, int variant)
 {
     for (unsigned i = 0; i < c->n; i++) {
         struct slot *s = &c->slots[i];
-        if (s->feed == feed && s->page == page && (repr < 0 || (int)s->repr == repr))
+        if (s->feed == feed && s->page == page && (variant < 0 || s->variant == variant))
             return s;
     }
     return NULL;
 }
 
-int fs__page_cache_queue(struct fs__page_cache *c, const void *feed, int64_t page,
-                         enum fs__repr repr, struct MHD_Connection *conn, int *ok)
+int fs__page_cache_queue(struct fs__page_cache *c, const void *feed, int64_t page, int variant,
+                         struct MHD_Connection *conn, int *ok)
 {
     struct slot *s;
     int hit = 0;
 
     pthread_mutex_lock(&c->lock);
-    s = find(c, feed, page, (int)repr);
+    s = find(c, feed, page, variant);
     if (s) {
         s->used = ++c->tick;
         *ok = MHD_queue_response(conn, MHD_HTTP_OK, s->resp) == MHD_YES;
@@ -90,13 +90,13 @@ int fs__page_cache_digest(struct fs__page_cache *c, const void *feed, int64_t pa
     return s != NULL;
 }
 
-void fs__page_cache_put(struct fs__page_cache *c, const void *feed, int64_t page,
-                        enum fs__repr repr, const char *digest, struct MHD_Response *resp)
+void fs__page_cache_put(struct fs__page_cache *c, const void *feed, int64_t page, int variant,
+                        const char *digest, struct MHD_Response *resp)
 {
     struct slot *s, *victim;
 
     pthread_mutex_lock(&c->lock);
-    s = find(c, feed, page, (int)repr);
+    s = find(c, feed, page, variant);
     if (s) {
         /* Another thread rendered the same page meanwhile; keep one. */
         MHD_destroy_response(resp);
@@ -115,7 +115,7 @@ void fs__page_cache_put(struct fs__page_cache *c, const void *feed, int64_t page
         MHD_destroy_response(victim->resp);
     victim->feed = feed;
     victim->page = page;
-    victim->repr = repr;
+    victim->variant = variant;
     snprintf(victim->digest, sizeof victim->digest, "%s", digest);
     victim->used = ++c->tick;
     victim->resp = resp;

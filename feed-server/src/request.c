@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "feed_http.h"
 #include "log.h"
 #include "negotiate.h"
 #include "pool.h"
@@ -55,6 +56,18 @@ void fs__queue_reply(struct fs_request *req)
         fs__auth_challenge(r);
     if (req->status == 405 && req->allow[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, req->allow);
+    /* No cache keeps an error (DESIGN.md section 5): a 404 for a page not
+     * full yet, or a 503, kept by a cache would stall every reader behind
+     * it. Under /feeds/ it varies like the documents there. A 431 is left
+     * as it is: its request filled the connection's memory, which has no
+     * room for more headers, and no cache stores a 431 it is not told to. */
+    if (req->status >= 400 && req->status != 431) {
+        if (!MHD_get_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL))
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        if (strncmp(req->path, "/feeds/", 7) == 0 &&
+            !MHD_get_response_header(r, MHD_HTTP_HEADER_VARY))
+            MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, fs__feed_vary(req->server));
+    }
     fs__queue(req, req->status, r);
     MHD_destroy_response(r);
 }

@@ -67,8 +67,10 @@ static int send_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-static void respond(int fd, int status, const char *ct, const char *etag, const char *body,
-                    size_t len)
+/* Sends an answer; extra is more header lines ("Name: value\r\n"...) or
+ * NULL. */
+static void respond_with(int fd, int status, const char *ct, const char *etag, const char *extra,
+                         const char *body, size_t len)
 {
     struct out o = {0};
 
@@ -77,10 +79,18 @@ static void respond(int fd, int status, const char *ct, const char *etag, const 
         putf(&o, "Content-Type: %s\r\n", ct);
     if (etag)
         putf(&o, "ETag: %s\r\n", etag);
+    if (extra)
+        putf(&o, "%s", extra);
     put(&o, "\r\n", 2);
     put(&o, body, len);
     send_all(fd, o.p, o.len);
     free(o.p);
+}
+
+static void respond(int fd, int status, const char *ct, const char *etag, const char *body,
+                    size_t len)
+{
+    respond_with(fd, status, ct, etag, NULL, body, len);
 }
 
 static const char feed_open[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -180,14 +190,16 @@ static void serve_feed(int fd, struct bs_shared *sh, const char *path, const cha
     if (page < 0) {
         page = -1;
         snprintf(etag, sizeof etag, "\"h%lld-%s-%s\"", count, sh->id_prefix, sh->feed_id);
-        for (int i = 0; inm && wait > 0 && strcmp(inm, etag) == 0 && i < wait * 100; i++) {
+        int held = inm && wait > 0 && !sh->no_hold && strcmp(inm, etag) == 0;
+
+        for (int i = 0; held && strcmp(inm, etag) == 0 && i < wait * 100; i++) {
             struct timespec ts = {0, 10 * 1000 * 1000};
             nanosleep(&ts, NULL);
             count = sh->count;
             snprintf(etag, sizeof etag, "\"h%lld-%s-%s\"", count, sh->id_prefix, sh->feed_id);
         }
         if (inm && strcmp(inm, etag) == 0) {
-            respond(fd, 304, NULL, etag, "", 0);
+            respond_with(fd, 304, NULL, etag, held ? "Preference-Applied: wait\r\n" : NULL, "", 0);
             return;
         }
         first = count / p * p + 1;
@@ -312,7 +324,9 @@ static void serve(int lfd, struct bs_shared *sh)
                 serve_feed(fd, sh, path, inm[0] ? inm : NULL, wait);
                 break;
             case BS_RAW:
-                respond(fd, sh->status, sh->content_type, NULL, sh->raw, sh->raw_len);
+                respond_with(fd, sh->status, sh->content_type, NULL,
+                             sh->content_encoding[0] ? sh->content_encoding : NULL, sh->raw,
+                             sh->raw_len);
                 break;
             case BS_HANG: {
                 struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -414,9 +428,21 @@ void bs_raw(struct bs_server *s, int status, const char *content_type, const cha
 
     ck_assert_uint_lt(n, sizeof s->sh->raw);
     s->sh->status = status;
+    s->sh->content_encoding[0] = '\0';
     snprintf(s->sh->content_type, sizeof s->sh->content_type, "%s", content_type);
     memcpy(s->sh->raw, body, n);
     s->sh->raw_len = n;
+    s->sh->mode = BS_RAW;
+}
+
+void bs_raw_gzip(struct bs_server *s, const char *content_type, const void *gz, size_t len)
+{
+    ck_assert_uint_le(len, sizeof s->sh->raw);
+    s->sh->status = 200;
+    snprintf(s->sh->content_type, sizeof s->sh->content_type, "%s", content_type);
+    snprintf(s->sh->content_encoding, sizeof s->sh->content_encoding, "Content-Encoding: gzip\r\n");
+    memcpy(s->sh->raw, gz, len);
+    s->sh->raw_len = len;
     s->sh->mode = BS_RAW;
 }
 

@@ -70,6 +70,11 @@ struct bs_shared {
     char head_prev_href[192];
     /* the port, for BS_LINKS_ABSOLUTE */
     volatile int port;
+    /* answer long-polls at once, without Preference-Applied, as a cache
+     * does (a held long-poll is answered with Preference-Applied) */
+    volatile int no_hold;
+    /* BS_RAW: a "Content-Encoding: ...\r\n" line, or "" */
+    char content_encoding[48];
     /* requests received so far, and the path of the last one */
     volatile int requests;
     char last_path[1024];
@@ -103,6 +108,10 @@ void bs_free(struct bs_server *s);
 
 /* Sets BS_RAW with status, content type and body. */
 void bs_raw(struct bs_server *s, int status, const char *content_type, const char *body);
+
+/* Sets BS_RAW with status 200, content type and a body of len bytes sent
+ * as Content-Encoding: gzip. */
+void bs_raw_gzip(struct bs_server *s, const char *content_type, const void *gz, size_t len);
 
 /* Adds (or replaces) the document at path for BS_FILES, served as
  * application/atom+xml without ETag, as a plain web server would; every %d

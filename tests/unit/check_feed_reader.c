@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "badserver.h"
 #include "feedreader.h"
@@ -27,6 +28,9 @@ struct consumer {
     long long retry_at;
     /* fr_config.busy_timeout_ms of the follower (0: the default) */
     unsigned busy_timeout_ms;
+    /* fr_config.max_backoff_ms (0: 200) and log (NULL: the default) */
+    unsigned max_backoff_ms;
+    fr_log_fn *log;
 };
 
 /* Inserts each entry into applied; refuses a customerId "refuse", asks to
@@ -75,8 +79,9 @@ static void open_follower(struct consumer *c)
         .wait = 1,
         .connect_timeout = 1,
         .read_timeout = 1,
-        .max_backoff_ms = 200,
+        .max_backoff_ms = c->max_backoff_ms ? c->max_backoff_ms : 200,
         .busy_timeout_ms = c->busy_timeout_ms,
+        .log = c->log,
     };
 
     fr_follower_close(c->f);
@@ -476,6 +481,27 @@ static void bad_no_position(struct consumer *c)
            "<Thing><customerId>c1</customerId><n>1</n></Thing></content></entry></feed>");
 }
 
+/* A gzip bomb: 40 MB of zeros in 40 KB, over the 32 MB cap once inflated. */
+static void bad_gzip_bomb(struct consumer *c)
+{
+    static char zeros[1 << 16];
+    static unsigned char gz[200 * 1024];
+    z_stream z = {0};
+
+    ck_assert_int_eq(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_out = gz;
+    z.avail_out = sizeof gz;
+    for (int i = 0; i < 40 * 16; i++) {
+        z.next_in = (Bytef *)zeros;
+        z.avail_in = sizeof zeros;
+        ck_assert_int_eq(deflate(&z, Z_NO_FLUSH), Z_OK);
+    }
+    ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+    ck_assert_uint_lt(z.total_out, 100 * 1024);
+    bs_raw_gzip(&c->srv, "application/atom+xml", gz, z.total_out);
+    deflateEnd(&z);
+}
+
 START_TEST(t_fault_down)
 {
     fault(bad_down, FR_ERR_HTTP);
@@ -549,6 +575,11 @@ END_TEST
 START_TEST(t_fault_huge)
 {
     fault(bad_huge, FR_ERR_TOO_LARGE);
+}
+END_TEST
+START_TEST(t_fault_gzip_bomb)
+{
+    fault(bad_gzip_bomb, FR_ERR_TOO_LARGE);
 }
 END_TEST
 START_TEST(t_fault_huge_nolen)
@@ -741,6 +772,44 @@ static void *run_thread(void *arg)
     return NULL;
 }
 
+/* What the follower logged about its long-poll mode. */
+static volatile int saw_cache_mode, saw_honoured;
+
+static void capture_log(enum fr_log_level level, const char *msg, const char *const *keys,
+                        const char *const *values, size_t n, void *userdata)
+{
+    (void)level;
+    (void)keys;
+    (void)values;
+    (void)n;
+    (void)userdata;
+    if (strstr(msg, "long-poll not honoured"))
+        saw_cache_mode = 1;
+    if (strstr(msg, "long-poll honoured again"))
+        saw_honoured = 1;
+}
+
+/* Waits until *flag is set, for at most ms; whether it was. */
+static int wait_flag(volatile int *flag, int ms)
+{
+    int64_t end = tk_now_ms() + ms;
+
+    while (!*flag && tk_now_ms() < end)
+        usleep(10 * 1000);
+    return *flag;
+}
+
+/* Requests the producer receives in the next ms milliseconds. */
+static int requests_in(const struct consumer *c, int ms)
+{
+    int r0 = c->srv.sh->requests;
+    int64_t end = tk_now_ms() + ms;
+
+    while (tk_now_ms() < end)
+        usleep(20 * 1000);
+    return c->srv.sh->requests - r0;
+}
+
 static int wait_rows(const struct consumer *c, long long want, int ms)
 {
     int64_t end = tk_now_ms() + ms;
@@ -803,6 +872,77 @@ static void on_status(const struct fr_status *st, void *userdata)
     ck_assert_str_eq(st->feed_id, "urn:x:feeds:x");
     (*n)++;
 }
+
+/* A producer (a cache) that answers long-polls at once without
+ * Preference-Applied: the follower polls the head about once a second,
+ * still gets new entries, and long-polls again once a wait is honoured. */
+START_TEST(t_cache_mode)
+{
+    struct consumer c;
+    struct runner r;
+    pthread_t th;
+    int n;
+
+    saw_cache_mode = saw_honoured = 0;
+    consumer_init(&c, 12, 5);
+    c.log = capture_log;
+    open_follower(&c);
+    c.srv.sh->no_hold = 1;
+    r.f = c.f;
+    ck_assert_int_eq(pthread_create(&th, NULL, run_thread, &r), 0);
+    ck_assert(wait_rows(&c, 12, 5000));
+    ck_assert(wait_flag(&saw_cache_mode, 5000));
+    n = requests_in(&c, 3000);
+    ck_assert_msg(n >= 1 && n <= 5, "%d requests in 3 s in cache mode", n);
+    c.srv.sh->count = 13;
+    ck_assert(wait_rows(&c, 13, 3000));
+    c.srv.sh->no_hold = 0;
+    ck_assert(wait_flag(&saw_honoured, 5000));
+    fr_follower_stop(c.f);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(r.result, FR_ERR_STOPPED);
+    assert_applied(&c, 13, 0);
+    consumer_release(&c);
+}
+END_TEST
+
+/* A head of entries 5 and 6 whose prev-archive page is not there. */
+static const char hand_head_orphan[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:f=\"urn:x-feed-integration:1\">\n"
+    " <id>urn:example:hand</id>\n"
+    " <link rel=\"self\" href=\"/feeds/x\"/><link rel=\"current\" href=\"/feeds/x\"/>\n"
+    " <link rel=\"prev-archive\" href=\"/feeds/x/pages/0\"/>\n"
+    " <entry><id>urn:uuid:a-5</id><f:position>5</f:position><content type=\"application/xml\">"
+    "<Thing><customerId>c5</customerId><n>5</n></Thing></content></entry>\n"
+    " <entry><id>urn:uuid:a-6</id><f:position>6</f:position><content type=\"application/xml\">"
+    "<Thing><customerId>c6</customerId><n>6</n></Thing></content></entry>\n"
+    "</feed>\n";
+
+/* A head whose archive page is a 404 (a cache kept a stale one): each
+ * good head fetch must not end the back-off, or the follower spins. */
+START_TEST(t_stale_404_backs_off)
+{
+    struct consumer c;
+    struct runner r;
+    pthread_t th;
+    int n;
+
+    consumer_init(&c, 0, 5);
+    c.max_backoff_ms = 2000;
+    open_follower(&c);
+    bs_file(&c.srv, "/feeds/x", hand_head_orphan);
+    c.srv.sh->mode = BS_FILES;
+    r.f = c.f;
+    ck_assert_int_eq(pthread_create(&th, NULL, run_thread, &r), 0);
+    n = requests_in(&c, 3000);
+    fr_follower_stop(c.f);
+    pthread_join(th, NULL);
+    ck_assert_msg(n >= 4 && n <= 40, "%d requests in 3 s against a stale 404", n);
+    ck_assert_int_eq(rows(&c), 0);
+    consumer_release(&c);
+}
+END_TEST
 
 START_TEST(t_status)
 {
@@ -1625,11 +1765,14 @@ static Suite *suite(void)
     tcase_add_test(faults, t_fault_undeclared_entity);
     tcase_add_test(faults, t_fault_huge);
     tcase_add_test(faults, t_fault_huge_nolen);
+    tcase_add_test(faults, t_fault_gzip_bomb);
     tcase_add_test(faults, t_fault_deep);
     tcase_add_test(faults, t_fault_gap);
     tcase_add_test(faults, t_fault_no_position);
     tcase_add_test(faults, t_xxe_never_applied);
     tcase_add_test(faults, t_run_recovers_and_stops);
+    tcase_add_test(faults, t_cache_mode);
+    tcase_add_test(faults, t_stale_404_backs_off);
     tcase_add_test(rules, t_tolerant_reader);
     tcase_add_test(rules, t_refused);
     tcase_add_test(rules, t_refused_in_archive_keeps_earlier_pages);

@@ -15,11 +15,14 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "feedserver.h"
 #include "testkit.h"
 
 #define P 5
+#define CC_HEAD_OPEN "public, max-age=1, stale-while-revalidate=0"
+#define CC_PAGE_OPEN "public, max-age=31536000, immutable"
 
 static char *dir;
 static char *dbpath;
@@ -270,8 +273,8 @@ static void check_paging(int n)
     wait_head(n);
     get("/feeds/usage", NULL, &r);
     ck_assert_int_eq(r.status, 200);
-    ck_assert_str_eq(tk_header(&r, "Cache-Control"), "no-cache");
-    ck_assert_str_eq(tk_header(&r, "Vary"), "Accept");
+    ck_assert_str_eq(tk_header(&r, "Cache-Control"), CC_HEAD_OPEN);
+    ck_assert_str_eq(tk_header(&r, "Vary"), "Accept, Accept-Encoding");
     expect_links(&r, -1, full);
     parse(&r, &d);
     ck_assert_int_eq(check_atom(&d, full * P + 1), n - full * P);
@@ -290,8 +293,8 @@ static void check_paging(int n)
         snprintf(path, sizeof path, "/feeds/usage/pages/%d", p);
         get(path, NULL, &r);
         ck_assert_int_eq(r.status, 200);
-        ck_assert_str_eq(tk_header(&r, "Cache-Control"), "public, max-age=31536000, immutable");
-        ck_assert_str_eq(tk_header(&r, "Vary"), "Accept");
+        ck_assert_str_eq(tk_header(&r, "Cache-Control"), CC_PAGE_OPEN);
+        ck_assert_str_eq(tk_header(&r, "Vary"), "Accept, Accept-Encoding");
         ck_assert_ptr_nonnull(tk_header(&r, "ETag"));
         expect_links(&r, p, full);
         parse(&r, &d);
@@ -362,7 +365,7 @@ START_TEST(head_etag_changes_on_append_and_304_on_match)
     ck_assert_int_eq(r.status, 304);
     ck_assert_int_eq(r.body_len, 0);
     ck_assert_str_eq(tk_header(&r, "ETag"), etag);
-    ck_assert_str_eq(tk_header(&r, "Cache-Control"), "no-cache");
+    ck_assert_str_eq(tk_header(&r, "Cache-Control"), CC_HEAD_OPEN);
     expect_links(&r, -1, 0);
     tk_response_release(&r);
     append_n(db, 1);
@@ -381,7 +384,7 @@ START_TEST(head_etag_changes_on_append_and_304_on_match)
     get("/feeds/usage/pages/0", h, &r);
     ck_assert_int_eq(r.status, 304);
     ck_assert_str_eq(tk_header(&r, "ETag"), page_etag);
-    ck_assert_str_eq(tk_header(&r, "Cache-Control"), "public, max-age=31536000, immutable");
+    ck_assert_str_eq(tk_header(&r, "Cache-Control"), CC_PAGE_OPEN);
     expect_links(&r, 0, 1);
     tk_response_release(&r);
     /* The head's 304 links to the full page now. */
@@ -695,7 +698,7 @@ START_TEST(html_view_for_browsers)
     get("/feeds/usage", NULL, &a);
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(tk_header(&r, "Content-Type"), "text/html; charset=utf-8");
-    ck_assert_str_eq(tk_header(&r, "Vary"), "Accept");
+    ck_assert_str_eq(tk_header(&r, "Vary"), "Accept, Accept-Encoding");
     ck_assert_ptr_nonnull(strstr(r.body, "<!DOCTYPE html>"));
     ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage/pages/0\""));
     /* The page names its feed, as feed readers look for it. */
@@ -740,7 +743,7 @@ static void check_accept(const char *accept, const char *want)
     ck_assert_msg(strncmp(tk_header(&r, "Content-Type"), want, strlen(want)) == 0,
                   "Accept: %s gave %s, not %s", accept ? accept : "(none)",
                   tk_header(&r, "Content-Type"), want);
-    ck_assert_str_eq(tk_header(&r, "Vary"), "Accept");
+    ck_assert_str_eq(tk_header(&r, "Vary"), "Accept, Accept-Encoding");
     tk_response_release(&r);
 }
 
@@ -1075,8 +1078,8 @@ START_TEST(cloudevents_batch_of_the_head_and_pages)
     ck_assert_int_eq(j.status, 200);
     ck_assert_str_eq(tk_header(&j, "Content-Type"),
                      "application/cloudevents-batch+json; charset=utf-8");
-    ck_assert_str_eq(tk_header(&j, "Cache-Control"), "no-cache");
-    ck_assert_str_eq(tk_header(&j, "Vary"), "Accept");
+    ck_assert_str_eq(tk_header(&j, "Cache-Control"), CC_HEAD_OPEN);
+    ck_assert_str_eq(tk_header(&j, "Vary"), "Accept, Accept-Encoding");
     expect_links(&j, -1, 2);
     ck_assert_int_eq(check_batch(j.body, &a), 2);
     ck_assert_int_eq(jq_int(j.body, "json_extract(?1, '$[0].position')"), 2 * P + 1);
@@ -1101,7 +1104,7 @@ START_TEST(cloudevents_batch_of_the_head_and_pages)
         get(path, hj, &j);
         get(path, NULL, &a);
         ck_assert_int_eq(j.status, 200);
-        ck_assert_str_eq(tk_header(&j, "Cache-Control"), "public, max-age=31536000, immutable");
+        ck_assert_str_eq(tk_header(&j, "Cache-Control"), CC_PAGE_OPEN);
         expect_links(&j, p, 2);
         ck_assert_int_eq(check_batch(j.body, &a), P);
         ck_assert_int_eq(jq_int(j.body, "json_extract(?1, '$[0].position')"), p * P + 1);
@@ -1429,6 +1432,35 @@ START_TEST(tokens_401_and_200)
 }
 END_TEST
 
+/* A protected feed is private: no shared cache stores it, so none hands
+ * it to a request without the token; a 401 is stored nowhere. */
+START_TEST(protected_feed_is_private)
+{
+    const char *bearer[] = {"Authorization: Bearer secret", NULL};
+    const char *none[] = {NULL};
+    struct tk_response r;
+
+    append_n(db, 7);
+    wait_head(7);
+    get("/feeds/usage", bearer, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(tk_header(&r, "Cache-Control"),
+                     "private, max-age=1, stale-while-revalidate=0");
+    ck_assert_str_eq(tk_header(&r, "Vary"), "Accept, Accept-Encoding, Authorization");
+    tk_response_release(&r);
+    get("/feeds/usage/pages/0", bearer, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(tk_header(&r, "Cache-Control"), "private, max-age=31536000, immutable");
+    ck_assert_str_eq(tk_header(&r, "Vary"), "Accept, Accept-Encoding, Authorization");
+    tk_response_release(&r);
+    get("/feeds/usage/pages/0", none, &r);
+    ck_assert_int_eq(r.status, 401);
+    ck_assert_str_eq(tk_header(&r, "Cache-Control"), "no-store");
+    ck_assert_str_eq(tk_header(&r, "Vary"), "Accept, Accept-Encoding, Authorization");
+    tk_response_release(&r);
+}
+END_TEST
+
 START_TEST(oversized_headers_are_refused)
 {
     struct tk_response r;
@@ -1524,6 +1556,195 @@ START_TEST(held_long_poll_outlives_the_idle_timeout)
 }
 END_TEST
 
+/* Inflates the gzip body of r into a new NUL-terminated buffer the caller
+ * frees; its length in *len. Fails the test on a bad stream. */
+static char *gunzip(const struct tk_response *r, size_t *len)
+{
+    z_stream z = {0};
+    size_t cap = 1 << 20;
+    char *out = malloc(cap);
+    int rc;
+
+    ck_assert_ptr_nonnull(out);
+    ck_assert_int_eq(inflateInit2(&z, 15 + 16), Z_OK);
+    z.next_in = (Bytef *)r->body;
+    z.avail_in = (uInt)r->body_len;
+    z.next_out = (Bytef *)out;
+    z.avail_out = (uInt)(cap - 1);
+    rc = inflate(&z, Z_FINISH);
+    ck_assert_msg(rc == Z_STREAM_END, "inflate: %d", rc);
+    *len = z.total_out;
+    out[*len] = '\0';
+    inflateEnd(&z);
+    return out;
+}
+
+/* The header of r, or "" when it has none, copied into out. */
+static const char *header_or_empty(const struct tk_response *r, const char *name, char *out,
+                                   size_t size)
+{
+    const char *v = tk_header(r, name);
+
+    snprintf(out, size, "%s", v ? v : "");
+    return out;
+}
+
+/* Every error under /feeds/ is kept by no cache, and varies like the
+ * documents; a page not full yet is such an error, in every
+ * representation; a held long-poll's answer is stored nowhere. */
+START_TEST(caching_headers_of_an_open_feed)
+{
+    static const char *const paths[] = {"/feeds/usage/pages/1", "/feeds/usage/pages/x",
+                                        "/feeds/nosuch", "/feeds/usage/other"};
+    const char *html[] = {"Accept: text/html", NULL};
+    struct tk_response r;
+    char etag[128];
+
+    append_n(db, 7);
+    wait_head(7);
+    get("/feeds/usage", NULL, &r);
+    ck_assert_str_eq(tk_header(&r, "Cache-Control"), CC_HEAD_OPEN);
+    ck_assert_str_eq(tk_header(&r, "Vary"), "Accept, Accept-Encoding");
+    ck_assert_ptr_null(tk_header(&r, "Preference-Applied"));
+    tk_response_release(&r);
+    get("/feeds/usage/pages/0", NULL, &r);
+    ck_assert_str_eq(tk_header(&r, "Cache-Control"), CC_PAGE_OPEN);
+    tk_response_release(&r);
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        get(paths[i], NULL, &r);
+        ck_assert_int_eq(r.status, 404);
+        ck_assert_str_eq(tk_header(&r, "Cache-Control"), "no-store");
+        ck_assert_str_eq(tk_header(&r, "Vary"), "Accept, Accept-Encoding");
+        tk_response_release(&r);
+    }
+    get("/feeds/usage/pages/1", html, &r);
+    ck_assert_int_eq(r.status, 404);
+    ck_assert_str_eq(tk_header(&r, "Cache-Control"), "no-store");
+    ck_assert_str_eq(tk_header(&r, "Vary"), "Accept, Accept-Encoding");
+    tk_response_release(&r);
+    current_etag(etag, sizeof etag);
+    long_poll(etag, 1, &r);
+    ck_assert_int_eq(r.status, 304);
+    ck_assert_str_eq(tk_header(&r, "Preference-Applied"), "wait=1");
+    ck_assert_str_eq(tk_header(&r, "Cache-Control"), "no-store");
+    tk_response_release(&r);
+}
+END_TEST
+
+/* gzip when asked for, in every representation: the same bytes once
+ * inflated, an ETag of its own, 304s and Link headers per encoding, and
+ * archive pages served again from the page cache byte for byte. */
+START_TEST(gzip_round_trip_and_etags_per_encoding)
+{
+    static const char *const accepts[] = {"Accept: application/atom+xml", "Accept: text/html",
+                                          "Accept: application/cloudevents-batch+json"};
+    static const char *const paths[] = {"/feeds/usage", "/feeds/usage/pages/0"};
+    struct tk_response plain, gz, again;
+    char id_etag[128], gz_etag[128], inm[200], link[640];
+
+    append_n(db, 7);
+    wait_head(7);
+    for (size_t a = 0; a < 3; a++) {
+        for (size_t p = 0; p < 2; p++) {
+            const char *hp[] = {accepts[a], NULL};
+            const char *hg[] = {accepts[a], "Accept-Encoding: gzip, deflate", NULL};
+            const char *hi[] = {accepts[a], "Accept-Encoding: gzip", inm, NULL};
+            const char *hx[] = {accepts[a], inm, NULL};
+            char *inflated;
+            size_t n = 0;
+
+            get(paths[p], hp, &plain);
+            ck_assert_int_eq(plain.status, 200);
+            ck_assert_ptr_null(tk_header(&plain, "Content-Encoding"));
+            snprintf(id_etag, sizeof id_etag, "%s", tk_header(&plain, "ETag"));
+            ck_assert_ptr_nonnull(strstr(id_etag, "-id\""));
+            get(paths[p], hg, &gz);
+            ck_assert_int_eq(gz.status, 200);
+            ck_assert_str_eq(tk_header(&gz, "Content-Encoding"), "gzip");
+            ck_assert_str_eq(tk_header(&gz, "Content-Type"), tk_header(&plain, "Content-Type"));
+            ck_assert_str_eq(tk_header(&gz, "Vary"), "Accept, Accept-Encoding");
+            snprintf(gz_etag, sizeof gz_etag, "%s", tk_header(&gz, "ETag"));
+            ck_assert_ptr_nonnull(strstr(gz_etag, "-gz\""));
+            ck_assert_str_ne(gz_etag, id_etag);
+            ck_assert_uint_lt(gz.body_len, plain.body_len);
+            inflated = gunzip(&gz, &n);
+            ck_assert_uint_eq(n, plain.body_len);
+            ck_assert_int_eq(memcmp(inflated, plain.body, n), 0);
+            free(inflated);
+            /* Once more: the page now comes from the page cache. */
+            get(paths[p], hg, &again);
+            ck_assert_str_eq(tk_header(&again, "ETag"), gz_etag);
+            ck_assert_uint_eq(again.body_len, gz.body_len);
+            ck_assert_int_eq(memcmp(again.body, gz.body, gz.body_len), 0);
+            tk_response_release(&again);
+            /* 304 for its own ETag, with the same Link header... */
+            snprintf(inm, sizeof inm, "If-None-Match: %s", gz_etag);
+            get(paths[p], hi, &again);
+            ck_assert_int_eq(again.status, 304);
+            ck_assert_str_eq(tk_header(&again, "ETag"), gz_etag);
+            header_or_empty(&plain, "Link", link, sizeof link);
+            ck_assert_str_eq(tk_header(&again, "Link"), link);
+            tk_response_release(&again);
+            /* ...and not for the other encoding's. */
+            get(paths[p], hx, &again);
+            ck_assert_int_eq(again.status, 200);
+            ck_assert_str_eq(tk_header(&again, "ETag"), id_etag);
+            tk_response_release(&again);
+            snprintf(inm, sizeof inm, "If-None-Match: %s", id_etag);
+            get(paths[p], hi, &again);
+            ck_assert_int_eq(again.status, 200);
+            tk_response_release(&again);
+            tk_response_release(&plain);
+            tk_response_release(&gz);
+        }
+    }
+}
+END_TEST
+
+/* Accept-Encoding as RFC 9110 12.5.3 reads it: q=0 excludes, a coding
+ * named outright wins over "*", names are case-insensitive. */
+START_TEST(accept_encoding_is_negotiated)
+{
+    static const struct {
+        const char *ae;
+        int gzip;
+    } cases[] = {
+        {"gzip", 1},
+        {"GZip", 1},
+        {"x-gzip", 1},
+        {"*", 1},
+        {"br, gzip;q=0.5", 1},
+        {"gzip ; q=1.0", 1},
+        {"identity", 0},
+        {"gzip;q=0", 0},
+        {"gzip;q=0.000, *", 0},
+        {"*;q=0", 0},
+        {"br, deflate", 0},
+        {"gzip;q=2", 0},
+        {"*;q=0, gzip", 1},
+        {"gzipx", 0},
+        {"", 0},
+        {"gzip;q=0.001", 1},
+        {"deflate, *;q=0.1", 1},
+    };
+    struct tk_response r;
+    char h[128];
+    const char *hs[] = {h, NULL};
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *ce;
+
+        snprintf(h, sizeof h, "Accept-Encoding: %s", cases[i].ae);
+        get("/feeds/usage", hs, &r);
+        ck_assert_int_eq(r.status, 200);
+        ce = tk_header(&r, "Content-Encoding");
+        ck_assert_msg(cases[i].gzip ? ce && strcmp(ce, "gzip") == 0 : ce == NULL,
+                      "Accept-Encoding: %s gave %s", cases[i].ae, ce ? ce : "identity");
+        tk_response_release(&r);
+    }
+}
+END_TEST
+
 START_TEST(listens_on_ipv6_loopback)
 {
     struct fs_server *v6;
@@ -1575,6 +1796,9 @@ int main(void)
     tcase_add_test(tc, long_poll_times_out_with_304);
     tcase_add_test(tc, html_view_for_browsers);
     tcase_add_test(tc, accept_is_negotiated_with_q_values);
+    tcase_add_test(tc, caching_headers_of_an_open_feed);
+    tcase_add_test(tc, gzip_round_trip_and_etags_per_encoding);
+    tcase_add_test(tc, accept_encoding_is_negotiated);
     tcase_add_test(tc, prefer_wait_is_parsed_as_rfc_7240_says);
     tcase_add_test(tc, prefer_wait_is_capped);
     tcase_add_test(tc, cloudevents_batch_of_the_head_and_pages);
@@ -1594,6 +1818,7 @@ int main(void)
     tcase_add_checked_fixture(ta, auth_setup, teardown);
     tcase_set_timeout(ta, 60);
     tcase_add_test(ta, tokens_401_and_200);
+    tcase_add_test(ta, protected_feed_is_private);
     suite_add_tcase(s, ta);
     return tk_run(s);
 }

@@ -52,7 +52,7 @@ static void setup(void)
     db_path = tk_path(dir, "product1.db");
     ck_assert_int_eq(fs_db_open(db_path, &db), FS_OK);
     ck_assert_int_eq(schema_create(db), 0);
-    ck_assert_int_eq(cloud_client_global_init(), 0);
+    ck_assert_int_eq(cloud_client_global_init(NULL), 0);
 }
 
 static void teardown(void)
