@@ -9,7 +9,7 @@
 set -eu
 
 build_pkgs="pkg-config libmicrohttpd-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev libssl-dev zlib1g-dev check"
-test_pkgs="curl sqlite3 procps python3 chromium chromium-driver"
+test_pkgs="curl sqlite3 procps python3 chromium chromium-driver nginx-light varnish openssl"
 bench_pkgs="nginx-light wrk"
 fuzz_pkgs="clang libclang-rt-14-dev"
 

@@ -310,10 +310,10 @@ static char *render(struct fs_request *req, int64_t page, int64_t head, int v, s
 
 /*
  * Makes sure f holds the rendered head of its current head position, in
- * representation repr. Returns 0 with server->lock held and head_resp set,
+ * variant v. Returns 0 with server->lock held and head_resp set,
  * or -1 without the lock.
  */
-static int ensure_head(struct fs_request *req, int repr)
+static int ensure_head(struct fs_request *req, int v)
 {
     struct fs_server *s = req->server;
     struct fs__served_feed *f = req->feed;
@@ -324,24 +324,23 @@ static int ensure_head(struct fs_request *req, int repr)
         size_t len = 0;
 
         pthread_mutex_lock(&s->lock);
-        if (f->head_resp[repr])
+        if (f->head_resp[v])
             return 0;
         h = f->head;
         pthread_mutex_unlock(&s->lock);
-        body = render(req, -1, h, repr, &len, NULL);
+        body = render(req, -1, h, v, &len, NULL);
         if (!body)
             return -1;
         pthread_mutex_lock(&s->lock);
-        if (f->head == h && !f->head_resp[repr]) {
-            f->head_resp[repr] =
-                doc_response(s, &f->meta, -1, h, body, len, f->etag[repr], repr, 0);
-            if (!f->head_resp[repr]) {
+        if (f->head == h && !f->head_resp[v]) {
+            f->head_resp[v] = doc_response(s, &f->meta, -1, h, body, len, f->etag[v], v, 0);
+            if (!f->head_resp[v]) {
                 pthread_mutex_unlock(&s->lock);
                 free(body);
                 return -1;
             }
-            f->head_body[repr] = body;
-            f->head_len[repr] = len;
+            f->head_body[v] = body;
+            f->head_len[v] = len;
             return 0;
         }
         pthread_mutex_unlock(&s->lock);
@@ -378,14 +377,14 @@ static void answer_held(struct fs_request *req)
 {
     struct fs_server *s = req->server;
     struct fs__served_feed *f = req->feed;
-    int repr = req->variant;
+    int v = req->variant;
     char applied[32];
     struct MHD_Response *r;
 
     snprintf(applied, sizeof applied, "wait=%u", req->wait_s);
     pthread_mutex_lock(&s->lock);
-    if (strcmp(f->etag[repr], req->wait_etag) == 0) {
-        r = not_modified(s, &f->meta, -1, f->head, f->etag[repr], 1);
+    if (strcmp(f->etag[v], req->wait_etag) == 0) {
+        r = not_modified(s, &f->meta, -1, f->head, f->etag[v], 1);
         pthread_mutex_unlock(&s->lock);
         if (!r) {
             fs__answer_error(req, 500, "out of memory");
@@ -397,12 +396,11 @@ static void answer_held(struct fs_request *req)
         return;
     }
     pthread_mutex_unlock(&s->lock);
-    if (ensure_head(req, repr) != 0) {
+    if (ensure_head(req, v) != 0) {
         fs__answer_error(req, 500, "cannot read the feed");
         return;
     }
-    r = doc_response(s, &f->meta, -1, f->head, f->head_body[repr], f->head_len[repr], f->etag[repr],
-                     repr, 1);
+    r = doc_response(s, &f->meta, -1, f->head, f->head_body[v], f->head_len[v], f->etag[v], v, 1);
     pthread_mutex_unlock(&s->lock);
     if (!r) {
         fs__answer_error(req, 500, "out of memory");
@@ -413,13 +411,13 @@ static void answer_held(struct fs_request *req)
     MHD_destroy_response(r);
 }
 
-static void serve_head(struct fs_request *req, const char *inm, int repr)
+static void serve_head(struct fs_request *req, const char *inm, int v)
 {
     struct fs_server *s = req->server;
     struct fs__served_feed *f = req->feed;
 
     pthread_mutex_lock(&s->lock);
-    if (inm && fs__etag_match(inm, f->etag[repr])) {
+    if (inm && fs__etag_match(inm, f->etag[v])) {
         unsigned wait = prefer_wait(req);
 
         if (wait && !atomic_load(&s->stopping)) {
@@ -429,27 +427,27 @@ static void serve_head(struct fs_request *req, const char *inm, int repr)
                 fs__answer_error(req, 503, "too many long-polls are held; retry in a second");
                 return;
             }
-            req->variant = repr;
-            snprintf(req->wait_etag, sizeof req->wait_etag, "%s", f->etag[repr]);
+            req->variant = v;
+            snprintf(req->wait_etag, sizeof req->wait_etag, "%s", f->etag[v]);
             fs__long_poll_hold(req, wait);
             pthread_mutex_unlock(&s->lock);
             return;
         }
-        if (!f->nm_resp[repr])
-            f->nm_resp[repr] = not_modified(s, &f->meta, -1, f->head, f->etag[repr], 0);
-        if (f->nm_resp[repr])
-            fs__queue(req, 304, f->nm_resp[repr]);
+        if (!f->nm_resp[v])
+            f->nm_resp[v] = not_modified(s, &f->meta, -1, f->head, f->etag[v], 0);
+        if (f->nm_resp[v])
+            fs__queue(req, 304, f->nm_resp[v]);
         pthread_mutex_unlock(&s->lock);
         if (!req->queued)
             fs__answer_error(req, 500, "out of memory");
         return;
     }
     pthread_mutex_unlock(&s->lock);
-    if (ensure_head(req, repr) != 0) {
+    if (ensure_head(req, v) != 0) {
         fs__answer_error(req, 500, "cannot read the feed");
         return;
     }
-    fs__queue(req, 200, f->head_resp[repr]);
+    fs__queue(req, 200, f->head_resp[v]);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -499,7 +497,7 @@ static int page_digest(struct fs_request *req, int64_t page, char digest[FS_DIGE
     return err == FS_OK ? 0 : -1;
 }
 
-static void serve_page(struct fs_request *req, const char *inm, int repr)
+static void serve_page(struct fs_request *req, const char *inm, int v)
 {
     struct fs_server *s = req->server;
     struct fs__served_feed *f = req->feed;
@@ -517,7 +515,7 @@ static void serve_page(struct fs_request *req, const char *inm, int repr)
         snprintf(msg, sizeof msg,
                  "page %lld of feed %s is not full yet; newer entries are in /feeds/%s",
                  (long long)page, f->meta.name, f->meta.name);
-        if (FS_VARIANT_REPR(repr) == FS_REPR_HTML)
+        if (FS_VARIANT_REPR(v) == FS_REPR_HTML)
             not_full_html(req, page);
         else
             fs__answer_error(req, 404, msg);
@@ -528,8 +526,7 @@ static void serve_page(struct fs_request *req, const char *inm, int repr)
             fs__answer_error(req, 500, "cannot read the feed");
             return;
         }
-        fs__etag(&f->meta, page, head, digest, FS_VARIANT_REPR(repr), FS_VARIANT_CODING(repr),
-                 etag);
+        fs__etag(&f->meta, page, head, digest, FS_VARIANT_REPR(v), FS_VARIANT_CODING(v), etag);
         if (fs__etag_match(inm, etag)) {
             r = not_modified(s, &f->meta, page, head, etag, 0);
             if (r) {
@@ -541,23 +538,22 @@ static void serve_page(struct fs_request *req, const char *inm, int repr)
             return;
         }
     }
-    if (fs__page_cache_queue(s->pages, f, page, repr, req->conn, &ok)) {
+    if (fs__page_cache_queue(s->pages, f, page, v, req->conn, &ok)) {
         atomic_fetch_add(&s->cache_hits, 1);
         fs__queue(req, 200, NULL);
         return;
     }
-    body = render(req, page, head, repr, &len, digest);
+    body = render(req, page, head, v, &len, digest);
     if (body)
-        fs__etag(&f->meta, page, head, digest, FS_VARIANT_REPR(repr), FS_VARIANT_CODING(repr),
-                 etag);
-    r = body ? doc_response(s, &f->meta, page, head, body, len, etag, repr, 0) : NULL;
+        fs__etag(&f->meta, page, head, digest, FS_VARIANT_REPR(v), FS_VARIANT_CODING(v), etag);
+    r = body ? doc_response(s, &f->meta, page, head, body, len, etag, v, 0) : NULL;
     free(body);
     if (!r) {
         fs__answer_error(req, 500, "cannot read the feed");
         return;
     }
     fs__queue(req, 200, r);
-    fs__page_cache_put(s->pages, f, page, repr, digest, r);
+    fs__page_cache_put(s->pages, f, page, v, digest, r);
 }
 
 void fs__feed_serve(struct fs_request *req)

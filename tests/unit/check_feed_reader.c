@@ -773,12 +773,11 @@ static void *run_thread(void *arg)
 }
 
 /* What the follower logged about its long-poll mode. */
-static volatile int saw_cache_mode, saw_honoured;
+static volatile int saw_cache_mode, saw_honoured, saw_plain_token;
 
 static void capture_log(enum fr_log_level level, const char *msg, const char *const *keys,
                         const char *const *values, size_t n, void *userdata)
 {
-    (void)level;
     (void)keys;
     (void)values;
     (void)n;
@@ -787,6 +786,8 @@ static void capture_log(enum fr_log_level level, const char *msg, const char *co
         saw_cache_mode = 1;
     if (strstr(msg, "long-poll honoured again"))
         saw_honoured = 1;
+    if (level == FR_LOG_WARN && strstr(msg, "token is sent over plain http"))
+        saw_plain_token = 1;
 }
 
 /* Waits until *flag is set, for at most ms; whether it was. */
@@ -941,6 +942,47 @@ START_TEST(t_stale_404_backs_off)
     ck_assert_msg(n >= 4 && n <= 40, "%d requests in 3 s against a stale 404", n);
     ck_assert_int_eq(rows(&c), 0);
     consumer_release(&c);
+}
+END_TEST
+
+/* A token sent over plain http to a host that is not loopback is warned
+ * about when the follower opens; https and loopback hosts are not. */
+START_TEST(t_plain_http_token_warning)
+{
+    static const struct {
+        const char *url;
+        int warn;
+    } cases[] = {
+        {"http://feeds.example.com/feeds/x", 1},
+        {"http://10.0.0.7:8081/feeds/x", 1},
+        {"http://127.0.0.1.example.com/feeds/x", 1},
+        {"http://[2001:db8::1]:80/feeds/x", 1},
+        {"https://feeds.example.com/feeds/x", 0},
+        {"http://127.0.0.1:8081/feeds/x", 0},
+        {"http://127.9.9.9/feeds/x", 0},
+        {"http://localhost:8081/feeds/x", 0},
+        {"http://LOCALHOST/feeds/x", 0},
+        {"http://[::1]:8081/feeds/x", 0},
+    };
+    sqlite3 *db;
+
+    ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int with_token = 0; with_token < 2; with_token++) {
+            struct fr_config cfg = {.feed_url = cases[i].url,
+                                    .db = db,
+                                    .token = with_token ? "t0ken" : NULL,
+                                    .log = capture_log};
+            struct fr_follower *f = NULL;
+
+            saw_plain_token = 0;
+            ck_assert_int_eq(fr_follower_open(&cfg, &f), FR_OK);
+            ck_assert_msg(saw_plain_token == (with_token && cases[i].warn), "%s, token %d: %s",
+                          cases[i].url, with_token, saw_plain_token ? "warned" : "no warning");
+            fr_follower_close(f);
+        }
+    }
+    sqlite3_close(db);
 }
 END_TEST
 
@@ -1772,6 +1814,7 @@ static Suite *suite(void)
     tcase_add_test(faults, t_xxe_never_applied);
     tcase_add_test(faults, t_run_recovers_and_stops);
     tcase_add_test(faults, t_cache_mode);
+    tcase_add_test(faults, t_plain_http_token_warning);
     tcase_add_test(faults, t_stale_404_backs_off);
     tcase_add_test(rules, t_tolerant_reader);
     tcase_add_test(rules, t_refused);
