@@ -1641,6 +1641,7 @@ START_TEST(gzip_round_trip_and_etags_per_encoding)
     static const char *const paths[] = {"/feeds/usage", "/feeds/usage/pages/0"};
     struct tk_response plain, gz, again;
     char id_etag[128], gz_etag[128], inm[200], link[640];
+    struct fs_server_stats st0, st1;
 
     append_n(db, 7);
     wait_head(7);
@@ -1671,8 +1672,12 @@ START_TEST(gzip_round_trip_and_etags_per_encoding)
             ck_assert_uint_eq(n, plain.body_len);
             ck_assert_int_eq(memcmp(inflated, plain.body, n), 0);
             free(inflated);
-            /* Once more: the page now comes from the page cache. */
+            /* Once more: an archive page now comes compressed from the
+             * page cache. */
+            fs_server_stats(srv, &st0);
             get(paths[p], hg, &again);
+            fs_server_stats(srv, &st1);
+            ck_assert_uint_eq(st1.page_cache_hits - st0.page_cache_hits, p == 1 ? 1 : 0);
             ck_assert_str_eq(tk_header(&again, "ETag"), gz_etag);
             ck_assert_uint_eq(again.body_len, gz.body_len);
             ck_assert_int_eq(memcmp(again.body, gz.body, gz.body_len), 0);
