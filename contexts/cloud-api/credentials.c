@@ -10,15 +10,137 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- Apply -------------------------------------------------------------- */
+
+/* The statements of the apply functions, in the order of apply_sql[]. */
+enum apply_stmt {
+    ST_CUSTOMER_REGISTERED,
+    ST_USER_ADDED,
+    ST_STORE_KEY,
+    ST_ENSURE_USER,
+    ST_KEY_REVOKED,
+    ST_USER_REMOVED,
+    ST_USER_KEYS_REVOKED,
+    ST_CUSTOMER_LOCKED,
+    ST_CUSTOMER_UNLOCKED,
+    ST_COUNT
+};
+
+static const char *const apply_sql[ST_COUNT] = {
+    "INSERT INTO replica_customers(customer_id, name, plan) VALUES (?1, ?2, ?3)"
+    " ON CONFLICT(customer_id) DO UPDATE SET name = excluded.name, plan = excluded.plan",
+    "INSERT INTO replica_users(user_id, customer_id, email, removed)"
+    " VALUES (?1, ?2, ?3, 0) ON CONFLICT(user_id) DO UPDATE SET"
+    " customer_id = excluded.customer_id, email = excluded.email, removed = 0",
+    /* A key already known keeps its revoked state: a revocation is never
+     * undone. */
+    "INSERT INTO replica_keys(key_sha256, key_id, user_id, customer_id)"
+    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(key_sha256) DO UPDATE SET"
+    " key_id = excluded.key_id, user_id = excluded.user_id,"
+    " customer_id = excluded.customer_id",
+    "INSERT INTO replica_users(user_id, customer_id) VALUES (?1, ?2)"
+    " ON CONFLICT(user_id) DO NOTHING",
+    "UPDATE replica_keys SET revoked = 1 WHERE key_id = ?1 AND user_id = ?2",
+    "INSERT INTO replica_users(user_id, customer_id, removed) VALUES (?1, ?2, 1)"
+    " ON CONFLICT(user_id) DO UPDATE SET removed = 1",
+    "UPDATE replica_keys SET revoked = 1 WHERE user_id = ?1",
+    "INSERT INTO replica_customers(customer_id, locked, lock_reason)"
+    " VALUES (?1, 1, ?2) ON CONFLICT(customer_id) DO UPDATE SET locked = 1,"
+    " lock_reason = excluded.lock_reason",
+    "INSERT INTO replica_customers(customer_id, locked) VALUES (?1, 0)"
+    " ON CONFLICT(customer_id) DO UPDATE SET locked = 0, lock_reason = NULL",
+};
+
+/*
+ * The apply statements prepared on one connection, kept between calls: a
+ * catching-up follower applies a million entries, and preparing each
+ * statement again cost more than running it (issue 11 point 7). One cache
+ * per thread, for the connection it last served. The connection owns the
+ * statements: a program finalizes what is left before it closes the
+ * connection (program_follow() does), and a statement is used again only
+ * after it is found among the connection's statements with the same SQL, so
+ * a connection closed and another opened at the same address is never
+ * handed a statement it does not hold.
+ */
+static _Thread_local struct {
+    sqlite3 *db;                /* the connection of st[], or NULL */
+    sqlite3_stmt *st[ST_COUNT]; /* prepared statements, or NULL */
+} apply_cache;
+
+/* Whether st is a statement of db whose SQL is sql. */
+static int holds(sqlite3 *db, sqlite3_stmt *st, const char *sql)
+{
+    for (sqlite3_stmt *p = sqlite3_next_stmt(db, NULL); p; p = sqlite3_next_stmt(db, p)) {
+        if (p == st) {
+            const char *text = sqlite3_sql(p);
+
+            return text && strcmp(text, sql) == 0;
+        }
+    }
+    return 0;
+}
+
+/* Statement which of db, reset and bound with the n texts of v (NULL binds
+ * NULL; the texts must outlive the step), or NULL (logged). The statement
+ * stays owned by the cache. */
+static sqlite3_stmt *apply_stmt(sqlite3 *db, enum apply_stmt which, int n, const char *const *v)
+{
+    sqlite3_stmt *st;
+
+    if (apply_cache.db != db) {
+        /* Another connection: the old one's statements are left to it (it
+         * may be closed already). */
+        memset(&apply_cache, 0, sizeof apply_cache);
+        apply_cache.db = db;
+    }
+    st = apply_cache.st[which];
+    if (st && !holds(db, st, apply_sql[which]))
+        st = apply_cache.st[which] = NULL;
+    if (!st) {
+        if (sqlite3_prepare_v3(db, apply_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+            SQLITE_OK) {
+            log_error("database error", "error=\"%s\" sql=\"%.60s\"", sqlite3_errmsg(db),
+                      apply_sql[which]);
+            sqlite3_finalize(st);
+            return NULL;
+        }
+        apply_cache.st[which] = st;
+    }
+    sqlite3_reset(st);
+    for (int i = 0; i < n; i++) {
+        if (v[i])
+            sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, i + 1);
+    }
+    return st;
+}
+
+/* Runs statement which with the n texts of v; 0, or -1 (logged). */
+static int apply(sqlite3 *db, enum apply_stmt which, int n, const char *const *v)
+{
+    sqlite3_stmt *st = apply_stmt(db, which, n, v);
+    int rc;
+
+    if (!st)
+        return -1;
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        log_error("database error", "error=\"%s\" sql=\"%.60s\"", sqlite3_errmsg(db),
+                  apply_sql[which]);
+    /* Reset now: a statement left running would hold its read of the
+     * database past the transaction. */
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
 int credentials_apply_customer_registered(sqlite3 *db, const char *customer_id, const char *name,
                                           const char *plan)
 {
-    return db_ok(
-        db_exec(db,
-                "INSERT INTO replica_customers(customer_id, name, plan) VALUES (?1, ?2, ?3)"
-                " ON CONFLICT(customer_id) DO UPDATE SET name = excluded.name,"
-                " plan = excluded.plan",
-                "ttt", customer_id, name, plan));
+    const char *v[] = {customer_id, name, plan};
+
+    return apply(db, ST_CUSTOMER_REGISTERED, 3, v);
 }
 
 /* Stores a key of user_id; a key already known keeps its revoked state, so
@@ -27,34 +149,27 @@ static int store_key(sqlite3 *db, const char *customer_id, const char *user_id, 
                      const char *key_sha256)
 {
     char hex[REPLICA_SHA256_HEX];
+    const char *v[] = {hex, key_id, user_id, customer_id};
 
     replica_lower_hex(key_sha256, hex);
-    return db_ok(db_exec(db,
-                         "INSERT INTO replica_keys(key_sha256, key_id, user_id, customer_id)"
-                         " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(key_sha256) DO UPDATE SET"
-                         " key_id = excluded.key_id, user_id = excluded.user_id,"
-                         " customer_id = excluded.customer_id",
-                         "tttt", hex, key_id, user_id, customer_id));
+    return apply(db, ST_STORE_KEY, 4, v);
 }
 
 /* Makes sure user_id exists (a key may arrive for a user the replica has
  * not seen added, should the feed ever start later). */
 static int ensure_user(sqlite3 *db, const char *customer_id, const char *user_id)
 {
-    return db_ok(db_exec(db,
-                         "INSERT INTO replica_users(user_id, customer_id) VALUES (?1, ?2)"
-                         " ON CONFLICT(user_id) DO NOTHING",
-                         "tt", user_id, customer_id));
+    const char *v[] = {user_id, customer_id};
+
+    return apply(db, ST_ENSURE_USER, 2, v);
 }
 
 int credentials_apply_user_added(sqlite3 *db, const char *customer_id, const char *user_id,
                                  const char *email, const char *key_id, const char *key_sha256)
 {
-    if (db_ok(db_exec(db,
-                      "INSERT INTO replica_users(user_id, customer_id, email, removed)"
-                      " VALUES (?1, ?2, ?3, 0) ON CONFLICT(user_id) DO UPDATE SET"
-                      " customer_id = excluded.customer_id, email = excluded.email, removed = 0",
-                      "ttt", user_id, customer_id, email)) != 0)
+    const char *v[] = {user_id, customer_id, email};
+
+    if (apply(db, ST_USER_ADDED, 3, v) != 0)
         return -1;
     return store_key(db, customer_id, user_id, key_id, key_sha256);
 }
@@ -69,8 +184,9 @@ int credentials_apply_key_issued(sqlite3 *db, const char *customer_id, const cha
 
 int credentials_apply_key_revoked(sqlite3 *db, const char *user_id, const char *key_id)
 {
-    if (db_ok(db_exec(db, "UPDATE replica_keys SET revoked = 1 WHERE key_id = ?1 AND user_id = ?2",
-                      "tt", key_id, user_id)) != 0)
+    const char *v[] = {key_id, user_id};
+
+    if (apply(db, ST_KEY_REVOKED, 2, v) != 0)
         return -1;
     if (sqlite3_changes(db) == 0)
         log_warn("revocation of an unknown key", "key_id=\"%s\" user_id=\"%s\"", key_id, user_id);
@@ -79,30 +195,25 @@ int credentials_apply_key_revoked(sqlite3 *db, const char *user_id, const char *
 
 int credentials_apply_user_removed(sqlite3 *db, const char *customer_id, const char *user_id)
 {
-    if (db_ok(db_exec(db,
-                      "INSERT INTO replica_users(user_id, customer_id, removed) VALUES (?1, ?2, 1)"
-                      " ON CONFLICT(user_id) DO UPDATE SET removed = 1",
-                      "tt", user_id, customer_id)) != 0)
+    const char *v[] = {user_id, customer_id};
+
+    if (apply(db, ST_USER_REMOVED, 2, v) != 0)
         return -1;
-    return db_ok(
-        db_exec(db, "UPDATE replica_keys SET revoked = 1 WHERE user_id = ?1", "t", user_id));
+    return apply(db, ST_USER_KEYS_REVOKED, 1, v);
 }
 
 int credentials_apply_customer_locked(sqlite3 *db, const char *customer_id, const char *reason)
 {
-    return db_ok(db_exec(db,
-                         "INSERT INTO replica_customers(customer_id, locked, lock_reason)"
-                         " VALUES (?1, 1, ?2) ON CONFLICT(customer_id) DO UPDATE SET locked = 1,"
-                         " lock_reason = excluded.lock_reason",
-                         "tt", customer_id, reason));
+    const char *v[] = {customer_id, reason};
+
+    return apply(db, ST_CUSTOMER_LOCKED, 2, v);
 }
 
 int credentials_apply_customer_unlocked(sqlite3 *db, const char *customer_id)
 {
-    return db_ok(db_exec(db,
-                         "INSERT INTO replica_customers(customer_id, locked) VALUES (?1, 0)"
-                         " ON CONFLICT(customer_id) DO UPDATE SET locked = 0, lock_reason = NULL",
-                         "t", customer_id));
+    const char *v[] = {customer_id};
+
+    return apply(db, ST_CUSTOMER_UNLOCKED, 1, v);
 }
 
 /* ---- Lookup ------------------------------------------------------------ */

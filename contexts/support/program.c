@@ -266,6 +266,11 @@ out:
         pthread_join(stopper, NULL);
     }
     fr_follower_close(f);
+    /* Statements a handler kept prepared between entries (credentials.c
+     * does) belong to the connection: finalized here, so that it closes. */
+    for (sqlite3_stmt *st = db ? sqlite3_next_stmt(db, NULL) : NULL; st;
+         st = sqlite3_next_stmt(db, NULL))
+        sqlite3_finalize(st);
     sqlite3_close(db);
     return status;
 }

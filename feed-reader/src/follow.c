@@ -106,6 +106,68 @@ static int busy_timeout_of(sqlite3 *db)
     return ms;
 }
 
+static void *ahead_run(void *arg)
+{
+    struct fr__ahead *a = arg;
+
+    a->err = fr__fetch_get(&a->fetch, a->url, NULL, 0, &a->status, a->msg, sizeof a->msg);
+    return NULL;
+}
+
+/* Joins the read-ahead thread, if any, and forgets its URL. */
+static void ahead_drop(struct fr_follower *f)
+{
+    struct fr__ahead *a = &f->ahead;
+
+    if (a->running)
+        pthread_join(a->thread, NULL);
+    a->running = 0;
+    free(a->url);
+    a->url = NULL;
+}
+
+/* Starts fetching url (borrowed) on the read-ahead thread. Nothing is lost
+ * when it cannot start: the next step then fetches url itself. */
+static void ahead_start(struct fr_follower *f, const char *url)
+{
+    struct fr__ahead *a = &f->ahead;
+
+    ahead_drop(f);
+    a->url = strdup(url);
+    if (!a->url)
+        return;
+    if (pthread_create(&a->thread, NULL, ahead_run, a) != 0) {
+        free(a->url);
+        a->url = NULL;
+        return;
+    }
+    a->running = 1;
+}
+
+/* When the read-ahead thread fetched url, joins it and answers 1 with its
+ * result in *err, *status and msg (the body is in f->ahead.fetch); else
+ * drops it and answers 0. */
+static int ahead_take(struct fr_follower *f, const char *url, enum fr_error *err, long *status,
+                      char *msg, size_t msg_size)
+{
+    struct fr__ahead *a = &f->ahead;
+    int mine = a->running && strcmp(a->url, url) == 0;
+
+    if (!mine) {
+        ahead_drop(f);
+        return 0;
+    }
+    pthread_join(a->thread, NULL);
+    a->running = 0;
+    *err = a->err;
+    *status = a->status;
+    if (a->err)
+        snprintf(msg, msg_size, "%s", a->msg);
+    free(a->url);
+    a->url = NULL;
+    return 1;
+}
+
 /* Whether url is https, or http to a loopback host (127.0.0.0/8, ::1 or
  * localhost), where a token on the wire stays on this machine. */
 static int url_is_https_or_loopback(const char *url)
@@ -191,6 +253,8 @@ enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower *
         goto fail;
     }
     err = fr__fetch_init(&f->fetch, cfg, &f->stop);
+    if (err == FR_OK)
+        err = fr__fetch_init(&f->ahead.fetch, cfg, &f->stop);
     if (err)
         goto fail;
     f->saved_busy_timeout = busy_timeout_of(cfg->db);
@@ -272,7 +336,9 @@ void fr_follower_close(struct fr_follower *f)
     fr__store_release(&f->store);
     if (f->saved_busy_timeout >= 0)
         sqlite3_busy_timeout(f->cfg.db, f->saved_busy_timeout);
+    ahead_drop(f);
     fr__fetch_release(&f->fetch);
+    fr__fetch_release(&f->ahead.fetch);
     fr__doc_release(&f->doc);
     for (size_t i = 0; i < f->nhandlers; i++)
         free(f->handlers[i].type);
@@ -839,6 +905,9 @@ static enum fr_error on_page(struct fr_follower *f, const char *url, char *links
         return FR_OK;
     }
     if (target <= b) {
+        /* The next page is fetched while this one is applied. */
+        if (links[FR__REL_NEXT] && !(f->head_first > 0 && b + 1 >= f->head_first))
+            ahead_start(f, links[FR__REL_NEXT]);
         err = apply(f, f->state.head, 0, &applied);
         if (err) {
             /* Busy or unwritable: the same page again after the back-off. */
@@ -879,6 +948,7 @@ static enum fr_error step(struct fr_follower *f, int wait)
 {
     char url[FR__URL_MAX + 1], *links[FR__NRELS] = {NULL};
     int at_head = f->page_url == NULL, changed = 0;
+    struct fr__fetch *fx = &f->fetch;
     enum fr_error err;
     long status = 0;
     const char *etag = NULL;
@@ -892,7 +962,12 @@ static enum fr_error step(struct fr_follower *f, int wait)
         etag = f->head_etag;
         wait_s = wait ? f->cfg.wait : 0;
     }
-    err = fr__fetch_get(&f->fetch, url, etag, wait_s, &status, msg, msg_size);
+    if (at_head)
+        ahead_drop(f);
+    if (at_head || !ahead_take(f, url, &err, &status, msg, msg_size))
+        err = fr__fetch_get(&f->fetch, url, etag, wait_s, &status, msg, msg_size);
+    else
+        fx = &f->ahead.fetch;
     if (err == FR_ERR_HTTP || err == FR_ERR_TOO_LARGE) {
         if (err == FR_ERR_HTTP && f->state.position > 0) {
             /* A producer that was unreachable may come back restored from
@@ -919,7 +994,7 @@ static enum fr_error step(struct fr_follower *f, int wait)
         }
         return FR_ERR_HTTP;
     }
-    err = fr__atom_parse(&f->doc, dynbuf_ptr(&f->fetch.body), dynbuf_len(&f->fetch.body), url,
+    err = fr__atom_parse(&f->doc, dynbuf_ptr(&fx->body), dynbuf_len(&fx->body), url,
                          f->cfg.max_depth, msg, msg_size);
     if (err) {
         size_t n = strlen(msg);

@@ -21,6 +21,7 @@
 #ifndef FR_FOLLOW_H
 #define FR_FOLLOW_H
 
+#include <pthread.h>
 #include <signal.h>
 
 #include "atom_parse.h"
@@ -31,6 +32,27 @@
 /* How long after fr_follower_open() a refused connection is taken for a
  * producer that is starting (see struct fr_follower). */
 #define FR__STARTUP_WAIT_MS 30000
+
+/*
+ * The GET of the next archive page, run on its own thread and connection
+ * while the current page is applied: catching up, the producer renders and
+ * sends page N+1 while the follower commits page N. Started by on_page()
+ * once the page it applies links to a next-archive page, taken (joined) by
+ * the next step; a step that wants another URL joins and drops it.
+ */
+struct fr__ahead {
+    /* its own easy handle (and connection) and body */
+    struct fr__fetch fetch;
+    /* whether a thread was started and not joined yet */
+    int running;
+    pthread_t thread;
+    /* the URL it fetches, owned; NULL when none */
+    char *url;
+    /* what fr__fetch_get() answered, and its message */
+    enum fr_error err;
+    long status;
+    char msg[512];
+};
 
 /* A handler named with fr_follower_on(). */
 struct fr__handler {
@@ -47,6 +69,7 @@ struct fr_follower {
     struct fr__handler *handlers;
     size_t nhandlers;
     struct fr__fetch fetch;
+    struct fr__ahead ahead;
     /* the last document parsed (its storage is reused) */
     struct fr__doc doc;
     struct fr__store store;

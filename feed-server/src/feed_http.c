@@ -299,7 +299,11 @@ static char *render(struct fs_request *req, int64_t page, int64_t head, int v, s
         *len = plain;
         return body;
     }
-    gz = fs__gzip(body, plain, len);
+    /* The head is rendered again after every append, on the path of every
+     * follower's wake (R1, R2): level 1 costs it less than half of level
+     * 6's time for about 15% more bytes. Archive pages, compressed once and
+     * kept, get level 6. */
+    gz = fs__gzip_level(body, plain, page < 0 ? 1 : 6, len);
     free(body);
     if (!gz)
         log_failure(req, NULL, "cannot compress feed document", page, FS_ERR_NOMEM);

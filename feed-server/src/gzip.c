@@ -6,6 +6,11 @@
 
 char *fs__gzip(const char *in, size_t len, size_t *out_len)
 {
+    return fs__gzip_level(in, len, 6, out_len);
+}
+
+char *fs__gzip_level(const char *in, size_t len, int level, size_t *out_len)
+{
     z_stream z = {0};
     uLong cap;
     char *out = NULL;
@@ -13,9 +18,9 @@ char *fs__gzip(const char *in, size_t len, size_t *out_len)
 
     *out_len = 0;
     /* windowBits 15 + 16: a gzip header and trailer around the deflate
-     * stream; level 6 is zlib's default balance of size and time. */
+     * stream. */
     if (len > (size_t)UINT32_MAX ||
-        deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return NULL;
     cap = deflateBound(&z, (uLong)len);
     out = malloc(cap);

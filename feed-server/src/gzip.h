@@ -16,4 +16,8 @@
  */
 char *fs__gzip(const char *in, size_t len, size_t *out_len);
 
+/* The same at zlib level level (1 fastest .. 9 smallest); fs__gzip() uses
+ * 6, zlib's default balance of size and time. */
+char *fs__gzip_level(const char *in, size_t len, int level, size_t *out_len);
+
 #endif

@@ -2,14 +2,17 @@
  * feedgen - append N generated entries to a feed, for tests and benchmarks.
  *
  *   feedgen --db FILE --feed NAME --count N [--page-size P] [--batch B] [--type T]
+ *           [--random-keys 1]
  *
  * Declares the feed (page size P, default 500) if needed and appends N
  * entries with realistic fields in transactions of B entries (default 1000),
  * and prints the new head position. With --type UserAdded the entries are
  * contract-shaped UserAdded events (one new user and key each: customerId,
  * userId, email, keyId, keySha256), so a credential replica can catch up on
- * them; any other type gets UsageRecorded's fields (customerId, userId,
- * keyId, units, window times, node).
+ * them (keySha256 counts up, unless --random-keys 1 makes it look like a
+ * real key's hash: 64 hex digits spread evenly, as random SHA-256 values
+ * are, which is what a replica's key index really gets); any other type gets UsageRecorded's fields
+ * (customerId, userId, keyId, units, window times, node).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +23,7 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: feedgen --db FILE --feed NAME --count N [--page-size P] [--batch B] "
-                    "[--type T]\n");
+                    "[--type T] [--random-keys 1]\n");
     exit(2);
 }
 
@@ -51,7 +54,7 @@ static int exec(sqlite3 *db, const char *sql)
 int main(int argc, char **argv)
 {
     const char *dbpath = NULL, *feed = NULL, *type = "UsageRecorded";
-    long long count = -1, page_size = 0, batch = 1000, done = 0;
+    long long count = -1, page_size = 0, batch = 1000, done = 0, random_keys = 0;
     sqlite3 *db = NULL;
     struct fs_feed *handle = NULL;
     int64_t pos = 0;
@@ -71,6 +74,8 @@ int main(int argc, char **argv)
             page_size = number(v, 1, 1000000);
         else if (strcmp(a, "--batch") == 0)
             batch = number(v, 1, 10000000);
+        else if (strcmp(a, "--random-keys") == 0)
+            random_keys = number(v, 0, 1);
         else
             usage();
         i++;
@@ -116,7 +121,21 @@ int main(int argc, char **argv)
             snprintf(units, sizeof units, "%lld", 1 + done % 50);
             snprintf(email, sizeof email, "user%lld@gen.example", done);
             /* A distinct 64-hex-digit hash per entry (not a real key's). */
-            snprintf(sha, sizeof sha, "%016llx%048x", done, 0);
+            if (random_keys) {
+                /* splitmix64 of the entry number: distinct, evenly spread. */
+                unsigned long long z[4];
+
+                for (int k = 0; k < 4; k++) {
+                    unsigned long long x = (unsigned long long)done * 4 + (unsigned long long)k +
+                                           0x9e3779b97f4a7c15ULL;
+                    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+                    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+                    z[k] = x ^ (x >> 31);
+                }
+                snprintf(sha, sizeof sha, "%016llx%016llx%016llx%016llx", z[0], z[1], z[2], z[3]);
+            } else {
+                snprintf(sha, sizeof sha, "%016llx%048x", done, 0);
+            }
             if ((err = fs_feed_append(handle, &ev, &pos)) != FS_OK) {
                 fprintf(stderr, "feedgen: append: %s\n", fs_strerror(err));
                 exec(db, "ROLLBACK");

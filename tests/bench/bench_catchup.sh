@@ -1,0 +1,109 @@
+#!/bin/sh
+# bench_catchup.sh - a new, empty Cloud API node joining (issue 11 point 7):
+# `bin/cloud-api follow` on an empty database catches up with a
+# Subscriptions feed of N UserAdded entries (default 1,000,000; pages of
+# 100, the size new Subscriptions databases use), timed END TO END from the
+# start of the process (start-up included) until the replica holds
+# position N. Its peak RSS (VmHWM) is read when it passes 100,000 and at N.
+#
+# Run twice: on key hashes that count up (feedgen's default: every insert
+# lands at the right edge of the key index) and on random ones (as real
+# SHA-256 values are: every insert lands on a random leaf of the index).
+#
+# Baseline, same run, same feed: the feed-reader library alone
+# (build/tests/feedfollow, a handler that inserts the entry's position),
+# i.e. what fetching, parsing and committing cost before the credential
+# replica's own inserts. Goal: >= 100,000 entries/s end to end (1,000,000 in
+# <= 10 s), flat RSS.
+#
+# CATCHUP_ENTRIES changes N. Every process started here is stopped on exit.
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT" || exit 2
+B=build/tests
+N=${CATCHUP_ENTRIES:-1000000}
+PAGE=100
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then T=$(mktemp -d -p /dev/shm); else T=$(mktemp -d); fi
+pids=""
+cleanup() {
+    for p in $pids; do kill "$p" 2>/dev/null; done
+    for p in $pids; do wait "$p" 2>/dev/null; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+ms() { echo $(($(date +%s%N) / 1000000)); }
+hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+position() { sqlite3 "$1" 'SELECT max(position) FROM feed_followers' 2>/dev/null; }
+
+# serve DB: feedserve on DB; sets URL and SERVER.
+serve() {
+    port=$($B/freeport)
+    $B/feedserve --db "$1" --listen "127.0.0.1:$port" --feed subscriptions 2>>"$T/serve.log" &
+    SERVER=$!
+    pids="$pids $SERVER"
+    URL="http://127.0.0.1:$port/feeds/subscriptions"
+    i=0
+    until curl -s -o /dev/null --max-time 1 "$URL"; do
+        i=$((i + 1)); [ $i -lt 100 ] || { echo "feedserve did not start"; exit 1; }
+        sleep 0.05
+    done
+}
+
+# node NAME: a new Cloud API node follows $URL from an empty database
+# $T/NAME.db until position N; sets NODE_MS, RSS_SMALL, RSS_END.
+node() {
+    t0=$(ms)
+    bin/cloud-api follow --db "$T/$1.db" --feed "$URL" 2>"$T/$1.log" &
+    nd=$!
+    pids="$pids $nd"
+    RSS_SMALL=""
+    waited=0
+    while :; do
+        p=$(position "$T/$1.db")
+        [ -n "$p" ] || p=0
+        if [ -z "$RSS_SMALL" ] && [ "$p" -ge 100000 ]; then RSS_SMALL=$(hwm $nd); fi
+        [ "$p" -ge "$N" ] && break
+        kill -0 $nd 2>/dev/null || { echo "cloud-api follow died:"; tail -5 "$T/$1.log"; exit 1; }
+        waited=$((waited + 1))
+        [ $waited -lt 6000 ] || { echo "catch-up did not finish in 300 s"; exit 1; }
+        sleep 0.05
+    done
+    NODE_MS=$(($(ms) - t0))
+    RSS_END=$(hwm $nd)
+    keys=$(sqlite3 "$T/$1.db" 'SELECT count(*) FROM replica_keys')
+    [ "$keys" = "$N" ] || { echo "the replica holds $keys keys, not $N"; exit 1; }
+    kill $nd; wait $nd 2>/dev/null
+}
+rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%d", (t > 0 ? n * 1000 / t : 0) }'; }
+
+echo "generating Subscriptions feeds of $N UserAdded entries in pages of $PAGE..."
+$B/feedgen --db "$T/sub.db" --feed subscriptions --count "$N" --type UserAdded \
+    --page-size $PAGE --batch 10000 >/dev/null || exit 1
+$B/feedgen --db "$T/sub-random.db" --feed subscriptions --count "$N" --type UserAdded \
+    --page-size $PAGE --batch 10000 --random-keys 1 >/dev/null || exit 1
+
+serve "$T/sub.db"
+# Baseline: the library alone, from 0 to N.
+t0=$(ms)
+$B/feedfollow --db "$T/lib.db" --feed "$URL" --type UserAdded --until "$N" --id-index 0 \
+    2>/dev/null || { echo "feedfollow failed"; exit 1; }
+lib_ms=$(($(ms) - t0))
+node node
+seq_ms=$NODE_MS seq_small=$RSS_SMALL seq_end=$RSS_END
+kill $SERVER; wait $SERVER 2>/dev/null
+serve "$T/sub-random.db"
+node node-random
+
+echo
+echo "| benchmark | measured | baseline, same run | goal |"
+echo "|---|---|---|---|"
+echo "| a new Cloud API node catches up with $N users, key hashes counting up (end to end, start-up included) |" \
+    "$seq_ms ms, $(rate "$N" "$seq_ms") entries/s |" \
+    "feed-reader alone (feedfollow): $lib_ms ms, $(rate "$N" "$lib_ms") entries/s |" \
+    ">= 100,000 entries/s |"
+echo "| the same with random key hashes (as real SHA-256 values are) |" \
+    "$NODE_MS ms, $(rate "$N" "$NODE_MS") entries/s | | >= 100,000 entries/s |"
+echo "| its peak RSS (VmHWM) at 100,000 / $N entries | counting up: ${seq_small:-?} / ${seq_end:-?} KiB;" \
+    "random: ${RSS_SMALL:-?} / ${RSS_END:-?} KiB | | flat |"
