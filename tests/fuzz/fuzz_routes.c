@@ -162,23 +162,32 @@ static void check_feed(const struct fs_request *req, const char *method, const c
     const char *slash = strchr(rest, '/');
     size_t len = slash ? (size_t)(slash - rest) : strlen(rest);
     int known = 0, get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    int64_t page = -1;
+    int64_t page = -1, entry = 0;
+    int tail = 0;
 
     for (size_t i = 0; i < 2; i++)
         if (strlen(feeds[i]) == len && memcmp(rest, feeds[i], len) == 0)
             known = 1;
+    /* The documents of a feed: the head, /pages/N (from 0), and the feed
+     * browser's /entries/N (from 1) and /tail. */
     if (known && slash) {
-        if (strncmp(slash, "/pages/", 7) == 0)
+        if (strncmp(slash, "/pages/", 7) == 0) {
             page = ref_page(slash + 7);
-        if (page < 0)
-            known = 0;
+            known = page >= 0;
+        } else if (strncmp(slash, "/entries/", 9) == 0) {
+            entry = ref_page(slash + 9);
+            known = entry >= 1;
+        } else {
+            tail = strcmp(slash, "/tail") == 0;
+            known = tail;
+        }
     }
     if (!known) {
         if (req->kind != FS_KIND_ERROR || req->err_status != 404)
             abort();
         return;
     }
-    if (req->page != page)
+    if (req->page != page || req->entry != entry || req->tail != tail)
         abort();
     if (!get) {
         if (req->kind != FS_KIND_ERROR || req->err_status != 405 || !strstr(req->allow, "GET"))
