@@ -106,20 +106,9 @@ static const char usage_sql[] =
  * transaction so that serve and follow starting together do not both. */
 static int migrate_usage(sqlite3 *db)
 {
-    int rc;
-    long long present;
-
     if (db_begin(db) != SQLITE_OK)
         return -1;
-    present = db_int(db, &rc, 0,
-                     "SELECT count(*) FROM pragma_table_info('analyze_replays')"
-                     " WHERE name = 'request_sha256'",
-                     "");
-    if (rc != SQLITE_ROW)
-        goto fail;
-    if (!present &&
-        db_exec_script(db, "ALTER TABLE analyze_replays ADD COLUMN request_sha256 TEXT") !=
-            SQLITE_OK)
+    if (db_add_column(db, "analyze_replays", "request_sha256", "TEXT") < 0)
         goto fail;
     if (db_commit(db) != SQLITE_OK)
         goto fail;

@@ -163,6 +163,8 @@ struct list_page {
     int rows;
 };
 
+/* customer_list()'s callback: appends row to the customers table of the
+ * list_page userdata, with a link to the customer's page, and counts it. */
 static void customer_row_html(const struct customer_row *row, void *userdata)
 {
     struct list_page *lp = userdata;
@@ -427,6 +429,9 @@ static void history_section(struct strbuf *sb, sqlite3 *db, const char *id, int 
                 "recent charges.</p>\n");
 }
 
+/* The operator's forms on the page of customer id: record a payment,
+ * change the plan from next month, and lock or unlock (whichever applies
+ * to st). Each posts to its own path under /customers/ID as who. */
 static void operator_forms(struct strbuf *sb, const char *id, const struct caller *who,
                            const struct customer_state *st)
 {

@@ -4,13 +4,13 @@
 #include "log.h"
 
 #include <feedserver.h>
-#include <stdio.h>
 
 const char *const SUB_PROJECTION_TABLES[] = {
-    "customers",   "plan_periods", "users",         "login_keys",     "ledger",
-    "monthly_usage", "invoices",   "closed_months", "unbilled_usage",
+    "customers",     "plan_periods", "users",         "login_keys",     "ledger",
+    "monthly_usage", "invoices",     "closed_months", "unbilled_usage",
 };
-const unsigned SUB_NPROJECTION_TABLES = sizeof SUB_PROJECTION_TABLES / sizeof SUB_PROJECTION_TABLES[0];
+const unsigned SUB_NPROJECTION_TABLES =
+    sizeof SUB_PROJECTION_TABLES / sizeof SUB_PROJECTION_TABLES[0];
 
 static const char SCHEMA[] =
     /* The internal events: type, the customer concerned (NULL for a month
@@ -137,25 +137,17 @@ static const struct {
  * processes starting together do not both add one. */
 static int migrate(sqlite3 *db)
 {
-    char sql[160];
-    int rc;
-
     if (db_begin(db) != SQLITE_OK)
         return -1;
     for (size_t i = 0; i < sizeof MIGRATIONS / sizeof MIGRATIONS[0]; i++) {
-        long long present =
-            db_int(db, &rc, 0, "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2", "tt",
-                   MIGRATIONS[i].table, MIGRATIONS[i].column);
-        if (rc != SQLITE_ROW)
+        int added =
+            db_add_column(db, MIGRATIONS[i].table, MIGRATIONS[i].column, MIGRATIONS[i].definition);
+
+        if (added < 0)
             goto fail;
-        if (present)
-            continue;
-        rc = snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", MIGRATIONS[i].table,
-                      MIGRATIONS[i].column, MIGRATIONS[i].definition);
-        if (rc < 0 || (size_t)rc >= sizeof sql || db_exec_script(db, sql) != SQLITE_OK)
-            goto fail;
-        log_info("database migrated", "table=%s column=%s", MIGRATIONS[i].table,
-                 MIGRATIONS[i].column);
+        if (added)
+            log_info("database migrated", "table=%s column=%s", MIGRATIONS[i].table,
+                     MIGRATIONS[i].column);
     }
     if (db_commit(db) != SQLITE_OK)
         goto fail;

@@ -5,6 +5,7 @@
 #include "strbuf.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,4 +148,22 @@ long long db_int(sqlite3 *db, int *rc, long long dflt, const char *sql, const ch
     if (rc)
         *rc = r;
     return out;
+}
+
+int db_add_column(sqlite3 *db, const char *table, const char *column, const char *definition)
+{
+    char sql[160];
+    int rc;
+    long long present =
+        db_int(db, &rc, 0, "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2", "tt",
+               table, column);
+
+    if (rc != SQLITE_ROW)
+        return -1;
+    if (present)
+        return 0;
+    rc = snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", table, column, definition);
+    if (rc < 0 || (size_t)rc >= sizeof sql || db_exec_script(db, sql) != SQLITE_OK)
+        return -1;
+    return 1;
 }

@@ -40,6 +40,14 @@ char *db_text(sqlite3 *db, int *rc, const char *sql, const char *kinds, ...);
  * when there is no row. */
 long long db_int(sqlite3 *db, int *rc, long long dflt, const char *sql, const char *kinds, ...);
 
+/* Adds column (with its definition, such as "TEXT") to table when the
+ * table does not have it yet: for migrating a database made before the
+ * column, inside the caller's transaction, so that two processes starting
+ * together do not both add it. table, column and definition are the
+ * program's constants, never input. Returns 1 when added, 0 when present,
+ * -1 on failure (logged). */
+int db_add_column(sqlite3 *db, const char *table, const char *column, const char *definition);
+
 /*
  * Appends ev to feed on db, inside the caller's BEGIN IMMEDIATE, through a
  * feed handle opened for this one append (fs_feed_open()): for a context

@@ -11,11 +11,16 @@
 /* More kinds of work than any program has that meet one database. */
 #define FAULTS_MAX 16
 
+/* One kind of work's storage fault, kept after it ends so that the next
+ * one of the same kind reuses the slot. */
 struct fault {
     const char *what; /* NULL: a free slot */
+    /* 1 while the fault goes on (counted in active_count) */
     int active;
+    /* SQLite's message, and the UTC time, when it began */
     char error[128];
     char since[32];
+    /* failed writes since it began */
     long long failures;
 };
 

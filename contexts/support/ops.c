@@ -23,10 +23,13 @@ static struct {
     void *userdata;
 } ops;
 
+/* The rows of a /status or /metrics list, as the callbacks below write them. */
 struct collect {
+    /* where the rows go */
     struct strbuf *out;
+    /* rows written so far (the JSON ones put a comma before all but the
+     * first; the HTML ones say "none" when there were none) */
     int count;
-    int html;
 };
 
 static void json_feed(const char *feed, int64_t head, void *userdata)
@@ -163,7 +166,7 @@ static void html_fault(const struct fault_info *f, void *userdata)
  * its row of the followers once it can write again. */
 static void storage_status(struct strbuf *sb, sqlite3 *db, int html)
 {
-    struct collect c = {sb, 0, html};
+    struct collect c = {sb, 0};
     const char *path;
     long long free = free_bytes(db, &path);
     int full = free >= 0 && free < DISK_FULL_BYTES;
@@ -198,7 +201,7 @@ static void storage_status(struct strbuf *sb, sqlite3 *db, int html)
 static void status_route(struct fs_request *req, void *userdata)
 {
     struct strbuf sb = STRBUF_INIT;
-    struct collect c = {&sb, 0, 0};
+    struct collect c = {&sb, 0};
     sqlite3 *db = fs_request_db(req);
     size_t len;
     char *body;
@@ -313,7 +316,7 @@ static void metric_followers(struct strbuf *out, sqlite3 *db)
 static void metrics_route(struct fs_request *req, void *userdata)
 {
     struct strbuf sb = STRBUF_INIT;
-    struct collect c = {&sb, 0, 0};
+    struct collect c = {&sb, 0};
     struct fs_server_stats st;
     sqlite3 *db = fs_request_db(req);
     size_t len;

@@ -240,6 +240,9 @@ static void add_nav(struct dynbuf *out, xmlNode *feed, const struct fs__feed_met
     xmlFree(next);
 }
 
+/* Appends the table row of one Atom entry: its position (a link to the
+ * entry's own page, and the row's anchor e<position>), type, time,
+ * fields and id, all escaped. */
 static void add_entry_row(struct dynbuf *out, xmlNode *entry, const struct fs__feed_meta *meta)
 {
     int64_t pos = number(child(entry, FS_NAMESPACE, "position"));

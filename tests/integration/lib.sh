@@ -126,5 +126,35 @@ header() { grep -i "^$1:" "$T/headers" | head -1 | sed -E 's/^[^:]*: *//' | tr -
 # json EXPR: evaluates an SQLite JSON path on the last body, e.g. json '$.id'.
 json() { sqlite3 :memory: "select json_extract(readfile('$T/body'), '$1')"; }
 
+# start_nginx NAME DIR: Debian's stock nginx, started as NAME, with a
+# configuration written to DIR/nginx.conf: its pid, logs and temporary files
+# in DIR, and the lines of its http block (servers, caches) read from
+# stdin. As root its workers run as root, so that they can write in the
+# test's private folder.
+start_nginx() {
+    mkdir -p "$2" || return 1
+    _user=""
+    [ "$(id -u)" != 0 ] || _user="user root;"
+    {
+        cat <<CONF
+daemon off;
+$_user
+pid $2/nginx.pid;
+error_log $2/error.log;
+events {}
+http {
+    access_log $2/access.log;
+    client_body_temp_path $2/body;
+    proxy_temp_path $2/proxy;
+    fastcgi_temp_path $2/fastcgi;
+    uwsgi_temp_path $2/uwsgi;
+    scgi_temp_path $2/scgi;
+CONF
+        cat
+        echo "}"
+    } >"$2/nginx.conf" || return 1
+    start "$1" "$(command -v nginx || echo /usr/sbin/nginx)" -p "$2" -c "$2/nginx.conf"
+}
+
 # finish: exit status of the script.
 finish() { exit "$FAILED"; }

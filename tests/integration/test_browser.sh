@@ -6,9 +6,9 @@
 . "$(dirname "$0")/system.sh"
 . "$(dirname "$0")/webdriver.sh"
 
-command -v chromedriver >/dev/null || { not_ok "chromedriver is installed (make test installs chromium-driver)"; finish; }
+wd_require
 start_system 1 || { not_ok "the system starts"; finish; }
-wd_start || { not_ok "a headless Chromium session starts"; cat "$T/chromedriver.log"; finish; }
+wd_session
 SHOTS=${SCREENSHOTS:-}
 
 # Subscriptions: register a customer and add a user from the pages.

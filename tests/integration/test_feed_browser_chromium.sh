@@ -9,17 +9,14 @@
 . "$(dirname "$0")/system.sh"
 . "$(dirname "$0")/webdriver.sh"
 
-command -v chromedriver >/dev/null || { not_ok "chromedriver is installed (make test installs chromium-driver)"; finish; }
+wd_require
 start_system 1 || { not_ok "the system starts"; finish; }
-wd_start || { not_ok "a headless Chromium session starts"; cat "$T/chromedriver.log"; finish; }
+wd_session
 new_customer FeedBrowserCo >/dev/null || not_ok "a customer is registered"
 new_customer SecondCo >/dev/null || not_ok "a second customer is registered"
 
 # js EXPR: prints the value of a JavaScript expression in the page.
-js() {
-    wd POST /execute/sync "{\"script\":$(jstr "return $1"),\"args\":[]}"
-    wd_value '$.value'
-}
+js() { wd_js "return $1"; }
 js_is() { [ "$(js "$1")" = "$2" ]; }
 # newest: the position of the feed's newest entry (each registration also
 # publishes CreditUpdated, so positions are read, not assumed).

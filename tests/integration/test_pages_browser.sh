@@ -11,18 +11,11 @@
 . "$(dirname "$0")/system.sh"
 . "$(dirname "$0")/webdriver.sh"
 
-command -v chromedriver >/dev/null || { not_ok "chromedriver is installed (make test installs chromium-driver)"; finish; }
+wd_require
 start_system 1 || { not_ok "the system starts"; finish; }
-wd_start || { not_ok "a headless Chromium session starts"; cat "$T/chromedriver.log"; finish; }
+wd_session
 SHOTS=${SCREENSHOTS:-}
 
-# wd_js SCRIPT: prints what SCRIPT (a function body) returns in the page.
-wd_js() { wd POST /execute/sync "{\"script\":$(jstr "$1"),\"args\":[]}"; wd_value '$.value'; }
-# wd_async SCRIPT: the same for a script that calls done(value) when ready.
-wd_async() {
-    wd POST /execute/async "{\"script\":$(jstr "const done = arguments[arguments.length - 1]; $1"),\"args\":[]}"
-    wd_value '$.value'
-}
 # js_is VALUE SCRIPT: succeeds when SCRIPT returns VALUE (true reads 1).
 js_is() { [ "$(wd_js "$2")" = "$1" ]; }
 lacks() { ! wd_has "$1"; }

@@ -20,7 +20,6 @@
 start watchdog sh -c "i=0; while [ \$i -lt 1500 ]; do sleep 0.1; i=\$((i + 1)); done
     echo '# watchdog: the test took over 150 s'; kill -TERM $$"
 
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 VARNISHD=$(command -v varnishd || echo /usr/sbin/varnishd)
 TOKEN=cache-test-token
 DB="$T/subs.db"
@@ -46,27 +45,11 @@ done
 
 # nginx_cache NAME ORIGIN_PORT: a stock nginx proxy_cache; prints its port.
 # Only paths of its own (pid, logs, temp files) are added to the plain
-# proxy_pass + proxy_cache; as root, its workers run as root so that they
-# can write in the test's private folder.
+# proxy_pass + proxy_cache.
 nginx_cache() {
     _p=$(free_port)
     _d="$T/$1"
-    mkdir -p "$_d"
-    _user=""
-    [ "$(id -u)" != 0 ] || _user="user root;"
-    cat >"$_d/nginx.conf" <<CONF
-daemon off;
-$_user
-pid $_d/nginx.pid;
-error_log $_d/error.log;
-events {}
-http {
-    access_log $_d/access.log;
-    client_body_temp_path $_d/body;
-    proxy_temp_path $_d/proxy;
-    fastcgi_temp_path $_d/fastcgi;
-    uwsgi_temp_path $_d/uwsgi;
-    scgi_temp_path $_d/scgi;
+    start_nginx "$1" "$_d" <<CONF
     proxy_cache_path $_d/cache keys_zone=feeds:1m;
     server {
         listen 127.0.0.1:$_p;
@@ -75,9 +58,7 @@ http {
             proxy_cache feeds;
         }
     }
-}
 CONF
-    start "$1" "$NGINX" -p "$_d" -c "$_d/nginx.conf"
     echo "$_p"
 }
 

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/webdriver.sh"
 
-command -v chromedriver >/dev/null || { not_ok "chromedriver is installed (make test installs chromium-driver)"; finish; }
+wd_require
 PORT=$(free_port)
 SUB="http://127.0.0.1:$PORT"
 ADMIN="browser-admin-$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"
@@ -15,7 +15,7 @@ AUTH="Authorization: Bearer $ADMIN"
 SHOTS=${SCREENSHOTS:-}
 start subs bin/subscriptions serve --listen "127.0.0.1:$PORT" --db "$T/subs.db" --admin-token "$ADMIN"
 wait_http "$SUB/healthz" || { not_ok "Subscriptions starts"; finish; }
-wd_start || { not_ok "a headless Chromium session starts"; cat "$T/chromedriver.log"; finish; }
+wd_session
 
 # lacks TEXT: succeeds when the page's visible text does not contain TEXT.
 lacks() { ! wd_has "$1"; }

@@ -14,7 +14,6 @@
 start watchdog sh -c "i=0; while [ \$i -lt 900 ]; do sleep 0.1; i=\$((i + 1)); done
     echo '# watchdog: the test took over 90 s'; kill -TERM $$"
 
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 TOKEN=tls-test-token
 F=/feeds/subscriptions
 P="$T/pki"
@@ -52,22 +51,7 @@ TP2=$(free_port)
 TPC=$(free_port)
 PCA=$(free_port)
 N="$T/nginx"
-mkdir -p "$N"
-_user=""
-[ "$(id -u)" != 0 ] || _user="user root;"
-cat >"$N/nginx.conf" <<CONF
-daemon off;
-$_user
-pid $N/nginx.pid;
-error_log $N/error.log;
-events {}
-http {
-    access_log $N/access.log;
-    client_body_temp_path $N/body;
-    proxy_temp_path $N/proxy;
-    fastcgi_temp_path $N/fastcgi;
-    uwsgi_temp_path $N/uwsgi;
-    scgi_temp_path $N/scgi;
+start_nginx nginx "$N" <<CONF
     server {
         listen 127.0.0.1:$TP ssl;
         ssl_certificate $P/server.pem;
@@ -86,9 +70,7 @@ http {
         ssl_certificate_key $P/server.key;
         location / { proxy_pass http://127.0.0.1:$PCA; }
     }
-}
 CONF
-start nginx "$NGINX" -p "$N" -c "$N/nginx.conf"
 tls_up() { curl -s -o /dev/null --cacert "$P/good.pem" "https://127.0.0.1:$TP/healthz"; }
 check "nginx serves TLS with the private CA's certificate" eventually 10 tls_up
 

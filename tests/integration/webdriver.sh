@@ -2,12 +2,16 @@
 # chromedriver's W3C WebDriver HTTP API, with curl: no browser-automation
 # library needed. Source it after lib.sh.
 #
+#   wd_require               ends the test, not ok, without chromedriver
 #   wd_start                 starts chromedriver and a browser session (closed
 #                            at exit by lib.sh's cleanup, or with wd_stop)
+#   wd_session               wd_start, or not ok and the end of the test
 #   wd_open URL              navigates and waits for the page to load
 #   wd_type CSS TEXT         types into the first element matching CSS
 #   wd_click CSS             clicks it
 #   wd_text                  prints the page's visible text
+#   wd_js SCRIPT             prints what SCRIPT (a function body) returns
+#   wd_async SCRIPT          the same for a script that calls done(value)
 #   wd_console_errors        prints the console errors since the last call
 #   wd_screenshot FILE       saves a PNG of the page
 
@@ -33,6 +37,18 @@ wd_start() {
         "{\"capabilities\":{\"alwaysMatch\":{\"browserName\":\"chrome\",\"goog:chromeOptions\":{\"binary\":\"/usr/bin/chromium\",\"args\":[$WD_ARGS]},\"goog:loggingPrefs\":{\"browser\":\"ALL\"}}}}"
     WD_SESSION=$(wd_value '$.value.sessionId')
     [ -n "$WD_SESSION" ]
+}
+
+# wd_require: ends the test with a "not ok" when chromedriver is missing.
+wd_require() {
+    command -v chromedriver >/dev/null ||
+        { not_ok "chromedriver is installed (make test installs chromium-driver)"; finish; }
+}
+
+# wd_session: wd_start, or a "not ok" with chromedriver's log and the end
+# of the test.
+wd_session() {
+    wd_start || { not_ok "a headless Chromium session starts"; cat "$T/chromedriver.log"; finish; }
 }
 
 # wd_stop: ends the browser session, so chromedriver closes the browser.
@@ -63,6 +79,14 @@ wd_click() {
 
 wd_text() {
     wd POST /execute/sync '{"script":"return document.body.innerText","args":[]}'
+    wd_value '$.value'
+}
+
+# wd_js SCRIPT: prints what SCRIPT (a function body) returns in the page.
+wd_js() { wd POST /execute/sync "{\"script\":$(jstr "$1"),\"args\":[]}"; wd_value '$.value'; }
+# wd_async SCRIPT: the same for a script that calls done(value) when ready.
+wd_async() {
+    wd POST /execute/async "{\"script\":$(jstr "const done = arguments[arguments.length - 1]; $1"),\"args\":[]}"
     wd_value '$.value'
 }
 

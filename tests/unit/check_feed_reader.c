@@ -29,9 +29,11 @@ struct consumer {
     long long retry_at;
     /* fr_config.busy_timeout_ms of the follower (0: the default) */
     unsigned busy_timeout_ms;
-    /* fr_config.max_backoff_ms (0: 200) and log (NULL: the default) */
+    /* fr_config.max_backoff_ms (0: 200), log (NULL: the default) and
+     * log_userdata */
     unsigned max_backoff_ms;
     fr_log_fn *log;
+    void *log_userdata;
     /* fr_config.wait of the follower, in seconds (0: 1) */
     unsigned wait;
 };
@@ -85,6 +87,7 @@ static void open_follower(struct consumer *c)
         .max_backoff_ms = c->max_backoff_ms ? c->max_backoff_ms : 200,
         .busy_timeout_ms = c->busy_timeout_ms,
         .log = c->log,
+        .log_userdata = c->log_userdata,
     };
 
     fr_follower_close(c->f);
@@ -1095,20 +1098,12 @@ START_TEST(t_quiet_start)
 {
     struct consumer c;
     struct log_count lc = {0};
-    struct fr_config cfg = {.wait = 1,
-                            .connect_timeout = 1,
-                            .read_timeout = 1,
-                            .max_backoff_ms = 200,
-                            .log = count_log,
-                            .log_userdata = &lc};
 
     consumer_init(&c, 3, 5);
     bs_stop(&c.srv);
-    fr_follower_close(c.f);
-    cfg.feed_url = bs_url(&c.srv);
-    cfg.db = c.db;
-    ck_assert_int_eq(fr_follower_open(&cfg, &c.f), FR_OK);
-    ck_assert_int_eq(fr_follower_on(c.f, "Thing", on_thing, &c), FR_OK);
+    c.log = count_log;
+    c.log_userdata = &lc;
+    open_follower(&c);
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_HTTP);
     ck_assert_int_eq(lc.waiting, 1);
@@ -1133,19 +1128,12 @@ START_TEST(t_quiet_start_only_for_refused)
 {
     struct consumer c;
     struct log_count lc = {0};
-    struct fr_config cfg = {.wait = 1,
-                            .connect_timeout = 1,
-                            .read_timeout = 1,
-                            .max_backoff_ms = 200,
-                            .log = count_log,
-                            .log_userdata = &lc};
 
     consumer_init(&c, 3, 5);
     bad_500(&c);
-    fr_follower_close(c.f);
-    cfg.feed_url = bs_url(&c.srv);
-    cfg.db = c.db;
-    ck_assert_int_eq(fr_follower_open(&cfg, &c.f), FR_OK);
+    c.log = count_log;
+    c.log_userdata = &lc;
+    open_follower(&c);
     ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_HTTP);
     ck_assert_int_eq(lc.waiting, 0);
     ck_assert_int_eq(lc.by_level[FR_LOG_ERROR], 1);

@@ -137,6 +137,17 @@ static void get(const char *path, const char *const *headers, struct tk_response
     tk_http("GET", url, headers, NULL, r);
 }
 
+/* GETs path with headers (NULL-terminated, or NULL) and asserts the answer's
+ * status; for the checks that need nothing else from the response. */
+static void expect_status(const char *path, const char *const *headers, long status)
+{
+    struct tk_response r;
+
+    get(path, headers, &r);
+    ck_assert_msg(r.status == status, "GET %s: status %ld, want %ld", path, r.status, status);
+    tk_response_release(&r);
+}
+
 /* A parsed Atom document with XPath over the prefixes a, fh and f. */
 struct doc {
     xmlDocPtr xml;
@@ -446,9 +457,7 @@ START_TEST(representations_never_share_an_etag)
         const char *h[] = {inm, ACCEPT_HTML, NULL};
 
         snprintf(inm, sizeof inm, "If-None-Match: %s", page[0]);
-        get("/feeds/usage/pages/0", h, &r);
-        ck_assert_int_eq(r.status, 200);
-        tk_response_release(&r);
+        expect_status("/feeds/usage/pages/0", h, 200);
         snprintf(inm, sizeof inm, "If-None-Match: %s", page[1]);
         get("/feeds/usage/pages/0", h, &r);
         ck_assert_int_eq(r.status, 304);
@@ -498,7 +507,6 @@ START_TEST(etags_differ_after_a_restore_that_grows_back_to_the_same_count)
     {
         /* A client holding the old ETags gets the new bytes, not 304,
          * also for a page not rendered yet (its ETag is looked up). */
-        struct tk_response r;
         char inm[160];
         const char *h[] = {inm, NULL};
 
@@ -509,13 +517,9 @@ START_TEST(etags_differ_after_a_restore_that_grows_back_to_the_same_count)
         go();
         wait_head(P + 3);
         snprintf(inm, sizeof inm, "If-None-Match: %s", page[0]);
-        get("/feeds/usage/pages/0", h, &r);
-        ck_assert_int_eq(r.status, 200);
-        tk_response_release(&r);
+        expect_status("/feeds/usage/pages/0", h, 200);
         snprintf(inm, sizeof inm, "If-None-Match: %s", head[0]);
-        get("/feeds/usage", h, &r);
-        ck_assert_int_eq(r.status, 200);
-        tk_response_release(&r);
+        expect_status("/feeds/usage", h, 200);
     }
     free(copy);
 }
@@ -547,9 +551,7 @@ START_TEST(page_304_without_the_page_cache)
     /* Page 0 takes the only cache slot; page 1 is checked again without it. */
     etag_of("/feeds/usage/pages/0", NULL, inm, sizeof inm);
     snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
-    get("/feeds/usage/pages/1", h, &r);
-    ck_assert_int_eq(r.status, 304);
-    tk_response_release(&r);
+    expect_status("/feeds/usage/pages/1", h, 304);
     /* The page's ETag does not match another page. */
     get("/feeds/usage/pages/2", h, &r);
     ck_assert_int_eq(r.status, 200);
@@ -773,9 +775,7 @@ START_TEST(html_view_for_browsers)
     ck_assert_ptr_nonnull(strstr(r.body, "href=\"/feeds/usage\""));
     tk_response_release(&r);
     /* Anything but a browser still gets the 404 the contract says. */
-    get("/feeds/usage/pages/1", NULL, &r);
-    ck_assert_int_eq(r.status, 404);
-    tk_response_release(&r);
+    expect_status("/feeds/usage/pages/1", NULL, 404);
 }
 END_TEST
 
@@ -816,9 +816,7 @@ START_TEST(html_lists_entries_newest_first_with_paging)
     ck_assert_ptr_nonnull(strstr(r.body, "rel=\"prev-archive\" href=\"/feeds/usage/pages/0\""));
     ck_assert_ptr_nonnull(strstr(r.body, "rel=\"current\" href=\"/feeds/usage\""));
     tk_response_release(&r);
-    get("/feeds/usage/pages/2", h, &r);
-    ck_assert_int_eq(r.status, 303);
-    tk_response_release(&r);
+    expect_status("/feeds/usage/pages/2", h, 303);
     /* The Atom document keeps ascending order. */
     get("/feeds/usage/pages/1?format=atom", h, &r);
     ck_assert_int_eq(r.status, 200);
@@ -856,9 +854,7 @@ START_TEST(entry_page_in_three_representations)
     snprintf(etag, sizeof etag, "%s", tk_header(&r, "ETag"));
     tk_response_release(&r);
     snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
-    get("/feeds/usage/entries/3", cond, &r);
-    ck_assert_int_eq(r.status, 304);
-    tk_response_release(&r);
+    expect_status("/feeds/usage/entries/3", cond, 304);
     /* The newest entry is in the head, and has no next. */
     get("/feeds/usage/entries/7", h, &r);
     ck_assert_int_eq(r.status, 200);
@@ -884,15 +880,9 @@ START_TEST(entry_page_in_three_representations)
     ck_assert_ptr_nonnull(strstr(r.body, "\"position\":3,"));
     ck_assert_ptr_nonnull(strstr(r.body, "\"units\":\"102\""));
     tk_response_release(&r);
-    get("/feeds/usage/entries/8", h, &r);
-    ck_assert_int_eq(r.status, 404);
-    tk_response_release(&r);
-    get("/feeds/usage/entries/0", h, &r);
-    ck_assert_int_eq(r.status, 404);
-    tk_response_release(&r);
-    get("/feeds/usage/entries/x", h, &r);
-    ck_assert_int_eq(r.status, 404);
-    tk_response_release(&r);
+    expect_status("/feeds/usage/entries/8", h, 404);
+    expect_status("/feeds/usage/entries/0", h, 404);
+    expect_status("/feeds/usage/entries/x", h, 404);
 }
 END_TEST
 
@@ -914,9 +904,7 @@ START_TEST(tail_page_long_polls_from_its_own_script)
     ck_assert_ptr_null(strstr(r.body, "http://"));
     ck_assert_ptr_null(strstr(r.body, "https://"));
     tk_response_release(&r);
-    get("/feeds/usage/tails", h, &r);
-    ck_assert_int_eq(r.status, 404);
-    tk_response_release(&r);
+    expect_status("/feeds/usage/tails", h, 404);
 }
 END_TEST
 
@@ -1346,9 +1334,7 @@ START_TEST(cloudevents_batch_304_and_long_poll)
     tk_response_release(&r);
     /* The Atom ETag does not match the JSON head. */
     snprintf(inm, sizeof inm, "If-None-Match: %s", atom_etag);
-    get("/feeds/usage", h, &r);
-    ck_assert_int_eq(r.status, 200);
-    tk_response_release(&r);
+    expect_status("/feeds/usage", h, 200);
 
     /* A held JSON long-poll is answered with the new entry, as JSON. */
     snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
@@ -1385,9 +1371,7 @@ START_TEST(bad_page_numbers_and_unknown_feeds_are_404)
         tk_response_release(&r);
     }
     /* Unknown query parameters are ignored. */
-    get("/feeds/usage?foo=bar&x", NULL, &r);
-    ck_assert_int_eq(r.status, 200);
-    tk_response_release(&r);
+    expect_status("/feeds/usage?foo=bar&x", NULL, 200);
 }
 END_TEST
 
@@ -1659,24 +1643,12 @@ START_TEST(tokens_401_and_200)
     ck_assert_ptr_nonnull(strstr(r.headers, "WWW-Authenticate: Bearer"));
     ck_assert_ptr_nonnull(strstr(r.headers, "WWW-Authenticate: Basic realm=\"feeds\""));
     tk_response_release(&r);
-    get("/feeds/usage", wrong, &r);
-    ck_assert_int_eq(r.status, 401);
-    tk_response_release(&r);
-    get("/feeds/usage", basic_wrong, &r);
-    ck_assert_int_eq(r.status, 401);
-    tk_response_release(&r);
-    get("/feeds/usage", bearer, &r);
-    ck_assert_int_eq(r.status, 200);
-    tk_response_release(&r);
-    get("/feeds/usage/pages/0", bearer, &r);
-    ck_assert_int_eq(r.status, 404);
-    tk_response_release(&r);
-    get("/feeds/usage", basic, &r);
-    ck_assert_int_eq(r.status, 200);
-    tk_response_release(&r);
-    get("/healthz", none, &r);
-    ck_assert_int_eq(r.status, 200);
-    tk_response_release(&r);
+    expect_status("/feeds/usage", wrong, 401);
+    expect_status("/feeds/usage", basic_wrong, 401);
+    expect_status("/feeds/usage", bearer, 200);
+    expect_status("/feeds/usage/pages/0", bearer, 404);
+    expect_status("/feeds/usage", basic, 200);
+    expect_status("/healthz", none, 200);
 }
 END_TEST
 
@@ -1818,9 +1790,7 @@ START_TEST(oversized_headers_are_refused)
         tk_response_release(&r);
         free(big);
     }
-    get("/healthz", NULL, &r);
-    ck_assert_int_eq(r.status, 200);
-    tk_response_release(&r);
+    expect_status("/healthz", NULL, 200);
 }
 END_TEST
 

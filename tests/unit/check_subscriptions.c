@@ -189,30 +189,33 @@ static int tally_credit(const struct fs_entry *e, void *userdata)
     return 0;
 }
 
+/* Empties t, hands every entry of the feed to fn (tally_entry or
+ * tally_credit) and returns t's text, which t keeps. */
+static const char *tally_feed(struct feed_tally *t, fs_entry_fn *fn)
+{
+    struct fs_feed *feed;
+
+    t->types[0] = '\0';
+    ck_assert_int_eq(fs_feed_open(db, SUB_FEED, &feed), FS_OK);
+    ck_assert_int_eq(fs_feed_read(feed, 1, INT64_MAX, fn, t), FS_OK);
+    fs_feed_close(feed);
+    return t->types;
+}
+
 /* The CreditUpdated entries published so far, "LEFT@THROUGH ...". */
 static const char *credits(void)
 {
     static struct feed_tally t;
-    struct fs_feed *feed;
 
-    t.types[0] = '\0';
-    ck_assert_int_eq(fs_feed_open(db, SUB_FEED, &feed), FS_OK);
-    ck_assert_int_eq(fs_feed_read(feed, 1, INT64_MAX, tally_credit, &t), FS_OK);
-    fs_feed_close(feed);
-    return t.types;
+    return tally_feed(&t, tally_credit);
 }
 
 /* The types of the published entries, space-separated, in feed order. */
 static const char *published(void)
 {
     static struct feed_tally t;
-    struct fs_feed *feed;
 
-    t.types[0] = '\0';
-    ck_assert_int_eq(fs_feed_open(db, SUB_FEED, &feed), FS_OK);
-    ck_assert_int_eq(fs_feed_read(feed, 1, INT64_MAX, tally_entry, &t), FS_OK);
-    fs_feed_close(feed);
-    return t.types;
+    return tally_feed(&t, tally_entry);
 }
 
 START_TEST(test_base64url_and_sha256)
@@ -1055,10 +1058,10 @@ START_TEST(test_money_typed_in_dollars)
         const char *text;
         long long cents; /* -1: refused */
     } cases[] = {
-        {"12", 1200},      {"12.5", 1250},     {"12.34", 1234}, {" $1,234.56 ", 123456},
-        {".5", 50},        {"0.01", 1},        {"0", -1},       {"12.345", -1},
-        {"-3", -1},        {"", -1},           {"$", -1},       {"1e3", -1},
-        {"12.3.4", -1},    {",12", -1},        {"abc", -1},     {"99999999999999999999", -1},
+        {"12", 1200},   {"12.5", 1250}, {"12.34", 1234}, {" $1,234.56 ", 123456},
+        {".5", 50},     {"0.01", 1},    {"0", -1},       {"12.345", -1},
+        {"-3", -1},     {"", -1},       {"$", -1},       {"1e3", -1},
+        {"12.3.4", -1}, {",12", -1},    {"abc", -1},     {"99999999999999999999", -1},
     };
     long long cents;
 

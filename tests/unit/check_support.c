@@ -7,6 +7,7 @@
 #include "testkit.h"
 
 #include "cli.h"
+#include "db.h"
 #include "flash.h"
 #include "form.h"
 #include "log.h"
@@ -401,6 +402,24 @@ START_TEST(log_lines_escape_every_value)
 }
 END_TEST
 
+/* A migration adds a missing column once, then finds it present; a table
+ * that is not there is a failure. */
+START_TEST(db_add_column_only_when_missing)
+{
+    sqlite3 *db;
+
+    ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+    ck_assert_int_eq(db_exec_script(db, "CREATE TABLE t (a TEXT)"), SQLITE_OK);
+    ck_assert_int_eq(db_add_column(db, "t", "b", "INTEGER NOT NULL DEFAULT 7"), 1);
+    ck_assert_int_eq(db_add_column(db, "t", "b", "INTEGER NOT NULL DEFAULT 7"), 0);
+    ck_assert_int_eq(db_add_column(db, "t", "a", "TEXT"), 0);
+    ck_assert_int_eq(db_exec(db, "INSERT INTO t (a) VALUES ('x')", ""), SQLITE_DONE);
+    ck_assert_int_eq(db_int(db, NULL, 0, "SELECT b FROM t", ""), 7);
+    ck_assert_int_eq(db_add_column(db, "no_such_table", "b", "TEXT"), -1);
+    sqlite3_close(db);
+}
+END_TEST
+
 /* A flash is shown once, only to its owner and for its page, and its
  * secret is gone once taken. */
 START_TEST(flash_is_taken_once_by_its_owner)
@@ -476,6 +495,7 @@ int main(void)
     tcase_add_test(pure, command_line_values);
     tcase_add_test(pure, log_level_filters);
     tcase_add_test(pure, log_lines_escape_every_value);
+    tcase_add_test(pure, db_add_column_only_when_missing);
     tcase_add_test(pure, flash_is_taken_once_by_its_owner);
     tcase_add_test(pure, flash_table_keeps_the_newest);
     tcase_add_test(pure, status_titles);
