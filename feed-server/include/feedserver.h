@@ -122,14 +122,14 @@
 
 enum fs_error {
     FS_OK = 0,
-    FS_ERR_NOMEM,    /* out of memory */
-    FS_ERR_DB,       /* SQLite failed; sqlite3_errmsg() of the connection says why */
-    FS_ERR_INVALID,  /* an argument breaks the contract (bad name, field...) */
-    FS_ERR_NOT_FOUND,/* no such feed */
-    FS_ERR_CONFLICT, /* the feed exists with another page size, or the event id is taken */
-    FS_ERR_LISTEN,   /* the server could not bind or start */
-    FS_ERR_TEXT,     /* a value is not text a feed can carry (fs_text_check()) */
-    FS_ERR_TOO_LARGE,/* a document, entry or reply would pass the library's size cap */
+    FS_ERR_NOMEM,     /* out of memory */
+    FS_ERR_DB,        /* SQLite failed; sqlite3_errmsg() of the connection says why */
+    FS_ERR_INVALID,   /* an argument breaks the contract (bad name, field...) */
+    FS_ERR_NOT_FOUND, /* no such feed */
+    FS_ERR_CONFLICT,  /* the feed exists with another page size, or the event id is taken */
+    FS_ERR_LISTEN,    /* the server could not bind or start */
+    FS_ERR_TEXT,      /* a value is not text a feed can carry (fs_text_check()) */
+    FS_ERR_TOO_LARGE, /* a document, entry or reply would pass the library's size cap */
 };
 
 /* A short English description of err; never NULL, never to be freed. */
@@ -372,7 +372,8 @@ enum fs_error fs_server_open(const struct fs_server_config *cfg, struct fs_serve
 
 /*
  * A route handler. It is called once the whole request body has arrived and
- * must answer with exactly one fs_reply*() call before it returns.
+ * must answer with exactly one fs_reply*() call before it returns, or defer
+ * its answer with fs_request_defer().
  */
 typedef void fs_route_fn(struct fs_request *req, void *userdata);
 
@@ -414,13 +415,13 @@ void fs_server_close(struct fs_server *server);
 
 /* Counters of a running server, for /metrics. */
 struct fs_server_stats {
-    uint64_t requests;          /* requests answered */
-    uint64_t responses[6];      /* by class: [2] 2xx, [3] 3xx, [4] 4xx, [5] 5xx */
-    uint64_t not_modified;      /* 304 answers */
-    uint64_t long_polls_held;   /* long-polls held now */
-    uint64_t long_polls_woken;  /* long-polls answered because an entry arrived */
-    uint64_t page_cache_hits;   /* archive pages served from memory */
-    uint64_t connections_cut;   /* connections cut for sending too slowly */
+    uint64_t requests;         /* requests answered */
+    uint64_t responses[6];     /* by class: [2] 2xx, [3] 3xx, [4] 4xx, [5] 5xx */
+    uint64_t not_modified;     /* 304 answers */
+    uint64_t long_polls_held;  /* long-polls held now */
+    uint64_t long_polls_woken; /* long-polls answered because an entry arrived */
+    uint64_t page_cache_hits;  /* archive pages served from memory */
+    uint64_t connections_cut;  /* connections cut for sending too slowly */
 };
 
 /* Fills *stats with the server's counters so far. */
@@ -456,16 +457,61 @@ sqlite3 *fs_request_db(struct fs_request *req);
 void fs_reply_header(struct fs_request *req, const char *name, const char *value);
 
 /* Answers with status and a body of len bytes of content_type (copied). */
-void fs_reply(struct fs_request *req, unsigned status, const char *content_type,
-              const char *body, size_t len);
+void fs_reply(struct fs_request *req, unsigned status, const char *content_type, const char *body,
+              size_t len);
 
 /* Same as fs_reply(), but takes over body, which must come from malloc(). */
-void fs_reply_take(struct fs_request *req, unsigned status, const char *content_type,
-                   char *body, size_t len);
+void fs_reply_take(struct fs_request *req, unsigned status, const char *content_type, char *body,
+                   size_t len);
 
 /* Answers with status and the JSON body {"error": "<message>"}, message made
  * from fmt as by printf, so the caller learns what to fix. */
 void fs_reply_error(struct fs_request *req, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- Deferred answers (a handler that answers later, from any thread) -- */
+
+/* The pending answer of one request, handed from its handler to whoever
+ * will answer it. */
+struct fs_deferred;
+
+/*
+ * Lets a route handler return without answering: the connection then waits
+ * for its answer without holding a server thread (libmicrohttpd suspends
+ * it), until fs_deferred_reply() or fs_deferred_error() is called with the
+ * handle, from any thread, at any time, even after the server closed.
+ *
+ * Ownership: the caller owns the returned handle and must pass it, exactly
+ * once, to fs_deferred_reply() or fs_deferred_error(), which free it; the
+ * handle stays valid until then whatever becomes of the connection or the
+ * server. After a successful call the handler must not answer req and must
+ * not use req once it has returned; headers it added with fs_reply_header()
+ * go with the answer. Returns NULL when out of memory: the handler then
+ * answers as usual. A server closing with answers still pending closes
+ * their connections unanswered; their handles stay the holder's to pass on.
+ */
+struct fs_deferred *fs_request_defer(struct fs_request *req);
+
+/*
+ * Adds a response header to the deferred answer; both strings are copied.
+ * Only before fs_deferred_reply() or fs_deferred_error(), by the handle's
+ * owner.
+ */
+void fs_deferred_header(struct fs_deferred *d, const char *name, const char *value);
+
+/*
+ * Answers the deferred request with status and a body of len bytes of
+ * content_type, as fs_reply_take() does: takes over body (from malloc();
+ * NULL for none), copies content_type. Frees d. When the request is gone
+ * (its server closed) the answer is dropped. Thread-safe.
+ */
+void fs_deferred_reply(struct fs_deferred *d, unsigned status, const char *content_type, char *body,
+                       size_t len);
+
+/* Answers the deferred request as fs_reply_error() does (the message made
+ * from fmt, rendered on the connection's thread, so an HTML error page
+ * applies). Frees d. Thread-safe. */
+void fs_deferred_error(struct fs_deferred *d, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* ======================================================================
