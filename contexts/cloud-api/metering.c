@@ -6,7 +6,6 @@
 #include "log.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <semaphore.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -67,14 +66,10 @@ struct meter {
     pthread_mutex_t mu;             /* guards everything below */
     pthread_cond_t queued;          /* signalled when the queue was empty and the committer waits */
     struct usage_call *head, *tail; /* calls waiting for the next commit */
-    unsigned nqueued;               /* calls in the queue */
     int idle;                       /* the committer waits on queued */
     int closing;                    /* meter_close(): commit what is queued, then end */
     struct meter_stats stats;
 };
-
-/* Most times the committer yields to let a batch grow (committer_main()). */
-#define GATHER_LOOKS 8
 
 static const char upsert_sql[] =
     "INSERT INTO usage_units(window_start, window_end, customer_id, user_id, key_id, units)"
@@ -384,7 +379,11 @@ static void commit_and_answer(struct meter *m, struct usage_call *batch)
 
 /* The committer thread: while the meter is open, and then until its queue
  * is empty, takes every queued call and commits them together (group
- * commit): the calls that arrive during a commit make the next batch. */
+ * commit): the calls that arrive during a commit make the next batch. It
+ * does not wait for a batch to grow: waiting until the queue stopped
+ * growing made batches of ~45 calls instead of ~5, but left both cores
+ * idle during each commit, and measured slower (0.55-0.59x of unmetered
+ * against 0.58-0.69x). */
 static void *committer_main(void *arg)
 {
     struct meter *m = arg;
@@ -398,17 +397,6 @@ static void *committer_main(void *arg)
             pthread_cond_wait(&m->queued, &m->mu);
         }
         m->idle = 0;
-        /* Let the request threads queue what they are working on: take
-         * the batch once the queue stops growing (or after a few looks). */
-        for (unsigned looks = 0, n = m->nqueued; looks < GATHER_LOOKS && !m->closing; looks++) {
-            pthread_mutex_unlock(&m->mu);
-            sched_yield();
-            pthread_mutex_lock(&m->mu);
-            if (m->nqueued == n)
-                break;
-            n = m->nqueued;
-        }
-        m->nqueued = 0;
         batch = m->head;
         m->head = m->tail = NULL;
         pthread_mutex_unlock(&m->mu);
@@ -525,7 +513,6 @@ int meter_submit(struct meter *m, const struct meter_once *once, const char *cus
     else
         m->head = c;
     m->tail = c;
-    m->nqueued++;
     wake = m->idle;
     m->idle = 0;
     pthread_mutex_unlock(&m->mu);
