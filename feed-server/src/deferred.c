@@ -117,10 +117,20 @@ void fs_deferred_header(struct fs_deferred *d, const char *name, const char *val
 static void answer(struct fs_deferred *d, unsigned status, const char *content_type, char *body,
                    size_t len, char *error)
 {
+    char *type = content_type ? strdup(content_type) : NULL;
+
+    if (content_type && !type) {
+        /* Out of memory: an empty 500 rather than a body without its type. */
+        status = 500;
+        free(body);
+        body = NULL;
+        len = 0;
+    }
     pthread_mutex_lock(&d->mu);
     if (d->req && (d->state == D_PENDING || d->state == D_SUSPENDED)) {
         d->status = status;
-        d->content_type = content_type ? strdup(content_type) : NULL;
+        d->content_type = type;
+        type = NULL;
         d->body = body;
         d->len = len;
         d->error = error;
@@ -130,6 +140,7 @@ static void answer(struct fs_deferred *d, unsigned status, const char *content_t
         d->state = D_ANSWERED;
     }
     pthread_mutex_unlock(&d->mu);
+    free(type);
     free(body);
     free(error);
     release(d);
@@ -145,12 +156,14 @@ void fs_deferred_error(struct fs_deferred *d, unsigned status, const char *fmt, 
 {
     char msg[1024];
     va_list ap;
+    char *error;
 
     va_start(ap, fmt);
     if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
         msg[0] = '\0';
     va_end(ap);
-    answer(d, status, NULL, NULL, 0, strdup(msg));
+    error = strdup(msg);
+    answer(d, error ? status : 500, NULL, NULL, 0, error);
 }
 
 /* Queues the answer stored in d on req (its connection's thread; d is
@@ -161,8 +174,6 @@ static void queue_answer(struct fs_request *req, struct fs_deferred *d)
         fs_reply_header(req, h->name, h->value);
     if (d->error)
         fs_reply_error(req, d->status, "%s", d->error);
-    else if (!d->content_type && !d->body && d->status >= 500)
-        fs_reply_error(req, d->status, "%s", "out of memory answering this request");
     else {
         fs_reply_take(req, d->status, d->content_type, d->body, d->len);
         d->body = NULL;
