@@ -122,14 +122,14 @@
 
 enum fs_error {
     FS_OK = 0,
-    FS_ERR_NOMEM,     /* out of memory */
-    FS_ERR_DB,        /* SQLite failed; sqlite3_errmsg() of the connection says why */
-    FS_ERR_INVALID,   /* an argument breaks the contract (bad name, field...) */
-    FS_ERR_NOT_FOUND, /* no such feed */
-    FS_ERR_CONFLICT,  /* the feed exists with another page size, or the event id is taken */
-    FS_ERR_LISTEN,    /* the server could not bind or start */
-    FS_ERR_TEXT,      /* a value is not text a feed can carry (fs_text_check()) */
-    FS_ERR_TOO_LARGE, /* a document, entry or reply would pass the library's size cap */
+    FS_ERR_NOMEM,    /* out of memory */
+    FS_ERR_DB,       /* SQLite failed; sqlite3_errmsg() of the connection says why */
+    FS_ERR_INVALID,  /* an argument breaks the contract (bad name, field...) */
+    FS_ERR_NOT_FOUND,/* no such feed */
+    FS_ERR_CONFLICT, /* the feed exists with another page size, or the event id is taken */
+    FS_ERR_LISTEN,   /* the server could not bind or start */
+    FS_ERR_TEXT,     /* a value is not text a feed can carry (fs_text_check()) */
+    FS_ERR_TOO_LARGE,/* a document, entry or reply would pass the library's size cap */
 };
 
 /* A short English description of err; never NULL, never to be freed. */
@@ -415,13 +415,13 @@ void fs_server_close(struct fs_server *server);
 
 /* Counters of a running server, for /metrics. */
 struct fs_server_stats {
-    uint64_t requests;         /* requests answered */
-    uint64_t responses[6];     /* by class: [2] 2xx, [3] 3xx, [4] 4xx, [5] 5xx */
-    uint64_t not_modified;     /* 304 answers */
-    uint64_t long_polls_held;  /* long-polls held now */
-    uint64_t long_polls_woken; /* long-polls answered because an entry arrived */
-    uint64_t page_cache_hits;  /* archive pages served from memory */
-    uint64_t connections_cut;  /* connections cut for sending too slowly */
+    uint64_t requests;          /* requests answered */
+    uint64_t responses[6];      /* by class: [2] 2xx, [3] 3xx, [4] 4xx, [5] 5xx */
+    uint64_t not_modified;      /* 304 answers */
+    uint64_t long_polls_held;   /* long-polls held now */
+    uint64_t long_polls_woken;  /* long-polls answered because an entry arrived */
+    uint64_t page_cache_hits;   /* archive pages served from memory */
+    uint64_t connections_cut;   /* connections cut for sending too slowly */
 };
 
 /* Fills *stats with the server's counters so far. */
@@ -457,12 +457,12 @@ sqlite3 *fs_request_db(struct fs_request *req);
 void fs_reply_header(struct fs_request *req, const char *name, const char *value);
 
 /* Answers with status and a body of len bytes of content_type (copied). */
-void fs_reply(struct fs_request *req, unsigned status, const char *content_type, const char *body,
-              size_t len);
+void fs_reply(struct fs_request *req, unsigned status, const char *content_type,
+              const char *body, size_t len);
 
 /* Same as fs_reply(), but takes over body, which must come from malloc(). */
-void fs_reply_take(struct fs_request *req, unsigned status, const char *content_type, char *body,
-                   size_t len);
+void fs_reply_take(struct fs_request *req, unsigned status, const char *content_type,
+                   char *body, size_t len);
 
 /* Answers with status and the JSON body {"error": "<message>"}, message made
  * from fmt as by printf, so the caller learns what to fix. */

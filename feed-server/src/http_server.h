@@ -121,10 +121,11 @@ struct fs_request {
     sqlite3_int64 db_changes;  /* sqlite3_total_changes64() when it was taken */
     struct MHD_Response *resp; /* the reply a handler made */
     unsigned status;
-    struct fs__header *headers;   /* headers for resp */
-    int queued;                   /* a response was queued */
-    int answering;                /* told the slow-client clock it is answered */
-    struct fs_deferred *deferred; /* fs_request_defer() was called (deferred.h) */
+    struct fs__header *headers; /* headers for resp */
+    int queued;                 /* a response was queued */
+    int answering;              /* told the slow-client clock it is answered */
+    /* Its handler called fs_request_defer(): the handle (deferred.h). */
+    struct fs_deferred *deferred;
     /* ---- feed layer: FS_KIND_FEED requests ---- */
     struct fs__served_feed *feed; /* the feed */
     int64_t page;                 /* page number, -1 head */
