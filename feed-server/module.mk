@@ -21,6 +21,7 @@ $(eval $(call tool,$(FEEDSERVE),$(BUILD)/tests/tools/feedserve.o,$(FS_LINK)))
 $(eval $(call unit_test,check_feed_store,$(FS_LINK)))
 $(eval $(call unit_test,check_feed_server,$(FS_LINK)))
 $(eval $(call unit_test,check_slow_clients,$(FS_LINK)))
+$(eval $(call unit_test,check_feed_server_deferred,$(FS_LINK)))
 # Its cross-process long-poll test runs feedgen as the other process.
 $(BUILD)/tests/check_feed_server: | $(BUILD)/tests/feedgen
 

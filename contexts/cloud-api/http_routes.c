@@ -70,15 +70,107 @@ static void reply_locked(struct fs_request *req, const struct credential *cred)
     fs_reply_take(req, 403, "application/json", body, len);
 }
 
-/* Answers 403 to a call that would take its customer past its credit
- * limit: what restores access. */
-static void reply_no_credit(struct fs_request *req)
-{
-    static const char body[] =
-        "{\"error\": \"this call would take the customer's balance past its credit limit: a"
-        " payment restores access\", \"reason\": \"credit_limit\"}";
+/* The body of the 403 to a call that would take its customer past its
+ * credit limit: what restores access. */
+static const char no_credit_body[] =
+    "{\"error\": \"this call would take the customer's balance past its credit limit: a"
+    " payment restores access\", \"reason\": \"credit_limit\"}";
 
-    fs_reply(req, 403, "application/json", body, sizeof body - 1);
+static const char conflict_why[] =
+    "this Idempotency-Key was used with another body: use a new key for a new call";
+static const char unmetered_why[] =
+    "the call could not be metered, so it was neither done nor charged: retry shortly";
+
+/* An analyze call whose answer waits for its commit: what the meter's
+ * done function needs to answer it. Owned by the meter from
+ * meter_submit() to analyze_committed(), which frees it. */
+struct pending_call {
+    struct cloud_api *api;
+    struct fs_deferred *answer; /* the deferred answer, passed on exactly once */
+    char *json;                 /* the answer of a metered call (malloc'd) */
+    size_t len;
+};
+
+/*
+ * The meter's done function for a deferred analyze call (committer
+ * thread, after the commit): answers it as analyze() would have, 200 with
+ * the answer (or the stored one, for a replay) only when its units are
+ * committed, else 403, 422 or 503, and frees p.
+ */
+static void analyze_committed(enum meter_result result, char *stored, void *userdata)
+{
+    struct pending_call *p = userdata;
+    struct cloud_api *api = p->api;
+    char *body;
+
+    switch (result) {
+    case METER_RECORDED:
+        atomic_fetch_add(&api->ok, 1);
+        fs_deferred_reply(p->answer, 200, "application/json", p->json, p->len);
+        p->json = NULL;
+        break;
+    case METER_REPLAYED:
+        atomic_fetch_add(&api->ok, 1);
+        atomic_fetch_add(&api->replayed, 1);
+        fs_deferred_header(p->answer, "Idempotent-Replayed", "true");
+        fs_deferred_reply(p->answer, 200, "application/json", stored, stored ? strlen(stored) : 0);
+        stored = NULL;
+        break;
+    case METER_REFUSED:
+        atomic_fetch_add(&api->over_credit, 1);
+        body = strdup(no_credit_body);
+        fs_deferred_reply(p->answer, body ? 403 : 503, "application/json", body,
+                          sizeof no_credit_body - 1);
+        break;
+    case METER_CONFLICT:
+        atomic_fetch_add(&api->failed, 1);
+        fs_deferred_error(p->answer, 422, "%s", conflict_why);
+        break;
+    case METER_FAILED:
+    default:
+        atomic_fetch_add(&api->failed, 1);
+        fs_deferred_error(p->answer, 503, "%s", unmetered_why);
+        break;
+    }
+    free(stored);
+    free(p->json);
+    free(p);
+}
+
+/*
+ * Queues the metering of a call (as meter_call() does) and defers its
+ * answer to analyze_committed(), so that no request thread waits for the
+ * commit. Returns 0 when the answer is deferred (req must not be answered
+ * any more); -1 when it could not be (out of memory), and req is to be
+ * answered as before, with nothing queued.
+ */
+static int meter_deferred(struct fs_request *req, struct cloud_api *api,
+                          const struct credential *cred, uint64_t units, struct meter_once *once,
+                          const char *json, size_t len)
+{
+    struct pending_call *p = calloc(1, sizeof *p);
+
+    if (!p)
+        return -1;
+    p->api = api;
+    p->len = len;
+    p->json = strdup(json);
+    p->answer = p->json ? fs_request_defer(req) : NULL;
+    if (!p->answer) {
+        free(p->json);
+        free(p);
+        return -1;
+    }
+    if (once)
+        once->body = json;
+    if (meter_submit(api->meter, once, cred->customer_id, cred->user_id, cred->key_id, units,
+                     analyze_committed, p) != 0) {
+        atomic_fetch_add(&api->failed, 1);
+        fs_deferred_error(p->answer, 503, "%s", unmetered_why);
+        free(p->json);
+        free(p);
+    }
+    return 0;
 }
 
 /*
@@ -213,6 +305,9 @@ static void analyze(struct fs_request *req, void *userdata)
     once.key_sha256 = key_hash;
     once.idempotency_key = idem;
     once.request_sha256 = body_hash;
+    if (api->meter &&
+        meter_deferred(req, api, &cred, a.units, idem ? &once : NULL, json, (size_t)n) == 0)
+        goto done;
     switch (meter_call(api, &cred, a.units, idem ? &once : NULL, json, &replay)) {
     case METER_RECORDED:
     case METER_REPLAYED:
@@ -224,12 +319,12 @@ static void analyze(struct fs_request *req, void *userdata)
         break;
     case METER_CONFLICT:
         status = 422;
-        why = "this Idempotency-Key was used with another body: use a new key for a new call";
+        why = conflict_why;
         break;
     case METER_FAILED:
     default:
         status = 503;
-        why = "the call could not be metered, so it was neither done nor charged: retry shortly";
+        why = unmetered_why;
         break;
     }
 out:
@@ -252,7 +347,7 @@ out:
     case 403:
         if (no_credit) {
             atomic_fetch_add(&api->over_credit, 1);
-            reply_no_credit(req);
+            fs_reply(req, 403, "application/json", no_credit_body, sizeof no_credit_body - 1);
         } else {
             atomic_fetch_add(&api->locked, 1);
             reply_locked(req, &cred);
@@ -263,6 +358,7 @@ out:
         fs_reply_error(req, status, "%s", why);
         break;
     }
+done:
     free(replay);
 }
 

@@ -6,18 +6,16 @@
 #include "log.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <semaphore.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A call waiting for its units to be committed. It lives on the caller's
- * stack. Its semaphore is posted exactly once while it waits, for one of
- * two reasons: its batch is committed (done is set before the post), or it
- * must lead the next commit (done is still 0). Its caller reads done and ok
- * only after the post, and no other thread touches the call after posting. */
+/* A call queued for the next commit: heap-allocated by submit() with
+ * copies of its strings after it, freed by the committer thread once its
+ * done function returned. Only the committer touches it after it is
+ * queued. */
 struct usage_call {
     const char *customer_id;
     const char *user_id;
@@ -30,26 +28,25 @@ struct usage_call {
     const char *idempotency_key;
     const char *request_sha256;
     const char *body;
-    /* Set by the leader: what became of the call. METER_REPLAYED: the pair
-     * had an answer already, which stored (malloc'd, the caller's after the
-     * wake-up) holds; METER_REFUSED, METER_CONFLICT: no units either. */
+    /* Called once its commit is over, and what it is handed last. */
+    meter_done_fn *done;
+    void *userdata;
+    /* Set by the committer: what became of the call. METER_REPLAYED: the
+     * pair had an answer already, which stored (malloc'd, handed to done)
+     * holds; METER_REFUSED, METER_CONFLICT: no units either. */
     enum meter_result outcome;
     char *stored;
-    /* Set by the leader on the first call of each customer in the batch:
-     * the customer's credit (credit.h) read in the batch's transaction, and
-     * the next such call. Other calls point at theirs with credit_of. */
-    struct usage_call *credit_of;
+    /* Set by the committer on the first call of each customer in the
+     * batch: the customer's credit (credit.h) read in the batch's
+     * transaction, and the next such call. */
     struct usage_call *next_customer;
     int credit_known;        /* credit_use has a row for the customer */
     int credit_dirty;        /* served changed: write it back */
     int64_t left;            /* credit_left_cents */
     int64_t price;           /* unit_price_cents */
     int64_t served;          /* served_units, this batch's accepted calls included */
-    sem_t wake;              /* posted when done is set, or when the call must lead */
-    int done;                /* its commit is over; ok tells how it went */
-    int ok;                  /* 1 when committed */
     struct usage_call *next; /* queue order */
-    /* Set by the leader: the next call of the batch that starts a new
+    /* Set by the committer: the next call of the batch that starts a new
      * (customer, user, key), and the units of all the batch's calls with
      * the same ids as this one (when it is the first of them). */
     struct usage_call *next_distinct;
@@ -57,16 +54,20 @@ struct usage_call {
 };
 
 struct meter {
-    sqlite3 *db; /* used only by the leader of the moment */
+    sqlite3 *db; /* used only by the committer thread (and open/close) */
     sqlite3_stmt *begin, *commit, *rollback, *watermark, *upsert;
     sqlite3_stmt *remember, *recall;         /* analyze_replays: insert, read back */
     sqlite3_stmt *credit_read, *credit_save; /* credit_use */
     unsigned window;                         /* seconds */
     unsigned retention;                      /* seconds an answer is replayed */
     time_t (*clock)(void);
+    pthread_t committer; /* commits the queue, batch after batch */
+    int committer_started;
     pthread_mutex_t mu;             /* guards everything below */
+    pthread_cond_t queued;          /* signalled when the queue was empty and the committer waits */
     struct usage_call *head, *tail; /* calls waiting for the next commit */
-    int leading;                    /* some call holds the lead (committing, or about to) */
+    int idle;                       /* the committer waits on queued */
+    int closing;                    /* meter_close(): commit what is queued, then end */
     struct meter_stats stats;
 };
 
@@ -339,25 +340,15 @@ fail:
 }
 
 /*
- * Run by self, the call that holds the lead: lets the other runnable
- * request threads queue their calls, takes every queued call (self
- * included), commits them together, then hands the lead to the first call
- * queued meanwhile (or drops it) and wakes every other call of the batch.
- * The wake-ups happen after mu is released, so the woken threads do not
- * queue on it.
+ * Commits batch (taken off the queue), counts it, then calls each call's
+ * done function in queue order and frees the calls.
  */
-static void lead_batch(struct meter *m, struct usage_call *self)
+static void commit_and_answer(struct meter *m, struct usage_call *batch)
 {
-    struct usage_call *batch, *c, *next, *successor;
+    struct usage_call *c, *next;
     uint64_t n = 0, replays = 0, refused = 0, units = 0;
-    int ok;
+    int ok = commit_batch(m, batch) == 0;
 
-    sched_yield();
-    pthread_mutex_lock(&m->mu);
-    batch = m->head;
-    m->head = m->tail = NULL;
-    pthread_mutex_unlock(&m->mu);
-    ok = commit_batch(m, batch) == 0;
     for (c = batch; c; c = c->next) {
         n++;
         if (c->outcome == METER_REPLAYED)
@@ -378,19 +369,42 @@ static void lead_batch(struct meter *m, struct usage_call *self)
             m->stats.largest_batch = n;
     } else
         m->stats.failures += n;
-    successor = m->head;
-    if (!successor)
-        m->leading = 0;
     pthread_mutex_unlock(&m->mu);
     for (c = batch; c; c = next) {
         next = c->next;
-        c->ok = ok;
-        c->done = 1;
-        if (c != self)
-            sem_post(&c->wake);
+        c->done(ok ? c->outcome : METER_FAILED, c->stored, c->userdata);
+        free(c);
     }
-    if (successor)
-        sem_post(&successor->wake);
+}
+
+/* The committer thread: while the meter is open, and then until its queue
+ * is empty, takes every queued call and commits them together (group
+ * commit): the calls that arrive during a commit make the next batch. It
+ * does not wait for a batch to grow: waiting until the queue stopped
+ * growing made batches of ~45 calls instead of ~5, but left both cores
+ * idle during each commit, and measured slower (0.55-0.59x of unmetered
+ * against 0.58-0.69x). */
+static void *committer_main(void *arg)
+{
+    struct meter *m = arg;
+
+    for (;;) {
+        struct usage_call *batch;
+
+        pthread_mutex_lock(&m->mu);
+        while (!m->head && !m->closing) {
+            m->idle = 1;
+            pthread_cond_wait(&m->queued, &m->mu);
+        }
+        m->idle = 0;
+        batch = m->head;
+        m->head = m->tail = NULL;
+        pthread_mutex_unlock(&m->mu);
+        if (!batch)
+            break;
+        commit_and_answer(m, batch);
+    }
+    return NULL;
 }
 
 static int prepare(struct meter *m, const char *sql, sqlite3_stmt **st)
@@ -412,6 +426,7 @@ int meter_open(const struct meter_config *cfg, struct meter **out)
         return -1;
     }
     pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->queued, NULL);
     m->window = cfg->window_seconds ? cfg->window_seconds : 1;
     m->retention =
         cfg->idempotency_retention ? cfg->idempotency_retention : IDEMPOTENCY_RETENTION_SECONDS;
@@ -429,6 +444,11 @@ int meter_open(const struct meter_config *cfg, struct meter **out)
         prepare(m, recall_sql, &m->recall) || prepare(m, credit_read_sql, &m->credit_read) ||
         prepare(m, credit_save_sql, &m->credit_save))
         goto fail;
+    if (pthread_create(&m->committer, NULL, committer_main, m) != 0) {
+        log_error("cannot start the usage committer thread", "%s", "where=meter_open");
+        goto fail;
+    }
+    m->committer_started = 1;
     *out = m;
     return 0;
 fail:
@@ -436,74 +456,133 @@ fail:
     return -1;
 }
 
-/* Queues c (on the caller's stack, ids and units set) for the next commit
- * and returns once that commit is over, leading it when it is c's turn.
- * Returns c's outcome, METER_FAILED when its commit failed. */
-static enum meter_result record(struct meter *m, struct usage_call *c)
+/* Copies the len bytes at src (NUL-terminated) to *at, moving it on, and
+ * returns the copy; NULL for a NULL src. */
+static const char *put(char **at, const char *src, size_t len)
 {
-    int lead = 0;
+    char *dst = *at;
 
-    if (sem_init(&c->wake, 0, 0) != 0)
-        return METER_FAILED;
+    if (!src)
+        return NULL;
+    memcpy(dst, src, len + 1);
+    *at += len + 1;
+    return dst;
+}
+
+int meter_submit(struct meter *m, const struct meter_once *once, const char *customer_id,
+                 const char *user_id, const char *key_id, uint64_t units, meter_done_fn *done,
+                 void *userdata)
+{
+    const char *strs[7] = {customer_id, user_id, key_id, NULL, NULL, NULL, NULL};
+    size_t lens[7], total = sizeof(struct usage_call);
+    struct usage_call *c;
+    char *at;
+    int wake;
+
+    if (once) {
+        if (!once->key_sha256 || !once->idempotency_key || !once->request_sha256 || !once->body)
+            return -1;
+        strs[3] = once->key_sha256;
+        strs[4] = once->idempotency_key;
+        strs[5] = once->request_sha256;
+        strs[6] = once->body;
+    }
+    for (size_t i = 0; i < 7; i++) {
+        lens[i] = strs[i] ? strlen(strs[i]) : 0;
+        total += strs[i] ? lens[i] + 1 : 0;
+    }
+    c = calloc(1, total);
+    if (!c) {
+        log_error("out of memory", "%s", "where=meter_submit");
+        return -1;
+    }
+    at = (char *)(c + 1);
+    c->customer_id = put(&at, strs[0], lens[0]);
+    c->user_id = put(&at, strs[1], lens[1]);
+    c->key_id = put(&at, strs[2], lens[2]);
+    c->key_sha256 = put(&at, strs[3], lens[3]);
+    c->idempotency_key = put(&at, strs[4], lens[4]);
+    c->request_sha256 = put(&at, strs[5], lens[5]);
+    c->body = put(&at, strs[6], lens[6]);
+    c->units = units;
+    c->done = done;
+    c->userdata = userdata;
     pthread_mutex_lock(&m->mu);
     if (m->tail)
         m->tail->next = c;
     else
         m->head = c;
     m->tail = c;
-    if (!m->leading) {
-        m->leading = 1;
-        lead = 1;
-    }
+    wake = m->idle;
+    m->idle = 0;
     pthread_mutex_unlock(&m->mu);
-    if (!lead) {
-        while (sem_wait(&c->wake) != 0)
-            ;
-        lead = !c->done;
+    if (wake)
+        pthread_cond_signal(&m->queued);
+    return 0;
+}
+
+/* A synchronous call: its outcome, posted by its done function. */
+struct waiting_call {
+    sem_t posted;
+    enum meter_result result;
+    char *stored;
+};
+
+static void waiting_done(enum meter_result result, char *stored, void *userdata)
+{
+    struct waiting_call *w = userdata;
+
+    w->result = result;
+    w->stored = stored;
+    sem_post(&w->posted);
+}
+
+/* meter_submit() and waits for the outcome; *stored as meter_done_fn's. */
+static enum meter_result submit_and_wait(struct meter *m, const struct meter_once *once,
+                                         const char *customer_id, const char *user_id,
+                                         const char *key_id, uint64_t units, char **stored)
+{
+    struct waiting_call w;
+
+    memset(&w, 0, sizeof w);
+    *stored = NULL;
+    if (sem_init(&w.posted, 0, 0) != 0)
+        return METER_FAILED;
+    if (meter_submit(m, once, customer_id, user_id, key_id, units, waiting_done, &w) != 0) {
+        sem_destroy(&w.posted);
+        return METER_FAILED;
     }
-    if (lead)
-        lead_batch(m, c);
-    sem_destroy(&c->wake);
-    return c->ok ? c->outcome : METER_FAILED;
+    while (sem_wait(&w.posted) != 0)
+        ;
+    sem_destroy(&w.posted);
+    *stored = w.stored;
+    return w.result;
 }
 
 enum meter_result meter_record(struct meter *m, const char *customer_id, const char *user_id,
                                const char *key_id, uint64_t units)
 {
-    struct usage_call c;
+    char *stored;
+    enum meter_result r = submit_and_wait(m, NULL, customer_id, user_id, key_id, units, &stored);
 
-    memset(&c, 0, sizeof c);
-    c.customer_id = customer_id;
-    c.user_id = user_id;
-    c.key_id = key_id;
-    c.units = units;
-    return record(m, &c);
+    free(stored);
+    return r;
 }
 
 enum meter_result meter_record_once(struct meter *m, const struct meter_once *once,
                                     const char *customer_id, const char *user_id,
                                     const char *key_id, uint64_t units, char **stored)
 {
-    struct usage_call c;
     enum meter_result r;
 
     *stored = NULL;
     if (!once->key_sha256 || !once->idempotency_key || !once->request_sha256 || !once->body)
         return METER_FAILED;
-    memset(&c, 0, sizeof c);
-    c.customer_id = customer_id;
-    c.user_id = user_id;
-    c.key_id = key_id;
-    c.units = units;
-    c.key_sha256 = once->key_sha256;
-    c.idempotency_key = once->idempotency_key;
-    c.request_sha256 = once->request_sha256;
-    c.body = once->body;
-    r = record(m, &c);
-    if (r == METER_REPLAYED)
-        *stored = c.stored;
-    else
-        free(c.stored);
+    r = submit_and_wait(m, once, customer_id, user_id, key_id, units, stored);
+    if (r != METER_REPLAYED) {
+        free(*stored);
+        *stored = NULL;
+    }
     return r;
 }
 
@@ -518,6 +597,13 @@ void meter_close(struct meter *m)
 {
     if (!m)
         return;
+    if (m->committer_started) {
+        pthread_mutex_lock(&m->mu);
+        m->closing = 1;
+        pthread_mutex_unlock(&m->mu);
+        pthread_cond_signal(&m->queued);
+        pthread_join(m->committer, NULL);
+    }
     sqlite3_finalize(m->begin);
     sqlite3_finalize(m->commit);
     sqlite3_finalize(m->rollback);
@@ -528,6 +614,7 @@ void meter_close(struct meter *m)
     sqlite3_finalize(m->credit_read);
     sqlite3_finalize(m->credit_save);
     sqlite3_close(m->db);
+    pthread_cond_destroy(&m->queued);
     pthread_mutex_destroy(&m->mu);
     free(m);
 }

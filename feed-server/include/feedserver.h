@@ -372,7 +372,8 @@ enum fs_error fs_server_open(const struct fs_server_config *cfg, struct fs_serve
 
 /*
  * A route handler. It is called once the whole request body has arrived and
- * must answer with exactly one fs_reply*() call before it returns.
+ * must answer with exactly one fs_reply*() call before it returns, or defer
+ * its answer with fs_request_defer().
  */
 typedef void fs_route_fn(struct fs_request *req, void *userdata);
 
@@ -466,6 +467,51 @@ void fs_reply_take(struct fs_request *req, unsigned status, const char *content_
 /* Answers with status and the JSON body {"error": "<message>"}, message made
  * from fmt as by printf, so the caller learns what to fix. */
 void fs_reply_error(struct fs_request *req, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- Deferred answers (a handler that answers later, from any thread) -- */
+
+/* The pending answer of one request, handed from its handler to whoever
+ * will answer it. */
+struct fs_deferred;
+
+/*
+ * Lets a route handler return without answering: the connection then waits
+ * for its answer without holding a server thread (libmicrohttpd suspends
+ * it), until fs_deferred_reply() or fs_deferred_error() is called with the
+ * handle, from any thread, at any time, even after the server closed.
+ *
+ * Ownership: the caller owns the returned handle and must pass it, exactly
+ * once, to fs_deferred_reply() or fs_deferred_error(), which free it; the
+ * handle stays valid until then whatever becomes of the connection or the
+ * server. After a successful call the handler must not answer req and must
+ * not use req once it has returned; headers it added with fs_reply_header()
+ * go with the answer. Returns NULL when out of memory: the handler then
+ * answers as usual. A server closing with answers still pending closes
+ * their connections unanswered; their handles stay the holder's to pass on.
+ */
+struct fs_deferred *fs_request_defer(struct fs_request *req);
+
+/*
+ * Adds a response header to the deferred answer; both strings are copied.
+ * Only before fs_deferred_reply() or fs_deferred_error(), by the handle's
+ * owner.
+ */
+void fs_deferred_header(struct fs_deferred *d, const char *name, const char *value);
+
+/*
+ * Answers the deferred request with status and a body of len bytes of
+ * content_type, as fs_reply_take() does: takes over body (from malloc();
+ * NULL for none), copies content_type. Frees d. When the request is gone
+ * (its server closed) the answer is dropped. Thread-safe.
+ */
+void fs_deferred_reply(struct fs_deferred *d, unsigned status, const char *content_type, char *body,
+                       size_t len);
+
+/* Answers the deferred request as fs_reply_error() does (the message made
+ * from fmt, rendered on the connection's thread, so an HTML error page
+ * applies). Frees d. Thread-safe. */
+void fs_deferred_error(struct fs_deferred *d, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* ======================================================================

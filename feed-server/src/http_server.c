@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "deferred.h"
 #include "feed_browser.h"
 #include "feed_http.h"
 #include "log.h"
@@ -54,6 +55,10 @@ static void dispatch(struct fs_request *req)
             fs__heads_refresh(req->server, req->dbc);
         fs__pool_put(req->server, req->dbc);
         req->dbc = NULL;
+        if (req->deferred) {
+            fs__deferred_hold(req);
+            return;
+        }
         if (!req->resp) {
             fs__log(&req->server->cfg, FS_LOG_ERROR, "a handler did not answer", "route",
                     req->route->pattern, NULL);
@@ -172,6 +177,10 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
     }
     if (req->queued || req->held)
         return MHD_YES;
+    if (req->deferred) {
+        fs__deferred_answer(req);
+        return MHD_YES;
+    }
     dispatch(req);
     return MHD_YES;
 }
@@ -188,7 +197,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         handle_request(cls, conn, url, method, version, upload_data, upload_size, con_cls);
     struct fs_request *req = *con_cls;
 
-    if (r == MHD_YES && req && (req->queued || req->held) && !req->answering) {
+    if (r == MHD_YES && req && (req->queued || req->held || req->deferred) && !req->answering) {
         req->answering = 1;
         fs__slow_clients_answering(s->slow, conn);
     }
@@ -209,6 +218,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
      * only requests that were ever held need the lock. */
     if (req->wait_s)
         fs__long_poll_forget(req);
+    fs__deferred_forget(req);
     if (req->resp)
         MHD_destroy_response(req->resp);
     fs__pool_put(req->server, req->dbc);
@@ -287,6 +297,7 @@ enum fs_error fs_server_open(const struct fs_server_config *cfg, struct fs_serve
     s->db_path = strdup(cfg->db_path);
     s->slow = fs__slow_clients_new(&s->cfg, s->cfg.connection_timeout, s->cfg.request_timeout);
     pthread_mutex_init(&s->pool_lock, NULL);
+    pthread_mutex_init(&s->deferred_lock, NULL);
     s->cfg.listen = s->listen;
     s->cfg.db_path = s->db_path;
     if (fs__feeds_open(s) != 0 || !s->listen || !s->db_path || !s->slow) {
@@ -450,6 +461,7 @@ void fs_server_close(struct fs_server *s)
     if (!s)
         return;
     fs__watcher_stop(s);
+    fs__deferred_stop(s);
     if (s->daemon) {
         MHD_stop_daemon(s->daemon);
         s->daemon = NULL;
@@ -462,6 +474,7 @@ void fs_server_close(struct fs_server *s)
     }
     fs__pool_close(s);
     pthread_mutex_destroy(&s->pool_lock);
+    pthread_mutex_destroy(&s->deferred_lock);
     free(s->routes);
     free(s->listen);
     free(s->db_path);

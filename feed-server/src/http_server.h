@@ -83,6 +83,8 @@ struct fs_server {
     atomic_uint_least64_t not_modified; /* 304 answers */
     fs_error_page_fn *error_page;       /* renders errors for browsers, or NULL */
     void *error_page_userdata;
+    pthread_mutex_t deferred_lock; /* guards deferred (deferred.h) */
+    struct fs_deferred *deferred;  /* requests whose handler deferred its answer */
     /* ---- feed layer (feed_http.c, long_poll.c, page_cache.c) ---- */
     struct fs__served_feed *feeds; /* the feeds served, in fs_server_feed() order */
     size_t nfeeds;
@@ -122,6 +124,8 @@ struct fs_request {
     struct fs__header *headers; /* headers for resp */
     int queued;                 /* a response was queued */
     int answering;              /* told the slow-client clock it is answered */
+    /* Its handler called fs_request_defer(): the handle (deferred.h). */
+    struct fs_deferred *deferred;
     /* ---- feed layer: FS_KIND_FEED requests ---- */
     struct fs__served_feed *feed; /* the feed */
     int64_t page;                 /* page number, -1 head */
