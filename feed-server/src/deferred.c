@@ -91,21 +91,7 @@ struct fs_deferred *fs_request_defer(struct fs_request *req)
 
 void fs_deferred_header(struct fs_deferred *d, const char *name, const char *value)
 {
-    struct fs__header *h = calloc(1, sizeof *h), **tail;
-
-    if (!h)
-        return;
-    h->name = strdup(name);
-    h->value = strdup(value);
-    if (!h->name || !h->value) {
-        free(h->name);
-        free(h->value);
-        free(h);
-        return;
-    }
-    for (tail = &d->headers; *tail; tail = &(*tail)->next)
-        ;
-    *tail = h;
+    fs__header_append(&d->headers, name, value);
 }
 
 /*

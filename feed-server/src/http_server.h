@@ -48,6 +48,11 @@ struct fs__header {
     struct fs__header *next;
 };
 
+/* Appends a copy of name: value to the end of *list (a reply's headers, in
+ * the order they are added). Out of memory, the header is dropped: a reply
+ * still goes out, without it. */
+void fs__header_append(struct fs__header **list, const char *name, const char *value);
+
 /* A route mounted with fs_server_route(). */
 struct fs__route {
     char *method;    /* "GET", ... */

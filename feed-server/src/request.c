@@ -78,7 +78,7 @@ void fs__answer_error(struct fs_request *req, unsigned status, const char *msg)
     fs__queue_reply(req);
 }
 
-void fs_reply_header(struct fs_request *req, const char *name, const char *value)
+void fs__header_append(struct fs__header **list, const char *name, const char *value)
 {
     struct fs__header *h = calloc(1, sizeof *h), **tail;
 
@@ -92,9 +92,14 @@ void fs_reply_header(struct fs_request *req, const char *name, const char *value
         free(h);
         return;
     }
-    for (tail = &req->headers; *tail; tail = &(*tail)->next)
+    for (tail = &*list; *tail; tail = &(*tail)->next)
         ;
     *tail = h;
+}
+
+void fs_reply_header(struct fs_request *req, const char *name, const char *value)
+{
+    fs__header_append(&req->headers, name, value);
 }
 
 static void set_reply(struct fs_request *req, unsigned status, const char *content_type,
