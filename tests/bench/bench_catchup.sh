@@ -20,6 +20,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 2
+. tests/integration/wait.sh
 B=build/tests
 N=${CATCHUP_ENTRIES:-1000000}
 PAGE=100
@@ -44,11 +45,17 @@ serve() {
     SERVER=$!
     pids="$pids $SERVER"
     URL="http://127.0.0.1:$port/feeds/subscriptions"
-    i=0
-    until curl -s -o /dev/null --max-time 1 "$URL"; do
-        i=$((i + 1)); [ $i -lt 100 ] || { echo "feedserve did not start"; exit 1; }
-        sleep 0.05
-    done
+    wait_http "$URL" || { echo "feedserve did not start"; exit 1; }
+}
+
+# caught_up NAME: whether node NAME has reached position N (true too when
+# its follower died, which node() then reports); takes the peak RSS at
+# 100,000 on the way.
+caught_up() {
+    p=$(position "$T/$1.db")
+    [ -n "$p" ] || p=0
+    if [ -z "$RSS_SMALL" ] && [ "$p" -ge 100000 ]; then RSS_SMALL=$(hwm $nd); fi
+    [ "$p" -ge "$N" ] || ! kill -0 $nd 2>/dev/null
 }
 
 # node NAME: a new Cloud API node follows $URL from an empty database
@@ -59,17 +66,9 @@ node() {
     nd=$!
     pids="$pids $nd"
     RSS_SMALL=""
-    waited=0
-    while :; do
-        p=$(position "$T/$1.db")
-        [ -n "$p" ] || p=0
-        if [ -z "$RSS_SMALL" ] && [ "$p" -ge 100000 ]; then RSS_SMALL=$(hwm $nd); fi
-        [ "$p" -ge "$N" ] && break
-        kill -0 $nd 2>/dev/null || { echo "cloud-api follow died:"; tail -5 "$T/$1.log"; exit 1; }
-        waited=$((waited + 1))
-        [ $waited -lt 6000 ] || { echo "catch-up did not finish in 300 s"; exit 1; }
-        sleep 0.05
-    done
+    eventually 300 caught_up "$1" || { echo "catch-up did not finish in 300 s"; exit 1; }
+    p=$(position "$T/$1.db")
+    [ "${p:-0}" -ge "$N" ] || { echo "cloud-api follow died:"; tail -5 "$T/$1.log"; exit 1; }
     NODE_MS=$(($(ms) - t0))
     RSS_END=$(hwm $nd)
     keys=$(sqlite3 "$T/$1.db" 'SELECT count(*) FROM replica_keys')

@@ -9,6 +9,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 2
+. tests/integration/wait.sh
 T=$(mktemp -d "${TMPDIR:-/tmp}/p1bench.XXXXXX")
 PIDS=""
 cleanup() {
@@ -30,12 +31,12 @@ build/tests/feedserve --db "$T/subs.db" --listen "127.0.0.1:$FEED_PORT" --feed s
     2>>"$T/feed.log" &
 PIDS="$PIDS $!"
 
-wait_url() {
-    i=0
-    until curl -s -o /dev/null --max-time 1 "$1"; do
-        i=$((i + 1)); [ $i -lt 100 ] || { echo "$1 did not answer"; exit 1; }
-        sleep 0.05
-    done
+wait_url() { wait_http "$1" || { echo "$1 did not answer"; exit 1; }; }
+
+# signed_in URL: whether the sample user signs in to Product 1 at URL.
+signed_in() {
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -c "$T/jar" "$1/login" \
+        --data-urlencode "email=$EMAIL" --data-urlencode "login_key=$KEY")" = 303 ]
 }
 
 # p99 FILE: the 99th percentile of the seconds in FILE, in ms.
@@ -58,12 +59,7 @@ measure() {
     PIDS="$PIDS $cloud $p1 $follow"
     P1=http://127.0.0.1:$pport
     wait_url "$P1/healthz"
-    i=0
-    until [ "$(curl -s -o /dev/null -w '%{http_code}' -c "$T/jar" "$P1/login" \
-        --data-urlencode "email=$EMAIL" --data-urlencode "login_key=$KEY")" = 303 ]; do
-        i=$((i + 1)); [ $i -lt 100 ] || { echo "cannot sign in"; exit 1; }
-        sleep 0.05
-    done
+    eventually 10 signed_in "$P1" || { echo "cannot sign in"; exit 1; }
     # A client that keeps submitting texts, so the worker keeps calling.
     ( while :; do curl -s -o /dev/null --max-time 5 -b "$T/jar" -H 'Accept: application/json' \
         "$P1/analyses" --data-urlencode "text=bench text"; sleep 0.2; done ) &
