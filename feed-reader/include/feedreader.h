@@ -311,7 +311,9 @@ int64_t fr_follower_position(const struct fr_follower *f);
 const char *fr_follower_feed_id(const struct fr_follower *f);
 
 /* Frees f. Accepts NULL. Does not close the database; puts back the busy
- * timeout the connection had before fr_follower_open(). */
+ * timeout the connection had before fr_follower_open() (PRAGMA
+ * busy_timeout; a busy handler of the caller's own, which SQLite cannot
+ * report, is removed: set it again if the connection lives on). */
 void fr_follower_close(struct fr_follower *f);
 
 /* ---- State, for /status and /metrics ------------------------------------ */

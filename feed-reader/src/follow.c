@@ -73,23 +73,37 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The count-th wait of the busy handler below, in microseconds. */
+static unsigned busy_delay_us(int count)
+{
+    /* 50 us, doubling: the tenth wait is 25.6 ms, then 100 ms each. */
+    if (count < 0)
+        count = 0;
+    return count >= 11 ? 100000u : 50u << count;
+}
+
 /*
- * The busy handler of the consumer's connection: like sqlite3_busy_timeout()
- * (short sleeps, growing to 100 ms) for at most cfg.busy_timeout_ms, but it
- * gives up at once when the follower is asked to stop, or while it records
- * an error that may as well wait for the next transaction.
+ * The busy handler of the consumer's connection: waits in steps of
+ * busy_delay_us() for at most cfg.busy_timeout_ms, but gives up at
+ * once when the follower is asked to stop, or while it records an error
+ * that may as well wait for the next transaction. SQLite's own handler
+ * (sqlite3_busy_timeout) first sleeps 1 ms, then 2, then 5: the other
+ * writers of a consumer's database (its server's handlers, a group commit
+ * of usage) hold the lock for tens of microseconds, so that first
+ * millisecond was most of the replication latency whenever they met.
  */
 static int on_busy(void *userdata, int count)
 {
-    static const int delays[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
     struct fr_follower *f = userdata;
     int64_t t = now_ms();
+    unsigned us = busy_delay_us(count);
+    struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000};
 
     if (count == 0)
         f->busy_since = t;
     if (f->stop || f->busy_no_wait || t - f->busy_since >= (int64_t)f->cfg.busy_timeout_ms)
         return 0;
-    sqlite3_sleep(count < (int)(sizeof delays / sizeof delays[0]) ? delays[count] : 100);
+    nanosleep(&ts, NULL);
     return 1;
 }
 

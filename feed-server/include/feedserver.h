@@ -199,8 +199,9 @@ const char *fs_log_level_name(enum fs_log_level level);
 /*
  * Opens (creating if needed) the SQLite database at path the way the feed
  * tables need it: WAL journal, synchronous=NORMAL (a committed transaction
- * survives a crash of the process), a busy timeout of several seconds, and
- * foreign keys on. The caller owns *out and closes it with sqlite3_close().
+ * survives a crash of the process), a busy handler that waits up to 10 s
+ * for a lock in short steps (50 us first, growing to 100 ms), and foreign
+ * keys on. The caller owns *out and closes it with sqlite3_close().
  * On error *out is NULL.
  */
 enum fs_error fs_db_open(const char *path, sqlite3 **out);

@@ -78,6 +78,9 @@ enum fs_error fs__feed_meta(sqlite3 *db, const char *feed, struct fs__feed_meta 
 /* Writes the current UTC time as RFC 3339 ("2026-11-26T15:00:00Z"). */
 void fs__now_rfc3339(char out[32]);
 
+/* How long fs_db_open()'s connections wait for a lock: 10 s in all. */
+#define FS_BUSY_TIMEOUT_MS 10000
+
 /* fs_db_open(), and on failure SQLite's reason in why (why_size bytes),
  * for the server, which logs it. */
 enum fs_error fs__db_open(const char *path, sqlite3 **out, char *why, size_t why_size);

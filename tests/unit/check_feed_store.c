@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libxml/parser.h>
@@ -212,22 +213,22 @@ static int keep_xml(const struct fs_entry *e, void *userdata)
 
 /* Text that would make a feed document unreadable, class by class. */
 static const char *const unfit_text[] = {
-    "x\xc0\x80y",         /* overlong NUL */
-    "x\xc1\xbfy",         /* overlong U+007F */
-    "x\xe0\x80\xafy",     /* overlong '/' in three bytes */
-    "x\xf0\x80\x80\xafy", /* overlong '/' in four bytes */
-    "x\xed\xa0\x80y",     /* high surrogate U+D800 */
-    "x\xed\xbf\xbfy",     /* low surrogate U+DFFF */
-    "x\xf4\x90\x80\x80y", /* U+110000, past the last code point */
+    "x\xc0\x80y",             /* overlong NUL */
+    "x\xc1\xbfy",             /* overlong U+007F */
+    "x\xe0\x80\xafy",         /* overlong '/' in three bytes */
+    "x\xf0\x80\x80\xafy",     /* overlong '/' in four bytes */
+    "x\xed\xa0\x80y",         /* high surrogate U+D800 */
+    "x\xed\xbf\xbfy",         /* low surrogate U+DFFF */
+    "x\xf4\x90\x80\x80y",     /* U+110000, past the last code point */
     "x\xf8\x88\x80\x80\x80y", /* a five-byte form */
-    "x\x80y",             /* a lone continuation byte */
-    "x\xe2\x82",          /* cut short at the end */
-    "x\xe2\x82y",         /* cut short before an ASCII byte */
-    "x\x01y",             /* C0 control */
-    "x\x1fy",             /* C0 control */
-    "x\x0by",             /* vertical tab */
-    "x\xef\xbf\xbey",     /* U+FFFE */
-    "x\xef\xbf\xbfy",     /* U+FFFF */
+    "x\x80y",                 /* a lone continuation byte */
+    "x\xe2\x82",              /* cut short at the end */
+    "x\xe2\x82y",             /* cut short before an ASCII byte */
+    "x\x01y",                 /* C0 control */
+    "x\x1fy",                 /* C0 control */
+    "x\x0by",                 /* vertical tab */
+    "x\xef\xbf\xbey",         /* U+FFFE */
+    "x\xef\xbf\xbfy",         /* U+FFFF */
 };
 
 /* Text at the edges of what is allowed. */
@@ -307,7 +308,6 @@ START_TEST(text_a_feed_cannot_carry_is_refused)
     }
 }
 END_TEST
-
 
 START_TEST(entry_xml_has_the_contract_elements)
 {
@@ -437,6 +437,41 @@ START_TEST(two_processes_appending_give_gapless_positions)
 }
 END_TEST
 
+/* A write lock another process holds for a while (300 ms) is waited out
+ * by a connection of fs_db_open(), not answered SQLITE_BUSY. */
+START_TEST(a_lock_held_by_another_process_is_waited_out)
+{
+    int ready[2];
+    char c;
+    pid_t kid;
+    int status;
+
+    ck_assert_int_eq(pipe(ready), 0);
+    kid = fork();
+    ck_assert_int_ge(kid, 0);
+    if (kid == 0) {
+        sqlite3 *other = NULL;
+        struct timespec hold = {.tv_sec = 0, .tv_nsec = 300 * 1000000L};
+
+        if (fs_db_open(dbpath, &other) != FS_OK ||
+            sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+            _exit(1);
+        if (write(ready[1], "x", 1) != 1)
+            _exit(2);
+        nanosleep(&hold, NULL);
+        _exit(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : 3);
+    }
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(waitpid(kid, &status, 0), kid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    close(ready[0]);
+    close(ready[1]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("feed_store");
@@ -453,6 +488,7 @@ int main(void)
     tcase_add_test(tc, a_feed_handle_owns_its_statements);
     tcase_add_test(tc, event_ids_are_version_4_uuids);
     tcase_add_test(tc, two_processes_appending_give_gapless_positions);
+    tcase_add_test(tc, a_lock_held_by_another_process_is_waited_out);
     suite_add_tcase(s, tc);
     return tk_run(s);
 }
