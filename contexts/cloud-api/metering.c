@@ -1,5 +1,6 @@
 #include "metering.h"
 
+#include "checkpointer.h"
 #include "faults.h"
 #include "feedserver.h"
 #include "idempotency.h"
@@ -55,6 +56,9 @@ struct usage_call {
 
 struct meter {
     sqlite3 *db; /* used only by the committer thread (and open/close) */
+    /* checkpoints db's WAL on its own thread, so that no batch's answers
+     * wait for a checkpoint's fsync (checkpointer.h) */
+    struct checkpointer *checkpointer;
     sqlite3_stmt *begin, *commit, *rollback, *watermark, *upsert;
     sqlite3_stmt *remember, *recall;         /* analyze_replays: insert, read back */
     sqlite3_stmt *credit_read, *credit_save; /* credit_use */
@@ -444,6 +448,8 @@ int meter_open(const struct meter_config *cfg, struct meter **out)
         prepare(m, recall_sql, &m->recall) || prepare(m, credit_read_sql, &m->credit_read) ||
         prepare(m, credit_save_sql, &m->credit_save))
         goto fail;
+    if (checkpointer_start(cfg->db_path, m->db, &m->checkpointer) != 0)
+        goto fail;
     if (pthread_create(&m->committer, NULL, committer_main, m) != 0) {
         log_error("cannot start the usage committer thread", "%s", "where=meter_open");
         goto fail;
@@ -604,6 +610,7 @@ void meter_close(struct meter *m)
         pthread_cond_signal(&m->queued);
         pthread_join(m->committer, NULL);
     }
+    checkpointer_stop(m->checkpointer);
     sqlite3_finalize(m->begin);
     sqlite3_finalize(m->commit);
     sqlite3_finalize(m->rollback);

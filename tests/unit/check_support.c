@@ -6,6 +6,7 @@
  */
 #include "testkit.h"
 
+#include "checkpointer.h"
 #include "cli.h"
 #include "db.h"
 #include "flash.h"
@@ -475,6 +476,43 @@ START_TEST(status_titles)
 }
 END_TEST
 
+/* The WAL of a watched connection is checkpointed by the checkpointer's
+ * thread once it passes CHECKPOINTER_PAGES, and nothing written is lost. */
+START_TEST(checkpointer_checkpoints_on_its_own_thread)
+{
+    char *dir = tk_tempdir(), *path = tk_path(dir, "ckpt.db");
+    struct checkpointer *c = NULL;
+    sqlite3 *db = NULL;
+    int64_t deadline;
+
+    ck_assert_int_eq(fs_db_open(path, &db), FS_OK);
+    ck_assert_int_eq(db_exec_script(db, "CREATE TABLE t (b BLOB)"), SQLITE_OK);
+    ck_assert_int_eq(checkpointer_start(path, db, &c), 0);
+    ck_assert_uint_eq(checkpointer_count(c), 0);
+    /* 30 commits of 100 rows of about a page each: 3 times the threshold. */
+    for (int i = 0; i < 30; i++) {
+        ck_assert_int_eq(db_begin(db), SQLITE_OK);
+        ck_assert_int_eq(db_exec(db,
+                                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                                 " WHERE i < 100) INSERT INTO t SELECT randomblob(3900) FROM n",
+                                 ""),
+                         SQLITE_DONE);
+        ck_assert_int_eq(db_commit(db), SQLITE_OK);
+    }
+    deadline = tk_now_ms() + 10000;
+    while (checkpointer_count(c) == 0 && tk_now_ms() < deadline)
+        usleep(10000);
+    ck_assert_uint_ge(checkpointer_count(c), 1);
+    ck_assert_int_eq(db_int(db, NULL, 0, "SELECT count(*) FROM t", ""), 3000);
+    checkpointer_stop(c);
+    ck_assert_int_eq(db_exec(db, "INSERT INTO t VALUES (x'00')", ""), SQLITE_DONE);
+    ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+    tk_rmtree(dir);
+    free(path);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("support");
@@ -496,6 +534,7 @@ int main(void)
     tcase_add_test(pure, log_level_filters);
     tcase_add_test(pure, log_lines_escape_every_value);
     tcase_add_test(pure, db_add_column_only_when_missing);
+    tcase_add_test(pure, checkpointer_checkpoints_on_its_own_thread);
     tcase_add_test(pure, flash_is_taken_once_by_its_owner);
     tcase_add_test(pure, flash_table_keeps_the_newest);
     tcase_add_test(pure, status_titles);
