@@ -93,6 +93,19 @@ int meter_open(const struct meter_config *cfg, struct meter **out);
 enum meter_result meter_record(struct meter *m, const char *customer_id, const char *user_id,
                                const char *key_id, uint64_t units);
 
+/*
+ * The fast path of a call without an Idempotency-Key: when the meter holds
+ * the credit of customer_id (a call of it went through the committed path
+ * lately) and its journal works, decides the call at once and returns 1
+ * with *result METER_RECORDED (units reserved and journaled: durable) or
+ * METER_REFUSED (over the credit: nothing stored). Returns 0 otherwise,
+ * having stored nothing: the caller takes the committed path
+ * (meter_submit() or meter_record()). Strings are borrowed for the call.
+ * Thread-safe.
+ */
+int meter_record_fast(struct meter *m, const char *customer_id, const char *user_id,
+                      const char *key_id, uint64_t units, enum meter_result *result);
+
 /* What names a call made with an Idempotency-Key, and its answer. Every
  * string is borrowed for the call. */
 struct meter_once {
