@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -724,9 +725,10 @@ static int commit_round(struct meter *m, struct usage_call *batch)
         settle(m, &f);
         /* After a failure, only a commit that wrote proves the disk takes
          * writes again: a round with nothing to write commits anyway. */
-        if (f.wrote || f.records > 0)
+        if (f.wrote || f.records > 0) {
             m->journal_ok = m->jfd[0] >= 0;
-        m->stats.commits++;
+            m->stats.commits++;
+        }
         m->stats.calls += n - replays - refused;
         m->stats.replays += replays;
         m->stats.refused += refused;
@@ -831,7 +833,7 @@ static size_t encode_record(unsigned char *buf, uint64_t seq, uint64_t units,
     return len;
 }
 
-/* A record read back: its fields point into the buffer read. */
+/* A record read back (decode_record()). */
 struct record {
     uint64_t seq, units;
     char ids[3][JOURNAL_ID_MAX + 1];
@@ -1019,6 +1021,12 @@ static int journal_open(struct meter *m, const char *db_path)
                       path);
             goto out;
         }
+    }
+    /* One meter per database: two would write over each other's records. */
+    if (flock(m->jfd[0], LOCK_EX | LOCK_NB) != 0) {
+        log_error("cannot lock the usage journal: is another cloud-api serve using this database?",
+                  "error=\"%s\" db=\"%s\"", strerror(errno), real);
+        goto out;
     }
     rc = sqlite3_step(m->folded_read);
     if (rc == SQLITE_ROW)
