@@ -391,7 +391,6 @@ struct fold {
     size_t nrows, rows_cap;
     uint64_t through; /* the last record taken */
     uint64_t records; /* how many records are folding */
-    int rotated;      /* the journal moved to the other file at this fold */
     int wrote;        /* a call of the batch was accepted */
 };
 
@@ -450,7 +449,7 @@ static void forget_outcomes(struct meter *m, struct usage_call *batch)
  * every record of the other one is folded and committed: truncates it and
  * appends there from now on. Under mu, at a fold's take.
  */
-static void rotate(struct meter *m, struct fold *f)
+static void rotate(struct meter *m)
 {
     int other = !m->cur;
 
@@ -461,7 +460,6 @@ static void rotate(struct meter *m, struct fold *f)
     m->other_max = m->next_seq - 1;
     m->cur = other;
     m->jsize = 0;
-    f->rotated = 1;
 }
 
 /*
@@ -512,7 +510,7 @@ static int take_journal(struct meter *m, struct fold *f)
         m->taken_seq = m->next_seq - 1;
         f->through = m->taken_seq;
         f->records = m->folding_records;
-        rotate(m, f);
+        rotate(m);
     } else
         f->nrows = f->ncustomers = 0;
     pthread_mutex_unlock(&m->mu);
