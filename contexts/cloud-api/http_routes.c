@@ -221,6 +221,7 @@ static void analyze(struct fs_request *req, void *userdata)
     unsigned status = 401;
     char json[160], key_hash[65], body_hash[65], stored_hash[65];
     char *replay = NULL;
+    enum meter_result fast;
     int n = 0, found, no_credit = 0;
 
     memset(&cred, 0, sizeof cred);
@@ -305,6 +306,13 @@ static void analyze(struct fs_request *req, void *userdata)
     once.key_sha256 = key_hash;
     once.idempotency_key = idem;
     once.request_sha256 = body_hash;
+    if (api->meter && !idem &&
+        meter_record_fast(api->meter, cred.customer_id, cred.user_id, cred.key_id, a.units,
+                          &fast) == 1) {
+        status = fast == METER_RECORDED ? 200 : 403;
+        no_credit = status == 403;
+        goto out;
+    }
     if (api->meter &&
         meter_deferred(req, api, &cred, a.units, idem ? &once : NULL, json, (size_t)n) == 0)
         goto done;

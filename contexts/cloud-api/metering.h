@@ -1,53 +1,78 @@
 /*
- * metering.h - durable consumption, committed in groups.
+ * metering.h - durable consumption, and the credit check, on every call.
  *
  * Every 200 answer of the API is sent only once the call's units are
- * committed to the database (meter_submit()'s done function, or
- * meter_record() returning). The connection
- * runs in WAL mode with synchronous=NORMAL: a commit is in the WAL file (the
- * OS holds it) when it returns, so it survives a crash or SIGKILL of the
- * process at any instant; it is not fsynced, so a power loss or kernel crash
- * may lose the last commits before a checkpoint. The WAL is checkpointed
- * by a thread of its own (checkpointer.h), so that no batch's answers wait
- * for a checkpoint's fsync. synchronous=FULL (one fsync
- * per commit, ~0.3 ms here) was measured at under half the throughput goal
- * even with group commit, which is why the guarantee stops at the process.
+ * durable: they survive a crash or SIGKILL of the process at any instant.
+ * Nothing is fsynced (the database runs in WAL mode with
+ * synchronous=NORMAL), so a power loss or kernel crash may lose the last
+ * calls; synchronous=FULL (one fsync per commit, ~0.3 ms here) measured at
+ * under half the throughput goal even with group commit, which is why the
+ * guarantee stops at the process. There are two paths to durable.
  *
- * One committer thread owns the meter's connection. Calls are queued
- * (meter_submit()); the committer takes every call queued, commits them
- * in one transaction, then calls each call's done function, and starts
- * again with the calls queued meanwhile (group commit). A request thread
- * therefore never waits for a commit: the analyze handler defers its
- * answer (fs_request_defer()) and the done function answers the call
- * after the commit. With request threads that slept until their commit
- * instead, metered calls ran at 0.46-0.51x the unmetered rate, against
- * 0.61-0.62x now (docs/benchmarks.md).
- * meter_record() and meter_record_once() are the same, waiting.
+ * THE JOURNAL (meter_record_fast(), most calls). The meter holds in memory
+ * the credit of the customers called lately (struct credit_mem in
+ * metering.c: the credit_use row, credit.h, plus the units reserved since
+ * it was read). A call takes the meter's lock, checks its units against
+ * that credit, reserves them, appends one small record (sequence number,
+ * customer, user, key, units) to a journal file beside the database with
+ * one write(), and is answered at once. Once write() returns, the record is
+ * the kernel's: it survives a crash of the process exactly as a WAL commit
+ * at synchronous=NORMAL does. Reserving and appending under one lock puts
+ * the journal in the same order as the credit checks.
+ *
+ * THE COMMITTER (one thread) folds the journal into SQLite every 10 ms: in
+ * one transaction it reads the credit_use row of every customer held (so
+ * a payment or a new limit from `follow` shows within 10 ms), adds the
+ * journaled units to usage_units and to credit_use.served_units, and
+ * stores the sequence number of the last record folded in
+ * meter_journal.folded_seq. The database stays the one record of what was
+ * charged; the journal only holds the last few milliseconds of it. At the
+ * next meter_open() after a crash, every intact record past folded_seq is
+ * folded the same way (a record cut short at the end is ignored: no call
+ * was answered 200 on it), then the journal is emptied. Two files take turns,
+ * so that the one written to can be emptied once all of it is folded.
+ * The meter's WAL is checkpointed by a thread of its own (checkpointer.h),
+ * so that no commit, and no call waiting on one, waits for the fsync that
+ * ends a checkpoint.
+ *
+ * THE COMMITTED PATH (meter_submit(), meter_record(), meter_record_once())
+ * is the rest: a call with an Idempotency-Key, a call of a customer the
+ * meter does not hold (it reads its credit_use row, and holds it from then
+ * on), and every call while the journal cannot be written or a commit
+ * failed (a full disk: that call then gets 503, never a 200 whose units
+ * are lost). Its call is queued; the committer commits every queued call,
+ * with the journal, in its next transaction (group commit), then calls
+ * each call's done function, which answers it: the analyze handler defers
+ * its answer (fs_request_defer()) and no request thread waits for the
+ * commit. meter_record() and meter_record_once() are the same, waiting.
+ *
+ * The credit limit (credit.h) is checked on both paths against the same
+ * figure: served_units as committed, plus every unit journaled, being
+ * folded, or held by the open transaction. So no two calls can both spend
+ * the last of a credit, whichever path they take. With one node the
+ * balance never goes below the limit.
  *
  * Units accumulate in usage_units per (window, customer, user, key). The
  * window of a call is the --usage-window of the wall clock at which its
- * batch commits: [t - t % W, t - t % W + W). A window that has already been
+ * units are committed (folded, for a journaled call: within ~10 ms of its
+ * answer): [t - t % W, t - t % W + W). A window that has already been
  * published (usage_state.published_until, see usage_windows.h) never
- * receives units: a late commit (the clock stepped back) goes into the first
- * window still open, so no unit is lost and no published total changes.
- *
- * The credit limit (credit.h) is checked in the same transaction: each
- * call of a batch, in queue order, reserves its units against its
- * customer's credit_use row (read once per customer per batch, written
- * back once), or is refused (METER_REFUSED, no units stored). Since the
- * check and the commit of the units are one transaction, and commits are
- * serialized, no two calls can both spend the last of a credit.
+ * receives units: a late commit (the clock stepped back, or a fold after a
+ * crash) goes into the first window still open, so no unit is lost and no
+ * published total changes.
  *
  * A call made with an Idempotency-Key goes through meter_record_once() (or
- * meter_submit() with a struct meter_once): in
- * the same transaction as the units of its batch, it looks its pair up in
- * analyze_replays (idempotency.h). When a row is there within its
- * retention (a retry, or two identical calls racing, in one batch or in
- * two), that call adds no units and gets the stored answer back instead,
- * or METER_CONFLICT when the row was stored for another request body; else
- * its answer is stored with its units. So a (login key, Idempotency-Key)
- * pair is metered exactly once, whatever the timing; calls without one
- * cost no extra SQL.
+ * meter_submit() with a struct meter_once): in the same transaction as its
+ * units, it looks its pair up in analyze_replays (idempotency.h). When a
+ * row is there within its retention (a retry, or two identical calls
+ * racing, in one batch or in two), that call adds no units and gets the
+ * stored answer back instead, or METER_CONFLICT when the row was stored for
+ * another request body; else its answer is stored with its units. So a
+ * (login key, Idempotency-Key) pair is metered exactly once, whatever the
+ * timing.
+ *
+ * One meter per database: meter_open() locks the journal (flock), and a
+ * second one fails.
  */
 #ifndef CLOUD_API_METERING_H
 #define CLOUD_API_METERING_H
@@ -78,9 +103,11 @@ enum meter_result {
     METER_FAILED,       /* the commit failed (logged): nothing stored */
 };
 
-/* Opens the meter with its own connection to the database, and starts its
+/* Opens the meter with its own connection to the database and its
+ * journal (DB-meter0 and DB-meter1 beside the database file, links
+ * followed), folds what a crash left in the journal, and starts its
  * committer thread. The caller owns *out and frees it with meter_close().
- * Returns 0, or -1 (logged). */
+ * Returns 0, or -1 (logged; also when another meter has the database). */
 int meter_open(const struct meter_config *cfg, struct meter **out);
 
 /*
@@ -94,6 +121,19 @@ int meter_open(const struct meter_config *cfg, struct meter **out);
  */
 enum meter_result meter_record(struct meter *m, const char *customer_id, const char *user_id,
                                const char *key_id, uint64_t units);
+
+/*
+ * The fast path of a call without an Idempotency-Key: when the meter holds
+ * the credit of customer_id (a call of it went through the committed path
+ * lately) and its journal works, decides the call at once and returns 1
+ * with *result METER_RECORDED (units reserved and journaled: durable) or
+ * METER_REFUSED (over the credit: nothing stored). Returns 0 otherwise,
+ * having stored nothing: the caller takes the committed path
+ * (meter_submit() or meter_record()). Strings are borrowed for the call.
+ * Thread-safe.
+ */
+int meter_record_fast(struct meter *m, const char *customer_id, const char *user_id,
+                      const char *key_id, uint64_t units, enum meter_result *result);
 
 /* What names a call made with an Idempotency-Key, and its answer. Every
  * string is borrowed for the call. */
@@ -144,15 +184,16 @@ struct meter_stats {
     uint64_t replays;       /* calls not metered: their answer was stored already */
     uint64_t refused;       /* calls refused: over the credit, or a key conflict */
     uint64_t units;         /* their units */
-    uint64_t commits;       /* transactions committed */
+    uint64_t commits;       /* transactions committed that wrote units */
     uint64_t failures;      /* calls whose commit failed */
-    uint64_t largest_batch; /* most calls in one transaction */
+    uint64_t largest_batch; /* most calls in one transaction (journaled ones included) */
 };
 
 void meter_get_stats(struct meter *m, struct meter_stats *out);
 
-/* Commits the calls still queued (calling their done functions), stops
- * the committer, frees m and closes its connection. Accepts NULL. No
+/* Commits the calls still queued (calling their done functions) and folds
+ * the journal, stops the committer, frees m and closes its connection and
+ * journal. Accepts NULL. No
  * meter_record() or meter_submit() may be running or come later. */
 void meter_close(struct meter *m);
 

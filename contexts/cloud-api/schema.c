@@ -61,6 +61,10 @@ static const char replica_sql[] =
  * committed since (served_units: in rows published after charged_through
  * or not published yet). Written by `follow` (a CreditUpdated) and by the
  * meter (every call), each in its own write transaction.
+ *
+ * meter_journal.folded_seq: the sequence number of the last record of the
+ * meter's journal file (metering.h) whose units are in usage_units and
+ * credit_use, written in the same transaction as they are.
  */
 static const char usage_sql[] =
     "CREATE TABLE IF NOT EXISTS usage_units ("
@@ -100,7 +104,12 @@ static const char usage_sql[] =
     "  unit_price_cents INTEGER NOT NULL,"
     "  charged_through INTEGER NOT NULL DEFAULT 0,"
     "  served_units INTEGER NOT NULL DEFAULT 0"
-    ") WITHOUT ROWID;";
+    ") WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS meter_journal ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  folded_seq INTEGER NOT NULL"
+    ");"
+    "INSERT OR IGNORE INTO meter_journal(id, folded_seq) VALUES (1, 0);";
 
 /* Adds analyze_replays.request_sha256 to a database made before it, in one
  * transaction so that serve and follow starting together do not both. */

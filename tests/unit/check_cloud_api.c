@@ -22,12 +22,15 @@
 #include "usage_windows.h"
 
 #include <check.h>
+#include <fcntl.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- Fixture: a temporary database with the Cloud API's schema ---------- */
@@ -751,6 +754,85 @@ START_TEST(test_meter_credit_limit_holds)
 }
 END_TEST
 
+/* Appends junk to the end of the meter's first journal file, as a write
+ * cut short would leave. */
+static void tear_journal(void)
+{
+    char path[4096];
+    int fd;
+
+    snprintf(path, sizeof path, "%s-meter0", db_path);
+    fd = open(path, O_WRONLY | O_APPEND);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "\x30\0\0\0torn", 8), 8);
+    close(fd);
+}
+
+/* A process that journals calls with meter_record_fast() and dies before
+ * any fold, as SIGKILL would leave it. */
+static void journal_and_die(void)
+{
+    struct meter_config mc = {db_path, 10, 0, fake_clock};
+    struct meter *m;
+    enum meter_result r;
+
+    if (meter_open(&mc, &m) != 0 || meter_record(m, "c2", "u1", "k1", 1) != METER_RECORDED)
+        _exit(2);
+    for (int i = 0; i < 20; i++)
+        if (meter_record_fast(m, "c2", "u1", "k1", 5, &r) != 1 || r != METER_RECORDED)
+            _exit(3);
+    kill(getpid(), SIGKILL);
+}
+
+/* The fast path: a customer is decided at once only once a committed call
+ * read its credit; the credit holds across both paths; journaled units are
+ * folded into usage_units and credit_use, and a crash before the fold
+ * loses none of them: the next open folds the journal, once, past a torn
+ * record at its end. */
+START_TEST(test_meter_journal_survives_a_crash)
+{
+    struct meter_config mc = {db_path, 10, 0, fake_clock};
+    struct meter *m;
+    enum meter_result r = METER_FAILED;
+    int status;
+    pid_t pid;
+
+    fake_now = 1000;
+    m = open_meter(10);
+    grant("c1", 100);
+    ck_assert_int_eq(meter_record_fast(m, "c1", "u1", "k1", 10, &r), 0);
+    ck_assert_int_eq(meter_record(m, "c1", "u1", "k1", 10), METER_RECORDED);
+    ck_assert_int_eq(meter_record_fast(m, "c1", "u1", "k1", 50, &r), 1);
+    ck_assert_int_eq(r, METER_RECORDED);
+    ck_assert_int_eq(meter_record_fast(m, "c1", "u2", "k2", 41, &r), 1);
+    ck_assert_int_eq(r, METER_REFUSED);
+    ck_assert_int_eq(meter_record_fast(m, "c1", "u2", "k2", 40, &r), 1);
+    ck_assert_int_eq(r, METER_RECORDED);
+    /* the committed path counts the journaled units too */
+    ck_assert_int_eq(meter_record(m, "c1", "u1", "k1", 1), METER_REFUSED);
+    meter_close(m);
+    ck_assert_int_eq(tk_query_int(db, "SELECT sum(units) FROM usage_units"), 100);
+    ck_assert_int_eq(
+        tk_query_int(db, "SELECT served_units FROM credit_use WHERE customer_id = 'c1'"), 100);
+
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        journal_and_die();
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    tear_journal();
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(meter_open(&mc, &m), 0);
+        meter_close(m);
+        ck_assert_int_eq(
+            tk_query_int(db, "SELECT sum(units) FROM usage_units WHERE customer_id = 'c2'"), 101);
+        ck_assert_int_eq(
+            tk_query_int(db, "SELECT served_units FROM credit_use WHERE customer_id = 'c2'"), 101);
+    }
+}
+END_TEST
+
 START_TEST(test_charged_through_syntax)
 {
     long long p = -1;
@@ -823,6 +905,7 @@ static Suite *cloud_api_suite(void)
     tcase_add_test(domain, test_follower_refuses_broken_contract);
     tcase_add_test(domain, test_meter_group_commit_counts_every_unit);
     tcase_add_test(domain, test_meter_credit_limit_holds);
+    tcase_add_test(domain, test_meter_journal_survives_a_crash);
     tcase_add_test(domain, test_windows_published_exactly_once);
     tcase_add_test(domain, test_meter_once_charges_each_pair_once);
     tcase_add_test(domain, test_emits_the_contract_sample);
