@@ -480,7 +480,7 @@ END_TEST
  * thread once it passes CHECKPOINTER_PAGES, and nothing written is lost. */
 START_TEST(checkpointer_checkpoints_on_its_own_thread)
 {
-    char *dir = tk_tempdir(), *path = tk_path(dir, "ckpt.db");
+    char *tmp = tk_tempdir(), *path = tk_path(tmp, "ckpt.db");
     struct checkpointer *c = NULL;
     sqlite3 *db = NULL;
     int64_t deadline;
@@ -507,9 +507,9 @@ START_TEST(checkpointer_checkpoints_on_its_own_thread)
     checkpointer_stop(c);
     ck_assert_int_eq(db_exec(db, "INSERT INTO t VALUES (x'00')", ""), SQLITE_DONE);
     ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
-    tk_rmtree(dir);
+    tk_rmtree(tmp);
     free(path);
-    free(dir);
+    free(tmp);
 }
 END_TEST
 
