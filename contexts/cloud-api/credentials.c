@@ -40,7 +40,8 @@ static const char *const apply_sql[ST_COUNT] = {
     " customer_id = excluded.customer_id",
     "INSERT INTO replica_users(user_id, customer_id) VALUES (?1, ?2)"
     " ON CONFLICT(user_id) DO NOTHING",
-    "UPDATE replica_keys SET revoked = 1 WHERE key_id = ?1 AND user_id = ?2",
+    /* Through replica_keys_by_user: a user has a few keys. */
+    "UPDATE replica_keys SET revoked = 1 WHERE user_id = ?2 AND key_id = ?1",
     "INSERT INTO replica_users(user_id, customer_id, removed) VALUES (?1, ?2, 1)"
     " ON CONFLICT(user_id) DO UPDATE SET removed = 1",
     "UPDATE replica_keys SET revoked = 1 WHERE user_id = ?1",

@@ -229,6 +229,38 @@ static void follow_to(struct fr_follower *f, int64_t position)
     ck_assert_int_eq(fr_follower_position(f), position);
 }
 
+/* A database made before the index on key_id was dropped: the schema step
+ * drops it, keeps the rows, and a revocation still finds its key (through
+ * the user's index, which the plan must use: no scan of every key). */
+START_TEST(test_replica_drops_key_id_index)
+{
+    sqlite3_stmt *plan;
+    const char *detail;
+
+    ck_assert_int_eq(credentials_apply_user_added(db, "c1", "u1", "a@x.io", "k1", hash(key1)), 0);
+    ck_assert_int_eq(sqlite3_exec(db, "CREATE INDEX replica_keys_by_id ON replica_keys(key_id)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(schema_create_replica(db), 0);
+    ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM sqlite_schema"
+                                      " WHERE name = 'replica_keys_by_id'"),
+                     0);
+    ck_assert_int_eq(tk_query_int(db, "SELECT count(*) FROM replica_keys WHERE key_id = 'k1'"), 1);
+    ck_assert_int_eq(schema_create_replica(db), 0);
+    ck_assert_int_eq(credentials_apply_key_revoked(db, "u1", "k1"), 0);
+    ck_assert_int_eq(tk_query_int(db, "SELECT revoked FROM replica_keys WHERE key_id = 'k1'"), 1);
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "EXPLAIN QUERY PLAN UPDATE replica_keys SET revoked = 1"
+                                        " WHERE user_id = 'u1' AND key_id = 'k1'",
+                                        -1, &plan, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(plan), SQLITE_ROW);
+    detail = (const char *)sqlite3_column_text(plan, 3);
+    ck_assert_ptr_nonnull(strstr(detail, "replica_keys_by_user"));
+    sqlite3_finalize(plan);
+}
+END_TEST
+
 START_TEST(test_follower_applies_every_type)
 {
     char *pdb_path = tk_path(dir, "subscriptions.db");
@@ -819,6 +851,7 @@ static Suite *cloud_api_suite(void)
     tcase_add_checked_fixture(domain, setup, teardown);
     tcase_set_timeout(domain, 30);
     tcase_add_test(domain, test_replica_rules);
+    tcase_add_test(domain, test_replica_drops_key_id_index);
     tcase_add_test(domain, test_follower_applies_every_type);
     tcase_add_test(domain, test_follower_refuses_broken_contract);
     tcase_add_test(domain, test_meter_group_commit_counts_every_unit);
