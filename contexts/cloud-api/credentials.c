@@ -17,7 +17,7 @@ enum apply_stmt {
     ST_CUSTOMER_REGISTERED,
     ST_USER_ADDED,
     ST_STORE_KEY,
-    ST_ENSURE_USER,
+    ST_USER_KEY,
     ST_KEY_REVOKED,
     ST_USER_REMOVED,
     ST_USER_KEYS_REVOKED,
@@ -26,24 +26,37 @@ enum apply_stmt {
     ST_COUNT
 };
 
+/* The SET clause adding the key hash parameter p to a user's list once. */
+#define KEYS_PLUS(p)                                                                               \
+    " keys = CASE WHEN instr(keys, '\"' || " p " || '\"') THEN keys"                               \
+    " ELSE json_insert(keys, '$[#]', " p ") END"
+
 static const char *const apply_sql[ST_COUNT] = {
     "INSERT INTO replica_customers(customer_id, name, plan) VALUES (?1, ?2, ?3)"
     " ON CONFLICT(customer_id) DO UPDATE SET name = excluded.name, plan = excluded.plan",
-    "INSERT INTO replica_users(user_id, customer_id, email, removed)"
-    " VALUES (?1, ?2, ?3, 0) ON CONFLICT(user_id) DO UPDATE SET"
-    " customer_id = excluded.customer_id, email = excluded.email, removed = 0",
+    /* The user's row lists the hash ?4 of its key (schema.c): a
+     * revocation and a removal find the user's keys there. */
+    "INSERT INTO replica_users(user_id, customer_id, email, removed, keys)"
+    " VALUES (?1, ?2, ?3, 0, json_array(?4)) ON CONFLICT(user_id) DO UPDATE SET"
+    " customer_id = excluded.customer_id, email = excluded.email, removed = 0," KEYS_PLUS("?4"),
     /* A key already known keeps its revoked state: a revocation is never
      * undone. */
     "INSERT INTO replica_keys(key_sha256, key_id, user_id, customer_id)"
     " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(key_sha256) DO UPDATE SET"
     " key_id = excluded.key_id, user_id = excluded.user_id,"
     " customer_id = excluded.customer_id",
-    "INSERT INTO replica_users(user_id, customer_id) VALUES (?1, ?2)"
-    " ON CONFLICT(user_id) DO NOTHING",
-    "UPDATE replica_keys SET revoked = 1 WHERE key_id = ?1 AND user_id = ?2",
+    /* A key for a user the replica may not have seen added (should the
+     * feed ever start later): the row is made, and lists the key. */
+    "INSERT INTO replica_users(user_id, customer_id, keys) VALUES (?1, ?2, json_array(?3))"
+    " ON CONFLICT(user_id) DO UPDATE SET" KEYS_PLUS("?3"),
+    /* The keys of a user are those its row lists (and that still name it). */
+    "UPDATE replica_keys SET revoked = 1 WHERE key_sha256 IN (SELECT value FROM"
+    " json_each((SELECT keys FROM replica_users WHERE user_id = ?2)))"
+    " AND user_id = ?2 AND key_id = ?1",
     "INSERT INTO replica_users(user_id, customer_id, removed) VALUES (?1, ?2, 1)"
     " ON CONFLICT(user_id) DO UPDATE SET removed = 1",
-    "UPDATE replica_keys SET revoked = 1 WHERE user_id = ?1",
+    "UPDATE replica_keys SET revoked = 1 WHERE key_sha256 IN (SELECT value FROM"
+    " json_each((SELECT keys FROM replica_users WHERE user_id = ?1))) AND user_id = ?1",
     "INSERT INTO replica_customers(customer_id, locked, lock_reason)"
     " VALUES (?1, 1, ?2) ON CONFLICT(customer_id) DO UPDATE SET locked = 1,"
     " lock_reason = excluded.lock_reason",
@@ -143,43 +156,38 @@ int credentials_apply_customer_registered(sqlite3 *db, const char *customer_id, 
     return apply(db, ST_CUSTOMER_REGISTERED, 3, v);
 }
 
-/* Stores a key of user_id; a key already known keeps its revoked state, so
- * that a revocation is never undone. */
+/* Stores the key whose lowercase hex hash is hex, of user_id; a key already
+ * known keeps its revoked state, so that a revocation is never undone. */
 static int store_key(sqlite3 *db, const char *customer_id, const char *user_id, const char *key_id,
-                     const char *key_sha256)
+                     const char *hex)
 {
-    char hex[REPLICA_SHA256_HEX];
     const char *v[] = {hex, key_id, user_id, customer_id};
 
-    replica_lower_hex(key_sha256, hex);
     return apply(db, ST_STORE_KEY, 4, v);
-}
-
-/* Makes sure user_id exists (a key may arrive for a user the replica has
- * not seen added, should the feed ever start later). */
-static int ensure_user(sqlite3 *db, const char *customer_id, const char *user_id)
-{
-    const char *v[] = {user_id, customer_id};
-
-    return apply(db, ST_ENSURE_USER, 2, v);
 }
 
 int credentials_apply_user_added(sqlite3 *db, const char *customer_id, const char *user_id,
                                  const char *email, const char *key_id, const char *key_sha256)
 {
-    const char *v[] = {user_id, customer_id, email};
+    char hex[REPLICA_SHA256_HEX];
+    const char *v[] = {user_id, customer_id, email, hex};
 
-    if (apply(db, ST_USER_ADDED, 3, v) != 0)
+    replica_lower_hex(key_sha256, hex);
+    if (apply(db, ST_USER_ADDED, 4, v) != 0)
         return -1;
-    return store_key(db, customer_id, user_id, key_id, key_sha256);
+    return store_key(db, customer_id, user_id, key_id, hex);
 }
 
 int credentials_apply_key_issued(sqlite3 *db, const char *customer_id, const char *user_id,
                                  const char *key_id, const char *key_sha256)
 {
-    if (ensure_user(db, customer_id, user_id) != 0)
+    char hex[REPLICA_SHA256_HEX];
+    const char *v[] = {user_id, customer_id, hex};
+
+    replica_lower_hex(key_sha256, hex);
+    if (apply(db, ST_USER_KEY, 3, v) != 0)
         return -1;
-    return store_key(db, customer_id, user_id, key_id, key_sha256);
+    return store_key(db, customer_id, user_id, key_id, hex);
 }
 
 int credentials_apply_key_revoked(sqlite3 *db, const char *user_id, const char *key_id)

@@ -6,9 +6,12 @@
 # start of the process (start-up included) until the replica holds
 # position N. Its peak RSS (VmHWM) is read when it passes 100,000 and at N.
 #
-# Run twice: on key hashes that count up (feedgen's default: every insert
-# lands at the right edge of the key index) and on random ones (as real
-# SHA-256 values are: every insert lands on a random leaf of the index).
+# Run three times: on key hashes that count up (feedgen's default: every
+# insert lands at the right edge of the key index), on random ones (as real
+# SHA-256 values are: every insert lands on a random leaf of the index),
+# and with every id random too, as real Subscriptions feeds are (its ids
+# are random hex: each index keyed by a user or key id is then a random
+# tree as well).
 #
 # Baseline, same run, same feed: the feed-reader library alone
 # (build/tests/feedfollow, a handler that inserts the entry's position),
@@ -82,6 +85,8 @@ $B/feedgen --db "$T/sub.db" --feed subscriptions --count "$N" --type UserAdded \
     --page-size $PAGE --batch 10000 >/dev/null || exit 1
 $B/feedgen --db "$T/sub-random.db" --feed subscriptions --count "$N" --type UserAdded \
     --page-size $PAGE --batch 10000 --random-keys 1 >/dev/null || exit 1
+$B/feedgen --db "$T/sub-real.db" --feed subscriptions --count "$N" --type UserAdded \
+    --page-size $PAGE --batch 10000 --random-keys 2 >/dev/null || exit 1
 
 serve "$T/sub.db"
 # Baseline: the library alone, from 0 to N.
@@ -94,6 +99,10 @@ seq_ms=$NODE_MS seq_small=$RSS_SMALL seq_end=$RSS_END
 kill $SERVER; wait $SERVER 2>/dev/null
 serve "$T/sub-random.db"
 node node-random
+rnd_ms=$NODE_MS rnd_small=$RSS_SMALL rnd_end=$RSS_END
+kill $SERVER; wait $SERVER 2>/dev/null
+serve "$T/sub-real.db"
+node node-real
 
 echo
 echo "| benchmark | measured | baseline, same run | goal |"
@@ -103,6 +112,8 @@ echo "| a new Cloud API node catches up with $N users, key hashes counting up (e
     "feed-reader alone (feedfollow): $lib_ms ms, $(rate "$N" "$lib_ms") entries/s |" \
     ">= 100,000 entries/s |"
 echo "| the same with random key hashes (as real SHA-256 values are) |" \
+    "$rnd_ms ms, $(rate "$N" "$rnd_ms") entries/s | | >= 100,000 entries/s |"
+echo "| the same with every id random too (as real Subscriptions feeds are) |" \
     "$NODE_MS ms, $(rate "$N" "$NODE_MS") entries/s | | >= 100,000 entries/s |"
 echo "| its peak RSS (VmHWM) at 100,000 / $N entries | counting up: ${seq_small:-?} / ${seq_end:-?} KiB;" \
-    "random: ${RSS_SMALL:-?} / ${RSS_END:-?} KiB | | flat |"
+    "random hashes: ${rnd_small:-?} / ${rnd_end:-?} KiB; random ids: ${RSS_SMALL:-?} / ${RSS_END:-?} KiB | | flat |"

@@ -2,7 +2,7 @@
  * feedgen - append N generated entries to a feed, for tests and benchmarks.
  *
  *   feedgen --db FILE --feed NAME --count N [--page-size P] [--batch B] [--type T]
- *           [--random-keys 1]
+ *           [--random-keys 1|2]
  *
  * Declares the feed (page size P, default 500) if needed and appends N
  * entries with realistic fields in transactions of B entries (default 1000),
@@ -11,7 +11,11 @@
  * userId, email, keyId, keySha256), so a credential replica can catch up on
  * them (keySha256 counts up, unless --random-keys 1 makes it look like a
  * real key's hash: 64 hex digits spread evenly, as random SHA-256 values
- * are, which is what a replica's key index really gets); any other type gets UsageRecorded's fields
+ * are, which is what a replica's key index really gets; --random-keys 2
+ * also makes the customer, user and key ids random, "c_", "u_" or "k_"
+ * and 16 hex digits, as Subscriptions makes them (sub_id_new()), so every
+ * index keyed by them gets them in random order too: 997 customers still);
+ * any other type gets UsageRecorded's fields
  * (customerId, userId, keyId, units, window times, node).
  */
 #include <stdio.h>
@@ -20,10 +24,21 @@
 
 #include "feedserver.h"
 
+/* splitmix64 of n * 4 + k: distinct for distinct (n, k < 4), evenly spread. */
+static unsigned long long mix(long long n, int k)
+{
+    unsigned long long x =
+        (unsigned long long)n * 4 + (unsigned long long)k + 0x9e3779b97f4a7c15ULL;
+
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: feedgen --db FILE --feed NAME --count N [--page-size P] [--batch B] "
-                    "[--type T] [--random-keys 1]\n");
+                    "[--type T] [--random-keys 1|2]\n");
     exit(2);
 }
 
@@ -75,7 +90,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--batch") == 0)
             batch = number(v, 1, 10000000);
         else if (strcmp(a, "--random-keys") == 0)
-            random_keys = number(v, 0, 1);
+            random_keys = number(v, 0, 2);
         else
             usage();
         i++;
@@ -120,18 +135,18 @@ int main(int argc, char **argv)
             snprintf(key, sizeof key, "key_%08lld", is_user ? done : done % 104729);
             snprintf(units, sizeof units, "%lld", 1 + done % 50);
             snprintf(email, sizeof email, "user%lld@gen.example", done);
+            if (is_user && random_keys == 2) {
+                snprintf(customer, sizeof customer, "c_%016llx", mix(done % 997, 1));
+                snprintf(user, sizeof user, "u_%016llx", mix(done, 2));
+                snprintf(key, sizeof key, "k_%016llx", mix(done, 3));
+            }
             /* A distinct 64-hex-digit hash per entry (not a real key's). */
             if (random_keys) {
                 /* splitmix64 of the entry number: distinct, evenly spread. */
                 unsigned long long z[4];
 
-                for (int k = 0; k < 4; k++) {
-                    unsigned long long x = (unsigned long long)done * 4 + (unsigned long long)k +
-                                           0x9e3779b97f4a7c15ULL;
-                    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-                    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-                    z[k] = x ^ (x >> 31);
-                }
+                for (int k = 0; k < 4; k++)
+                    z[k] = mix(done, k);
                 snprintf(sha, sizeof sha, "%016llx%016llx%016llx%016llx", z[0], z[1], z[2], z[3]);
             } else {
                 snprintf(sha, sizeof sha, "%016llx%048x", done, 0);

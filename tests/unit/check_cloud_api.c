@@ -232,6 +232,88 @@ static void follow_to(struct fr_follower *f, int64_t position)
     ck_assert_int_eq(fr_follower_position(f), position);
 }
 
+/* The replica as versions before 2026-12 made it: users without their list
+ * of keys, keys indexed by id and by user. */
+static const char old_replica_sql[] =
+    "CREATE TABLE replica_users (user_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL,"
+    " email TEXT, removed INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "CREATE TABLE replica_keys (key_sha256 TEXT PRIMARY KEY, key_id TEXT NOT NULL,"
+    " user_id TEXT NOT NULL, customer_id TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)"
+    " WITHOUT ROWID;"
+    "CREATE INDEX replica_keys_by_id ON replica_keys(key_id);"
+    "CREATE INDEX replica_keys_by_user ON replica_keys(user_id);"
+    "INSERT INTO replica_users(user_id, customer_id) VALUES ('u1', 'c1'), ('u3', 'c1');"
+    "INSERT INTO replica_keys(key_sha256, key_id, user_id, customer_id) VALUES"
+    " ('aa', 'k1', 'u1', 'c1'), ('bb', 'k2', 'u1', 'c1'), ('cc', 'k3', 'u2', 'c2');";
+
+/* The plan of sql on d names the primary key of replica_keys, not a scan. */
+static void check_plan_uses_key(sqlite3 *d, const char *sql)
+{
+    sqlite3_stmt *plan;
+    int by_key = 0;
+
+    ck_assert_int_eq(sqlite3_prepare_v2(d, sql, -1, &plan, NULL), SQLITE_OK);
+    while (sqlite3_step(plan) == SQLITE_ROW) {
+        const char *detail = (const char *)sqlite3_column_text(plan, 3);
+
+        ck_assert_msg(!strstr(detail, "SCAN replica_keys"), "%s: %s", sql, detail);
+        if (strstr(detail, "replica_keys USING PRIMARY KEY"))
+            by_key = 1;
+    }
+    sqlite3_finalize(plan);
+    ck_assert_msg(by_key, "%s does not use replica_keys' primary key", sql);
+}
+
+/* A replica made before users listed their keys: the schema step lists
+ * every key in its user's row (making the row of a user only a key names),
+ * drops the indexes by user and by key id, and keeps the rows; revocations
+ * and removals then find the keys through the lists, by primary key. */
+START_TEST(test_replica_migrates_to_key_lists)
+{
+    char *path = tk_path(dir, "old.db");
+    sqlite3 *old;
+
+    ck_assert_int_eq(fs_db_open(path, &old), FS_OK);
+    ck_assert_int_eq(sqlite3_exec(old, old_replica_sql, NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(schema_create_replica(old), 0);
+    ck_assert_int_eq(tk_query_int(old, "SELECT count(*) FROM sqlite_schema WHERE name IN"
+                                       " ('replica_keys_by_id', 'replica_keys_by_user')"),
+                     0);
+    ck_assert_int_eq(tk_query_int(old, "SELECT count(*) FROM replica_keys"), 3);
+    ck_assert_int_eq(tk_query_int(old, "SELECT keys = '[\"aa\",\"bb\"]' FROM replica_users"
+                                       " WHERE user_id = 'u1'"),
+                     1);
+    ck_assert_int_eq(tk_query_int(old, "SELECT keys = '[\"cc\"]' AND customer_id = 'c2'"
+                                       " FROM replica_users WHERE user_id = 'u2'"),
+                     1);
+    ck_assert_int_eq(tk_query_int(old, "SELECT keys FROM replica_users WHERE user_id = 'u3'"), 0);
+    /* Run again, as every start does: nothing changes. */
+    ck_assert_int_eq(schema_create_replica(old), 0);
+    ck_assert_int_eq(tk_query_int(old, "SELECT count(*) FROM replica_users"), 3);
+
+    ck_assert_int_eq(credentials_apply_key_revoked(old, "u1", "k2"), 0);
+    ck_assert_int_eq(tk_query_int(old, "SELECT revoked FROM replica_keys WHERE key_id = 'k2'"), 1);
+    ck_assert_int_eq(tk_query_int(old, "SELECT revoked FROM replica_keys WHERE key_id = 'k1'"), 0);
+    ck_assert_int_eq(credentials_apply_user_removed(old, "c2", "u2"), 0);
+    ck_assert_int_eq(tk_query_int(old, "SELECT revoked FROM replica_keys WHERE key_id = 'k3'"), 1);
+    /* A key issued after the migration joins its user's list once. */
+    ck_assert_int_eq(credentials_apply_key_issued(old, "c1", "u1", "k4", hash(key1)), 0);
+    ck_assert_int_eq(credentials_apply_key_issued(old, "c1", "u1", "k4", hash(key1)), 0);
+    ck_assert_int_eq(tk_query_int(old, "SELECT json_array_length(keys) FROM replica_users"
+                                       " WHERE user_id = 'u1'"),
+                     3);
+    ck_assert_int_eq(credentials_apply_user_removed(old, "c1", "u1"), 0);
+    ck_assert_int_eq(tk_query_int(old, "SELECT count(*) FROM replica_keys WHERE user_id = 'u1'"
+                                       " AND revoked = 0"),
+                     0);
+    check_plan_uses_key(old, "EXPLAIN QUERY PLAN UPDATE replica_keys SET revoked = 1 WHERE"
+                             " key_sha256 IN (SELECT value FROM json_each((SELECT keys FROM"
+                             " replica_users WHERE user_id = 'u1'))) AND user_id = 'u1'");
+    sqlite3_close(old);
+    free(path);
+}
+END_TEST
+
 START_TEST(test_follower_applies_every_type)
 {
     char *pdb_path = tk_path(dir, "subscriptions.db");
@@ -901,6 +983,7 @@ static Suite *cloud_api_suite(void)
     tcase_add_checked_fixture(domain, setup, teardown);
     tcase_set_timeout(domain, 30);
     tcase_add_test(domain, test_replica_rules);
+    tcase_add_test(domain, test_replica_migrates_to_key_lists);
     tcase_add_test(domain, test_follower_applies_every_type);
     tcase_add_test(domain, test_follower_refuses_broken_contract);
     tcase_add_test(domain, test_meter_group_commit_counts_every_unit);
