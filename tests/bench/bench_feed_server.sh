@@ -41,20 +41,25 @@ rate() {
     url=$1; shift
     wrk -t1 -c32 -d"${DUR}s" "$@" "$url" 2>&1 | awk '/^Requests\/sec:/ { printf "%d", $2 }'
 }
-# served PID URL [wrk args...]: "RATE CPU" where RATE is what rate()
-# gives and CPU the microseconds of CPU (user + system, every thread) the
-# server PID spent per request meanwhile. wrk shares the 2 cores, so when
-# it is the bottleneck the rates of two servers come out close; the CPU a
-# request costs the server is the figure that tells them apart.
+# served PID URL [wrk args...]: "RATE CPU USER SYS" where RATE is what
+# rate() gives and CPU the microseconds of CPU (user + system, every
+# thread) the server PID spent per request meanwhile, USER and SYS its two
+# parts. wrk shares the 2 cores, so when it is the bottleneck the rates of
+# two servers come out close; the CPU a request costs the server is the
+# figure that tells them apart.
 served() {
     pid=$1; shift
-    c0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+    c0=$(awk '{ print $14, $15 }' "/proc/$pid/stat")
     out=$(wrk -t1 -c32 -d"${DUR}s" "$@" 2>&1)
-    c1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+    c1=$(awk '{ print $14, $15 }' "/proc/$pid/stat")
     printf '%s\n' "$out" | awk -v c0="$c0" -v c1="$c1" -v hz="$(getconf CLK_TCK)" '
         /requests in/ { n = $1 }
         /^Requests\/sec:/ { r = $2 }
-        END { printf "%d %.2f", r, (n > 0 ? (c1 - c0) * 1e6 / hz / n : 0) }'
+        END {
+            split(c0, a, " "); split(c1, b, " ")
+            k = n > 0 ? 1e6 / hz / n : 0
+            printf "%d %.2f %.2f %.2f", r, (b[1] + b[2] - a[1] - a[2]) * k, (b[1] - a[1]) * k, (b[2] - a[2]) * k
+        }'
 }
 # status URL [curl args...]: the status code a request gets.
 status() {
@@ -139,8 +144,8 @@ ng_etag=$(curl -s -o /dev/null -w '%header{etag}' "$N/page.xml")
 [ "$(status "$F/feeds/usage" -H "If-None-Match: $fs_etag")" = 304 ] || { echo "no 304 from feed-server"; exit 1; }
 [ "$(status "$N/page.xml" -H "If-None-Match: $ng_etag")" = 304 ] || { echo "no 304 from nginx"; exit 1; }
 [ "$(status "$NT/page.xml" -H "If-None-Match: $ng_etag")" = 304 ] || { echo "no 304 from tuned nginx"; exit 1; }
-set -- $(served "$fs_pid" "$F/feeds/usage" -H "If-None-Match: $fs_etag"); a_fs=$1 ac_fs=$2
-set -- $(served "$ng_pid" "$N/page.xml" -H "If-None-Match: $ng_etag"); a_ng=$1 ac_ng=$2
+set -- $(served "$fs_pid" "$F/feeds/usage" -H "If-None-Match: $fs_etag"); a_fs=$1 ac_fs=$2 au_fs=$3 as_fs=$4
+set -- $(served "$ng_pid" "$N/page.xml" -H "If-None-Match: $ng_etag"); a_ng=$1 ac_ng=$2 au_ng=$3 as_ng=$4
 set -- $(served "$nt_pid" "$NT/page.xml" -H "If-None-Match: $ng_etag"); a_nt=$1 ac_nt=$2
 
 # (b) a full archive page, and the same bytes from a file; (b') the same
@@ -160,6 +165,33 @@ for _ in 1 2; do
 done
 set -- $(served "$ng_pid" "$N/page.xml"); b_ng=$1 bc_ng=$2
 set -- $(served "$nt_pid" "$NT/page.xml"); b_nt=$1 bc_nt=$2
+
+# The feed-server of $THEN, the commit where issue 10 measured
+# "1.71x / 1.55x", built from git in this run: what today's code costs
+# beside the code those figures were taken on. Skipped when git or the
+# commit is not there.
+THEN=${BENCH_THEN-fd0f301}
+a_th="" ac_th="" bc_th=""
+if [ -n "$THEN" ] && git rev-parse -q --verify "$THEN^{commit}" >/dev/null 2>&1; then
+    mkdir -p "$tmp/then"
+    if git archive "$THEN" | tar -x -C "$tmp/then" &&
+        make -C "$tmp/then" build/tests/feedserve build/tests/feedgen >"$tmp/then.log" 2>&1 &&
+        "$tmp/then/build/tests/feedgen" --db "$tmp/then.db" --feed usage --count 2000 --page-size 500 >/dev/null; then
+        tport=$($B/freeport)
+        "$tmp/then/build/tests/feedserve" --db "$tmp/then.db" --listen "127.0.0.1:$tport" --feed usage \
+            --page-size 500 --threads 1 2>"$tmp/then-serve.log" &
+        th_pid=$!
+        pids="$pids $th_pid"
+        TH="http://127.0.0.1:$tport"
+        wait_up "$TH/healthz"
+        th_etag=$(curl -s -o /dev/null -w '%header{etag}' "$TH/feeds/usage")
+        curl -s -o /dev/null "$TH/feeds/usage/pages/1"
+        set -- $(served "$th_pid" "$TH/feeds/usage" -H "If-None-Match: $th_etag"); a_th=$1 ac_th=$2
+        set -- $(served "$th_pid" "$TH/feeds/usage/pages/1"); bc_th=$2
+    else
+        echo "bench_feed_server: could not build $THEN (see $tmp/then.log); its rows are left out"
+    fi
+fi
 
 # (c) appends.
 c_out=$($B/bench_feed_server_append "$tmp" 100000 1000) || exit 1
@@ -197,10 +229,12 @@ echo
 echo "| benchmark | feed-server | baseline | ratio | goal |"
 echo "|---|---|---|---|---|"
 echo "| (a) 304 polls of the head (wrk -t1 -c32) | $a_fs/s | nginx 304: $a_ng/s | $(ratio "$a_fs" "$a_ng")x | >= 1.4x (issue 10) |"
-echo "| (a) CPU the server spends per 304 | $ac_fs us | nginx: $ac_ng us | $(ratio "$ac_ng" "$ac_fs")x | |"
+echo "| (a) CPU the server spends per 304 (user + system) | $ac_fs us ($au_fs + $as_fs) | nginx: $ac_ng us ($au_ng + $as_ng) | $(ratio "$ac_ng" "$ac_fs")x | |"
+[ -z "$a_th" ] || echo "| (a) the feed-server of $THEN (issue 10: \"1.71x\"), same run | $a_th/s, $ac_th us CPU each | nginx 304: $a_ng/s, $ac_ng us | $(ratio "$a_th" "$a_ng")x, CPU $(ratio "$ac_ng" "$ac_th")x | |"
 echo "| (a) beside nginx tuned (sendfile, open_file_cache) | $a_fs/s, $ac_fs us CPU each | tuned nginx: $a_nt/s, $ac_nt us | $(ratio "$a_fs" "$a_nt")x, CPU $(ratio "$ac_nt" "$ac_fs")x | |"
 echo "| (b) full archive page, $size bytes | $b_fs/s | nginx, same file: $b_ng/s | $(ratio "$b_fs" "$b_ng")x | >= 1.4x (issue 10) |"
 echo "| (b) CPU the server spends per page | $bc_fs us | nginx: $bc_ng us | $(ratio "$bc_ng" "$bc_fs")x | |"
+[ -z "$bc_th" ] || echo "| (b) CPU per page, the feed-server of $THEN, same run | $bc_th us | nginx: $bc_ng us | $(ratio "$bc_ng" "$bc_th")x | |"
 echo "| (b) beside nginx tuned (sendfile, open_file_cache) | $b_fs/s, $bc_fs us CPU each | tuned nginx: $b_nt/s, $bc_nt us | $(ratio "$b_fs" "$b_nt")x, CPU $(ratio "$bc_nt" "$bc_fs")x | |"
 echo "| (b') the same page as CloudEvents JSON, $jsize bytes | $b_js/s | Atom page (b): $b_fs/s | $(ratio "$b_js" "$b_fs")x | >= 1.0x |"
 echo "| (c) appends, transactions of 1000 | $c_lib/s | raw SQLite inserts: $c_raw/s | $(ratio "$c_lib" "$c_raw")x | >= 0.5x |"
