@@ -70,32 +70,40 @@ check "R4: Cloud API back: a user added while it was down works" eventually 3 an
 # Units of calls that got a 200 must all be charged; calls cut off by the
 # kill got no answer and may or may not have been counted.
 : >"$T/cut"
-# burst NAME: 30 calls of 2 units each. The two bursts run at once, so each
-# keeps its answers in its own file (analyze's $T/body is shared): reading
-# the other burst's half-written body lost a 200's units once.
+# burst NAME: calls of 2 units each until the Cloud API has been killed
+# (at most 2,000). The two bursts run at once, so each keeps its answers
+# in its own file (analyze's $T/body is shared): reading the other burst's
+# half-written body lost a 200's units once.
 burst() {
     n=0
-    while [ $n -lt 30 ]; do
+    while [ $n -lt 2000 ] && [ ! -f "$T/killed" ]; do
         s=$(curl -s -o "$T/burst.$1" -w '%{http_code}' --max-time 40 \
             -H "Authorization: Bearer $K" --data-binary "$(text 1500)" "$API/api/v1/analyze")
+        rc=$?
         if [ "$s" = 200 ]; then
             u=$(sqlite3 :memory: "select json_extract(readfile('$T/burst.$1'), '\$.units')")
-            echo "$K ${u:-unreadable}" >>"$T/served"
+            echo "$K ${u:-unreadable} burst" >>"$T/served"
+        elif [ $rc = 7 ]; then
+            : # refused: the API was down and nothing was sent
         elif [ "$s" != 401 ]; then
             echo 2 >>"$T/cut"
         fi
         n=$((n + 1))
     done
 }
+burst_calls() { [ "$(grep -c ' burst$' "$T/served")" -ge "$1" ]; }
 burst 1 & B1=$!
 burst 2 & B2=$!
-sleep 0.3
+# The kill lands in the middle of the bursts: after 20 answered calls.
+check "the bursts are under way" eventually 10 burst_calls 20
 stop cloud-api KILL
+touch "$T/killed"
 wait $B1 $B2
 start_ctx cloud-api
 check "the Cloud API serves again after SIGKILL" eventually 3 analyze_is 200 "$K"
 check "every 200 of the bursts had a readable body" sh -c "! grep -q unreadable '$T/served'"
-SERVED=$(served_units "$K")
+# Every key of the customer: LATE and DURING were each called too.
+SERVED=$(( $(served_units "$K") + $(served_units "$LATE") + $(served_units "$DURING") ))
 CUT=$(awk '{ s += $1 } END { print s + 0 }' "$T/cut")
 sleep $WINDOW_PLUS
 CHARGED=$(( - $(customer_field "$C" '$.balance_cents') ))
