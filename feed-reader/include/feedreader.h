@@ -281,6 +281,29 @@ enum fr_error fr_follower_on(struct fr_follower *f, const char *type, fr_handler
                              void *userdata);
 
 /*
+ * The head hook: called on the follower's thread each time a document of
+ * the head has been applied and committed, so the follower is caught up:
+ * its position (the argument) is the head's. That is when it reaches the
+ * head after a walk through the archive, and after each head document a
+ * poll or a long-poll brings (not after a 304). It runs outside any
+ * transaction, on db, the follower's connection: the place for work to do
+ * once caught up, in transactions of its own (such as building indexes a
+ * consumer deferred while it was far behind). It returns an
+ * fr_handler_result, read as a handler's: FR_HANDLER_RETRY, or a refusal
+ * after a statement that met a busy database or a storage fault, fails the
+ * step with FR_ERR_BUSY or FR_ERR_STORAGE (the reason written in why goes
+ * into the last error), and after the back-off the head is fetched again
+ * in full (not long-polled) and the hook called again; any other refusal
+ * stops the follower with FR_ERR_REFUSED. What the document applied stays
+ * applied either way.
+ */
+typedef int fr_head_fn(sqlite3 *db, int64_t position, char *why, size_t why_size, void *userdata);
+
+/* Names fn as the head hook of f (at most one); must be called before
+ * fr_follower_run(). */
+enum fr_error fr_follower_at_head(struct fr_follower *f, fr_head_fn *fn, void *userdata);
+
+/*
  * Follows the feed until fr_follower_stop() (returns FR_ERR_STOPPED) or a
  * fatal error (listed at the top). Failures of the producer or of its
  * documents, and a busy database, are not fatal: they are logged, recorded

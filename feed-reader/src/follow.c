@@ -319,6 +319,15 @@ enum fr_error fr_follower_on(struct fr_follower *f, const char *type, fr_handler
     return FR_OK;
 }
 
+enum fr_error fr_follower_at_head(struct fr_follower *f, fr_head_fn *fn, void *userdata)
+{
+    if (!f || !fn || f->at_head)
+        return FR_ERR_INVALID;
+    f->at_head = fn;
+    f->at_head_userdata = userdata;
+    return FR_OK;
+}
+
 void fr_follower_stop(struct fr_follower *f)
 {
     if (!f)
@@ -450,14 +459,46 @@ static int db_unwritable(sqlite3 *db)
 }
 
 /*
+ * The error that a handler's or the head hook's answer r (not
+ * FR_HANDLER_OK) makes, with f->last_error set to what failed (such as
+ * "entry 7 (UserAdded, urn:uuid:...)") and why: FR_ERR_BUSY (asked to
+ * retry, or refused after a busy statement), FR_ERR_STORAGE (refused after
+ * a statement that met a full disk or an I/O error) or FR_ERR_REFUSED.
+ */
+static enum fr_error refusal(struct fr_follower *f, int r, const char *what, char *why,
+                             size_t why_size)
+{
+    why[why_size - 1] = '\0';
+    if (r == FR_HANDLER_RETRY) {
+        snprintf(f->last_error, sizeof f->last_error,
+                 "%s not applied yet, the handler asked to retry: %s", what,
+                 why[0] ? why : "no reason given");
+        return FR_ERR_BUSY;
+    }
+    if (db_busy(f->cfg.db)) {
+        snprintf(f->last_error, sizeof f->last_error,
+                 "%s not applied yet, the database is busy (%.80s): %s", what,
+                 sqlite3_errmsg(f->cfg.db), why[0] ? why : "no reason given");
+        return FR_ERR_BUSY;
+    }
+    if (db_unwritable(f->cfg.db)) {
+        snprintf(f->last_error, sizeof f->last_error,
+                 "%s not applied yet, the database cannot be written now (%.80s): %s", what,
+                 sqlite3_errmsg(f->cfg.db), why[0] ? why : "no reason given");
+        return FR_ERR_STORAGE;
+    }
+    snprintf(f->last_error, sizeof f->last_error, "handler refused %s: %s", what,
+             why[0] ? why : "no reason given");
+    return FR_ERR_REFUSED;
+}
+
+/*
  * Calls the handler of e (skipping a type without one: *skipped grows).
- * Returns FR_OK, FR_ERR_BUSY (the handler asked to retry, or refused after
- * a busy statement), FR_ERR_STORAGE (refused after a statement that met a
- * full disk or an I/O error) or FR_ERR_REFUSED, with f->last_error set.
+ * Returns FR_OK, or the error refusal() makes of its answer.
  */
 static enum fr_error handle(struct fr_follower *f, const struct fr_entry *e, int64_t *skipped)
 {
-    char why[256] = "";
+    char why[256] = "", what[256];
     void *ud = NULL;
     fr_handler_fn *fn = find_handler(f, e->type, &ud);
     int r;
@@ -469,31 +510,9 @@ static enum fr_error handle(struct fr_follower *f, const struct fr_entry *e, int
     r = fn(e, f->cfg.db, why, sizeof why, ud);
     if (r == FR_HANDLER_OK)
         return FR_OK;
-    why[sizeof why - 1] = '\0';
-    if (r == FR_HANDLER_RETRY) {
-        snprintf(f->last_error, sizeof f->last_error,
-                 "entry %lld (%.64s, %.80s) not applied yet, the handler asked to retry: %s",
-                 (long long)e->position, e->type, e->id, why[0] ? why : "no reason given");
-        return FR_ERR_BUSY;
-    }
-    if (db_busy(f->cfg.db)) {
-        snprintf(f->last_error, sizeof f->last_error,
-                 "entry %lld (%.64s, %.80s) not applied yet, the database is busy (%.80s): %s",
-                 (long long)e->position, e->type, e->id, sqlite3_errmsg(f->cfg.db),
-                 why[0] ? why : "no reason given");
-        return FR_ERR_BUSY;
-    }
-    if (db_unwritable(f->cfg.db)) {
-        snprintf(f->last_error, sizeof f->last_error,
-                 "entry %lld (%.64s, %.80s) not applied yet, the database cannot be written now"
-                 " (%.80s): %s",
-                 (long long)e->position, e->type, e->id, sqlite3_errmsg(f->cfg.db),
-                 why[0] ? why : "no reason given");
-        return FR_ERR_STORAGE;
-    }
-    snprintf(f->last_error, sizeof f->last_error, "handler refused entry %lld (%.64s, %.80s): %s",
-             (long long)e->position, e->type, e->id, why[0] ? why : "no reason given");
-    return FR_ERR_REFUSED;
+    snprintf(what, sizeof what, "entry %lld (%.64s, %.80s)", (long long)e->position, e->type,
+             e->id);
+    return refusal(f, r, what, why, sizeof why);
 }
 
 /*
@@ -757,6 +776,24 @@ static char *jump_url(struct fr_follower *f, const char *prev, int64_t target, i
     return u;
 }
 
+/* Calls the hook of fr_follower_at_head(), if any, once a head document is
+ * applied and committed; FR_OK, or the error refusal() makes of its
+ * answer. The head's ETag is not kept then, so that the next step fetches
+ * the head in full and calls the hook again. */
+static enum fr_error at_head(struct fr_follower *f)
+{
+    char why[256] = "", what[64];
+    int r;
+
+    if (!f->at_head)
+        return FR_OK;
+    r = f->at_head(f->cfg.db, f->state.position, why, sizeof why, f->at_head_userdata);
+    if (r == FR_HANDLER_OK)
+        return FR_OK;
+    snprintf(what, sizeof what, "the head hook at position %lld", (long long)f->state.position);
+    return refusal(f, r, what, why, sizeof why);
+}
+
 /* A head document (from url, its links resolved): applies what it holds
  * after the stored position, or starts the walk back through the archive. */
 static enum fr_error on_head(struct fr_follower *f, const char *url, char *links[FR__NRELS])
@@ -803,6 +840,9 @@ static enum fr_error on_head(struct fr_follower *f, const char *url, char *links
     f->head_etag[0] = '\0';
     if ((n > 0 && first <= pos + (f->verified ? 1 : 0)) || (head == pos && f->verified)) {
         err = apply(f, head, 1, &applied);
+        if (err)
+            return err;
+        err = at_head(f);
         if (err)
             return err;
         if (f->state.position == head && f->verified)

@@ -68,6 +68,9 @@ struct fr_follower {
     char *feed_url;
     struct fr__handler *handlers;
     size_t nhandlers;
+    /* the hook named with fr_follower_at_head(), or NULL, and its userdata */
+    fr_head_fn *at_head;
+    void *at_head_userdata;
     struct fr__fetch fetch;
     struct fr__ahead ahead;
     /* the last document parsed (its storage is reused) */
