@@ -128,11 +128,9 @@ static void *ahead_run(void *arg)
     return NULL;
 }
 
-/* Joins the read-ahead thread, if any, and forgets its URL. */
-static void ahead_drop(struct fr_follower *f)
+/* Joins the read-ahead thread of a, if any, and forgets its URL. */
+static void ahead_drop_one(struct fr__ahead *a)
 {
-    struct fr__ahead *a = &f->ahead;
-
     if (a->running)
         pthread_join(a->thread, NULL);
     a->running = 0;
@@ -140,13 +138,40 @@ static void ahead_drop(struct fr_follower *f)
     a->url = NULL;
 }
 
-/* Starts fetching url (borrowed) on the read-ahead thread. Nothing is lost
- * when it cannot start: the next step then fetches url itself. */
-static void ahead_start(struct fr_follower *f, const char *url)
+/* Joins every read-ahead thread and forgets their URLs. */
+static void ahead_drop(struct fr_follower *f)
 {
-    struct fr__ahead *a = &f->ahead;
+    for (int i = 0; i < FR__AHEAD; i++)
+        ahead_drop_one(&f->ahead[i]);
+}
 
-    ahead_drop(f);
+/* The slot fetching url, or NULL. */
+static struct fr__ahead *ahead_find(struct fr_follower *f, const char *url)
+{
+    for (int i = 0; i < FR__AHEAD; i++)
+        if (f->ahead[i].url && strcmp(f->ahead[i].url, url) == 0)
+            return &f->ahead[i];
+    return NULL;
+}
+
+/* Starts fetching url (borrowed) on a read-ahead thread, unless one fetches
+ * it already, in a free slot, or when evict is set and none is free, in the
+ * first (every slot then holds a guess no link named). Nothing is lost
+ * when it cannot start: the step that wants url then fetches it itself. */
+static void ahead_start(struct fr_follower *f, const char *url, int evict)
+{
+    struct fr__ahead *a = NULL;
+
+    if (ahead_find(f, url))
+        return;
+    for (int i = 0; i < FR__AHEAD && !a; i++)
+        if (!f->ahead[i].url)
+            a = &f->ahead[i];
+    if (!a && evict)
+        a = &f->ahead[0];
+    if (!a)
+        return;
+    ahead_drop_one(a);
     a->url = strdup(url);
     if (!a->url)
         return;
@@ -158,20 +183,19 @@ static void ahead_start(struct fr_follower *f, const char *url)
     a->running = 1;
 }
 
-/* When the read-ahead thread fetched url, joins it and answers 1 with its
- * result in *err, *status and msg (the body is in f->ahead.fetch); else
- * drops it and answers 0. */
-static int ahead_take(struct fr_follower *f, const char *url, enum fr_error *err, long *status,
-                      char *msg, size_t msg_size)
+/* When a read-ahead thread fetched url, joins it and answers its slot,
+ * with its result in *err, *status and msg (the body is in the slot's
+ * fetch, until the slot is started again); else answers NULL. The other
+ * slots go on (the step that takes none drops them all). */
+static struct fr__ahead *ahead_take(struct fr_follower *f, const char *url, enum fr_error *err,
+                                    long *status, char *msg, size_t msg_size)
 {
-    struct fr__ahead *a = &f->ahead;
-    int mine = a->running && strcmp(a->url, url) == 0;
+    struct fr__ahead *a = ahead_find(f, url);
 
-    if (!mine) {
-        ahead_drop(f);
-        return 0;
-    }
-    pthread_join(a->thread, NULL);
+    if (!a)
+        return NULL;
+    if (a->running)
+        pthread_join(a->thread, NULL);
     a->running = 0;
     *err = a->err;
     *status = a->status;
@@ -179,7 +203,35 @@ static int ahead_take(struct fr_follower *f, const char *url, enum fr_error *err
         snprintf(msg, msg_size, "%s", a->msg);
     free(a->url);
     a->url = NULL;
-    return 1;
+    return a;
+}
+
+/*
+ * The URL of the archive page ahead pages after url, guessed from the shape
+ * of the links: when url ends in "/pages/K" (K digits) and next, its
+ * next-archive link, is the same with K + 1, the same with K + ahead is
+ * written into out (size bytes) and 1 returned; else 0.
+ */
+static int guess_ahead(const char *url, const char *next, long long ahead, char *out, size_t size)
+{
+    const char *slash = strrchr(url, '/');
+    size_t prefix;
+    char *end;
+    long long k;
+
+    if (!slash || slash - url < 6 || strncmp(slash - 6, "/pages", 6) != 0 || slash[1] < '0' ||
+        slash[1] > '9')
+        return 0;
+    prefix = (size_t)(slash + 1 - url);
+    errno = 0;
+    k = strtoll(slash + 1, &end, 10);
+    if (errno || *end || k < 0 || k > INT64_MAX - ahead || strncmp(url, next, prefix) != 0)
+        return 0;
+    errno = 0;
+    if (next[prefix] < '0' || next[prefix] > '9' || strtoll(next + prefix, &end, 10) != k + 1 ||
+        errno || *end)
+        return 0;
+    return snprintf(out, size, "%.*s%lld", (int)prefix, url, k + ahead) < (int)size;
 }
 
 /* Whether url is https, or http to a loopback host (127.0.0.0/8, ::1 or
@@ -268,7 +320,8 @@ enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower *
     }
     err = fr__fetch_init(&f->fetch, cfg, &f->stop);
     if (err == FR_OK)
-        err = fr__fetch_init(&f->ahead.fetch, cfg, &f->stop);
+        for (int i = 0; i < FR__AHEAD && err == FR_OK; i++)
+            err = fr__fetch_init(&f->ahead[i].fetch, cfg, &f->stop);
     if (err)
         goto fail;
     f->saved_busy_timeout = busy_timeout_of(cfg->db);
@@ -361,7 +414,8 @@ void fr_follower_close(struct fr_follower *f)
         sqlite3_busy_timeout(f->cfg.db, f->saved_busy_timeout);
     ahead_drop(f);
     fr__fetch_release(&f->fetch);
-    fr__fetch_release(&f->ahead.fetch);
+    for (int i = 0; i < FR__AHEAD; i++)
+        fr__fetch_release(&f->ahead[i].fetch);
     fr__doc_release(&f->doc);
     for (size_t i = 0; i < f->nhandlers; i++)
         free(f->handlers[i].type);
@@ -959,9 +1013,19 @@ static enum fr_error on_page(struct fr_follower *f, const char *url, char *links
         return FR_OK;
     }
     if (target <= b) {
-        /* The next page is fetched while this one is applied. */
-        if (links[FR__REL_NEXT] && !(f->head_first > 0 && b + 1 >= f->head_first))
-            ahead_start(f, links[FR__REL_NEXT]);
+        /* The next page, and the one after it when its URL can be told
+         * from the links' shape and it is before the head, are fetched
+         * while this one is applied. */
+        if (links[FR__REL_NEXT] && !(f->head_first > 0 && b + 1 >= f->head_first)) {
+            char after[FR__URL_MAX + 1];
+
+            ahead_start(f, links[FR__REL_NEXT], 1);
+            for (int j = 2;
+                 j <= FR__AHEAD && f->head_first > 0 && b + j * (int64_t)n < f->head_first &&
+                 guess_ahead(url, links[FR__REL_NEXT], j, after, sizeof after);
+                 j++)
+                ahead_start(f, after, 0);
+        }
         err = apply(f, f->state.head, 0, &applied);
         if (err) {
             /* Busy or unwritable: the same page again after the back-off. */
@@ -1003,6 +1067,7 @@ static enum fr_error step(struct fr_follower *f, int wait)
     char url[FR__URL_MAX + 1], *links[FR__NRELS] = {NULL};
     int at_head = f->page_url == NULL, changed = 0;
     struct fr__fetch *fx = &f->fetch;
+    struct fr__ahead *ahead = NULL;
     enum fr_error err;
     long status = 0;
     const char *etag = NULL;
@@ -1016,12 +1081,14 @@ static enum fr_error step(struct fr_follower *f, int wait)
         etag = f->head_etag;
         wait_s = wait ? f->cfg.wait : 0;
     }
-    if (at_head)
+    if (!at_head)
+        ahead = ahead_take(f, url, &err, &status, msg, msg_size);
+    if (!ahead)
         ahead_drop(f);
-    if (at_head || !ahead_take(f, url, &err, &status, msg, msg_size))
-        err = fr__fetch_get(&f->fetch, url, etag, wait_s, &status, msg, msg_size);
+    if (ahead)
+        fx = &ahead->fetch;
     else
-        fx = &f->ahead.fetch;
+        err = fr__fetch_get(&f->fetch, url, etag, wait_s, &status, msg, msg_size);
     if (err == FR_ERR_HTTP || err == FR_ERR_TOO_LARGE) {
         if (err == FR_ERR_HTTP && f->state.position > 0) {
             /* A producer that was unreachable may come back restored from
