@@ -465,7 +465,7 @@ static long long elapsed_ms(const struct timespec *t0)
 
 int credentials_bulk_build(sqlite3 *db)
 {
-    long long customers = 0, users = 0, keys = 0, staged;
+    long long customers = 0, users = 0, keys = 0, staged, ms[4];
     struct timespec t0;
     int rc;
 
@@ -478,14 +478,26 @@ int credentials_bulk_build(sqlite3 *db)
     if (rc != SQLITE_OK)
         return rc;
     staged = db_int(db, &rc, 0, "SELECT count(*) FROM replica_bulk", "");
-    if (rc != SQLITE_ROW || build_customers(db, &customers) || build_users(db, &users) ||
-        build_keys(db, &keys) || db_exec_script(db, "DROP TABLE replica_bulk") != SQLITE_OK ||
-        db_commit(db) != SQLITE_OK)
+    if (rc != SQLITE_ROW || build_customers(db, &customers))
+        goto fail;
+    ms[0] = elapsed_ms(&t0);
+    if (build_users(db, &users))
+        goto fail;
+    ms[1] = elapsed_ms(&t0);
+    if (build_keys(db, &keys))
+        goto fail;
+    ms[2] = elapsed_ms(&t0);
+    if (db_exec_script(db, "DROP TABLE replica_bulk") != SQLITE_OK)
+        goto fail;
+    ms[3] = elapsed_ms(&t0);
+    if (db_commit(db) != SQLITE_OK)
         goto fail;
     mode.on = 0;
     log_info("built the credential replica",
-             "staged=%lld customers=%lld users=%lld keys=%lld ms=%lld", staged, customers, users,
-             keys, elapsed_ms(&t0));
+             "staged=%lld customers=%lld users=%lld keys=%lld ms=%lld customers_ms=%lld"
+             " users_ms=%lld keys_ms=%lld drop_ms=%lld",
+             staged, customers, users, keys, elapsed_ms(&t0), ms[0], ms[1] - ms[0], ms[2] - ms[1],
+             ms[3] - ms[2]);
     return 0;
 fail:
     /* The code before the rollback, which clears it. */
