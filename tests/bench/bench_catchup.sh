@@ -78,7 +78,9 @@ node() {
     [ "${p:-0}" -ge "$N" ] || { echo "cloud-api follow died:"; tail -5 "$T/$1.log"; exit 1; }
     NODE_MS=$(($(ms) - t0))
     RSS_END=$(hwm $nd)
-    # The part of it spent building the replica at the head.
+    # The part of it spent building the replica at the head (logged just
+    # after the build's commit).
+    eventually 5 grep -q 'msg="built the credential replica"' "$T/$1.log"
     BUILD_MS=$(sed -n 's/.*msg="built the credential replica".* ms=\([0-9]*\).*/\1/p' "$T/$1.log")
     keys=$(sqlite3 "$T/$1.db" 'SELECT count(*) FROM replica_keys')
     [ "$keys" = "$N" ] || { echo "the replica holds $keys keys, not $N"; exit 1; }
