@@ -56,6 +56,8 @@ int credentials_bulk_pending(sqlite3 *db)
     return rc == SQLITE_ROW ? n > 0 : -1;
 }
 
+static int drop_built(sqlite3 *db);
+
 int credentials_bulk_start(sqlite3 *db, int64_t position, int allow)
 {
     int pending = credentials_bulk_pending(db), rc;
@@ -67,6 +69,11 @@ int credentials_bulk_start(sqlite3 *db, int64_t position, int allow)
     mode.types = ~0u;
     if (pending < 0)
         return -1;
+    /* The staged rows of a replica built before a crash or a busy
+     * database kept them. */
+    if (db_int(db, &rc, 0, "SELECT count(*) FROM sqlite_schema WHERE name = 'replica_bulk_built'",
+               "") > 0)
+        drop_built(db);
     if (pending) {
         mode.on = 1;
         log_info("the credential replica is still being built in bulk: staging", "position=%lld",
@@ -478,9 +485,23 @@ static long long elapsed_ms(const struct timespec *t0)
     return (t1.tv_sec - t0->tv_sec) * 1000LL + (t1.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
+/* Drops replica_bulk_built, the staged rows of a replica already built,
+ * in a transaction of its own; 0, or -1 (logged: the next start drops it). */
+static int drop_built(sqlite3 *db)
+{
+    if (db_begin(db) == SQLITE_OK &&
+        db_exec_script(db, "DROP TABLE IF EXISTS replica_bulk_built") == SQLITE_OK &&
+        db_commit(db) == SQLITE_OK)
+        return 0;
+    log_warn("cannot drop the staged rows of the built replica yet", "error=\"%s\"",
+             sqlite3_errmsg(db));
+    db_rollback(db);
+    return -1;
+}
+
 int credentials_bulk_build(sqlite3 *db)
 {
-    long long customers = 0, users = 0, keys = 0, ms[5];
+    long long customers = 0, users = 0, keys = 0, autocheckpoint, ms[5];
     struct timespec t0;
     int rc;
 
@@ -501,23 +522,34 @@ int credentials_bulk_build(sqlite3 *db)
     if (build_keys(db, &keys))
         goto fail;
     ms[2] = elapsed_ms(&t0);
-    if (db_exec_script(db, "DROP TABLE replica_bulk") != SQLITE_OK)
+    /* Renamed, not dropped: the replica is built (lookups look for
+     * replica_bulk) and the staged rows are dropped once it serves. */
+    if (db_exec_script(db, "ALTER TABLE replica_bulk RENAME TO replica_bulk_built") != SQLITE_OK)
         goto fail;
-    ms[3] = elapsed_ms(&t0);
-    if (db_commit(db) != SQLITE_OK)
+    /* Nor is the WAL copied into the database before the replica serves:
+     * the checkpoint below does it. */
+    autocheckpoint = db_int(db, &rc, 1000, "PRAGMA wal_autocheckpoint", "");
+    sqlite3_wal_autocheckpoint(db, 0);
+    rc = db_commit(db);
+    sqlite3_wal_autocheckpoint(db, (int)autocheckpoint);
+    if (rc != SQLITE_OK)
         goto fail;
     mode.on = 0;
-    ms[4] = elapsed_ms(&t0);
-    /* The build's one transaction grew the WAL to the size of the tables:
-     * given back to the disk now (the file keeps the staged rows' pages as
-     * free pages, which the replica's growth reuses). Not worth failing
-     * for: a reader may hold it back, and the next checkpoints reuse it. */
-    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    ms[3] = elapsed_ms(&t0);
     log_info("built the credential replica",
              "customers=%lld users=%lld keys=%lld ms=%lld customers_ms=%lld"
-             " users_ms=%lld keys_ms=%lld drop_ms=%lld commit_ms=%lld checkpoint_ms=%lld",
-             customers, users, keys, ms[4], ms[0], ms[1] - ms[0], ms[2] - ms[1], ms[3] - ms[2],
-             ms[4] - ms[3], elapsed_ms(&t0) - ms[4]);
+             " users_ms=%lld keys_ms=%lld commit_ms=%lld",
+             customers, users, keys, ms[3], ms[0], ms[1] - ms[0], ms[2] - ms[1], ms[3] - ms[2]);
+    drop_built(db);
+    ms[4] = elapsed_ms(&t0);
+    /* The build's one transaction grew the WAL to the size of the tables:
+     * copied into the database and given back to the disk now (the file
+     * keeps the staged rows' pages as free pages, which the replica's
+     * growth reuses). Not worth failing for: a reader may hold it back,
+     * and the next checkpoints do it. */
+    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    log_info("dropped the staged rows", "drop_ms=%lld checkpoint_ms=%lld", ms[4] - ms[3],
+             elapsed_ms(&t0) - ms[4]);
     return 0;
 fail:
     /* The code before the rollback, which clears it. */

@@ -738,6 +738,9 @@ START_TEST(test_bulk_build_matches_one_at_a_time)
     ck_assert_int_eq(state_of(kl, key1, &c), CREDENTIAL_BUILDING);
     node_catch_up(&p, f, cdb);
     ck_assert_int_eq(credentials_bulk_on(cdb), 0);
+    ck_assert_int_eq(tk_query_int(cdb, "SELECT count(*) FROM sqlite_schema"
+                                       " WHERE name LIKE 'replica_bulk%'"),
+                     0);
     ck_assert_int_eq(state_of(kl, key1, &c), CREDENTIAL_UNKNOWN);
     got = dump(path);
     assert_same_dump(want, got);
