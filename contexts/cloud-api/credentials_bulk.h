@@ -13,8 +13,10 @@
  * head (the feed-reader's head hook), credentials_bulk_build() makes the
  * replica tables from the staged rows in one transaction, each table's rows
  * read in its key's order (SQLite's sorter, spilling to temporary files, so
- * memory stays flat) and inserted in that order (B-tree appends), and drops
- * replica_bulk; entries are then applied one at a time again.
+ * memory stays flat) and inserted in that order (B-tree appends), and
+ * renames replica_bulk to replica_bulk_built, which it drops in a second
+ * transaction once the replica serves (the next start drops one a crash
+ * left); entries are then applied one at a time again.
  *
  * The state built is the state the one-at-a-time path (credentials.h) gives
  * for the same entries, row for row: per customer the name and plan of its
@@ -80,8 +82,9 @@ int credentials_bulk_stage(sqlite3 *db, enum bulk_type type, int64_t position,
                            const char *key_sha256, const char *a, const char *b);
 
 /*
- * Builds the replica tables from replica_bulk and drops it, in one
- * transaction of its own, and leaves the staging mode. Does nothing when
+ * Builds the replica tables from replica_bulk and renames it, in one
+ * transaction of its own, and leaves the staging mode; then drops the
+ * staged rows and checkpoints the WAL (failures there are only logged). Does nothing when
  * this thread's follower on db is not staging. Returns 0 (SQLITE_OK), or
  * the SQLite error code of the failure (logged; rolled back, still
  * staging), such as SQLITE_BUSY when another connection held the database.
