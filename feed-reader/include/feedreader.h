@@ -54,7 +54,13 @@
  * when the head's prev-archive link has the shape ".../pages/N" and agrees
  * with it, the follower jumps straight to ".../pages/K", the page that
  * should hold its next position, and walks from whatever that page holds
- * (a hint found wrong is not used again). The last "current" link seen is
+ * (a hint found wrong is not used again). Walking forward it reads ahead
+ * on connections of its own: the page next-archive names, and, while the
+ * page URLs have the shape ".../pages/K" and count up by one, the page
+ * after it too (on the same origin, and used only if the next page's own
+ * next-archive link names that URL: a guess fetched, never followed), so
+ * that the producer renders while the follower parses and commits. The
+ * last "current" link seen is
  * where the follower goes back to for the head (the configured URL until
  * one is seen); a 404 on an archive page sends it back there. A head served
  * without an ETag cannot be long-polled: it is fetched about once a second.
