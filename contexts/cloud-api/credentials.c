@@ -234,10 +234,15 @@ static const char lookup_sql[] =
     " LEFT JOIN replica_customers c ON c.customer_id = k.customer_id"
     " WHERE k.key_sha256 = ?1";
 
+/* Whether the replica is still being built in bulk (credentials_bulk.h),
+ * asked when a key is not found. */
+static const char building_sql[] = "SELECT 1 FROM sqlite_schema WHERE name = 'replica_bulk'";
+
 /* One pooled connection with its prepared lookup. */
 struct lookup_slot {
     sqlite3 *db;
     sqlite3_stmt *stmt;
+    sqlite3_stmt *building;   /* building_sql */
     struct lookup_slot *next; /* next free slot, or next in all */
     struct lookup_slot *all;  /* chain of every slot, for closing */
 };
@@ -287,7 +292,9 @@ static struct lookup_slot *take_slot(struct key_lookup *kl)
         goto fail;
     }
     if (sqlite3_prepare_v3(s->db, lookup_sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt, NULL) !=
-        SQLITE_OK) {
+            SQLITE_OK ||
+        sqlite3_prepare_v3(s->db, building_sql, -1, SQLITE_PREPARE_PERSISTENT, &s->building,
+                           NULL) != SQLITE_OK) {
         log_error("database error", "error=\"%s\" where=key_lookup", sqlite3_errmsg(s->db));
         goto fail;
     }
@@ -299,6 +306,7 @@ static struct lookup_slot *take_slot(struct key_lookup *kl)
 fail:
     if (s) {
         sqlite3_finalize(s->stmt);
+        sqlite3_finalize(s->building);
         sqlite3_close(s->db);
         free(s);
     }
@@ -346,7 +354,15 @@ void key_lookup_find(struct key_lookup *kl, const char *key, size_t len, struct 
     sqlite3_bind_text(s->stmt, 1, hex, 64, SQLITE_STATIC);
     rc = sqlite3_step(s->stmt);
     if (rc == SQLITE_DONE) {
-        cred->state = CREDENTIAL_UNKNOWN;
+        /* Unknown, unless the replica is not built yet. */
+        rc = sqlite3_step(s->building);
+        sqlite3_reset(s->building);
+        if (rc == SQLITE_ROW)
+            cred->state = CREDENTIAL_BUILDING;
+        else if (rc == SQLITE_DONE)
+            cred->state = CREDENTIAL_UNKNOWN;
+        else
+            log_error("database error", "error=\"%s\" where=key_lookup", sqlite3_errmsg(s->db));
         goto out;
     }
     if (rc != SQLITE_ROW) {
@@ -383,6 +399,7 @@ void key_lookup_close(struct key_lookup *kl)
     for (s = kl->all; s; s = next) {
         next = s->all;
         sqlite3_finalize(s->stmt);
+        sqlite3_finalize(s->building);
         sqlite3_close(s->db);
         free(s);
     }

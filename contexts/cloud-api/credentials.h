@@ -53,6 +53,9 @@ enum credential_state {
     CREDENTIAL_REVOKED,      /* revoked, alone or with its user */
     CREDENTIAL_USER_REMOVED, /* its user was removed */
     CREDENTIAL_LOCKED,       /* its customer is locked; see lock_reason */
+    CREDENTIAL_BUILDING,     /* not found, and the replica is still being
+                              * built in bulk (credentials_bulk.h): no key
+                              * is known yet */
     CREDENTIAL_ERROR,        /* the database failed (logged) */
 };
 

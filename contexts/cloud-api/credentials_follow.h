@@ -18,8 +18,18 @@
 
 struct fr_follower;
 
-/* A follow_setup_fn (program.h): creates the replica tables in db and
- * registers the handlers on f. Returns 0, or -1 (logged). */
+/* How to follow; userdata NULL takes the defaults (all zero). */
+struct credentials_follow_options {
+    /* Never build an empty replica in bulk (credentials_bulk.h): apply
+     * every entry one at a time, as tests compare the two ways. A build a
+     * crash interrupted is still finished in bulk. */
+    int one_at_a_time;
+};
+
+/* A follow_setup_fn (program.h): creates the replica tables in db,
+ * decides whether an empty replica is built in bulk (credentials_bulk.h),
+ * and registers the handlers and the head hook on f. userdata is a struct
+ * credentials_follow_options, or NULL. Returns 0, or -1 (logged). */
 int credentials_follow_setup(struct fr_follower *f, sqlite3 *db, void *userdata);
 
 #endif

@@ -260,6 +260,11 @@ static void analyze(struct fs_request *req, void *userdata)
     case CREDENTIAL_LOCKED:
         status = 403;
         break;
+    case CREDENTIAL_BUILDING:
+        /* A new node never answers from a half-built replica. */
+        status = 503;
+        why = "this node is still catching up with Subscriptions: retry shortly";
+        goto out;
     case CREDENTIAL_ERROR:
     default:
         status = 503;

@@ -54,7 +54,13 @@
  * when the head's prev-archive link has the shape ".../pages/N" and agrees
  * with it, the follower jumps straight to ".../pages/K", the page that
  * should hold its next position, and walks from whatever that page holds
- * (a hint found wrong is not used again). The last "current" link seen is
+ * (a hint found wrong is not used again). Walking forward it reads ahead
+ * on connections of its own: the page next-archive names, and, while the
+ * page URLs have the shape ".../pages/K" and count up by one, the page
+ * after it too (on the same origin, and used only if the next page's own
+ * next-archive link names that URL: a guess fetched, never followed), so
+ * that the producer renders while the follower parses and commits. The
+ * last "current" link seen is
  * where the follower goes back to for the head (the configured URL until
  * one is seen); a 404 on an archive page sends it back there. A head served
  * without an ETag cannot be long-polled: it is fetched about once a second.
@@ -279,6 +285,29 @@ enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower *
  * per type; must be called before fr_follower_run(). */
 enum fr_error fr_follower_on(struct fr_follower *f, const char *type, fr_handler_fn *fn,
                              void *userdata);
+
+/*
+ * The head hook: called on the follower's thread each time a document of
+ * the head has been applied and committed, so the follower is caught up:
+ * its position (the argument) is the head's. That is when it reaches the
+ * head after a walk through the archive, and after each head document a
+ * poll or a long-poll brings (not after a 304). It runs outside any
+ * transaction, on db, the follower's connection: the place for work to do
+ * once caught up, in transactions of its own (such as building indexes a
+ * consumer deferred while it was far behind). It returns an
+ * fr_handler_result, read as a handler's: FR_HANDLER_RETRY, or a refusal
+ * after a statement that met a busy database or a storage fault, fails the
+ * step with FR_ERR_BUSY or FR_ERR_STORAGE (the reason written in why goes
+ * into the last error), and after the back-off the head is fetched again
+ * in full (not long-polled) and the hook called again; any other refusal
+ * stops the follower with FR_ERR_REFUSED. What the document applied stays
+ * applied either way.
+ */
+typedef int fr_head_fn(sqlite3 *db, int64_t position, char *why, size_t why_size, void *userdata);
+
+/* Names fn as the head hook of f (at most one); must be called before
+ * fr_follower_run(). */
+enum fr_error fr_follower_at_head(struct fr_follower *f, fr_head_fn *fn, void *userdata);
 
 /*
  * Follows the feed until fr_follower_stop() (returns FR_ERR_STOPPED) or a

@@ -128,11 +128,9 @@ static void *ahead_run(void *arg)
     return NULL;
 }
 
-/* Joins the read-ahead thread, if any, and forgets its URL. */
-static void ahead_drop(struct fr_follower *f)
+/* Joins the read-ahead thread of a, if any, and forgets its URL. */
+static void ahead_drop_one(struct fr__ahead *a)
 {
-    struct fr__ahead *a = &f->ahead;
-
     if (a->running)
         pthread_join(a->thread, NULL);
     a->running = 0;
@@ -140,13 +138,40 @@ static void ahead_drop(struct fr_follower *f)
     a->url = NULL;
 }
 
-/* Starts fetching url (borrowed) on the read-ahead thread. Nothing is lost
- * when it cannot start: the next step then fetches url itself. */
-static void ahead_start(struct fr_follower *f, const char *url)
+/* Joins every read-ahead thread and forgets their URLs. */
+static void ahead_drop(struct fr_follower *f)
 {
-    struct fr__ahead *a = &f->ahead;
+    for (int i = 0; i < FR__AHEAD; i++)
+        ahead_drop_one(&f->ahead[i]);
+}
 
-    ahead_drop(f);
+/* The slot fetching url, or NULL. */
+static struct fr__ahead *ahead_find(struct fr_follower *f, const char *url)
+{
+    for (int i = 0; i < FR__AHEAD; i++)
+        if (f->ahead[i].url && strcmp(f->ahead[i].url, url) == 0)
+            return &f->ahead[i];
+    return NULL;
+}
+
+/* Starts fetching url (borrowed) on a read-ahead thread, unless one fetches
+ * it already, in a free slot, or when evict is set and none is free, in the
+ * first (every slot then holds a guess no link named). Nothing is lost
+ * when it cannot start: the step that wants url then fetches it itself. */
+static void ahead_start(struct fr_follower *f, const char *url, int evict)
+{
+    struct fr__ahead *a = NULL;
+
+    if (ahead_find(f, url))
+        return;
+    for (int i = 0; i < FR__AHEAD && !a; i++)
+        if (!f->ahead[i].url)
+            a = &f->ahead[i];
+    if (!a && evict)
+        a = &f->ahead[0];
+    if (!a)
+        return;
+    ahead_drop_one(a);
     a->url = strdup(url);
     if (!a->url)
         return;
@@ -158,20 +183,19 @@ static void ahead_start(struct fr_follower *f, const char *url)
     a->running = 1;
 }
 
-/* When the read-ahead thread fetched url, joins it and answers 1 with its
- * result in *err, *status and msg (the body is in f->ahead.fetch); else
- * drops it and answers 0. */
-static int ahead_take(struct fr_follower *f, const char *url, enum fr_error *err, long *status,
-                      char *msg, size_t msg_size)
+/* When a read-ahead thread fetched url, joins it and answers its slot,
+ * with its result in *err, *status and msg (the body is in the slot's
+ * fetch, until the slot is started again); else answers NULL. The other
+ * slots go on (the step that takes none drops them all). */
+static struct fr__ahead *ahead_take(struct fr_follower *f, const char *url, enum fr_error *err,
+                                    long *status, char *msg, size_t msg_size)
 {
-    struct fr__ahead *a = &f->ahead;
-    int mine = a->running && strcmp(a->url, url) == 0;
+    struct fr__ahead *a = ahead_find(f, url);
 
-    if (!mine) {
-        ahead_drop(f);
-        return 0;
-    }
-    pthread_join(a->thread, NULL);
+    if (!a)
+        return NULL;
+    if (a->running)
+        pthread_join(a->thread, NULL);
     a->running = 0;
     *err = a->err;
     *status = a->status;
@@ -179,7 +203,35 @@ static int ahead_take(struct fr_follower *f, const char *url, enum fr_error *err
         snprintf(msg, msg_size, "%s", a->msg);
     free(a->url);
     a->url = NULL;
-    return 1;
+    return a;
+}
+
+/*
+ * The URL of the archive page ahead pages after url, guessed from the shape
+ * of the links: when url ends in "/pages/K" (K digits) and next, its
+ * next-archive link, is the same with K + 1, the same with K + ahead is
+ * written into out (size bytes) and 1 returned; else 0.
+ */
+static int guess_ahead(const char *url, const char *next, long long ahead, char *out, size_t size)
+{
+    const char *slash = strrchr(url, '/');
+    size_t prefix;
+    char *end;
+    long long k;
+
+    if (!slash || slash - url < 6 || strncmp(slash - 6, "/pages", 6) != 0 || slash[1] < '0' ||
+        slash[1] > '9')
+        return 0;
+    prefix = (size_t)(slash + 1 - url);
+    errno = 0;
+    k = strtoll(slash + 1, &end, 10);
+    if (errno || *end || k < 0 || k > INT64_MAX - ahead || strncmp(url, next, prefix) != 0)
+        return 0;
+    errno = 0;
+    if (next[prefix] < '0' || next[prefix] > '9' || strtoll(next + prefix, &end, 10) != k + 1 ||
+        errno || *end)
+        return 0;
+    return snprintf(out, size, "%.*s%lld", (int)prefix, url, k + ahead) < (int)size;
 }
 
 /* Whether url is https, or http to a loopback host (127.0.0.0/8, ::1 or
@@ -268,7 +320,8 @@ enum fr_error fr_follower_open(const struct fr_config *cfg, struct fr_follower *
     }
     err = fr__fetch_init(&f->fetch, cfg, &f->stop);
     if (err == FR_OK)
-        err = fr__fetch_init(&f->ahead.fetch, cfg, &f->stop);
+        for (int i = 0; i < FR__AHEAD && err == FR_OK; i++)
+            err = fr__fetch_init(&f->ahead[i].fetch, cfg, &f->stop);
     if (err)
         goto fail;
     f->saved_busy_timeout = busy_timeout_of(cfg->db);
@@ -319,6 +372,15 @@ enum fr_error fr_follower_on(struct fr_follower *f, const char *type, fr_handler
     return FR_OK;
 }
 
+enum fr_error fr_follower_at_head(struct fr_follower *f, fr_head_fn *fn, void *userdata)
+{
+    if (!f || !fn || f->at_head)
+        return FR_ERR_INVALID;
+    f->at_head = fn;
+    f->at_head_userdata = userdata;
+    return FR_OK;
+}
+
 void fr_follower_stop(struct fr_follower *f)
 {
     if (!f)
@@ -352,7 +414,8 @@ void fr_follower_close(struct fr_follower *f)
         sqlite3_busy_timeout(f->cfg.db, f->saved_busy_timeout);
     ahead_drop(f);
     fr__fetch_release(&f->fetch);
-    fr__fetch_release(&f->ahead.fetch);
+    for (int i = 0; i < FR__AHEAD; i++)
+        fr__fetch_release(&f->ahead[i].fetch);
     fr__doc_release(&f->doc);
     for (size_t i = 0; i < f->nhandlers; i++)
         free(f->handlers[i].type);
@@ -450,14 +513,46 @@ static int db_unwritable(sqlite3 *db)
 }
 
 /*
+ * The error that a handler's or the head hook's answer r (not
+ * FR_HANDLER_OK) makes, with f->last_error set to what failed (such as
+ * "entry 7 (UserAdded, urn:uuid:...)") and why: FR_ERR_BUSY (asked to
+ * retry, or refused after a busy statement), FR_ERR_STORAGE (refused after
+ * a statement that met a full disk or an I/O error) or FR_ERR_REFUSED.
+ */
+static enum fr_error refusal(struct fr_follower *f, int r, const char *what, char *why,
+                             size_t why_size)
+{
+    why[why_size - 1] = '\0';
+    if (r == FR_HANDLER_RETRY) {
+        snprintf(f->last_error, sizeof f->last_error,
+                 "%s not applied yet, the handler asked to retry: %s", what,
+                 why[0] ? why : "no reason given");
+        return FR_ERR_BUSY;
+    }
+    if (db_busy(f->cfg.db)) {
+        snprintf(f->last_error, sizeof f->last_error,
+                 "%s not applied yet, the database is busy (%.80s): %s", what,
+                 sqlite3_errmsg(f->cfg.db), why[0] ? why : "no reason given");
+        return FR_ERR_BUSY;
+    }
+    if (db_unwritable(f->cfg.db)) {
+        snprintf(f->last_error, sizeof f->last_error,
+                 "%s not applied yet, the database cannot be written now (%.80s): %s", what,
+                 sqlite3_errmsg(f->cfg.db), why[0] ? why : "no reason given");
+        return FR_ERR_STORAGE;
+    }
+    snprintf(f->last_error, sizeof f->last_error, "handler refused %s: %s", what,
+             why[0] ? why : "no reason given");
+    return FR_ERR_REFUSED;
+}
+
+/*
  * Calls the handler of e (skipping a type without one: *skipped grows).
- * Returns FR_OK, FR_ERR_BUSY (the handler asked to retry, or refused after
- * a busy statement), FR_ERR_STORAGE (refused after a statement that met a
- * full disk or an I/O error) or FR_ERR_REFUSED, with f->last_error set.
+ * Returns FR_OK, or the error refusal() makes of its answer.
  */
 static enum fr_error handle(struct fr_follower *f, const struct fr_entry *e, int64_t *skipped)
 {
-    char why[256] = "";
+    char why[256] = "", what[256];
     void *ud = NULL;
     fr_handler_fn *fn = find_handler(f, e->type, &ud);
     int r;
@@ -469,31 +564,9 @@ static enum fr_error handle(struct fr_follower *f, const struct fr_entry *e, int
     r = fn(e, f->cfg.db, why, sizeof why, ud);
     if (r == FR_HANDLER_OK)
         return FR_OK;
-    why[sizeof why - 1] = '\0';
-    if (r == FR_HANDLER_RETRY) {
-        snprintf(f->last_error, sizeof f->last_error,
-                 "entry %lld (%.64s, %.80s) not applied yet, the handler asked to retry: %s",
-                 (long long)e->position, e->type, e->id, why[0] ? why : "no reason given");
-        return FR_ERR_BUSY;
-    }
-    if (db_busy(f->cfg.db)) {
-        snprintf(f->last_error, sizeof f->last_error,
-                 "entry %lld (%.64s, %.80s) not applied yet, the database is busy (%.80s): %s",
-                 (long long)e->position, e->type, e->id, sqlite3_errmsg(f->cfg.db),
-                 why[0] ? why : "no reason given");
-        return FR_ERR_BUSY;
-    }
-    if (db_unwritable(f->cfg.db)) {
-        snprintf(f->last_error, sizeof f->last_error,
-                 "entry %lld (%.64s, %.80s) not applied yet, the database cannot be written now"
-                 " (%.80s): %s",
-                 (long long)e->position, e->type, e->id, sqlite3_errmsg(f->cfg.db),
-                 why[0] ? why : "no reason given");
-        return FR_ERR_STORAGE;
-    }
-    snprintf(f->last_error, sizeof f->last_error, "handler refused entry %lld (%.64s, %.80s): %s",
-             (long long)e->position, e->type, e->id, why[0] ? why : "no reason given");
-    return FR_ERR_REFUSED;
+    snprintf(what, sizeof what, "entry %lld (%.64s, %.80s)", (long long)e->position, e->type,
+             e->id);
+    return refusal(f, r, what, why, sizeof why);
 }
 
 /*
@@ -757,6 +830,24 @@ static char *jump_url(struct fr_follower *f, const char *prev, int64_t target, i
     return u;
 }
 
+/* Calls the hook of fr_follower_at_head(), if any, once a head document is
+ * applied and committed; FR_OK, or the error refusal() makes of its
+ * answer. The head's ETag is not kept then, so that the next step fetches
+ * the head in full and calls the hook again. */
+static enum fr_error at_head(struct fr_follower *f)
+{
+    char why[256] = "", what[64];
+    int r;
+
+    if (!f->at_head)
+        return FR_OK;
+    r = f->at_head(f->cfg.db, f->state.position, why, sizeof why, f->at_head_userdata);
+    if (r == FR_HANDLER_OK)
+        return FR_OK;
+    snprintf(what, sizeof what, "the head hook at position %lld", (long long)f->state.position);
+    return refusal(f, r, what, why, sizeof why);
+}
+
 /* A head document (from url, its links resolved): applies what it holds
  * after the stored position, or starts the walk back through the archive. */
 static enum fr_error on_head(struct fr_follower *f, const char *url, char *links[FR__NRELS])
@@ -803,6 +894,9 @@ static enum fr_error on_head(struct fr_follower *f, const char *url, char *links
     f->head_etag[0] = '\0';
     if ((n > 0 && first <= pos + (f->verified ? 1 : 0)) || (head == pos && f->verified)) {
         err = apply(f, head, 1, &applied);
+        if (err)
+            return err;
+        err = at_head(f);
         if (err)
             return err;
         if (f->state.position == head && f->verified)
@@ -919,9 +1013,19 @@ static enum fr_error on_page(struct fr_follower *f, const char *url, char *links
         return FR_OK;
     }
     if (target <= b) {
-        /* The next page is fetched while this one is applied. */
-        if (links[FR__REL_NEXT] && !(f->head_first > 0 && b + 1 >= f->head_first))
-            ahead_start(f, links[FR__REL_NEXT]);
+        /* The next page, and the one after it when its URL can be told
+         * from the links' shape and it is before the head, are fetched
+         * while this one is applied. */
+        if (links[FR__REL_NEXT] && !(f->head_first > 0 && b + 1 >= f->head_first)) {
+            char after[FR__URL_MAX + 1];
+
+            ahead_start(f, links[FR__REL_NEXT], 1);
+            for (int j = 2;
+                 j <= FR__AHEAD && f->head_first > 0 && b + j * (int64_t)n < f->head_first &&
+                 guess_ahead(url, links[FR__REL_NEXT], j, after, sizeof after);
+                 j++)
+                ahead_start(f, after, 0);
+        }
         err = apply(f, f->state.head, 0, &applied);
         if (err) {
             /* Busy or unwritable: the same page again after the back-off. */
@@ -963,6 +1067,7 @@ static enum fr_error step(struct fr_follower *f, int wait)
     char url[FR__URL_MAX + 1], *links[FR__NRELS] = {NULL};
     int at_head = f->page_url == NULL, changed = 0;
     struct fr__fetch *fx = &f->fetch;
+    struct fr__ahead *ahead = NULL;
     enum fr_error err;
     long status = 0;
     const char *etag = NULL;
@@ -976,12 +1081,14 @@ static enum fr_error step(struct fr_follower *f, int wait)
         etag = f->head_etag;
         wait_s = wait ? f->cfg.wait : 0;
     }
-    if (at_head)
+    if (!at_head)
+        ahead = ahead_take(f, url, &err, &status, msg, msg_size);
+    if (!ahead)
         ahead_drop(f);
-    if (at_head || !ahead_take(f, url, &err, &status, msg, msg_size))
-        err = fr__fetch_get(&f->fetch, url, etag, wait_s, &status, msg, msg_size);
+    if (ahead)
+        fx = &ahead->fetch;
     else
-        fx = &f->ahead.fetch;
+        err = fr__fetch_get(&f->fetch, url, etag, wait_s, &status, msg, msg_size);
     if (err == FR_ERR_HTTP || err == FR_ERR_TOO_LARGE) {
         if (err == FR_ERR_HTTP && f->state.position > 0) {
             /* A producer that was unreachable may come back restored from

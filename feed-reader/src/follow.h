@@ -34,12 +34,17 @@
 #define FR__STARTUP_WAIT_MS 30000
 
 /*
- * The GET of the next archive page, run on its own thread and connection
- * while the current page is applied: catching up, the producer renders and
- * sends page N+1 while the follower commits page N. Started by on_page()
- * once the page it applies links to a next-archive page, taken (joined) by
- * the next step; a step that wants another URL joins and drops it.
+ * The GETs of the next archive pages, each run on its own thread and
+ * connection while the current page is applied: catching up, the producer
+ * renders and sends pages N+1 and N+2 while the follower parses and
+ * commits page N. on_page() starts the page its next-archive link names,
+ * and, while the links have the shape ".../pages/K" and count up by one,
+ * the page after it (a guess, used only if that page's own link then names
+ * the same URL). The next step takes (joins) the slot that fetched its URL;
+ * slots no step wants are dropped when a slot is needed, or at the head.
  */
+#define FR__AHEAD 2
+
 struct fr__ahead {
     /* its own easy handle (and connection) and body */
     struct fr__fetch fetch;
@@ -68,8 +73,11 @@ struct fr_follower {
     char *feed_url;
     struct fr__handler *handlers;
     size_t nhandlers;
+    /* the hook named with fr_follower_at_head(), or NULL, and its userdata */
+    fr_head_fn *at_head;
+    void *at_head_userdata;
     struct fr__fetch fetch;
-    struct fr__ahead ahead;
+    struct fr__ahead ahead[FR__AHEAD];
     /* the last document parsed (its storage is reused) */
     struct fr__doc doc;
     struct fr__store store;

@@ -5,9 +5,12 @@
  * metering (a call with an Idempotency-Key charged exactly once, however
  * its copies race), and the publication of usage windows exactly once, in
  * the shape of the contract sample tests/samples/usage/UsageRecorded.xml.
+ * An empty replica built in bulk must end row for row as one built entry
+ * by entry, also when the node is killed while staging or building.
  */
 #include "analyze.h"
 #include "credentials.h"
+#include "credentials_bulk.h"
 #include "credentials_follow.h"
 #include "credit.h"
 #include "db.h"
@@ -18,6 +21,7 @@
 #include "replica.h"
 #include "schema.h"
 #include "secrets.h"
+#include "strbuf.h"
 #include "testkit.h"
 #include "usage_windows.h"
 
@@ -27,6 +31,7 @@
 #include <libxml/tree.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -444,6 +449,429 @@ START_TEST(test_follower_refuses_broken_contract)
     sqlite3_close(cdb);
     sqlite3_close(pdb);
     free(pdb_path);
+}
+END_TEST
+
+/* ---- An empty replica built in bulk ---------------------------------------- */
+
+static unsigned long long rng;
+
+/* A pseudo-random number below n, the same sequence for the same seed. */
+static unsigned rnd(unsigned n)
+{
+    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (unsigned)((rng >> 33) % n);
+}
+
+/* The hash of key number i, in upper case when upper (the replica keeps it
+ * lowercase). */
+static void key_hash(unsigned i, int upper, char out[65])
+{
+    char key[32];
+
+    snprintf(key, sizeof key, "key-%u", i);
+    ck_assert_int_eq(sha256_hex(key, strlen(key), out), 0);
+    for (char *p = out; upper && *p; p++)
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 'a' + 'A');
+}
+
+/*
+ * Appends n events drawn from seed to the subscriptions feed of pdb: every
+ * type the replica applies, optional fields present or not, and types it
+ * does not know; ids from small pools, so that users are added again, keys
+ * issued twice and to other users, revoked before they exist, removed users
+ * and locked customers come back.
+ */
+static void random_feed(sqlite3 *pdb, unsigned seed, int n)
+{
+    rng = seed;
+    ck_assert_int_eq(sqlite3_exec(pdb, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    for (int i = 0; i < n; i++) {
+        char c[16], u[16], k[16], h[65], cents[24], price[8], through[32], email[32];
+        unsigned r = rnd(100);
+        struct fs_field f[6];
+        size_t nf = 0;
+        struct fs_event ev = {NULL, NULL, 1, NULL, f, 0};
+
+        snprintf(c, sizeof c, "c%u", rnd(8));
+        snprintf(u, sizeof u, "u%u", rnd(40));
+        snprintf(k, sizeof k, "k%u", rnd(30));
+        snprintf(email, sizeof email, "%s-%u@example.com", u, rnd(3));
+        key_hash(rnd(70), rnd(4) == 0, h);
+        f[nf++] = (struct fs_field){"customerId", c};
+        if (r < 25) {
+            ev.type = "UserAdded";
+            f[nf++] = (struct fs_field){"userId", u};
+            if (rnd(10) < 7)
+                f[nf++] = (struct fs_field){"email", email};
+            f[nf++] = (struct fs_field){"keyId", k};
+            f[nf++] = (struct fs_field){"keySha256", h};
+        } else if (r < 45) {
+            ev.type = "LoginKeyIssued";
+            f[nf++] = (struct fs_field){"userId", u};
+            f[nf++] = (struct fs_field){"keyId", k};
+            f[nf++] = (struct fs_field){"keySha256", h};
+        } else if (r < 60) {
+            ev.type = "LoginKeyRevoked";
+            f[nf++] = (struct fs_field){"userId", u};
+            f[nf++] = (struct fs_field){"keyId", k};
+        } else if (r < 67) {
+            ev.type = "UserRemoved";
+            f[nf++] = (struct fs_field){"userId", u};
+        } else if (r < 75) {
+            ev.type = "CustomerRegistered";
+            if (rnd(10) < 7)
+                f[nf++] = (struct fs_field){"name", u};
+            if (rnd(10) < 7)
+                f[nf++] = (struct fs_field){"plan", rnd(2) ? "payg" : "pro"};
+        } else if (r < 82) {
+            ev.type = "CustomerLocked";
+            if (rnd(3))
+                f[nf++] = (struct fs_field){"reason", rnd(2) ? "overdraft" : ""};
+        } else if (r < 88) {
+            ev.type = "CustomerUnlocked";
+        } else if (r < 94) {
+            ev.type = "CreditUpdated";
+            snprintf(cents, sizeof cents, "%d", (int)rnd(5000) - 1000);
+            snprintf(price, sizeof price, "%u", 1 + rnd(3));
+            snprintf(through, sizeof through, "node-1=%u", rnd(5));
+            f[nf++] = (struct fs_field){"creditLeftCents", cents};
+            f[nf++] = (struct fs_field){"unitPriceCents", price};
+            if (rnd(2))
+                f[nf++] = (struct fs_field){"chargedThrough", through};
+        } else {
+            ev.type = "SomethingNew";
+            f[nf++] = (struct fs_field){"userId", u};
+        }
+        ev.nfields = nf;
+        ck_assert_int_eq(db_feed_append(pdb, "subscriptions", &ev, NULL), FS_OK);
+    }
+    ck_assert_int_eq(sqlite3_exec(pdb, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+}
+
+/* A producer serving the subscriptions feed of path in pages of page_size. */
+struct producer {
+    sqlite3 *db;
+    struct fs_server *server;
+    char url[128];
+    int64_t head;
+};
+
+static void producer_start(struct producer *p, const char *path, unsigned seed, int n,
+                           int page_size)
+{
+    struct fs_server_config cfg;
+    struct fs_feed *feed;
+
+    memset(&cfg, 0, sizeof cfg);
+    ck_assert_int_eq(fs_db_open(path, &p->db), FS_OK);
+    ck_assert_int_eq(fs_feed_declare(p->db, "subscriptions", page_size), FS_OK);
+    random_feed(p->db, seed, n);
+    ck_assert_int_eq(fs_feed_open(p->db, "subscriptions", &feed), FS_OK);
+    ck_assert_int_eq(fs_feed_head(feed, &p->head), FS_OK);
+    fs_feed_close(feed);
+    cfg.listen = "127.0.0.1:0";
+    cfg.db_path = path;
+    ck_assert_int_eq(fs_server_open(&cfg, &p->server), FS_OK);
+    ck_assert_int_eq(fs_server_feed(p->server, "subscriptions"), FS_OK);
+    ck_assert_int_eq(fs_server_start(p->server), FS_OK);
+    snprintf(p->url, sizeof p->url, "http://127.0.0.1:%u/feeds/subscriptions",
+             fs_server_port(p->server));
+}
+
+static void producer_stop(struct producer *p)
+{
+    fs_server_close(p->server);
+    sqlite3_close(p->db);
+}
+
+/* A new node's follower on the database at path: opened and set up, with
+ * o (NULL: the defaults). */
+static struct fr_follower *node_open(const struct producer *p, const char *path,
+                                     const struct credentials_follow_options *o, sqlite3 **cdb)
+{
+    struct fr_config fc;
+    struct fr_follower *f;
+
+    ck_assert_int_eq(fs_db_open(path, cdb), FS_OK);
+    memset(&fc, 0, sizeof fc);
+    fc.feed_url = p->url;
+    fc.db = *cdb;
+    fc.max_backoff_ms = 50;
+    ck_assert_int_eq(fr_follower_open(&fc, &f), FR_OK);
+    ck_assert_int_eq(credentials_follow_setup(f, *cdb, (void *)(uintptr_t)o), 0);
+    return f;
+}
+
+/* Closes what node_open() opened, as program_follow() does. */
+static void node_close(struct fr_follower *f, sqlite3 *cdb)
+{
+    fr_follower_close(f);
+    for (sqlite3_stmt *st = sqlite3_next_stmt(cdb, NULL); st; st = sqlite3_next_stmt(cdb, NULL))
+        sqlite3_finalize(st);
+    ck_assert_int_eq(sqlite3_close(cdb), SQLITE_OK);
+}
+
+/* Steps f until it is at the producer's head with its replica built. */
+static void node_catch_up(const struct producer *p, struct fr_follower *f, sqlite3 *cdb)
+{
+    for (int i = 0; i < 10000; i++) {
+        enum fr_error err;
+
+        if (fr_follower_position(f) == p->head && credentials_bulk_pending(cdb) == 0)
+            return;
+        err = fr_follower_step(f, 0);
+        ck_assert_msg(err == FR_OK, "%s: %s", fr_strerror(err), fr_follower_last_error(f));
+    }
+    ck_abort_msg("not caught up");
+}
+
+/* Every row of the replica's tables and of credit_use, in key order, as
+ * text: what two ways of applying one feed must agree on. */
+static char *dump(const char *path)
+{
+    static const char *const tables[] = {"replica_customers", "replica_users", "replica_keys",
+                                         "credit_use"};
+    struct strbuf out = STRBUF_INIT;
+    sqlite3 *d;
+
+    ck_assert_int_eq(sqlite3_open_v2(path, &d, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        char sql[96];
+        sqlite3_stmt *st;
+
+        snprintf(sql, sizeof sql, "SELECT * FROM %s ORDER BY 1", tables[t]);
+        ck_assert_int_eq(sqlite3_prepare_v2(d, sql, -1, &st, NULL), SQLITE_OK);
+        sb_puts(&out, tables[t]);
+        sb_puts(&out, ":\n");
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            for (int i = 0; i < sqlite3_column_count(st); i++) {
+                const char *v = (const char *)sqlite3_column_text(st, i);
+                char type[4];
+
+                snprintf(type, sizeof type, " %d:", sqlite3_column_type(st, i));
+                sb_puts(&out, type);
+                sb_puts(&out, v ? v : "NULL");
+            }
+            sb_puts(&out, "\n");
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(d);
+    return sb_detach(&out, NULL);
+}
+
+/* What the feed of each seed is like, so that the comparison means
+ * something: some keys revoked and some not, some users removed, some
+ * customers locked. */
+static void check_feed_has_every_case(const char *path)
+{
+    sqlite3 *d;
+
+    ck_assert_int_eq(sqlite3_open(path, &d), SQLITE_OK);
+    ck_assert_int_gt(tk_query_int(d, "SELECT count(*) FROM replica_keys WHERE revoked"), 0);
+    ck_assert_int_gt(tk_query_int(d, "SELECT count(*) FROM replica_keys WHERE NOT revoked"), 0);
+    ck_assert_int_gt(tk_query_int(d, "SELECT count(*) FROM replica_users WHERE removed"), 0);
+    ck_assert_int_gt(tk_query_int(d, "SELECT count(*) FROM replica_users WHERE NOT removed"), 0);
+    ck_assert_int_gt(tk_query_int(d, "SELECT count(*) FROM replica_users WHERE email IS NULL"), 0);
+    ck_assert_int_gt(tk_query_int(d, "SELECT count(*) FROM replica_customers WHERE locked"), 0);
+    ck_assert_int_gt(tk_query_int(d, "SELECT count(*) FROM credit_use"), 0);
+    sqlite3_close(d);
+}
+
+/* Fails showing where two dumps first differ. */
+static void assert_same_dump(const char *want, const char *got)
+{
+    size_t i = 0;
+
+    while (want[i] && want[i] == got[i])
+        i++;
+    ck_assert_msg(want[i] == got[i], "dumps differ at byte %zu: want \"%.120s\", got \"%.120s\"", i,
+                  want + i, got + i);
+}
+
+/* The feed's replica made one entry at a time, in ref.db. */
+static char *reference(const struct producer *p)
+{
+    const struct credentials_follow_options one = {1};
+    char *path = tk_path(dir, "ref.db"), *d;
+    struct fr_follower *f;
+    sqlite3 *cdb;
+
+    f = node_open(p, path, &one, &cdb);
+    ck_assert_int_eq(credentials_bulk_on(cdb), 0);
+    node_catch_up(p, f, cdb);
+    ck_assert_int_eq(credentials_bulk_pending(cdb), 0);
+    node_close(f, cdb);
+    check_feed_has_every_case(path);
+    d = dump(path);
+    free(path);
+    return d;
+}
+
+/* Feeds of each seed and page size (1: every entry is a document). */
+static const struct {
+    unsigned seed;
+    int entries, page_size;
+} bulk_feeds[] = {{1, 1500, 20}, {2, 1500, 7}, {3, 300, 1}, {4, 2000, 100}};
+
+/* An empty node stages the whole feed and builds its replica at the head:
+ * the same rows as one entry at a time; then it applies new entries one at
+ * a time, and a key it knows is served. */
+START_TEST(test_bulk_build_matches_one_at_a_time)
+{
+    char *ppath = tk_path(dir, "subscriptions.db"), *path = tk_path(dir, "bulk.db");
+    char *want, *got;
+    struct producer p;
+    struct fr_follower *f;
+    struct key_lookup *kl;
+    struct credential c;
+    sqlite3 *cdb;
+
+    producer_start(&p, ppath, bulk_feeds[_i].seed, bulk_feeds[_i].entries,
+                   bulk_feeds[_i].page_size);
+    want = reference(&p);
+    f = node_open(&p, path, NULL, &cdb);
+    ck_assert_int_eq(credentials_bulk_on(cdb), 1);
+    ck_assert_int_eq(key_lookup_open(path, &kl), 0);
+    ck_assert_int_eq(state_of(kl, key1, &c), CREDENTIAL_BUILDING);
+    node_catch_up(&p, f, cdb);
+    ck_assert_int_eq(credentials_bulk_on(cdb), 0);
+    ck_assert_int_eq(tk_query_int(cdb, "SELECT count(*) FROM sqlite_schema"
+                                       " WHERE name LIKE 'replica_bulk%'"),
+                     0);
+    ck_assert_int_eq(state_of(kl, key1, &c), CREDENTIAL_UNKNOWN);
+    got = dump(path);
+    assert_same_dump(want, got);
+    free(got);
+    /* Built: the next entries are applied one at a time. */
+    append_event(p.db, "UserAdded",
+                 (const struct fs_field[]){{"customerId", "c-new"},
+                                           {"userId", "new"},
+                                           {"keyId", "k-new"},
+                                           {"keySha256", hash(key1)}},
+                 4);
+    p.head++;
+    node_catch_up(&p, f, cdb);
+    ck_assert_int_eq(state_of(kl, key1, &c), CREDENTIAL_VALID);
+    ck_assert_str_eq(c.user_id, "new");
+    key_lookup_close(kl);
+    node_close(f, cdb);
+    producer_stop(&p);
+    free(want);
+    free(ppath);
+    free(path);
+}
+END_TEST
+
+static int crash_countdown;
+
+/* The SQL function crash(): kills this process on its crash_countdown-th
+ * call, as a power cut would, in the middle of a transaction. */
+static void crash_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    (void)argv;
+    if (--crash_countdown == 0)
+        raise(SIGKILL);
+    sqlite3_result_null(ctx);
+}
+
+/* In a child process: a node on path that is killed by trigger (a TEMP
+ * trigger calling crash()) on the countdown-th call. Returns once the
+ * child has died by SIGKILL. */
+static void node_killed(const struct producer *p, const char *path, const char *trigger,
+                        int countdown)
+{
+    pid_t pid = fork();
+    int status;
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        sqlite3 *cdb;
+        struct fr_follower *f = node_open(p, path, NULL, &cdb);
+
+        crash_countdown = countdown;
+        if (sqlite3_create_function(cdb, "crash", 0, SQLITE_UTF8, NULL, crash_fn, NULL, NULL) !=
+                SQLITE_OK ||
+            sqlite3_exec(cdb, trigger, NULL, NULL, NULL) != SQLITE_OK)
+            _exit(3);
+        for (int i = 0; i < 10000; i++)
+            fr_follower_step(f, 0);
+        _exit(4);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the node was not killed");
+}
+
+/* A node killed while staging resumes staging; killed while building, it
+ * keeps its staged rows and builds again: the same rows in the end. */
+START_TEST(test_bulk_build_survives_crashes)
+{
+    char *ppath = tk_path(dir, "subscriptions.db"), *path = tk_path(dir, "bulk.db");
+    char *want, *got;
+    struct producer p;
+    struct fr_follower *f;
+    sqlite3 *cdb, *look;
+    long long staged;
+
+    producer_start(&p, ppath, 5, 1500, 20);
+    want = reference(&p);
+    /* Killed while staging, halfway through a page. */
+    node_killed(&p, path,
+                "CREATE TEMP TRIGGER die AFTER INSERT ON main.replica_bulk"
+                " WHEN NEW.position >= 710 BEGIN SELECT crash(); END",
+                1);
+    ck_assert_int_eq(fs_db_open(path, &look), FS_OK);
+    staged = tk_query_int(look, "SELECT max(position) FROM feed_followers");
+    ck_assert_int_gt(staged, 0);
+    ck_assert_int_lt(staged, 710);
+    ck_assert_int_eq(tk_query_int(look, "SELECT max(position) FROM replica_bulk") <= staged, 1);
+    ck_assert_int_eq(tk_query_int(look, "SELECT count(*) FROM replica_keys"), 0);
+    /* Killed while building, after some keys are in. */
+    node_killed(&p, path,
+                "CREATE TEMP TRIGGER die AFTER INSERT ON main.replica_keys"
+                " BEGIN SELECT crash(); END",
+                50);
+    ck_assert_int_eq(tk_query_int(look, "SELECT max(position) FROM feed_followers"), p.head);
+    ck_assert_int_eq(credentials_bulk_pending(look), 1);
+    ck_assert_int_eq(tk_query_int(look, "SELECT count(*) FROM replica_keys"), 0);
+    ck_assert_int_eq(tk_query_int(look, "SELECT count(*) FROM replica_users"), 0);
+    sqlite3_close(look);
+    /* Started again: still staging (its position is not 0), built at the
+     * head. */
+    f = node_open(&p, path, NULL, &cdb);
+    ck_assert_int_eq(credentials_bulk_on(cdb), 1);
+    node_catch_up(&p, f, cdb);
+    node_close(f, cdb);
+    got = dump(path);
+    assert_same_dump(want, got);
+    free(got);
+    producer_stop(&p);
+    free(want);
+    free(ppath);
+    free(path);
+}
+END_TEST
+
+/* Only an empty replica at position 0 is built in bulk. */
+START_TEST(test_bulk_only_when_empty)
+{
+    ck_assert_int_eq(credentials_bulk_start(db, 5, 1), 0);
+    ck_assert_int_eq(credentials_bulk_start(db, 0, 0), 0);
+    ck_assert_int_eq(credentials_apply_customer_registered(db, "c1", NULL, NULL), 0);
+    ck_assert_int_eq(credentials_bulk_start(db, 0, 1), 0);
+    ck_assert_int_eq(credentials_bulk_pending(db), 0);
+    ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM replica_customers", NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(credentials_bulk_start(db, 0, 1), 1);
+    ck_assert_int_eq(credentials_bulk_pending(db), 1);
+    /* Found again after a restart, even where bulk is not allowed. */
+    ck_assert_int_eq(credentials_bulk_start(db, 7, 0), 1);
+    ck_assert_int_eq(credentials_bulk_build(db), 0);
+    ck_assert_int_eq(credentials_bulk_pending(db), 0);
+    ck_assert_int_eq(credentials_bulk_on(db), 0);
 }
 END_TEST
 
@@ -986,6 +1414,10 @@ static Suite *cloud_api_suite(void)
     tcase_add_test(domain, test_replica_migrates_to_key_lists);
     tcase_add_test(domain, test_follower_applies_every_type);
     tcase_add_test(domain, test_follower_refuses_broken_contract);
+    tcase_add_loop_test(domain, test_bulk_build_matches_one_at_a_time, 0,
+                        (int)(sizeof bulk_feeds / sizeof bulk_feeds[0]));
+    tcase_add_test(domain, test_bulk_build_survives_crashes);
+    tcase_add_test(domain, test_bulk_only_when_empty);
     tcase_add_test(domain, test_meter_group_commit_counts_every_unit);
     tcase_add_test(domain, test_meter_credit_limit_holds);
     tcase_add_test(domain, test_meter_journal_survives_a_crash);

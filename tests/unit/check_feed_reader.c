@@ -1950,6 +1950,74 @@ START_TEST(t_db_fault_is_fatal)
 }
 END_TEST
 
+/* What the head hook of t_head_hook saw, and what it answers. */
+struct head_calls {
+    int n;              /* calls */
+    long long last;     /* the position of the last */
+    long long rows;     /* entries applied when it was called */
+    int in_transaction; /* a call found a transaction open */
+    int answer;         /* what it returns */
+};
+
+static int on_head(sqlite3 *db, int64_t position, char *why, size_t why_size, void *userdata)
+{
+    struct head_calls *h = userdata;
+
+    h->n++;
+    h->last = position;
+    h->rows = tk_query_int(db, "SELECT count(*) FROM applied");
+    if (!sqlite3_get_autocommit(db))
+        h->in_transaction = 1;
+    if (h->answer != FR_HANDLER_OK)
+        snprintf(why, why_size, "hook says %d", h->answer);
+    return h->answer;
+}
+
+/* The head hook runs once the head is reached and after each head document
+ * (not after archive pages, not after a 304), outside any transaction, with
+ * the entries committed; a retry keeps them applied and calls it again on a
+ * full fetch of the head; a refusal is fatal. */
+START_TEST(t_head_hook)
+{
+    struct consumer c;
+    struct head_calls h = {0};
+
+    consumer_init(&c, 23, 5);
+    ck_assert_int_eq(fr_follower_at_head(c.f, on_head, &h), FR_OK);
+    ck_assert_int_eq(fr_follower_at_head(c.f, on_head, &h), FR_ERR_INVALID);
+    catch_up(&c, 23);
+    ck_assert_int_eq(h.n, 1);
+    ck_assert_int_eq(h.last, 23);
+    ck_assert_int_eq(h.rows, 23);
+    ck_assert_int_eq(h.in_transaction, 0);
+    /* At the head, nothing new: a 304, no call. */
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK);
+    ck_assert_int_eq(h.n, 1);
+    c.srv.sh->count = 31;
+    catch_up(&c, 31);
+    ck_assert_int_eq(h.last, 31);
+    ck_assert_int_eq(h.rows, 31);
+    /* A retry: the entries stay applied, the error is recorded, and the
+     * next step fetches the head in full and calls the hook again. */
+    h.answer = FR_HANDLER_RETRY;
+    c.srv.sh->count = 33;
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_ERR_BUSY);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "hook says 2"));
+    assert_applied(&c, 33, 0);
+    h.answer = FR_HANDLER_OK;
+    h.n = 0;
+    ck_assert_int_eq(fr_follower_step(c.f, 0), FR_OK);
+    ck_assert_int_eq(h.n, 1);
+    ck_assert_int_eq(h.last, 33);
+    h.answer = FR_HANDLER_REFUSE;
+    c.srv.sh->count = 34;
+    ck_assert_int_eq(fr_follower_run(c.f), FR_ERR_REFUSED);
+    ck_assert_ptr_nonnull(strstr(fr_follower_last_error(c.f), "hook says 1"));
+    assert_applied(&c, 34, 0);
+    consumer_release(&c);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("feed_reader");
@@ -1983,6 +2051,7 @@ static Suite *suite(void)
     tcase_add_test(busy, t_busy_commit);
     tcase_add_test(busy, t_busy_in_handler);
     tcase_add_test(busy, t_handler_retry);
+    tcase_add_test(rules, t_head_hook);
     tcase_add_test(busy, t_db_fault_is_fatal);
     tcase_add_test(busy, t_open_while_locked);
     tcase_add_test(busy, t_stop_while_busy);
