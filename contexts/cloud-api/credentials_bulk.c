@@ -499,9 +499,30 @@ static int drop_built(sqlite3 *db)
     return -1;
 }
 
+/*
+ * The page cache of the build, in KiB (PRAGMA cache_size=-N): SQLite sizes
+ * the sorter's sorted runs like the page cache (at least 250 pages, 1 MiB),
+ * and the runs merge through temporary files. Measured at 1,000,000 users
+ * with every id random (docs/benchmarks.md): 1 MiB builds as fast as the
+ * default 2 MiB with 1.3 MiB less peak RSS; 8, 16 and 32 MiB build 6-22%
+ * slower (the runs no longer fit the CPU's cache) for 12-62 MiB more.
+ */
+#define BUILD_CACHE_KIB 1024
+
+/* Sets db's page cache to kib KiB (cache_size -kib) when kib > 0, or to
+ * cache_size pages (SQLite's own signs) when kib is 0. */
+static void set_cache(sqlite3 *db, long long kib, long long cache_size)
+{
+    char sql[64];
+
+    snprintf(sql, sizeof sql, "PRAGMA cache_size=%lld", kib > 0 ? -kib : cache_size);
+    if (db_exec_script(db, sql) != SQLITE_OK)
+        log_warn("cannot size the page cache", "error=\"%s\"", sqlite3_errmsg(db));
+}
+
 int credentials_bulk_build(sqlite3 *db)
 {
-    long long customers = 0, users = 0, keys = 0, autocheckpoint, ms[5];
+    long long customers = 0, users = 0, keys = 0, autocheckpoint, cache_size, ms[5];
     struct timespec t0;
     int rc;
 
@@ -510,9 +531,11 @@ int credentials_bulk_build(sqlite3 *db)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     sqlite3_finalize(mode.stage);
     mode.stage = NULL;
+    cache_size = db_int(db, &rc, -2000, "PRAGMA cache_size", "");
     rc = db_begin(db);
     if (rc != SQLITE_OK)
         return rc;
+    set_cache(db, BUILD_CACHE_KIB, 0);
     if ((mode.types & CUSTOMER_TYPES) && build_customers(db, &customers))
         goto fail;
     ms[0] = elapsed_ms(&t0);
@@ -534,6 +557,7 @@ int credentials_bulk_build(sqlite3 *db)
     sqlite3_wal_autocheckpoint(db, (int)autocheckpoint);
     if (rc != SQLITE_OK)
         goto fail;
+    set_cache(db, 0, cache_size);
     mode.on = 0;
     ms[3] = elapsed_ms(&t0);
     log_info("built the credential replica",
@@ -556,5 +580,6 @@ fail:
     rc = sqlite3_errcode(db);
     log_error("cannot build the credential replica yet", "error=\"%s\"", sqlite3_errmsg(db));
     db_rollback(db);
+    set_cache(db, 0, cache_size);
     return rc != SQLITE_OK ? rc : SQLITE_ERROR;
 }
