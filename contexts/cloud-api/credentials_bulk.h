@@ -12,8 +12,10 @@
  * transaction, with the follower's position. Once the follower reaches the
  * head (the feed-reader's head hook), credentials_bulk_build() makes the
  * replica tables from the staged rows in one transaction, each table's rows
- * read in its key's order (SQLite's sorter, spilling to temporary files, so
- * memory stays flat) and inserted in that order (B-tree appends), and
+ * read in its key's order (SQLite's sorter, with a 1 MiB page cache for the
+ * build, spilling to temporary files, so memory stays flat but for the WAL
+ * index of the build's transaction) and inserted in that order (B-tree
+ * appends), and
  * renames replica_bulk to replica_bulk_built, which it drops in a second
  * transaction once the replica serves (the next start drops one a crash
  * left); entries are then applied one at a time again.
